@@ -1,0 +1,3 @@
+from crmcli.app import main
+
+main()

@@ -1,0 +1,87 @@
+"""The root command: global options, the command groups, and the one place where
+errors become exit codes (0 done, 1 user/data error, 2 usage error)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from crmcli import __version__
+from crmcli.commands import customer, init
+from crmcli.commands.common import state
+
+app = typer.Typer(
+    name="crm",
+    help=(
+        "A customer relationship manager for the terminal, kept in plain YAML files.\n\n"
+        "Example: crm init ~/crm && cd ~/crm && crm customer add 'Acme GmbH' --tag vip"
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"crm {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    dir: Annotated[
+        str | None,
+        typer.Option(
+            "--dir",
+            "-C",
+            metavar="PATH",
+            help="The CRM directory (else env CRM_DIR, else the nearest parent with crm.yaml).",
+            show_default=False,
+        ),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """A customer relationship manager for the terminal, kept in plain YAML files."""
+    state.dir = dir
+    state.store = None
+
+
+app.command("init")(init.init_command)
+app.add_typer(customer.app, name="customer")
+
+
+def main() -> None:
+    """Console entry point: run the app, map errors to exit codes."""
+    from crmcli.errors import CrmError
+
+    try:
+        app(prog_name="crm")
+    except CrmError as e:
+        print(f"Error: {e.message}", file=sys.stderr)
+        for line in e.details:
+            print(line, file=sys.stderr)
+        if os.environ.get("CRM_DEBUG"):
+            raise
+        sys.exit(1)
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.stderr.close()
+        sys.exit(0)
+    except Exception as e:  # a bug: one clear line, the traceback only with CRM_DEBUG
+        if os.environ.get("CRM_DEBUG"):
+            raise
+        print(
+            f"Error: unexpected {type(e).__name__}: {e} (run with CRM_DEBUG=1 for a traceback)",
+            file=sys.stderr,
+        )
+        sys.exit(1)

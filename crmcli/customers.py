@@ -1,0 +1,349 @@
+"""Customers: the domain logic behind `crm customer ...`, as plain functions on the store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crmcli import models
+from crmcli.contactinfo import normalize_email, normalize_phone, phone_key
+from crmcli.errors import CrmError
+from crmcli.models import Record
+from crmcli.store import Store, fold
+
+SORT_KEYS = ("name", "created", "updated")
+# Fields `edit --unset` may clear, with their empty value.
+UNSETTABLE = {
+    "website": None,
+    "industry": None,
+    "owner": None,
+    "source": None,
+    "tier": None,
+    "cadence": None,
+    "emails": [],
+    "phones": [],
+    "tags": [],
+    "fields": {},
+}
+
+
+def clean_emails(items: list[str] | None) -> list[str]:
+    return [normalize_email(e) for e in items or [] if e.strip()]
+
+
+def clean_phones(store: Store, items: list[str] | None) -> list[str]:
+    region = store.settings.get("default_region")
+    return [normalize_phone(p, region) for p in items or [] if p.strip()]
+
+
+def duplicates(
+    store: Store, kind: str, emails: list[str], phones: list[str], exclude: str | None = None
+) -> list[str]:
+    """Messages naming other records of `kind` that already hold one of these e-mails/phones."""
+    found = []
+    keys = {phone_key(p) for p in phones}
+    for rec in store.all(kind):
+        if rec["id"] == exclude:
+            continue
+        name = models.display_name(kind, rec)
+        for e in emails:
+            if e in rec.get("emails", []):
+                found.append(f"{kind} {rec['id']} ({name}) already has e-mail {e}")
+        for p in rec.get("phones", []):
+            if phone_key(p) in keys:
+                found.append(f"{kind} {rec['id']} ({name}) already has phone {p}")
+    return found
+
+
+def add(
+    store: Store,
+    name: str,
+    *,
+    kind: str = "company",
+    emails: list[str] | None = None,
+    phones: list[str] | None = None,
+    website: str | None = None,
+    industry: str | None = None,
+    owner: str | None = None,
+    source: str | None = None,
+    tags: list[str] | None = None,
+    fields: dict[str, Any] | None = None,
+) -> tuple[Record, list[str]]:
+    """Create a customer; returns it and warnings about e-mails/phones already in use."""
+    if not name.strip():
+        raise CrmError("a customer needs a name")
+    if kind not in ("company", "person"):
+        raise CrmError(f"kind '{kind}' must be company or person")
+    emails_ = clean_emails(emails)
+    phones_ = clean_phones(store, phones)
+    warnings = duplicates(store, "customer", emails_, phones_)
+    rec = store.create(
+        "customer",
+        name=name.strip(),
+        kind=kind,
+        emails=emails_,
+        phones=phones_,
+        website=website,
+        industry=industry,
+        owner=owner or store.user,
+        source=source,
+        tags=list(tags or []),
+        fields=dict(fields or {}),
+    )
+    return rec, warnings
+
+
+def matches(rec: Record, query: str) -> bool:
+    """Does `query` (folded) occur in the name, e-mails, phones or contacts?"""
+    hay = [rec.get("name") or "", *rec.get("emails", []), *rec.get("phones", [])]
+    for c in rec.get("contacts", []):
+        hay += [str(c.get("name") or ""), *c.get("emails", []), *c.get("phones", [])]
+    q = fold(query)
+    digits = phone_key(query)
+    for h in hay:
+        if q in fold(str(h)):
+            return True
+    return len(digits) >= 3 and any(
+        digits in phone_key(p)
+        for p in rec.get("phones", [])
+        + [x for c in rec.get("contacts", []) for x in c.get("phones", [])]
+    )
+
+
+def select(
+    records: list[Record],
+    *,
+    tag: str | None = None,
+    owner: str | None = None,
+    source: str | None = None,
+    search: str | None = None,
+    sort: str = "name",
+) -> list[Record]:
+    """Filter and sort customers as `customer list` does."""
+    out = [
+        r
+        for r in records
+        if (tag is None or tag in r.get("tags", []))
+        and (owner is None or r.get("owner") == owner)
+        and (source is None or r.get("source") == source)
+        and (not search or matches(r, search))
+    ]
+    if sort not in SORT_KEYS:
+        raise CrmError(f"cannot sort by '{sort}' (use {', '.join(SORT_KEYS)})")
+    if sort == "name":
+        out.sort(key=lambda r: (fold(r["name"]), r["id"]))
+    else:
+        from crmcli.dates import parse_iso
+
+        out.sort(key=lambda r: (parse_iso(r[sort]), r["id"]), reverse=True)
+    return out
+
+
+def edit(
+    store: Store,
+    rec: Record,
+    *,
+    name: str | None = None,
+    kind: str | None = None,
+    emails: list[str] | None = None,
+    phones: list[str] | None = None,
+    website: str | None = None,
+    industry: str | None = None,
+    owner: str | None = None,
+    source: str | None = None,
+    tags: list[str] | None = None,
+    fields: dict[str, Any] | None = None,
+    remove_tags: list[str] | None = None,
+    remove_emails: list[str] | None = None,
+    remove_phones: list[str] | None = None,
+    tier: str | None = None,
+    cadence: str | None = None,
+    unset: list[str] | None = None,
+) -> tuple[Record, list[str]]:
+    """Apply changes to a customer and save it; returns it and duplicate warnings."""
+    rec = dict(rec)
+    if name is not None:
+        if not name.strip():
+            raise CrmError("a customer needs a name")
+        rec["name"] = name.strip()
+    if kind is not None:
+        if kind not in ("company", "person"):
+            raise CrmError(f"kind '{kind}' must be company or person")
+        rec["kind"] = kind
+    new_emails = clean_emails(emails)
+    new_phones = clean_phones(store, phones)
+    rec["emails"] = rec["emails"] + new_emails
+    rec["phones"] = rec["phones"] + new_phones
+    for attr, value in (
+        ("website", website),
+        ("industry", industry),
+        ("owner", owner),
+        ("source", source),
+    ):
+        if value is not None:
+            rec[attr] = value
+    if tier is not None:
+        tier = tier.upper()
+        if tier not in models.TIERS:
+            raise CrmError(f"tier '{tier}' must be A, B or C")
+        rec["tier"] = tier
+        rec["tier_manual"] = True
+    if cadence is not None:
+        from crmcli.dates import parse_duration
+
+        parse_duration(cadence)
+        rec["cadence"] = cadence
+    rec["tags"] = rec["tags"] + list(tags or [])
+    rec["fields"] = {**rec["fields"], **(fields or {})}
+    for t in remove_tags or []:
+        if t not in rec["tags"]:
+            raise CrmError(f"customer {rec['id']} has no tag '{t}'")
+        rec["tags"] = [x for x in rec["tags"] if x != t]
+    for e in remove_emails or []:
+        low = e.strip().lower()
+        if low not in rec["emails"]:
+            raise CrmError(f"customer {rec['id']} has no e-mail '{e}'")
+        rec["emails"] = [x for x in rec["emails"] if x != low]
+    for p in remove_phones or []:
+        key = phone_key(p)
+        kept = [x for x in rec["phones"] if phone_key(x) != key]
+        if len(kept) == len(rec["phones"]):
+            raise CrmError(f"customer {rec['id']} has no phone '{p}'")
+        rec["phones"] = kept
+    for field in unset or []:
+        if field in UNSETTABLE:
+            rec[field] = UNSETTABLE[field]
+            if field == "tier":
+                rec["tier_manual"] = False
+        elif field.removeprefix("fields.") in rec["fields"]:
+            rec["fields"] = {
+                k: v for k, v in rec["fields"].items() if k != field.removeprefix("fields.")
+            }
+        else:
+            allowed = ", ".join([*UNSETTABLE, "fields.KEY"])
+            raise CrmError(f"cannot unset '{field}' (one of: {allowed})")
+    warnings = duplicates(store, "customer", new_emails, new_phones, exclude=rec["id"])
+    return store.save("customer", rec), warnings
+
+
+def add_contact(
+    store: Store,
+    rec: Record,
+    name: str,
+    *,
+    title: str | None = None,
+    emails: list[str] | None = None,
+    phones: list[str] | None = None,
+) -> Record:
+    """Add a person at a company customer."""
+    if not name.strip():
+        raise CrmError("a contact needs a name")
+    contact = {
+        "name": name.strip(),
+        "title": title,
+        "emails": clean_emails(emails),
+        "phones": clean_phones(store, phones),
+    }
+    for c in rec["contacts"]:
+        if fold(str(c.get("name"))) == fold(contact["name"]):
+            raise CrmError(f"customer {rec['id']} already has a contact named '{c.get('name')}'")
+    rec = dict(rec, contacts=[*rec["contacts"], contact])
+    return store.save("customer", rec)
+
+
+def assign(
+    store: Store, kind: str, rec: Record, owner: str, *, with_open_work: bool = False
+) -> tuple[Record, list[tuple[str, Record]]]:
+    """Hand a record over to `owner`, on its timeline; with `with_open_work`, its
+    open deals and tasks move too. Returns the record and what else moved."""
+    if not owner.strip():
+        raise CrmError("the new owner is empty")
+    old = rec.get("owner")
+    rec = store.save(kind, dict(rec, owner=owner))
+    moved: list[tuple[str, Record]] = []
+    if with_open_work:
+        for other_kind in ("deal", "task"):
+            for r in store.all(other_kind):
+                if (
+                    r.get(kind) == rec["id"]
+                    and r.get("status") == "open"
+                    and r.get("owner") != owner
+                ):
+                    moved.append((other_kind, store.save(other_kind, dict(r, owner=owner))))
+    text = f"owner {old or '(none)'} -> {owner}"
+    if moved:
+        text += f"; moved {len(moved)} open deal(s)/task(s) along"
+    store.add_activity(rec["id"], "assign", text)
+    return rec, moved
+
+
+def _merge_contacts(a: list[dict], b: list[dict]) -> list[dict]:
+    out = [dict(c) for c in a]
+    for c in b:
+        same = next((x for x in out if fold(str(x.get("name"))) == fold(str(c.get("name")))), None)
+        if same is None:
+            out.append(dict(c))
+            continue
+        for key in ("emails", "phones"):
+            same[key] = list(dict.fromkeys([*(same.get(key) or []), *(c.get(key) or [])]))
+        for key, value in c.items():
+            if same.get(key) in (None, "", []):
+                same[key] = value
+    return out
+
+
+def merge(store: Store, keep: Record, other: Record, *, dry_run: bool = False) -> dict[str, Any]:
+    """Merge customer `other` into `keep`: e-mails, phones, tags, contacts, fields and
+    timeline combined; links re-pointed; `other` becomes a tombstone. Returns
+    {"customer": merged record, "repointed": [(kind, id)], "removed": other id}."""
+    if keep["id"] == other["id"]:
+        raise CrmError("cannot merge a customer into itself")
+    merged = dict(keep)
+    merged["emails"] = keep["emails"] + other["emails"]
+    merged["phones"] = keep["phones"] + other["phones"]
+    merged["tags"] = keep["tags"] + other["tags"]
+    merged["contacts"] = _merge_contacts(keep["contacts"], other["contacts"])
+    merged["fields"] = {**other["fields"], **keep["fields"]}
+    for key in ("website", "industry", "owner", "source", "tier", "cadence"):
+        if merged.get(key) in (None, ""):
+            merged[key] = other.get(key)
+    merged = models.normalize("customer", merged)
+    refs = store.referrers(other["id"], activities=True)
+    result = {
+        "customer": merged,
+        "repointed": [{"kind": k, "id": r["id"], "field": f} for k, r, f in refs],
+        "removed": other["id"],
+    }
+    if dry_run:
+        return result
+    result["customer"] = store.save("customer", merged)
+    for kind, r, field in refs:
+        store.save(kind, dict(r, **{field: keep["id"]}))
+    store.write_tombstone("customer", other["id"], keep["id"])
+    store.add_activity(keep["id"], "merge", f"merged {other['name']} ({other['id']}) into this")
+    return result
+
+
+def remove(store: Store, kind: str, rec: Record, *, force: bool = False) -> list[tuple[str, str]]:
+    """Delete a record and its timeline. Refuses while other records link to it,
+    unless `force`, which unlinks them. Returns the (kind, id) unlinked."""
+    refs = store.referrers(rec["id"])
+    if refs and not force:
+        names = ", ".join(f"{k} {r['id']}" for k, r, _ in refs[:5])
+        more = f" and {len(refs) - 5} more" if len(refs) > 5 else ""
+        raise CrmError(
+            f"{kind} {rec['id']} is linked from {names}{more}; use --force to remove it anyway"
+        )
+    for k, r, field in refs:
+        store.save(k, dict(r, **{field: None}))
+    for a in store.timeline(rec["id"]):
+        store.delete("activity", a["id"])
+    store.delete(kind, rec["id"])
+    return [(k, r["id"]) for k, r, _ in refs]
+
+
+def linked(store: Store, kind: str, rid: str) -> dict[str, list[Record]]:
+    """Records of the other kinds that link to `rid` (for show)."""
+    out: dict[str, list[Record]] = {"leads": [], "deals": [], "tasks": []}
+    for k, r, _ in store.referrers(rid):
+        out.setdefault(models.KINDS[k], []).append(r)
+    return out

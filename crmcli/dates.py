@@ -1,0 +1,202 @@
+"""Dates and times: the current time (env CRM_NOW), WHEN parsing, durations.
+
+Every command takes "now" from `now()`, so tests set CRM_NOW and never read the
+real clock. Stored timestamps are ISO 8601 strings with an offset, to the second.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import date, datetime, time, timedelta, tzinfo
+
+from crmcli.errors import DateError
+
+WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+_UNITS = {
+    "min": "minutes", "mins": "minutes", "minute": "minutes", "minutes": "minutes",
+    "h": "hours", "hr": "hours", "hrs": "hours", "hour": "hours", "hours": "hours",
+    "d": "days", "day": "days", "days": "days",
+    "w": "weeks", "wk": "weeks", "week": "weeks", "weeks": "weeks",
+    "m": "months", "mo": "months", "month": "months", "months": "months",
+    "y": "years", "yr": "years", "year": "years", "years": "years",
+}  # fmt: skip
+_TIME_RE = r"(?P<time>\d{1,2}(?::\d{2})?(?::\d{2})?\s*(?:am|pm)?|noon|midnight)"
+
+
+def get_tz(name: str | None) -> tzinfo:
+    """The zone called `name` (IANA), or the machine's local zone when None."""
+    if not name:
+        from dateutil import tz
+
+        return tz.tzlocal()
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as e:
+        raise DateError(f"unknown timezone '{name}'") from e
+
+
+def now(tz: tzinfo | None = None) -> datetime:
+    """The current time in `tz`: env CRM_NOW when set (tests use it), else the clock."""
+    tz = tz or get_tz(None)
+    fixed = os.environ.get("CRM_NOW")
+    if fixed:
+        try:
+            dt = parse_iso(fixed, tz)
+        except (ValueError, DateError) as e:
+            raise DateError(f"CRM_NOW is not an ISO timestamp: '{fixed}'") from e
+        return dt.astimezone(tz)
+    return datetime.now(tz).replace(microsecond=0)
+
+
+def iso(dt: datetime) -> str:
+    """The stored form of a timestamp: ISO 8601, seconds, with offset."""
+    return dt.isoformat(timespec="seconds")
+
+
+def parse_iso(value: str | datetime | date, tz: tzinfo | None = None) -> datetime:
+    """A stored timestamp (or a YAML date) as an aware datetime; naive ones are taken in `tz`."""
+    if isinstance(value, datetime):
+        dt = value
+    elif isinstance(value, date):
+        dt = datetime.combine(value, time())
+    else:
+        text = str(value).strip()
+        try:
+            dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            from dateutil.parser import isoparse
+
+            dt = isoparse(text)
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=tz or get_tz(None))
+    return dt
+
+
+def _parse_time(text: str) -> time:
+    text = text.strip().lower()
+    if text == "noon":
+        return time(12)
+    if text == "midnight":
+        return time(0)
+    m = re.fullmatch(r"(\d{1,2})(?::(\d{2}))?(?::(\d{2}))?\s*(am|pm)?", text)
+    if not m:
+        raise ValueError(text)
+    hour, minute, second = int(m[1]), int(m[2] or 0), int(m[3] or 0)
+    if m[4]:
+        if not 1 <= hour <= 12:
+            raise ValueError(text)
+        hour = hour % 12 + (12 if m[4] == "pm" else 0)
+    return time(hour, minute, second)
+
+
+def _relative_day(text: str, today: date) -> date | None:
+    """The day a relative phrase names, or None when it is not one."""
+    from dateutil.relativedelta import relativedelta
+
+    if text in ("today", "now"):
+        return today
+    if text == "tomorrow":
+        return today + timedelta(days=1)
+    if text == "yesterday":
+        return today - timedelta(days=1)
+    m = re.fullmatch(r"(?:(?P<sign>[+-])\s*|in\s+)(?P<n>\d+)\s*(?P<unit>[a-z]+)", text)
+    if m is None:
+        m = re.fullmatch(r"(?P<n>\d+)\s*(?P<unit>[a-z]+)\s+(?P<ago>ago)", text)
+    if m and m["unit"] in _UNITS and _UNITS[m["unit"]] not in ("hours", "minutes"):
+        n = int(m["n"])
+        if m.groupdict().get("sign") == "-" or m.groupdict().get("ago"):
+            n = -n
+        return today + relativedelta(**{_UNITS[m["unit"]]: n})
+    m = re.fullmatch(r"(?:(?P<which>next|this|last)\s+)?(?P<day>[a-z]+)", text)
+    if m:
+        day, which = m["day"], m["which"]
+        if day in WEEKDAYS or (len(day) >= 3 and any(w.startswith(day) for w in WEEKDAYS)):
+            wd = next(i for i, w in enumerate(WEEKDAYS) if w.startswith(day))
+            if which == "last":
+                back = (today.weekday() - wd) % 7 or 7
+                return today - timedelta(days=back)
+            ahead = (wd - today.weekday()) % 7
+            if which != "this" and ahead == 0:
+                ahead = 7
+            return today + timedelta(days=ahead)
+        if which == "next" and day in ("week", "month", "year"):
+            return today + relativedelta(**{day + "s": 1})
+    return None
+
+
+def parse_when(text: str, current: datetime | None = None, *, end_of_day: bool = False) -> datetime:
+    """Parse a WHEN as CONVENTIONS lists it; the result is aware, in `current`'s zone.
+
+    A form with no time of day gives midnight, or 23:59:59 with `end_of_day`.
+    Unparseable text raises DateError quoting it: never a silent guess.
+    """
+    current = current or now()
+    tz = current.tzinfo
+    raw = text
+    text = " ".join(text.strip().lower().split())
+    if not text:
+        raise DateError("empty date")
+    default_time = time(23, 59, 59) if end_of_day else time()
+
+    # Sub-day offsets keep the time of day: +4h, in 30 minutes.
+    m = re.fullmatch(r"(?:(?P<sign>[+-])\s*|in\s+)(?P<n>\d+)\s*(?P<unit>[a-z]+)", text)
+    if m and _UNITS.get(m["unit"]) in ("hours", "minutes"):
+        n = int(m["n"]) * (-1 if m["sign"] == "-" else 1)
+        return current + timedelta(**{_UNITS[m["unit"]]: n})
+    if text == "now":
+        return current
+
+    # Relative day, optionally followed by a time ("tomorrow 10:00", "next monday at 2pm").
+    m = re.fullmatch(r"(?P<day>.+?)(?:\s+(?:at\s+)?" + _TIME_RE + ")?", text)
+    if m:
+        day = _relative_day(m["day"], current.date())
+        if day is not None:
+            try:
+                at = _parse_time(m["time"]) if m["time"] else default_time
+            except ValueError:
+                raise DateError(f"cannot understand the date '{raw}'") from None
+            return datetime.combine(day, at, tzinfo=tz)
+
+    # ISO, then free form through dateutil.
+    try:
+        dt = datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
+        has_time = "t" in text or " " in text or ":" in text
+    except ValueError:
+        from dateutil import parser
+
+        try:
+            dt = parser.parse(raw, default=datetime.combine(current.date(), time()))
+        except (ValueError, OverflowError, parser.ParserError):
+            raise DateError(f"cannot understand the date '{raw}'") from None
+        has_time = bool(re.search(r"\d:\d|\d\s*(am|pm)\b|noon|midnight", text))
+    if not has_time:
+        dt = datetime.combine(dt.date(), default_time)
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=tz)
+    return dt
+
+
+def parse_duration(text: str):
+    """A duration like 30d, 2w, 1m, 1y, 4h or '3 days' as a dateutil relativedelta."""
+    from dateutil.relativedelta import relativedelta
+
+    m = re.fullmatch(r"\s*(\d+)\s*([a-z]+)\s*", text.lower())
+    if not m or m[2] not in _UNITS or int(m[1]) == 0:
+        raise DateError(f"cannot understand the duration '{text}' (try 1d, 2w, 1m)")
+    return relativedelta(**{_UNITS[m[2]]: int(m[1])})
+
+
+def humanize_delta(delta: timedelta) -> str:
+    """A short human form of a (positive) time span: 3d 4h, 2h 5m, 12m."""
+    secs = int(abs(delta.total_seconds()))
+    days, rem = divmod(secs, 86400)
+    hours, rem = divmod(rem, 3600)
+    minutes = rem // 60
+    if days:
+        return f"{days}d {hours}h" if hours and days < 7 else f"{days}d"
+    if hours:
+        return f"{hours}h {minutes}m" if minutes else f"{hours}h"
+    return f"{minutes}m"

@@ -1,0 +1,267 @@
+"""Records: the kinds, their fields in file order, defaults, normalisation, validation.
+
+A record is a plain dict. Every kind's fields are listed here once, in the order
+they are written to the file; keys that are not listed (added by hand or by a
+newer crm) are kept and written after them, sorted. `validate` returns one
+`field: message` line per problem; `normalize` gives the canonical form that
+`store.save` writes, so saving an unchanged record yields identical bytes.
+
+Field types:
+  str      text or null            str!   non-empty text
+  list     list of texts, []       dicts  list of mappings, []
+  map      mapping, {}             money  exact decimal number or null
+  time     ISO 8601 text or null   time!  ISO 8601 text, required
+  bool     true/false              int    whole number or null
+  enum:a|b text, one of those      enum?:a|b  the same, or null
+"""
+
+from __future__ import annotations
+
+import copy
+from decimal import Decimal
+from typing import Any
+
+Record = dict[str, Any]
+
+# kind name (singular, as in commands) -> folder name
+KINDS: dict[str, str] = {
+    "customer": "customers",
+    "lead": "leads",
+    "deal": "deals",
+    "task": "tasks",
+    "activity": "activities",
+}
+
+# Fields that hold the id of another record, and the kind they point at.
+LINKS: dict[str, str] = {"customer": "customer", "lead": "lead", "deal": "deal"}
+
+LEAD_STATUSES = ["new", "contacted", "qualified", "disqualified", "converted"]
+DEAL_STATUSES = ["open", "won", "lost"]
+TASK_STATUSES = ["open", "done", "cancelled"]
+PRIORITIES = ["low", "normal", "high", "urgent"]
+TASK_KINDS = ["todo", "call", "email", "meeting", "complaint"]
+SEVERITIES = ["low", "medium", "high", "critical"]
+TIERS = ["A", "B", "C"]
+
+SCHEMAS: dict[str, list[tuple[str, str]]] = {
+    "customer": [
+        ("id", "str!"),
+        ("name", "str!"),
+        ("kind", "enum:company|person"),
+        ("emails", "list"),
+        ("phones", "list"),
+        ("website", "str"),
+        ("industry", "str"),
+        ("owner", "str"),
+        ("source", "str"),
+        ("tags", "list"),
+        ("tier", "enum?:A|B|C"),
+        ("tier_manual", "bool"),
+        ("cadence", "str"),
+        ("contacts", "dicts"),
+        ("fields", "map"),
+        ("created", "time!"),
+        ("updated", "time!"),
+    ],
+    "lead": [
+        ("id", "str!"),
+        ("name", "str!"),
+        ("company", "str"),
+        ("title", "str"),
+        ("emails", "list"),
+        ("phones", "list"),
+        ("source", "str"),
+        ("status", "enum:" + "|".join(LEAD_STATUSES)),
+        ("owner", "str"),
+        ("tags", "list"),
+        ("customer", "str"),
+        ("deal", "str"),
+        ("batches", "list"),
+        ("fields", "map"),
+        ("created", "time!"),
+        ("updated", "time!"),
+    ],
+    "deal": [
+        ("id", "str!"),
+        ("title", "str!"),
+        ("customer", "str"),
+        ("amount", "money"),
+        ("currency", "str"),
+        ("stage", "str!"),
+        ("status", "enum:" + "|".join(DEAL_STATUSES)),
+        ("close_date", "str"),
+        ("owner", "str"),
+        ("lines", "dicts"),
+        ("stage_history", "dicts"),
+        ("needs_approval", "bool"),
+        ("approvals", "dicts"),
+        ("lost_reason", "str"),
+        ("snoozed_until", "str"),
+        ("tags", "list"),
+        ("fields", "map"),
+        ("created", "time!"),
+        ("updated", "time!"),
+        ("closed_at", "time"),
+    ],
+    "task": [
+        ("id", "str!"),
+        ("title", "str!"),
+        ("due", "time"),
+        ("status", "enum:" + "|".join(TASK_STATUSES)),
+        ("priority", "enum:" + "|".join(PRIORITIES)),
+        ("kind", "enum:" + "|".join(TASK_KINDS)),
+        ("severity", "enum?:" + "|".join(SEVERITIES)),
+        ("customer", "str"),
+        ("lead", "str"),
+        ("deal", "str"),
+        ("owner", "str"),
+        ("every", "str"),
+        ("series", "str"),
+        ("done_at", "time"),
+        ("created", "time!"),
+        ("updated", "time!"),
+    ],
+    "activity": [
+        ("id", "str!"),
+        ("on", "str!"),
+        ("kind", "str!"),
+        ("text", "str"),
+        ("by", "str"),
+        ("at", "time!"),
+    ],
+}
+
+# Defaults for the fields whose empty value is not null.
+_DEFAULTS: dict[str, dict[str, Any]] = {
+    "customer": {"kind": "company", "tier_manual": False},
+    "lead": {"status": "new"},
+    "deal": {"status": "open", "needs_approval": False},
+    "task": {"status": "open", "priority": "normal", "kind": "todo"},
+    "activity": {"kind": "note"},
+}
+
+# The field a record is called by (REF by name, tables, messages).
+NAME_FIELD = {
+    "customer": "name",
+    "lead": "name",
+    "deal": "title",
+    "task": "title",
+    "activity": "id",
+}
+
+
+def empty_value(ftype: str) -> Any:
+    if ftype == "list" or ftype == "dicts":
+        return []
+    if ftype == "map":
+        return {}
+    if ftype == "bool":
+        return False
+    return None
+
+
+def new_record(kind: str, /, **values: Any) -> Record:
+    """A record of `kind` with every field at its default, then `values`."""
+    rec: Record = {}
+    for name, ftype in SCHEMAS[kind]:
+        rec[name] = copy.deepcopy(_DEFAULTS[kind].get(name, empty_value(ftype)))
+    rec.update(values)
+    return normalize(kind, rec)
+
+
+def _dedupe(items: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    for x in items:
+        if x not in out:
+            out.append(x)
+    return out
+
+
+def normalize(kind: str, rec: Record) -> Record:
+    """The canonical form: schema fields in order (missing ones at their default),
+    then any other keys sorted; tags sorted and unique; e-mails, phones unique;
+    whole-number money as Decimal. Does not change what a valid record means."""
+    out: Record = {}
+    for name, ftype in SCHEMAS[kind]:
+        value = rec.get(name, copy.deepcopy(_DEFAULTS[kind].get(name, empty_value(ftype))))
+        if ftype == "list" and isinstance(value, list):
+            value = _dedupe(value)
+            if name == "tags":
+                value = sorted(value, key=str)
+        elif ftype == "money" and isinstance(value, int) and not isinstance(value, bool):
+            value = Decimal(value)
+        elif ftype == "map" and isinstance(value, dict):
+            value = {k: value[k] for k in sorted(value, key=str)}
+        out[name] = value
+    for key in sorted((k for k in rec if k not in out), key=str):
+        out[key] = rec[key]
+    return out
+
+
+def _check(ftype: str, value: Any) -> str | None:
+    """The problem with `value` for a field of `ftype`, or None when it is fine."""
+    optional = not ftype.endswith("!")
+    base = ftype.rstrip("!")
+    if value is None:
+        if base in ("list", "dicts", "map", "bool") or not optional or base.startswith("enum:"):
+            return "is missing"
+        return None
+    if base == "str":
+        if not isinstance(value, str):
+            return "must be a text"
+        if not optional and not value.strip():
+            return "must not be empty"
+    elif base == "list":
+        if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+            return "must be a list of texts"
+    elif base == "dicts":
+        if not isinstance(value, list) or not all(isinstance(x, dict) for x in value):
+            return "must be a list of mappings"
+    elif base == "map":
+        if not isinstance(value, dict):
+            return "must be a mapping"
+    elif base == "bool":
+        if not isinstance(value, bool):
+            return "must be true or false"
+    elif base == "int":
+        if not isinstance(value, int) or isinstance(value, bool):
+            return "must be a whole number"
+    elif base == "money":
+        if not isinstance(value, (int, Decimal)) or isinstance(value, bool):
+            return "must be a number"
+        if isinstance(value, Decimal) and not value.is_finite():
+            return "must be a finite number"
+    elif base == "time":
+        from crmcli.dates import parse_iso
+
+        if not isinstance(value, str):
+            return "must be an ISO 8601 timestamp"
+        try:
+            parse_iso(value)
+        except (ValueError, OverflowError):
+            return f"'{value}' is not an ISO 8601 timestamp"
+    elif base.startswith("enum"):
+        allowed = base.split(":", 1)[1].split("|")
+        if value not in allowed:
+            return f"'{value}' is not one of {', '.join(allowed)}"
+    return None
+
+
+def validate(kind: str, rec: Any) -> list[str]:
+    """One `field: message` line per problem in `rec` (empty when valid)."""
+    if not isinstance(rec, dict):
+        return ["the file must hold a mapping of fields"]
+    problems = []
+    for name, ftype in SCHEMAS[kind]:
+        if name not in rec:
+            if ftype.endswith("!"):
+                problems.append(f"{name}: is missing")
+            continue
+        problem = _check(ftype, rec[name])
+        if problem:
+            problems.append(f"{name}: {problem}")
+    return problems
+
+
+def display_name(kind: str, rec: Record) -> str:
+    return str(rec.get(NAME_FIELD[kind]) or rec.get("id"))

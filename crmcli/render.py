@@ -1,0 +1,182 @@
+"""Output: rich tables on a terminal, plain text off one; JSON and CSV for scripts.
+
+Data goes to stdout, messages to stderr. Off a terminal, or with NO_COLOR set,
+there is no colour and no progress bar. rich is imported only when a table is drawn.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import sys
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+_DEC = "\x00dec:"
+_DEC_RE = re.compile(r'"\\u0000dec:([-0-9.eE+]+)"')
+
+
+def is_terminal(stream: Any = None) -> bool:
+    stream = stream or sys.stdout
+    return hasattr(stream, "isatty") and stream.isatty()
+
+
+def use_colour(stream: Any = None) -> bool:
+    return is_terminal(stream) and "NO_COLOR" not in os.environ
+
+
+def console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    tty = is_terminal(stream)
+    return Console(
+        file=stream,
+        no_color=not use_colour(stream),
+        highlight=False,
+        emoji=False,
+        soft_wrap=False,
+        width=None if tty else 80,
+        color_system="auto" if use_colour(stream) else None,
+    )
+
+
+def message(text: str) -> None:
+    """A message for people, on stderr."""
+    print(text, file=sys.stderr)
+
+
+def warn(text: str) -> None:
+    print(f"Warning: {text}", file=sys.stderr)
+
+
+# ----- JSON ------------------------------------------------------------------------
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, Decimal):
+        return _DEC + format(obj, "f")
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if hasattr(obj, "isoformat"):
+        return obj.isoformat()
+    return obj
+
+
+def to_json(data: Any, indent: int | None = 2) -> str:
+    """JSON with exact decimals: money is a JSON number, never a rounded float."""
+    text = json.dumps(_jsonable(data), ensure_ascii=False, indent=indent)
+    return _DEC_RE.sub(r"\1", text)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(to_json(data) + "\n")
+
+
+# ----- CSV -------------------------------------------------------------------------
+
+
+def csv_cell(value: Any) -> str:
+    """One CSV cell: lists joined with '; ', mappings as JSON, formulas neutralised."""
+    if value is None:
+        text = ""
+    elif isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, Decimal):
+        text = format(value, "f")
+    elif isinstance(value, list):
+        text = "; ".join(v if isinstance(v, str) else to_json(v, indent=None) for v in value)
+    elif isinstance(value, dict):
+        text = to_json(value, indent=None) if value else ""
+    else:
+        text = str(value)
+    if text and text[0] in "=+-@\t\r":
+        text = "'" + text  # a spreadsheet must not run it as a formula
+    return text
+
+
+def write_csv(
+    records: Iterable[dict[str, Any]], columns: Sequence[str], stream: Any = None
+) -> None:
+    writer = csv.writer(stream or sys.stdout, lineterminator="\n")
+    writer.writerow(columns)
+    for rec in records:
+        writer.writerow([csv_cell(rec.get(c)) for c in columns])
+
+
+# ----- tables ----------------------------------------------------------------------
+
+
+def cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, Decimal):
+        return f"{value:,.2f}" if value == value.quantize(Decimal("0.01")) else f"{value:,f}"
+    return str(value)
+
+
+def table(
+    columns: Sequence[str | tuple[str, dict[str, Any]]],
+    rows: Iterable[Sequence[Any]],
+    *,
+    title: str | None = None,
+    footer: str | None = None,
+    empty: str = "nothing to show",
+) -> None:
+    """Draw rows as a rich table. A column is a header or (header, Column options)."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    con = console()
+    rows = list(rows)
+    if not rows:
+        message(empty)
+        return
+    t = Table(
+        title=title,
+        box=box.SIMPLE_HEAD if is_terminal() else box.ASCII2,
+        show_edge=False,
+        pad_edge=False,
+        header_style="bold" if use_colour() else "",
+        title_style="bold" if use_colour() else "",
+    )
+    for col in columns:
+        if isinstance(col, tuple):
+            t.add_column(col[0], **col[1])
+        else:
+            t.add_column(col, overflow="fold")
+    for row in rows:
+        t.add_row(*[v if isinstance(v, Text) else Text(cell(v)) for v in row])
+    con.print(t)
+    if footer:
+        message(footer)
+
+
+def record_view(pairs: Iterable[tuple[str, Any]], title: str | None = None) -> None:
+    """A record as `field  value` lines (show)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    con = console()
+    if title:
+        con.print(title, style="bold" if use_colour() else "", markup=False)
+    t = Table(box=None, show_header=False, pad_edge=False)
+    t.add_column("field", style="bold" if use_colour() else "", no_wrap=True)
+    t.add_column("value", overflow="fold")
+    for k, v in pairs:
+        t.add_row(Text(k), v if isinstance(v, Text) else Text(cell(v)))
+    con.print(t)
+
+
+def section(title: str) -> None:
+    con = console()
+    con.print()
+    con.print(title, style="bold" if use_colour() else "", markup=False)

@@ -1,0 +1,169 @@
+"""crm.yaml: the settings of one CRM, with defaults and validation.
+
+A missing key takes its default; a malformed one is an error naming the key.
+"""
+
+from __future__ import annotations
+
+import copy
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from crmcli.errors import SettingsError
+
+SETTINGS_FILE = "crm.yaml"
+
+DEFAULT_PIPELINE = [
+    {"stage": "new", "probability": 10},
+    {"stage": "qualified", "probability": 25},
+    {"stage": "proposal", "probability": 50},
+    {"stage": "negotiation", "probability": 75},
+]
+
+DEFAULTS: dict[str, Any] = {
+    "name": "My CRM",
+    "currency": "USD",
+    "timezone": None,
+    "default_region": None,
+    "user": None,
+    "owners": [],
+    "approvers": [],
+    "sources": ["website", "referral", "trade-show", "email", "phone", "event"],
+    "pipeline": DEFAULT_PIPELINE,
+    "products": [],
+    "max_discount": 15,
+    "big_deal": 100000,
+    "stall_days": 14,
+    "commit_probability": 70,
+    "git": {"autocommit": False},
+}
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float, Decimal)) and not isinstance(v, bool)
+
+
+def _check_list_of_str(key: str, v: Any) -> None:
+    if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+        raise SettingsError(f"{SETTINGS_FILE}: '{key}' must be a list of names")
+
+
+def validate(data: dict[str, Any]) -> dict[str, Any]:
+    """Merge `data` over the defaults and check every contract key's type."""
+    s = copy.deepcopy(DEFAULTS)
+    s.update({k: v for k, v in data.items() if v is not None or k in ("timezone", "user")})
+    for key in ("name", "currency"):
+        if not isinstance(s[key], str) or not s[key].strip():
+            raise SettingsError(f"{SETTINGS_FILE}: '{key}' must be a non-empty text")
+    for key in ("timezone", "default_region", "user"):
+        if s[key] is not None and not isinstance(s[key], str):
+            raise SettingsError(f"{SETTINGS_FILE}: '{key}' must be a text or null")
+    if s["default_region"]:
+        s["default_region"] = s["default_region"].upper()
+    for key in ("owners", "approvers", "sources"):
+        _check_list_of_str(key, s[key])
+    for key in ("max_discount", "big_deal", "stall_days", "commit_probability"):
+        if not _is_number(s[key]) or s[key] < 0:
+            raise SettingsError(f"{SETTINGS_FILE}: '{key}' must be a number of at least 0")
+    pipeline = s["pipeline"]
+    if not isinstance(pipeline, list) or not pipeline:
+        raise SettingsError(f"{SETTINGS_FILE}: 'pipeline' must be a list of stages")
+    seen = set()
+    for i, st in enumerate(pipeline):
+        if (
+            not isinstance(st, dict)
+            or not isinstance(st.get("stage"), str)
+            or not _is_number(st.get("probability", 0))
+            or not 0 <= st.get("probability", 0) <= 100
+        ):
+            raise SettingsError(
+                f"{SETTINGS_FILE}: 'pipeline' item {i + 1} must be "
+                "{stage: NAME, probability: 0-100}"
+            )
+        if st["stage"] in ("won", "lost") or st["stage"] in seen:
+            raise SettingsError(
+                f"{SETTINGS_FILE}: 'pipeline' stage '{st['stage']}' is reserved or repeated"
+            )
+        seen.add(st["stage"])
+    products = s["products"]
+    if not isinstance(products, list):
+        raise SettingsError(f"{SETTINGS_FILE}: 'products' must be a list")
+    for i, p in enumerate(products):
+        if not isinstance(p, dict) or not isinstance(p.get("sku"), str):
+            raise SettingsError(f"{SETTINGS_FILE}: 'products' item {i + 1} needs a 'sku'")
+        for k in ("price", "floor"):
+            if p.get(k) is not None and not _is_number(p[k]):
+                raise SettingsError(f"{SETTINGS_FILE}: 'products' item {i + 1}: '{k}' not a number")
+    if not isinstance(s["git"], dict):
+        raise SettingsError(f"{SETTINGS_FILE}: 'git' must be a mapping like {{autocommit: false}}")
+    return s
+
+
+def load(root: Path) -> dict[str, Any]:
+    """Read and validate `root`/crm.yaml."""
+    from crmcli import yamlio
+
+    path = root / SETTINGS_FILE
+    try:
+        data = yamlio.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise SettingsError(f"{path}: cannot read: {e.strerror}") from e
+    except yamlio.YAMLError as e:
+        raise SettingsError(f"{path}: not valid YAML: {yamlio.describe(e)}") from e
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise SettingsError(f"{path}: must be a mapping of settings")
+    return validate(data)
+
+
+def detect_timezone() -> str | None:
+    """The machine's IANA zone name when it can be told, else None (local offset)."""
+    import os
+
+    tz = os.environ.get("TZ", "").lstrip(":")
+    if tz and "/" in tz:
+        return tz
+    try:
+        text = Path("/etc/timezone").read_text().strip()
+        if text:
+            return text
+    except OSError:
+        pass
+    try:
+        target = os.path.realpath("/etc/localtime")
+        if "zoneinfo/" in target:
+            return target.split("zoneinfo/", 1)[1]
+    except OSError:
+        pass
+    return None
+
+
+def init_text(name: str, timezone: str | None, currency: str = "USD") -> str:
+    """The commented crm.yaml that `crm init` writes."""
+    import json
+
+    tz = timezone if timezone else "null"
+    return f"""\
+# Settings of this CRM. Edit by hand; a missing key takes its default.
+name: {json.dumps(name, ensure_ascii=False)}
+currency: {currency}            # default currency for amounts
+timezone: {tz}   # IANA zone; null: the machine's local zone
+default_region: null     # for phone numbers written without +country, e.g. CN, US, DE
+user: null               # the acting user (else env CRM_USER, git user.name, login)
+owners: []               # the salespeople, e.g. [alice, bob]
+approvers: []            # who may approve deals below the price floor
+sources: [website, referral, trade-show, email, phone, event]
+pipeline:                # open stages in order; won and lost are implied
+  - {{stage: new, probability: 10}}
+  - {{stage: qualified, probability: 25}}
+  - {{stage: proposal, probability: 50}}
+  - {{stage: negotiation, probability: 75}}
+products: []             # e.g. - {{sku: PUMP-100, name: Pump, price: 1200.00, floor: 1000.00}}
+max_discount: 15         # percent below list price allowed without approval
+big_deal: 100000         # deals at or above this amount are flagged
+stall_days: 14           # no change for this long: a stalled deal
+commit_probability: 70   # forecast: stages at or above this count as commit
+git: {{autocommit: false}}
+"""

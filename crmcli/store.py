@@ -1,0 +1,445 @@
+"""The record store that every kind shares: finding the CRM, paths, load, list,
+canonical atomic save, delete, the writer lock, REF resolution, links.
+
+The core never prints: problems with single files met while listing go to
+`Store.warn` (the CLI prints them on stderr), errors are raised as CrmError.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+import tempfile
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from crmcli import models
+from crmcli.errors import (
+    AmbiguousError,
+    CrmError,
+    NoCrmError,
+    NotFoundError,
+    RecordError,
+)
+from crmcli.models import KINDS, Record
+from crmcli.settings import SETTINGS_FILE
+
+ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
+ID_LENGTH = 8
+MIN_PREFIX = 4
+DERIVED_DIR = ".crm"
+GITIGNORE = ".crm/\n"
+
+
+def locate(dir_option: str | None = None, cwd: Path | None = None) -> Path:
+    """The CRM root: --dir, else env CRM_DIR, else the nearest ancestor with crm.yaml."""
+    given = dir_option or os.environ.get("CRM_DIR")
+    if given:
+        root = Path(given).expanduser()
+        if not (root / SETTINGS_FILE).is_file():
+            raise NoCrmError(
+                f"no CRM at '{given}' (no {SETTINGS_FILE} there); create one with: crm init {given}"
+            )
+        return root
+    start = (cwd or Path.cwd()).resolve()
+    for d in (start, *start.parents):
+        if (d / SETTINGS_FILE).is_file():
+            return d
+    raise NoCrmError(
+        f"no CRM found in '{start}' or any parent directory; "
+        "create one with 'crm init', or pass --dir PATH or set CRM_DIR"
+    )
+
+
+def new_id() -> str:
+    """A random id: 8 characters of [0-9a-z] (41 bits), so two clones never collide."""
+    return "".join(secrets.choice(ID_ALPHABET) for _ in range(ID_LENGTH))
+
+
+def fold(text: str) -> str:
+    """Text folded for search: case- and accent-insensitive (CJK left as is)."""
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def atomic_write(path: Path, data: bytes, *, exclusive: bool = False) -> None:
+    """Write `data` to `path` whole or not at all: temp file, fsync, rename.
+
+    With `exclusive`, an existing file is never replaced (FileExistsError).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        if exclusive:
+            os.link(tmp, path)
+            os.unlink(tmp)
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    with contextlib.suppress(OSError):
+        dfd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+
+
+class Store:
+    """One CRM directory. Records are plain dicts (see models)."""
+
+    def __init__(self, root: Path, warn: Callable[[str], None] | None = None) -> None:
+        from crmcli import settings as settings_mod
+
+        self.root = Path(root)
+        self.settings: dict[str, Any] = settings_mod.load(self.root)
+        self.warnings: list[str] = []
+        self.warn: Callable[[str], None] = warn or self.warnings.append
+        self.changed: list[Path] = []  # files written or removed by this process
+        self._cache: dict[str, list[Record]] = {}
+        self._tz: Any = None
+        self._user: str | None = None
+
+    # ----- context: time zone, now, acting user ---------------------------------
+
+    @property
+    def tz(self) -> Any:
+        if self._tz is None:
+            from crmcli.dates import get_tz
+
+            self._tz = get_tz(self.settings.get("timezone"))
+        return self._tz
+
+    def now(self) -> datetime:
+        from crmcli.dates import now
+
+        return now(self.tz)
+
+    def now_iso(self) -> str:
+        from crmcli.dates import iso
+
+        return iso(self.now())
+
+    @property
+    def user(self) -> str:
+        """The acting user: env CRM_USER, settings user, git user.name, login name."""
+        if self._user is None:
+            self._user = os.environ.get("CRM_USER") or self.settings.get("user") or ""
+            if not self._user:
+                import subprocess
+
+                try:
+                    out = subprocess.run(
+                        ["git", "config", "user.name"],
+                        cwd=self.root,
+                        capture_output=True,
+                        text=True,
+                        timeout=5,
+                    )
+                    self._user = out.stdout.strip()
+                except (OSError, subprocess.SubprocessError):
+                    pass
+            if not self._user:
+                import getpass
+
+                try:
+                    self._user = getpass.getuser()
+                except Exception:  # noqa: BLE001 - no login name on this system
+                    self._user = "unknown"
+        return self._user
+
+    # ----- paths -------------------------------------------------------------------
+
+    def folder(self, kind: str) -> Path:
+        return self.root / KINDS[kind]
+
+    def path(self, kind: str, rid: str) -> Path:
+        """The file of record `rid`; ids that could form a path are refused."""
+        if not isinstance(rid, str) or not ID_RE.match(rid):
+            raise CrmError(f"'{rid}' is not a valid {kind} id (only a-z, 0-9 and -)")
+        return self.folder(kind) / f"{rid}.yaml"
+
+    def rel(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.root))
+        except ValueError:
+            return str(path)
+
+    # ----- reading -----------------------------------------------------------------
+
+    def read_file(self, kind: str, path: Path) -> Record:
+        """Parse and check one record file; RecordError names the file and field."""
+        from crmcli import yamlio
+
+        rel = self.rel(path)
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except FileNotFoundError:
+            raise NotFoundError(f"{rel}: no such record") from None
+        except UnicodeDecodeError as e:
+            raise RecordError(f"{rel}: not UTF-8 text (byte {e.start})") from None
+        except OSError as e:
+            raise RecordError(f"{rel}: cannot read: {e.strerror}") from None
+        try:
+            data = yamlio.loads(text)
+        except yamlio.YAMLError as e:
+            raise RecordError(f"{rel}: not valid YAML: {yamlio.describe(e)}") from None
+        if isinstance(data, dict) and isinstance(data.get("merged_into"), str):
+            data["id"] = path.stem
+            return data  # a tombstone left by a merge
+        problems = models.validate(kind, data)
+        if problems:
+            raise RecordError(f"{rel}: {problems[0]}", problems[1:])
+        data["id"] = path.stem  # the file name is the truth
+        return models.normalize(kind, data)
+
+    def _load_raw(self, kind: str, rid: str) -> Record:
+        return self.read_file(kind, self.path(kind, rid))
+
+    def load(self, kind: str, rid: str) -> Record:
+        """The record with id `rid`, following merge tombstones."""
+        rec = self._load_raw(kind, rid)
+        seen = {rid}
+        while "merged_into" in rec:
+            target = rec["merged_into"]
+            if target in seen:
+                raise RecordError(f"{KINDS[kind]}/{rid}.yaml: merge tombstones form a loop")
+            seen.add(target)
+            rec = self._load_raw(kind, target)
+        return rec
+
+    def exists(self, kind: str, rid: str) -> bool:
+        return bool(ID_RE.match(rid)) and self.path(kind, rid).is_file()
+
+    def all(self, kind: str, *, tombstones: bool = False) -> list[Record]:
+        """Every readable record of `kind`; broken files are skipped with a warning."""
+        if kind not in self._cache:
+            folder = self.folder(kind)
+            records: list[Record] = []
+            try:
+                names = sorted(
+                    e.name
+                    for e in os.scandir(folder)
+                    if e.name.endswith(".yaml") and not e.name.startswith(".")
+                )
+            except FileNotFoundError:
+                names = []
+            for name in names:
+                try:
+                    records.append(self.read_file(kind, folder / name))
+                except CrmError as e:
+                    self.warn(f"skipping {e.message}")
+            self._cache[kind] = records
+        records = self._cache[kind]
+        if tombstones:
+            return list(records)
+        return [r for r in records if "merged_into" not in r]
+
+    def invalidate(self, kind: str | None = None) -> None:
+        if kind is None:
+            self._cache.clear()
+        else:
+            self._cache.pop(kind, None)
+
+    # ----- REF resolution ------------------------------------------------------------
+
+    def resolve(self, kind: str, ref: str) -> Record:
+        """Find one record by id, unique id prefix (4+), exact name/title or e-mail.
+
+        An exact match wins over prefix matches. Raises NotFoundError or AmbiguousError.
+        """
+        text = (ref or "").strip()
+        low = text.lower()
+        if ID_RE.match(low) and self.path(kind, low).is_file():
+            return self.load(kind, low)
+        name_field = models.NAME_FIELD[kind]
+        records = self.all(kind)
+        wanted = fold(text)
+        exact = [
+            r
+            for r in records
+            if fold(str(r.get(name_field) or "")) == wanted
+            or low in (e.lower() for e in r.get("emails") or [])
+        ]
+        if len(exact) == 1:
+            return exact[0]
+        if len(exact) > 1:
+            raise self._ambiguous(kind, ref, exact)
+        if len(low) >= MIN_PREFIX and ID_RE.match(low):
+            prefixed = [r for r in self.all(kind, tombstones=True) if r["id"].startswith(low)]
+            live = {self.load(kind, r["id"])["id"]: r for r in prefixed}
+            if len(live) == 1:
+                return self.load(kind, next(iter(live)))
+            if len(live) > 1:
+                raise self._ambiguous(kind, ref, [self.load(kind, i) for i in live])
+        raise NotFoundError(f"no {kind} matches '{ref}'")
+
+    def _ambiguous(self, kind: str, ref: str, matches: list[Record]) -> AmbiguousError:
+        lines = [f"  {r['id']}  {models.display_name(kind, r)}" for r in matches]
+        return AmbiguousError(f"'{ref}' matches {len(matches)} {KINDS[kind]}; use an id", lines)
+
+    # ----- writing -------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def lock(self, timeout: float = 30) -> Iterator[None]:
+        """The writer lock (.crm/lock): commands that change records hold it."""
+        from filelock import FileLock, Timeout
+
+        derived = self.root / DERIVED_DIR
+        try:
+            derived.mkdir(exist_ok=True)
+        except OSError as e:
+            raise CrmError(f"cannot create {derived}: {e.strerror}") from None
+        try:
+            with FileLock(str(derived / "lock"), timeout=timeout):
+                self.invalidate()  # another process may have written while we waited
+                yield
+        except Timeout:
+            raise CrmError(
+                f"another crm command holds the lock {DERIVED_DIR}/lock; try again"
+            ) from None
+
+    def save(self, kind: str, rec: Record, *, create: bool = False) -> Record:
+        """Write `rec` canonically and atomically; returns what was written.
+
+        A new record (`create`) gets `created`/`updated` and never replaces a file.
+        An existing one gets a new `updated` only when something else changed:
+        saving an unchanged record leaves the file's bytes as they are.
+        """
+        from crmcli import yamlio
+
+        rec = models.normalize(kind, rec)
+        path = self.path(kind, rec["id"])
+        has_times = "updated" in dict(models.SCHEMAS[kind])
+        if create:
+            if has_times:
+                stamp = self.now_iso()
+                rec["created"] = rec.get("created") or stamp
+                rec["updated"] = rec.get("updated") or stamp
+        elif has_times and path.is_file():
+            try:
+                old = self._load_raw(kind, rec["id"])
+            except CrmError:
+                old = None
+            if old is not None and _same_but_updated(old, rec):
+                return old
+            rec["updated"] = self.now_iso()
+        problems = models.validate(kind, rec)
+        if problems:
+            raise RecordError(f"{self.rel(path)}: {problems[0]}", problems[1:])
+        data = yamlio.dumps(rec).encode("utf-8")
+        try:
+            atomic_write(path, data, exclusive=create)
+        except FileExistsError:
+            raise CrmError(f"{self.rel(path)} already exists") from None
+        except OSError as e:
+            raise CrmError(f"cannot write {self.rel(path)}: {e.strerror}") from None
+        self.changed.append(path)
+        self.invalidate(kind)
+        return rec
+
+    def write_tombstone(self, kind: str, rid: str, merged_into: str) -> None:
+        from crmcli import yamlio
+
+        path = self.path(kind, rid)
+        rec = {"id": rid, "merged_into": merged_into, "updated": self.now_iso()}
+        try:
+            atomic_write(path, yamlio.dumps(rec).encode("utf-8"))
+        except OSError as e:
+            raise CrmError(f"cannot write {self.rel(path)}: {e.strerror}") from None
+        self.changed.append(path)
+        self.invalidate(kind)
+
+    def delete(self, kind: str, rid: str) -> None:
+        path = self.path(kind, rid)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            raise NotFoundError(f"{self.rel(path)}: no such record") from None
+        except OSError as e:
+            raise CrmError(f"cannot remove {self.rel(path)}: {e.strerror}") from None
+        self.changed.append(path)
+        self.invalidate(kind)
+
+    def create(self, kind: str, /, **values: Any) -> Record:
+        """Make and save a new record of `kind` with a fresh id."""
+        rec = models.new_record(kind, id=values.pop("id", None) or new_id(), **values)
+        return self.save(kind, rec, create=True)
+
+    # ----- links and timeline ----------------------------------------------------------
+
+    def referrers(self, rid: str, *, activities: bool = False) -> list[tuple[str, Record, str]]:
+        """(kind, record, field) for every record whose link field holds `rid`."""
+        found = []
+        for kind in ("customer", "lead", "deal", "task"):
+            for rec in self.all(kind):
+                for field in models.LINKS:
+                    if field != kind and rec.get(field) == rid:
+                        found.append((kind, rec, field))
+        if activities:
+            found += [("activity", a, "on") for a in self.all("activity") if a["on"] == rid]
+        return found
+
+    def timeline(self, rid: str) -> list[Record]:
+        """The activities on record `rid`, newest first."""
+        from crmcli.dates import parse_iso
+
+        entries = [a for a in self.all("activity") if a["on"] == rid]
+        return sorted(entries, key=lambda a: (parse_iso(a["at"], self.tz), a["id"]), reverse=True)
+
+    def add_activity(self, on: str, kind: str, text: str, by: str | None = None) -> Record:
+        """Append a timeline entry (its own file, so notes from two clones merge)."""
+        return self.create(
+            "activity", on=on, kind=kind, text=text, by=by or self.user, at=self.now_iso()
+        )
+
+
+def _same_but_updated(a: Record, b: Record) -> bool:
+    return {k: v for k, v in a.items() if k != "updated"} == {
+        k: v for k, v in b.items() if k != "updated"
+    }
+
+
+def init(path: Path, name: str | None = None) -> Path:
+    """Create a CRM at `path`: crm.yaml with commented defaults, the record folders,
+    and a .gitignore for the derived .crm/ folder. Refuses to overwrite one."""
+    from crmcli import settings as settings_mod
+
+    path = Path(path)
+    target = path / SETTINGS_FILE
+    if target.exists():
+        raise CrmError(f"{target} already exists: there is a CRM here already")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        text = settings_mod.init_text(
+            name or path.resolve().name or "My CRM", settings_mod.detect_timezone()
+        )
+        atomic_write(target, text.encode("utf-8"), exclusive=True)
+        for folder in KINDS.values():
+            (path / folder).mkdir(exist_ok=True)
+            keep = path / folder / ".gitkeep"
+            if not keep.exists():
+                keep.write_bytes(b"")
+        gi = path / ".gitignore"
+        existing = gi.read_text(encoding="utf-8") if gi.exists() else ""
+        if ".crm/" not in existing.split():
+            sep = "" if not existing or existing.endswith("\n") else "\n"
+            atomic_write(gi, (existing + sep + GITIGNORE).encode("utf-8"))
+    except FileExistsError:
+        raise CrmError(f"{target} already exists: there is a CRM here already") from None
+    except OSError as e:
+        raise CrmError(f"cannot create a CRM in {path}: {e.strerror}") from None
+    return path

@@ -1,0 +1,99 @@
+"""Every test gets a throwaway CRM, a fixed clock (CRM_NOW) and a fixed user."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from crmcli.app import main
+from crmcli.store import Store, init
+
+NOW = "2026-11-23T10:00:00+08:00"
+SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "samples"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self):
+        import json
+
+        return json.loads(self.out)
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch, tmp_path):
+    """Fixed clock and user, no colour, no stray CRM from the environment."""
+    monkeypatch.setenv("CRM_NOW", NOW)
+    monkeypatch.setenv("CRM_USER", "alice")
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.delenv("CRM_DIR", raising=False)
+    monkeypatch.delenv("CRM_DEBUG", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+def _write_tz(root: Path, tz: str = "Asia/Shanghai") -> None:
+    path = root / "crm.yaml"
+    text = path.read_text(encoding="utf-8")
+    lines = [
+        f"timezone: {tz}" if line.startswith("timezone:") else line for line in text.splitlines()
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.fixture
+def crm(tmp_path, monkeypatch) -> Path:
+    """A fresh CRM (timezone Asia/Shanghai) that commands find through CRM_DIR."""
+    root = tmp_path / "crm"
+    init(root, "Test CRM")
+    _write_tz(root)
+    monkeypatch.setenv("CRM_DIR", str(root))
+    return root
+
+
+@pytest.fixture
+def store(crm) -> Store:
+    return Store(crm)
+
+
+def set_settings(root: Path, **values) -> None:
+    """Replace top-level keys of crm.yaml (tests of settings-driven behaviour)."""
+    from crmcli import yamlio
+
+    path = root / "crm.yaml"
+    data = yamlio.loads(path.read_text(encoding="utf-8")) or {}
+    data.update(values)
+    path.write_text(yamlio.dumps(data), encoding="utf-8")
+
+
+def run(*args: str, input: str | None = None) -> Result:
+    """Run `crm ARGS...` in this process, as the console script would."""
+    out, err = io.StringIO(), io.StringIO()
+    code = 0
+    old_argv, old_stdin = sys.argv, sys.stdin
+    sys.argv = ["crm", *args]
+    sys.stdin = io.StringIO(input or "")
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                main()
+            except SystemExit as e:
+                code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    finally:
+        sys.argv, sys.stdin = old_argv, old_stdin
+    return Result(code, out.getvalue(), err.getvalue())
+
+
+@pytest.fixture
+def cli():
+    return run
