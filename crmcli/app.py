@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from crmcli import __version__
-from crmcli.commands import customer, init
+from crmcli.commands import customer, deal, init, lead, report, task
 from crmcli.commands.common import state
 
 app = typer.Typer(
@@ -56,6 +56,10 @@ def root(
 
 app.command("init")(init.init_command)
 app.add_typer(customer.app, name="customer")
+app.add_typer(lead.app, name="lead")
+app.add_typer(deal.app, name="deal")
+app.add_typer(task.app, name="task")
+app.add_typer(report.app, name="report")
 
 
 def main() -> None:

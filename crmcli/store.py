@@ -109,6 +109,7 @@ class Store:
         self.warnings: list[str] = []
         self.warn: Callable[[str], None] = warn or self.warnings.append
         self.changed: list[Path] = []  # files written or removed by this process
+        self.messages: list[str] = []  # what the changes were, for a commit message
         self._cache: dict[str, list[Record]] = {}
         self._tz: Any = None
         self._user: str | None = None
@@ -350,6 +351,11 @@ class Store:
         self.changed.append(path)
         self.invalidate(kind)
         return rec
+
+    def note_change(self, message: str) -> None:
+        """Say in words what this command changed (`deal: move "Pump order" to
+        negotiation`); git autocommit uses it as the commit message."""
+        self.messages.append(message)
 
     def write_tombstone(self, kind: str, rid: str, merged_into: str) -> None:
         from crmcli import yamlio

@@ -128,12 +128,12 @@ def show_cmd(ref: CustomerRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
 
     Example: crm customer show acme
     """
-    from crmcli import customers, render
+    from crmcli import records, render
 
     store = get_store()
     rec = store.resolve("customer", ref)
     timeline = store.timeline(rec["id"])
-    links = customers.linked(store, "customer", rec["id"])
+    links = records.linked(store, "customer", rec["id"])
     if fmt == ShowFormat.json:
         render.print_json({**rec, "timeline": timeline, **links})
         return
@@ -288,13 +288,13 @@ def assign_cmd(
 
     Example: crm customer assign acme bob --with-open-work
     """
-    from crmcli import customers
+    from crmcli import records
 
     store = get_store()
     check_known(store, "owners", owner, "owner")
     with store.lock():
         rec = store.resolve("customer", ref)
-        rec, moved = customers.assign(store, "customer", rec, owner, with_open_work=with_open_work)
+        rec, moved = records.assign(store, "customer", rec, owner, with_open_work=with_open_work)
     extra = f", with {len(moved)} open deal(s)/task(s)" if moved else ""
     print(f"Assigned customer {rec['id']} ({rec['name']}) to {owner}{extra}")
 
@@ -343,11 +343,11 @@ def rm_cmd(
 
     Example: crm customer rm "Old Corp" --force
     """
-    from crmcli import customers
+    from crmcli import records
 
     store = get_store()
     with store.lock():
         rec = store.resolve("customer", ref)
-        unlinked = customers.remove(store, "customer", rec, force=force)
+        unlinked = records.remove(store, "customer", rec, force=force)
     extra = f"; unlinked {len(unlinked)} record(s)" if unlinked else ""
     print(f"Removed customer {rec['id']} ({rec['name']}){extra}")

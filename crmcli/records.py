@@ -1,0 +1,90 @@
+"""What every kind of record shares beyond the store: cleaned e-mails and phones,
+duplicate checks, handover to another owner, removal with links, linked records."""
+
+from __future__ import annotations
+
+from crmcli import models
+from crmcli.contactinfo import normalize_email, normalize_phone, phone_key
+from crmcli.errors import CrmError
+from crmcli.models import Record
+from crmcli.store import Store
+
+
+def clean_emails(items: list[str] | None) -> list[str]:
+    return [normalize_email(e) for e in items or [] if e.strip()]
+
+
+def clean_phones(store: Store, items: list[str] | None) -> list[str]:
+    region = store.settings.get("default_region")
+    return [normalize_phone(p, region) for p in items or [] if p.strip()]
+
+
+def duplicates(
+    store: Store, kind: str, emails: list[str], phones: list[str], exclude: str | None = None
+) -> list[str]:
+    """Messages naming other records of `kind` that already hold one of these e-mails/phones."""
+    found = []
+    keys = {phone_key(p) for p in phones}
+    for rec in store.all(kind):
+        if rec["id"] == exclude:
+            continue
+        name = models.display_name(kind, rec)
+        for e in emails:
+            if e in rec.get("emails", []):
+                found.append(f"{kind} {rec['id']} ({name}) already has e-mail {e}")
+        for p in rec.get("phones", []):
+            if phone_key(p) in keys:
+                found.append(f"{kind} {rec['id']} ({name}) already has phone {p}")
+    return found
+
+
+def assign(
+    store: Store, kind: str, rec: Record, owner: str, *, with_open_work: bool = False
+) -> tuple[Record, list[tuple[str, Record]]]:
+    """Hand a record over to `owner`, on its timeline; with `with_open_work`, its
+    open deals and tasks move too. Returns the record and what else moved."""
+    if not owner.strip():
+        raise CrmError("the new owner is empty")
+    old = rec.get("owner")
+    rec = store.save(kind, dict(rec, owner=owner))
+    moved: list[tuple[str, Record]] = []
+    if with_open_work:
+        for other_kind in ("deal", "task"):
+            for r in store.all(other_kind):
+                if (
+                    r.get(kind) == rec["id"]
+                    and r.get("status") == "open"
+                    and r.get("owner") != owner
+                ):
+                    moved.append((other_kind, store.save(other_kind, dict(r, owner=owner))))
+    text = f"owner {old or '(none)'} -> {owner}"
+    if moved:
+        text += f"; moved {len(moved)} open deal(s)/task(s) along"
+    store.add_activity(rec["id"], "assign", text)
+    return rec, moved
+
+
+def remove(store: Store, kind: str, rec: Record, *, force: bool = False) -> list[tuple[str, str]]:
+    """Delete a record and its timeline. Refuses while other records link to it,
+    unless `force`, which unlinks them. Returns the (kind, id) unlinked."""
+    refs = store.referrers(rec["id"])
+    if refs and not force:
+        names = ", ".join(f"{k} {r['id']}" for k, r, _ in refs[:5])
+        more = f" and {len(refs) - 5} more" if len(refs) > 5 else ""
+        raise CrmError(
+            f"{kind} {rec['id']} is linked from {names}{more}; use --force to remove it anyway"
+        )
+    for k, r, field in refs:
+        store.save(k, dict(r, **{field: None}))
+    for a in store.timeline(rec["id"]):
+        store.delete("activity", a["id"])
+    store.delete(kind, rec["id"])
+    return [(k, r["id"]) for k, r, _ in refs]
+
+
+def linked(store: Store, kind: str, rid: str) -> dict[str, list[Record]]:
+    """Records of the other kinds that link to `rid` (for show)."""
+    out: dict[str, list[Record]] = {"leads": [], "deals": [], "tasks": []}
+    for k, r, _ in store.referrers(rid):
+        out.setdefault(models.KINDS[k], []).append(r)
+    return out
