@@ -67,6 +67,15 @@ def main() -> None:
     """Console entry point: run the app, map errors to exit codes."""
     from crmcli.errors import CrmError
 
+    for arg in sys.argv[1:]:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            # bytes that are not UTF-8 (a Latin-1 terminal, a stray file name) would end up
+            # in a record; refuse them here, naming the argument
+            shown = os.fsencode(arg).decode("utf-8", "backslashreplace")
+            print(f"Error: argument '{shown}' is not valid UTF-8 text", file=sys.stderr)
+            sys.exit(1)
     try:
         app(prog_name="crm")
     except CrmError as e:

@@ -42,6 +42,7 @@ PRIORITIES = ["low", "normal", "high", "urgent"]
 TASK_KINDS = ["todo", "call", "email", "meeting", "complaint"]
 SEVERITIES = ["low", "medium", "high", "critical"]
 TIERS = ["A", "B", "C"]
+MONEY_DIGITS = 30  # money beyond 10**30 (or below 10**-30) is a typo, not an amount
 
 SCHEMAS: dict[str, list[tuple[str, str]]] = {
     "customer": [
@@ -231,6 +232,8 @@ def _check(ftype: str, value: Any) -> str | None:
             return "must be a number"
         if isinstance(value, Decimal) and not value.is_finite():
             return "must be a finite number"
+        if isinstance(value, Decimal) and value and abs(value.adjusted()) > MONEY_DIGITS:
+            return "is out of range"  # 1e+999999999 would take a gigabyte to print
     elif base == "time":
         from crmcli.dates import parse_iso
 

@@ -101,11 +101,19 @@ def atomic_write(path: Path, data: bytes, *, exclusive: bool = False) -> None:
 class Store:
     """One CRM directory. Records are plain dicts (see models)."""
 
-    def __init__(self, root: Path, warn: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        warn: Callable[[str], None] | None = None,
+        settings: dict[str, Any] | None = None,
+    ) -> None:
         from crmcli import settings as settings_mod
 
         self.root = Path(root)
-        self.settings: dict[str, Any] = settings_mod.load(self.root)
+        # `settings` given: use them instead of reading crm.yaml (crm doctor, when it is broken)
+        self.settings: dict[str, Any] = (
+            settings if settings is not None else settings_mod.load(self.root)
+        )
         self.warnings: list[str] = []
         self.warn: Callable[[str], None] = warn or self.warnings.append
         self.changed: list[Path] = []  # files written or removed by this process
@@ -320,8 +328,6 @@ class Store:
         An existing one gets a new `updated` only when something else changed:
         saving an unchanged record leaves the file's bytes as they are.
         """
-        from crmcli import yamlio
-
         rec = models.normalize(kind, rec)
         path = self.path(kind, rec["id"])
         has_times = "updated" in dict(models.SCHEMAS[kind])
@@ -341,7 +347,7 @@ class Store:
         problems = models.validate(kind, rec)
         if problems:
             raise RecordError(f"{self.rel(path)}: {problems[0]}", problems[1:])
-        data = yamlio.dumps(rec).encode("utf-8")
+        data = _encode(self.rel(path), rec)
         try:
             atomic_write(path, data, exclusive=create)
         except FileExistsError:
@@ -411,6 +417,28 @@ class Store:
         return self.create(
             "activity", on=on, kind=kind, text=text, by=by or self.user, at=self.now_iso()
         )
+
+
+def _encode(rel: str, rec: Record) -> bytes:
+    """The file's bytes; text that cannot be UTF-8 (bytes smuggled in from a non-UTF-8
+    argument or stdin) is an error naming the field, never a half-written file."""
+    from crmcli import yamlio
+
+    try:
+        return yamlio.dumps(rec).encode("utf-8")
+    except UnicodeEncodeError:
+        bad = next((k for k, v in rec.items() if not _utf8_ok(v)), "a field")
+        raise RecordError(f"{rel}: {bad}: the text is not valid UTF-8; nothing written") from None
+
+
+def _utf8_ok(value: Any) -> bool:
+    from crmcli import yamlio
+
+    try:
+        yamlio.dumps(value).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _same_but_updated(a: Record, b: Record) -> bool:
