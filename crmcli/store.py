@@ -119,6 +119,7 @@ class Store:
         self.changed: list[Path] = []  # files written or removed by this process
         self.messages: list[str] = []  # what the changes were, for a commit message
         self._cache: dict[str, list[Record]] = {}
+        self._index: Any = None  # None: not opened yet; False: unusable
         self._tz: Any = None
         self._user: str | None = None
 
@@ -233,35 +234,149 @@ class Store:
     def exists(self, kind: str, rid: str) -> bool:
         return bool(ID_RE.match(rid)) and self.path(kind, rid).is_file()
 
+    def _parse(self, kind: str, path: Path) -> tuple[int, Any]:
+        """(1, record), (2, tombstone) or (0, (message, details)) for one file."""
+        try:
+            rec = self.read_file(kind, path)
+        except CrmError as e:
+            return 0, (e.message, e.details)
+        return (2 if "merged_into" in rec else 1), rec
+
+    def _columns(self, kind: str) -> Callable[[Record], tuple]:
+        from crmcli import index
+        from crmcli.dates import parse_iso
+
+        tz = self.tz
+        return lambda rec: index.columns(kind, rec, fold, lambda v: parse_iso(v, tz).timestamp())
+
+    def _get_index(self) -> Any:
+        """The derived index, or None when it cannot be used (the files are read directly)."""
+        if self._index is None:
+            import hashlib
+
+            from crmcli import __version__, index
+
+            key = hashlib.sha1(
+                repr((__version__, models.SCHEMAS, str(self.settings.get("timezone")))).encode()
+            ).hexdigest()[:10]
+            self._index = index.Index(self.root, key)
+        return self._index or None
+
+    def _indexed(self, kind: str, where: str = "", params: tuple = ()) -> list[Record] | None:
+        """Records of `kind` matching an SQL condition through the index; None if unusable.
+        Broken files of the kind are warned about once."""
+        import sqlite3
+
+        idx = self._get_index() if os.environ.get("CRM_NO_INDEX") is None else None
+        if not idx:
+            return None
+        try:
+            if kind not in idx.synced:
+                idx.sync(
+                    kind, self.folder(kind), lambda p: self._parse(kind, p), self._columns(kind)
+                )
+                for _ok, (message, _details) in idx.rows(kind, ok=(0,)):
+                    self.warn(f"skipping {message}")
+            return [v for _ok, v in idx.rows(kind, where, params, ok=(1, 2))]
+        except (sqlite3.Error, OSError):
+            idx.close()
+            self._index = False  # fall back to reading the files
+            return None
+
     def all(self, kind: str, *, tombstones: bool = False) -> list[Record]:
         """Every readable record of `kind`; broken files are skipped with a warning."""
         if kind not in self._cache:
-            folder = self.folder(kind)
-            records: list[Record] = []
-            try:
-                names = sorted(
-                    e.name
-                    for e in os.scandir(folder)
-                    if e.name.endswith(".yaml") and not e.name.startswith(".")
-                )
-            except FileNotFoundError:
-                names = []
-            for name in names:
+            records = self._indexed(kind)
+            if records is None:
+                records = []
+                folder = self.folder(kind)
                 try:
-                    records.append(self.read_file(kind, folder / name))
-                except CrmError as e:
-                    self.warn(f"skipping {e.message}")
+                    names = sorted(
+                        e.name
+                        for e in os.scandir(folder)
+                        if e.name.endswith(".yaml") and not e.name.startswith(".")
+                    )
+                except FileNotFoundError:
+                    names = []
+                for name in names:
+                    ok, value = self._parse(kind, folder / name)
+                    if ok:
+                        records.append(value)
+                    else:
+                        self.warn(f"skipping {value[0]}")
             self._cache[kind] = records
         records = self._cache[kind]
         if tombstones:
             return list(records)
         return [r for r in records if "merged_into" not in r]
 
+    def find(
+        self,
+        kind: str,
+        *,
+        status: str | list[str] | None = None,
+        owner: str | None = None,
+        on: str | None = None,
+        customer: str | None = None,
+        lead: str | None = None,
+        deal: str | None = None,
+        due_before: datetime | None = None,
+        text: str | None = None,
+    ) -> list[Record]:
+        """The live records of `kind` matching every condition given, in id order.
+
+        Answered by the index without loading the other records when it can; the same
+        answer as filtering `all(kind)`. `due_before` keeps tasks due before that time,
+        `text` is a case/accent-insensitive substring of the searchable text (names,
+        e-mails, phones, contacts; titles)."""
+        statuses = [status] if isinstance(status, str) else status
+        eq = {"owner": owner, "link_on": on, "customer": customer, "lead": lead, "deal": deal}
+        eq = {k: v for k, v in eq.items() if v is not None}
+        needle = fold(text) if text else None
+        if kind not in self._cache:
+            where, params = ["ok=1"], []
+            if statuses is not None:
+                where.append(f"status IN ({','.join('?' * len(statuses))})")
+                params += statuses
+            for col, value in eq.items():
+                where.append(f"{col}=?")
+                params.append(value)
+            if due_before is not None:
+                where.append("due IS NOT NULL AND due < ?")
+                params.append(due_before.timestamp())
+            if needle:
+                where.append("instr(text, ?) > 0")
+                params.append(needle)
+            found = self._indexed(kind, " AND ".join(where), tuple(params))
+            if found is not None:
+                return found
+        cols = self._columns(kind)
+        out = []
+        for rec in self.all(kind):
+            st, ow, due, txt, link_on, cu, le, de = cols(rec)
+            row = {"owner": ow, "link_on": link_on, "customer": cu, "lead": le, "deal": de}
+            if statuses is not None and st not in statuses:
+                continue
+            if any(row[k] != v for k, v in eq.items()):
+                continue
+            if due_before is not None and (due is None or due >= due_before.timestamp()):
+                continue
+            if needle and (txt is None or needle not in txt):
+                continue
+            out.append(rec)
+        return out
+
     def invalidate(self, kind: str | None = None) -> None:
+        """Forget what this process has read (of `kind`, or all): files changed."""
         if kind is None:
             self._cache.clear()
         else:
             self._cache.pop(kind, None)
+        if self._index:
+            if kind is None:
+                self._index.synced.clear()
+            else:
+                self._index.synced.discard(kind)
 
     # ----- REF resolution ------------------------------------------------------------
 
@@ -397,19 +512,18 @@ class Store:
         """(kind, record, field) for every record whose link field holds `rid`."""
         found = []
         for kind in ("customer", "lead", "deal", "task"):
-            for rec in self.all(kind):
-                for field in models.LINKS:
-                    if field != kind and rec.get(field) == rid:
-                        found.append((kind, rec, field))
+            for field in models.LINKS:
+                if field != kind:
+                    found += [(kind, r, field) for r in self.find(kind, **{field: rid})]
         if activities:
-            found += [("activity", a, "on") for a in self.all("activity") if a["on"] == rid]
+            found += [("activity", a, "on") for a in self.find("activity", on=rid)]
         return found
 
     def timeline(self, rid: str) -> list[Record]:
         """The activities on record `rid`, newest first."""
         from crmcli.dates import parse_iso
 
-        entries = [a for a in self.all("activity") if a["on"] == rid]
+        entries = self.find("activity", on=rid)
         return sorted(entries, key=lambda a: (parse_iso(a["at"], self.tz), a["id"]), reverse=True)
 
     def add_activity(self, on: str, kind: str, text: str, by: str | None = None) -> Record:

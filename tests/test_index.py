@@ -1,0 +1,154 @@
+"""The derived index never serves stale data, and deleting .crm/ changes no answer."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+from conftest import run
+
+from crmcli.store import Store
+
+
+def names(*args: str) -> list[str]:
+    r = run("customer", "list", *args, "--format", "json")
+    assert r.code == 0, r.err
+    return [c["name"] for c in r.json()]
+
+
+def add(name: str, *args: str) -> str:
+    return run("customer", "add", name, *args, "--format", "json").json()["id"]
+
+
+def age(path, seconds: int = 3600) -> None:
+    """Make a file look old, so the index trusts its signature (not racy)."""
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns - seconds * 10**9, st.st_mtime_ns - seconds * 10**9))
+
+
+def test_hand_edit_same_size_same_mtime_is_seen(crm):
+    cid = add("Acme")
+    path = crm / "customers" / f"{cid}.yaml"
+    age(path)
+    assert names() == ["Acme"]  # indexed, trusted
+    st = path.stat()
+    text = path.read_text(encoding="utf-8").replace("name: Acme", "name: Acmf")
+    with open(path, "w", encoding="utf-8") as f:  # in place, as an editor might
+        f.write(text)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # same size, same mtime
+    assert path.stat().st_size == st.st_size
+    assert names() == ["Acmf"]
+
+
+def test_edit_within_the_same_second_is_seen(crm):
+    cid = add("Acme")
+    path = crm / "customers" / f"{cid}.yaml"
+    assert names() == ["Acme"]  # indexed while racy (just written)
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("name: Acme", "name: Acmz"), encoding="utf-8"
+    )
+    assert names() == ["Acmz"]
+
+
+def test_added_deleted_and_replaced_files_are_seen(crm):
+    a = add("Alpha")
+    b = add("Beta")
+    for p in (crm / "customers").glob("*.yaml"):
+        age(p)
+    assert names() == ["Alpha", "Beta"]
+    # a file added outside crm (as git pull would)
+    shutil.copy(crm / "customers" / f"{a}.yaml", crm / "customers" / "zzzz0001.yaml")
+    assert names() == ["Alpha", "Alpha", "Beta"]
+    (crm / "customers" / "zzzz0001.yaml").unlink()
+    (crm / "customers" / f"{b}.yaml").unlink()
+    assert names() == ["Alpha"]
+    # replaced by rename (as git checkout does), with the old mtime
+    path = crm / "customers" / f"{a}.yaml"
+    st = path.stat()
+    tmp = crm / "customers" / "new.tmp"
+    tmp.write_text(path.read_text(encoding="utf-8").replace("Alpha", "Gamma"), encoding="utf-8")
+    os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
+    os.replace(tmp, path)
+    assert names() == ["Gamma"]
+
+
+def test_file_broken_after_indexing_is_reported(crm):
+    cid = add("Acme")
+    add("Other")
+    path = crm / "customers" / f"{cid}.yaml"
+    age(path)
+    assert names() == ["Acme", "Other"]
+    path.write_text("name: [broken\n", encoding="utf-8")
+    r = run("customer", "list", "--format", "json")
+    assert [c["name"] for c in r.json()] == ["Other"]
+    assert f"customers/{cid}.yaml: not valid YAML" in r.err
+    # and warned again on the next command (not only when first parsed)
+    assert f"customers/{cid}.yaml" in run("customer", "list").err
+
+
+def test_deleting_the_index_changes_no_answer(crm):
+    ids = [add(n, "-e", f"{n.lower()}@x.de") for n in ("Alpha", "Beta", "Gamma")]
+    run("customer", "note", ids[0], "hello")
+    before = [
+        run("customer", "list", "-f", "json").out,
+        run("customer", "show", ids[0], "-f", "json").out,
+    ]
+    shutil.rmtree(crm / ".crm")
+    after = [
+        run("customer", "list", "-f", "json").out,
+        run("customer", "show", ids[0], "-f", "json").out,
+    ]
+    assert before == after
+
+
+def test_find_agrees_with_filtering_all(crm, monkeypatch):
+    store = Store(crm)
+    c = store.create("customer", name="Zoë Müller", emails=["zoe@x.de"])
+    store.create(
+        "customer", name="北京机械", contacts=[{"name": "Li Wei", "emails": [], "phones": []}]
+    )
+    store.create("task", title="Call", customer=c["id"], due="2026-11-20T09:00:00+08:00")
+    store.create("task", title="Later", due="2026-12-20T09:00:00+08:00", status="done")
+    from crmcli.dates import parse_iso
+
+    cutoff = parse_iso("2026-11-23T10:00:00+08:00")
+    queries = [
+        ("customer", {"text": "ZOE"}),
+        ("customer", {"text": "li wei"}),
+        ("customer", {"text": "机械"}),
+        ("task", {"status": "open", "due_before": cutoff}),
+        ("task", {"customer": c["id"]}),
+        ("task", {"status": ["open", "done"]}),
+    ]
+    for kind, cond in queries:
+        fresh = Store(crm)
+        via_index = fresh.find(kind, **cond)
+        monkeypatch.setenv("CRM_NO_INDEX", "1")
+        plain = Store(crm).find(kind, **cond)
+        monkeypatch.delenv("CRM_NO_INDEX")
+        assert [r["id"] for r in via_index] == [r["id"] for r in plain], (kind, cond)
+        assert via_index == plain
+    assert len(Store(crm).find("customer", text="zoe")) == 1
+
+
+def test_unusable_index_falls_back_to_files(crm):
+    add("Acme")
+    (crm / ".crm").mkdir(exist_ok=True)
+    for p in (crm / ".crm").glob("index-*"):
+        p.unlink()
+    # a directory where the index file should be: SQLite cannot open it
+    store = Store(crm)
+    store._get_index().path.mkdir(parents=True)
+    assert [c["name"] for c in store.all("customer")] == ["Acme"]
+
+
+@pytest.mark.parametrize("via_index", [True, False])
+def test_same_process_sees_its_own_writes(crm, monkeypatch, via_index):
+    if not via_index:
+        monkeypatch.setenv("CRM_NO_INDEX", "1")
+    store = Store(crm)
+    c = store.create("customer", name="Acme")
+    assert store.find("activity", on=c["id"]) == []
+    store.add_activity(c["id"], "note", "hi")
+    assert [a["text"] for a in store.timeline(c["id"])] == ["hi"]
