@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from crmcli import models
-from crmcli.contactinfo import phone_key
+from crmcli.contactinfo import normalize_phone, phone_key
 from crmcli.errors import CrmError
 from crmcli.models import Record
 from crmcli.records import clean_emails, clean_phones, duplicates
@@ -190,10 +190,11 @@ def edit(
         if low not in rec["emails"]:
             raise CrmError(f"lead {rid} has no e-mail '{e}'")
         rec["emails"] = [x for x in rec["emails"] if x != low]
+    region = store.settings.get("default_region")
     for p in remove_phones or []:
-        key = phone_key(p)
-        kept = [x for x in rec["phones"] if phone_key(x) != key]
-        if not key or len(kept) == len(rec["phones"]):
+        keys = {phone_key(p), phone_key(normalize_phone(p, region, strict=False))} - {""}
+        kept = [x for x in rec["phones"] if phone_key(x) not in keys]
+        if len(kept) == len(rec["phones"]):
             raise CrmError(f"lead {rid} has no phone '{p}'")
         rec["phones"] = kept
     for field in unset or []:
