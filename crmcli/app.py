@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from crmcli import __version__
-from crmcli.commands import customer, deal, export, init, lead, report, task
+from crmcli.commands import customer, deal, doctor, export, init, lead, report, task
 from crmcli.commands.common import state
 
 app = typer.Typer(
@@ -61,6 +61,7 @@ app.add_typer(deal.app, name="deal")
 app.add_typer(task.app, name="task")
 app.add_typer(report.app, name="report")
 app.command("export")(export.export_command)
+app.command("doctor")(doctor.doctor_command)
 
 
 def main() -> None:

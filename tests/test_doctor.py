@@ -1,0 +1,392 @@
+"""crm doctor: every problem found, named by file and field; --fix repairs only what is safe."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import run, set_settings
+
+from crmcli import doctor, yamlio
+from crmcli.store import Store
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    """Every file's bytes under `root`, except the derived .crm/ folder."""
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and ".crm" not in p.relative_to(root).parts
+    }
+
+
+def lines(r) -> list[str]:
+    return r.out.splitlines()
+
+
+@pytest.fixture
+def acme(store):
+    return store.create("customer", name="Acme GmbH", emails=["info@acme.de"], phones=["+4930123"])
+
+
+def test_clean_crm_exits_0_with_one_line_on_stderr(crm, acme, store):
+    deal = store.create("deal", title="Pump order", stage="new", customer=acme["id"])
+    store.create("task", title="Call back", customer=acme["id"], deal=deal["id"])
+    store.add_activity(acme["id"], "note", "Called")
+    r = run("doctor")
+    assert r.code == 0, r.out + r.err
+    assert r.out == ""
+    assert r.err.strip().startswith("no problems found in 5 files")
+    assert len(r.err.strip().splitlines()) == 1
+
+
+def test_empty_crm_is_clean(crm):
+    r = run("doctor", "--format", "json")
+    assert (r.code, r.json()) == (0, [])
+
+
+def test_no_crm_is_an_error(tmp_path):
+    r = run("doctor")
+    assert r.code == 1
+    assert r.err.startswith("Error: no CRM found")
+
+
+def test_broken_yaml_and_wrong_types_named_by_file_and_field(crm, acme):
+    (crm / "customers" / "bad00001.yaml").write_text("name: [unclosed\n", encoding="utf-8")
+    path = crm / "customers" / f"{acme['id']}.yaml"
+    text = path.read_text(encoding="utf-8").replace("emails:\n- info@acme.de", "emails: 42")
+    text = text.replace("kind: company", "kind: robot")
+    path.write_text(text, encoding="utf-8")
+    r = run("doctor")
+    assert r.code == 1
+    out = lines(r)
+    assert any(x.startswith("customers/bad00001.yaml: not valid YAML: line ") for x in out)
+    assert f"customers/{acme['id']}.yaml: emails: must be a list of texts" in out
+    assert any(
+        x.startswith(f"customers/{acme['id']}.yaml: kind: 'robot' is not one of") for x in out
+    )
+    assert r.err.startswith("Error: 3 problems found")
+
+
+def test_every_problem_is_collected_not_just_the_first(crm, store):
+    for i in range(3):
+        (crm / "leads" / f"bad0000{i}.yaml").write_text("- a list\n", encoding="utf-8")
+    report = doctor.check(crm)
+    assert [p.file for p in report.problems] == [f"leads/bad0000{i}.yaml" for i in range(3)]
+    assert all(p.problem == "the file must hold a mapping of fields" for p in report.problems)
+    assert not any(p.fixable for p in report.problems)
+
+
+def test_json_lists_problems_as_data(crm, acme):
+    (crm / "tasks" / "bad00001.yaml").write_text("title: x\n", encoding="utf-8")
+    r = run("doctor", "--format", "json")
+    assert r.code == 1
+    data = r.json()
+    assert {"file", "field", "problem", "fixable", "fixed", "action"} <= set(data[0])
+    assert {(d["file"], d["field"]) for d in data} >= {
+        ("tasks/bad00001.yaml", "id"),
+        ("tasks/bad00001.yaml", "created"),
+    }
+    assert r.err.startswith("Error: ")
+
+
+def test_links_to_missing_records_are_reported_and_left_alone(crm, store, acme):
+    deal = store.create("deal", title="Pump", stage="new", customer="zzzz9999")
+    task = store.create("task", title="Call", deal="nope0000", lead="../etc")
+    note = store.add_activity("gone0000", "note", "orphan")
+    before = tree(crm)
+    r = run("doctor", "--fix")
+    assert r.code == 1
+    out = lines(r)
+    assert any(
+        x.startswith(
+            f"deals/{deal['id']}.yaml: customer: links to customer zzzz9999, which does not exist"
+        )
+        for x in out
+    )
+    assert any(x.startswith(f"tasks/{task['id']}.yaml: deal: links to deal nope0000") for x in out)
+    assert f"tasks/{task['id']}.yaml: lead: '../etc' is not a valid lead id" in out
+    assert any(x.startswith(f"activities/{note['id']}.yaml: on: is on gone0000") for x in out)
+    assert not any("fixable" in x or "--fix" in x for x in out)
+    assert tree(crm) == before  # a dangling link is data: never dropped
+
+
+def test_links_through_tombstones_are_repointed(crm, store, acme):
+    old = store.create("customer", name="ACME Germany")
+    deal = store.create("deal", title="Pump", stage="new", customer=old["id"])
+    lead = store.create("lead", name="Li Wei", customer=old["id"])
+    note = store.add_activity(old["id"], "note", "arrived later from another clone")
+    store.write_tombstone("customer", old["id"], acme["id"])
+    r = run("doctor")
+    assert r.code == 1
+    assert (
+        f"deals/{deal['id']}.yaml: customer: links to customer {old['id']}, which was merged into {acme['id']} (crm doctor --fix repairs it)"
+        in lines(r)
+    )
+    assert "3 can be repaired with crm doctor --fix" in r.err
+
+    r = run("doctor", "--fix")
+    assert r.code == 0, r.out + r.err
+    assert (
+        f"fixed deals/{deal['id']}.yaml: customer: re-pointed from {old['id']} to {acme['id']}"
+        in r.out
+    )
+    fresh = Store(crm)
+    assert fresh.load("deal", deal["id"])["customer"] == acme["id"]
+    assert fresh.load("lead", lead["id"])["customer"] == acme["id"]
+    assert fresh.load("activity", note["id"])["on"] == acme["id"]
+    assert fresh.load("deal", deal["id"])["updated"] == "2026-11-23T10:00:00+08:00"
+    assert (crm / "customers" / f"{old['id']}.yaml").exists()  # the tombstone stays
+    assert run("doctor").code == 0
+
+
+def test_chained_tombstones_repoint_to_the_live_record(crm, store, acme):
+    a = store.create("customer", name="A")
+    b = store.create("customer", name="B")
+    deal = store.create("deal", title="Pump", stage="new", customer=a["id"])
+    store.write_tombstone("customer", a["id"], b["id"])
+    store.write_tombstone("customer", b["id"], acme["id"])
+    assert run("doctor", "--fix").code == 0
+    assert Store(crm).load("deal", deal["id"])["customer"] == acme["id"]
+
+
+def test_tombstones_pointing_nowhere_or_in_a_loop(crm, store):
+    a = store.create("customer", name="A")
+    b = store.create("customer", name="B")
+    c = store.create("customer", name="C")
+    store.write_tombstone("customer", a["id"], "miss0000")
+    store.write_tombstone("customer", b["id"], c["id"])
+    store.write_tombstone("customer", c["id"], b["id"])
+    (crm / "customers" / "bad00001.yaml").write_text("merged_into: ../x\n", encoding="utf-8")
+    r = run("doctor", "--fix")
+    assert r.code == 1
+    out = lines(r)
+    assert (
+        f"customers/{a['id']}.yaml: merged_into: points to miss0000, which leads nowhere: customer miss0000 does not exist"
+        in out
+    )
+    assert any(x.startswith(f"customers/{b['id']}.yaml: merged_into:") and "loop" in x for x in out)
+    assert "customers/bad00001.yaml: merged_into: '../x' is not a valid id" in out
+
+
+def test_duplicate_emails_and_phones_within_a_kind(crm, store, acme):
+    twin = store.create(
+        "customer", name="Acme Twin", emails=["INFO@acme.de"], phones=["+49 30 123"]
+    )
+    store.create("lead", name="Lead", emails=["info@acme.de"])  # another kind: fine
+    r = run("doctor", "--fix")
+    assert r.code == 1
+    out = lines(r)
+    first, second = sorted([acme["id"], twin["id"]])
+    assert any(
+        x.startswith(f"customers/{second}.yaml: emails: ") and f"customers/{first}.yaml" in x
+        for x in out
+    )
+    assert any(x.startswith(f"customers/{second}.yaml: phones: ") for x in out)
+    assert len(out) == 2
+    assert (crm / "customers" / f"{second}.yaml").exists()
+
+
+def test_deal_stage_not_in_pipeline_and_bad_close_date(crm, store):
+    ok = store.create("deal", title="Won one", stage="won", status="won")
+    deal = store.create("deal", title="Pump", stage="tendering", close_date="next week")
+    r = run("doctor")
+    assert r.code == 1
+    out = lines(r)
+    assert (
+        f"deals/{deal['id']}.yaml: stage: 'tendering' is not a stage of the pipeline (new, qualified, proposal, negotiation, won, lost) in crm.yaml"
+        in out
+    )
+    assert f"deals/{deal['id']}.yaml: close_date: 'next week' is not a date like 2026-12-31" in out
+    assert not any(ok["id"] in x for x in out)
+
+
+def test_unresolved_merge_conflicts(crm, store, acme):
+    path = crm / "customers" / f"{acme['id']}.yaml"
+    data = yamlio.loads(path.read_text(encoding="utf-8"))
+    data["conflicts"] = [{"field": "phones", "ours": ["+1"], "theirs": ["+2"]}]
+    path.write_text(yamlio.dumps(data), encoding="utf-8")
+    (crm / "customers" / "conf0001.yaml").write_text(
+        "id: conf0001\n<<<<<<< HEAD\nname: A\n=======\nname: B\n>>>>>>> theirs\n", encoding="utf-8"
+    )
+    r = run("doctor", "--fix")
+    assert r.code == 1
+    out = lines(r)
+    assert any(
+        x.startswith(
+            f"customers/{acme['id']}.yaml: conflicts: unresolved merge conflict: in phones"
+        )
+        for x in out
+    )
+    assert any(x.startswith("customers/conf0001.yaml: git conflict markers") for x in out)
+    assert "conflicts" in path.read_text(encoding="utf-8")
+
+
+def test_stray_temp_files_are_removed_by_fix(crm, acme):
+    tmp1 = crm / "customers" / f".{acme['id']}.yaml.x1y2.tmp"
+    tmp1.write_bytes(b"id: half")
+    tmp2 = crm / ".crm.yaml.abcd.tmp"
+    tmp2.write_bytes(b"")
+    r = run("doctor")
+    assert r.code == 1
+    assert (
+        f"customers/.{acme['id']}.yaml.x1y2.tmp: stray temp file left by an interrupted write (crm doctor --fix repairs it)"
+        in lines(r)
+    )
+    assert "2 can be repaired" in r.err
+    r = run("doctor", "--fix")
+    assert r.code == 0, r.err
+    assert f"fixed customers/.{acme['id']}.yaml.x1y2.tmp: removed the stray temp file" in r.out
+    assert "fixed 2; no problems left" in r.err
+    assert not tmp1.exists() and not tmp2.exists()
+
+
+def test_id_not_matching_the_file_name_is_fixed_from_the_file_name(crm, store, acme):
+    path = crm / "customers" / f"{acme['id']}.yaml"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace(f"id: {acme['id']}", "id: other123"),
+        encoding="utf-8",
+    )
+    copy = crm / "customers" / "copy0001.yaml"
+    data = yamlio.loads(path.read_text(encoding="utf-8"))
+    del data["id"]
+    copy.write_text(yamlio.dumps({**data, "emails": [], "phones": []}), encoding="utf-8")
+    r = run("doctor")
+    assert r.code == 1
+    out = lines(r)
+    assert (
+        f"customers/{acme['id']}.yaml: id: 'other123' does not match the file name (crm uses '{acme['id']}') (crm doctor --fix repairs it)"
+        in out
+    )
+    assert any(x.startswith("customers/copy0001.yaml: id: is missing") for x in out)
+    assert run("doctor", "--fix").code == 0
+    assert Store(crm).load("customer", acme["id"])["id"] == acme["id"]
+    assert path.read_text(encoding="utf-8").startswith(f"id: {acme['id']}\n")
+    assert copy.read_text(encoding="utf-8").startswith("id: copy0001\n")
+
+
+def test_non_canonical_file_is_rewritten_with_the_same_data(crm, store, acme):
+    path = crm / "customers" / f"{acme['id']}.yaml"
+    before = Store(crm).load("customer", acme["id"])
+    data = yamlio.loads(path.read_text(encoding="utf-8"))
+    data["zz_custom"] = "kept"
+    shuffled = dict(reversed(list(data.items())))
+    path.write_text(yamlio.dumps(shuffled), encoding="utf-8")
+    r = run("doctor")
+    assert r.code == 1
+    assert lines(r) == [
+        f"customers/{acme['id']}.yaml: not in canonical form (key order or layout) (crm doctor --fix repairs it)"
+    ]
+    r = run("doctor", "--fix")
+    assert r.code == 0
+    after = Store(crm).load("customer", acme["id"])
+    assert after == {**before, "zz_custom": "kept"}  # same data, `updated` untouched
+    assert path.read_text(encoding="utf-8").startswith(f"id: {acme['id']}\nname: Acme GmbH\n")
+
+
+def test_hand_edited_file_with_comments_is_not_rewritten(crm, acme):
+    path = crm / "customers" / f"{acme['id']}.yaml"
+    text = "# checked by Bob\n" + path.read_text(encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
+    r = run("doctor", "--fix")
+    assert r.code == 1
+    assert "comments a rewrite would drop" in r.out
+    assert path.read_text(encoding="utf-8") == text
+
+
+def test_bad_file_names_and_stray_files(crm, acme):
+    (crm / "customers" / "Acme Copy.yaml").write_bytes(
+        (crm / "customers" / f"{acme['id']}.yaml").read_bytes()
+    )
+    (crm / "customers" / "notes.txt").write_text("hi", encoding="utf-8")
+    r = run("doctor", "--fix")
+    assert r.code == 1
+    out = lines(r)
+    assert any(x.startswith("customers/Acme Copy.yaml: 'Acme Copy' is not a valid id") for x in out)
+    assert "customers/notes.txt: not a record file (crm ignores it)" in out
+    assert (crm / "customers" / "notes.txt").exists()
+
+
+def test_yaml_tags_that_construct_objects_are_reported_not_run(crm, tmp_path):
+    marker = tmp_path / "ran"
+    (crm / "customers" / "evil0001.yaml").write_text(
+        f"id: evil0001\nname: !!python/object/apply:os.system ['touch {marker}']\n",
+        encoding="utf-8",
+    )
+    r = run("doctor")
+    assert r.code == 1
+    assert r.out.startswith("customers/evil0001.yaml: not valid YAML: line 2: ")
+    assert "python/object/apply" in r.out
+    assert not marker.exists()
+
+
+def test_broken_settings_are_reported_and_records_still_checked(crm, acme):
+    set_settings(crm, pipeline="oops", timezone="Mars/Olympus", max_discount=-3, owners=["a", 1])
+    (crm / "leads" / "bad00001.yaml").write_text("{", encoding="utf-8")
+    r = run("doctor")
+    assert r.code == 1
+    out = lines(r)
+    assert "crm.yaml: pipeline: must be a list of stages" in out
+    assert "crm.yaml: timezone: unknown timezone 'Mars/Olympus'" in out
+    assert "crm.yaml: max_discount: must be a number of at least 0" in out
+    assert "crm.yaml: owners: must be a list of names" in out
+    assert any(x.startswith("leads/bad00001.yaml: not valid YAML") for x in out)
+
+
+def test_unparseable_settings_do_not_stop_the_check(crm, acme):
+    (crm / "crm.yaml").write_text("name: [x\n", encoding="utf-8")
+    r = run("doctor")
+    assert r.code == 1
+    assert lines(r)[0].startswith("crm.yaml: not valid YAML: line ")
+    assert len(lines(r)) == 1
+
+
+def test_fix_never_deletes_a_record(crm, store, acme):
+    old = store.create("customer", name="Old")
+    store.create("deal", title="Gone", stage="zzz", customer="miss0000")
+    store.create("deal", title="Merged", stage="new", customer=old["id"])
+    store.write_tombstone("customer", old["id"], acme["id"])
+    (crm / "deals" / "bad00001.yaml").write_text(":\n", encoding="utf-8")
+    (crm / "deals" / ".bad00001.yaml.123.tmp").write_text("", encoding="utf-8")
+    records = sorted(p.name for p in crm.rglob("*.yaml"))
+    r = run("doctor", "--fix")
+    assert r.code == 1
+    assert sorted(p.name for p in crm.rglob("*.yaml")) == records
+    assert "fixed 2" not in r.err
+    assert len([x for x in lines(r) if x.startswith("fixed ")]) == 2
+    assert r.err.startswith("Error: 3 problems found")
+
+
+def test_check_only_never_writes(crm, store, acme):
+    old = store.create("customer", name="Old")
+    store.create("deal", title="Merged", stage="new", customer=old["id"])
+    store.write_tombstone("customer", old["id"], acme["id"])
+    (crm / "customers" / ".x.yaml.1.tmp").write_text("", encoding="utf-8")
+    before = tree(crm)
+    assert run("doctor").code == 1
+    assert run("doctor", "--format", "json").code == 1
+    assert tree(crm) == before
+
+
+def test_fix_says_what_changed_for_the_commit_message(crm, store, acme):
+    (crm / "customers" / ".x.yaml.1.tmp").write_text("", encoding="utf-8")
+    s = Store(crm)
+    with s.lock():
+        report = doctor.fix(s)
+    assert [p.action for p in report.fixed] == ["removed the stray temp file"]
+    assert report.problems == []
+    assert s.messages == ["doctor: fixed 1 problem(s)"]
+
+
+def test_problem_as_data():
+    p = doctor.Problem("customers/ab12cd34.yaml", "emails", "x is also on y", fixable=False)
+    assert p.line() == "customers/ab12cd34.yaml: emails: x is also on y"
+    assert p.as_dict() == {
+        "file": "customers/ab12cd34.yaml",
+        "field": "emails",
+        "problem": "x is also on y",
+        "fixable": False,
+        "fixed": False,
+        "action": None,
+    }
+    assert doctor.Problem("crm.yaml", None, "broken").line() == "crm.yaml: broken"
