@@ -1,7 +1,559 @@
-"""crm task ..."""
+"""crm task ...: add, list, show, done, reopen, snooze, edit, rm, remind, export."""
 
 from __future__ import annotations
 
+from enum import Enum
+from typing import Annotated, Any
+
 import typer
 
-app = typer.Typer(help="Tasks.\n\nExample: crm task --help", no_args_is_help=True)
+from crmcli.commands.common import (
+    LimitOpt,
+    ListFormat,
+    ListFormatOpt,
+    OwnerOpt,
+    ShowFormat,
+    ShowFormatOpt,
+    TaskRef,
+    check_known,
+    confirm_added,
+    get_store,
+    output_list,
+    ref_option,
+)
+
+app = typer.Typer(
+    help=(
+        "Tasks: follow-ups, calls, complaints; the morning reminder for cron.\n\n"
+        "Example: crm task add 'Call Zhang' --due 'tomorrow 10:00' --customer 张伟"
+    ),
+    no_args_is_help=True,
+)
+
+
+class Priority(str, Enum):
+    low = "low"
+    normal = "normal"
+    high = "high"
+    urgent = "urgent"
+
+
+class Kind(str, Enum):
+    todo = "todo"
+    call = "call"
+    email = "email"
+    meeting = "meeting"
+    complaint = "complaint"
+
+
+class Severity(str, Enum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+    critical = "critical"
+
+
+class Status(str, Enum):
+    open = "open"
+    done = "done"
+    cancelled = "cancelled"
+    all = "all"
+
+
+class RemindFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+CustomerOpt = Annotated[str | None, ref_option("customer", "--customer", "-c")]
+LeadOpt = Annotated[str | None, ref_option("lead", "--lead")]
+DealOpt = Annotated[str | None, ref_option("deal", "--deal")]
+DueOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--due",
+        "-d",
+        help="When: today, 'tomorrow 10:00', +3d, 'next monday', 2026-12-01T14:00 ... "
+        "(a date alone: the end of that day).",
+        show_default=False,
+    ),
+]
+EveryOpt = Annotated[
+    str | None,
+    typer.Option(help="Repeat every INTERVAL (1d, 2w, 1m) when done.", show_default=False),
+]
+CSV_COLUMNS = [
+    "id", "title", "due", "status", "priority", "kind", "severity", "customer", "lead",
+    "deal", "owner", "every", "series", "done_at", "created", "updated",
+]  # fmt: skip
+
+
+def _v(e: Enum | None) -> Any:
+    return e.value if e is not None else None
+
+
+@app.command("add")
+def add_cmd(
+    title: Annotated[str, typer.Argument(help="What to do.", show_default=False)],
+    due: DueOpt = None,
+    customer: CustomerOpt = None,
+    lead: LeadOpt = None,
+    deal: DealOpt = None,
+    owner: OwnerOpt = None,
+    priority: Annotated[Priority, typer.Option("--priority", "-p")] = Priority.normal,
+    kind: Annotated[Kind, typer.Option("--kind", "-k")] = Kind.todo,
+    severity: Annotated[
+        Severity | None,
+        typer.Option(
+            "--severity", "-s", help="For complaints (default medium).", show_default=False
+        ),
+    ] = None,
+    every: EveryOpt = None,
+    fmt: ShowFormatOpt = ShowFormat.table,
+) -> None:
+    """Add a task, optionally due, linked to one customer, lead or deal, and recurring.
+
+    Example: crm task add "Call Zhang" --due "tomorrow 10:00" --customer 张伟 --priority high
+    """
+    from crmcli import tasks
+
+    store = get_store()
+    check_known(store, "owners", owner, "owner")
+    with store.lock():
+        rec, warnings = tasks.add(
+            store,
+            title,
+            due=due,
+            customer=customer,
+            lead=lead,
+            deal=deal,
+            owner=owner,
+            priority=priority.value,
+            kind=kind.value,
+            severity=_v(severity),
+            every=every,
+        )
+        store.note_change(f'task: add "{rec["title"]}"')
+    for w in warnings:
+        store.warn(w)
+    extra = f" (due {tasks.due_label(tasks.due_of(rec), store.tz)})" if rec["due"] else ""
+    confirm_added(fmt, "task", rec, extra)
+
+
+def _link_column(links: Any, t: dict) -> str:
+    link = links.linked(t)
+    return link[2] if link else ""
+
+
+@app.command("list")
+def list_cmd(
+    overdue: Annotated[bool, typer.Option("--overdue", help="Only open tasks past due.")] = False,
+    due_before: Annotated[
+        str | None,
+        typer.Option(
+            "--due-before",
+            help="Only tasks due at or before WHEN (a date alone: to the end of that day).",
+            show_default=False,
+        ),
+    ] = None,
+    owner: OwnerOpt = None,
+    kind: Annotated[Kind | None, typer.Option("--kind", "-k", show_default=False)] = None,
+    status: Annotated[Status, typer.Option("--status", help="open, done, cancelled or all.")] = (
+        Status.open
+    ),
+    customer: CustomerOpt = None,
+    deal: DealOpt = None,
+    due_contact: Annotated[
+        bool,
+        typer.Option(
+            "--due-contact",
+            help="List customers due for contact (their --cadence has passed) instead.",
+        ),
+    ] = False,
+    limit: LimitOpt = None,
+    fmt: ListFormatOpt = ListFormat.table,
+) -> None:
+    """List tasks, most urgent first: overdue (most late first), then by due, then
+    priority; no due last. With --kind complaint: by customer tier, severity, age.
+
+    Example: crm task list --overdue --owner alice --format json
+    """
+    from crmcli import tasks
+    from crmcli.errors import CrmError
+
+    store = get_store()
+    now = store.now()
+    if due_contact:
+        if overdue or due_before or kind or deal or status != Status.open:
+            raise CrmError("--due-contact lists customers: it takes --owner, --customer, --limit")
+        _list_due_contact(store, now, owner, customer, limit, fmt)
+        return
+    cust_id = store.resolve("customer", customer)["id"] if customer else None
+    deal_id = store.resolve("deal", deal)["id"] if deal else None
+    before = tasks.parse_due(store, due_before) if due_before else None
+    need_links = cust_id is not None or kind == Kind.complaint or fmt == ListFormat.table
+    links = tasks.Links.load(store) if need_links else None
+    records = tasks.select(
+        store.all("task"),
+        now,
+        status=status.value,
+        overdue=overdue,
+        due_before=before,
+        owner=owner,
+        kind=_v(kind),
+        customer=cust_id,
+        deal=deal_id,
+        links=links,
+    )
+    if kind == Kind.complaint:
+        records = tasks.by_complaint_rank(records, links)  # type: ignore[arg-type]
+    else:
+        records = tasks.by_urgency(records)
+    if limit:
+        records = records[:limit]
+    tz = store.tz
+
+    def when(t: dict) -> str:
+        due = tasks.due_of(t)
+        return tasks.due_label(due, tz, now)
+
+    def late(t: dict) -> str:
+        due = tasks.due_of(t)
+        if due is None or t["status"] != "open":
+            return ""
+        return tasks.late_by(due, now, tz) or ""
+
+    if kind == Kind.complaint:
+        columns: list[Any] = [
+            ("id", {"no_wrap": True}), "tier", "severity", ("age", {"no_wrap": True}),
+            ("title", {"overflow": "fold", "ratio": 3}), ("for", {"overflow": "fold", "ratio": 2}),
+            "owner",
+        ]  # fmt: skip
+
+        def full_row(t: dict) -> list:
+            from crmcli.dates import humanize_delta, parse_iso
+
+            age = humanize_delta(now - parse_iso(t["created"]))
+            return [t["id"], links.tier_of(t), t["severity"], age, t["title"],  # type: ignore[union-attr]
+                    _link_column(links, t), t["owner"]]  # fmt: skip
+    else:
+        columns = [
+            ("id", {"no_wrap": True}), ("due", {"no_wrap": True}), ("late", {"no_wrap": True}),
+            "pri", ("title", {"overflow": "fold", "ratio": 3}),
+            ("for", {"overflow": "fold", "ratio": 2}), "owner",
+        ]  # fmt: skip
+
+        def full_row(t: dict) -> list:
+            pri = "" if t["priority"] == "normal" else t["priority"]
+            title = t["title"] if t["status"] == "open" else f"{t['title']} ({t['status']})"
+            return [t["id"], when(t), late(t), pri, title, _link_column(links, t), t["owner"]]
+
+    # Leave out the columns that would be empty on every shown row (80 columns are few).
+    keep = list(range(len(columns)))
+    if fmt == ListFormat.table:
+        from crmcli.commands.common import default_limit
+
+        n = default_limit(limit)
+        rows = [full_row(t) for t in (records[:n] if n else records)]
+        optional = {"late", "pri", "for", "tier"}
+        names = [col[0] if isinstance(col, tuple) else col for col in columns]
+        keep = [
+            i
+            for i, name in enumerate(names)
+            if (name not in optional or any(r[i] for r in rows)) and not (owner and name == "owner")
+        ]
+    columns = [columns[i] for i in keep]
+
+    def row(t: dict) -> list:
+        cells = full_row(t)
+        return [cells[i] for i in keep]
+
+    output_list(
+        records,
+        fmt,
+        columns,
+        row,
+        csv_columns=CSV_COLUMNS,
+        limit=limit,
+        empty="no tasks",
+    )
+
+
+def _list_due_contact(
+    store: Any, now: Any, owner: str | None, customer: str | None, limit: int | None, fmt: Any
+) -> None:
+    from crmcli import tasks
+    from crmcli.dates import parse_iso
+
+    cust_id = store.resolve("customer", customer)["id"] if customer else None
+    records = tasks.contact_due(store, now, owner=owner, customer=cust_id)
+    if limit:
+        records = records[:limit]
+
+    def since(value: str | None) -> str:
+        return f"{(now - parse_iso(value)).days}d ago" if value else "never"
+
+    output_list(
+        records,
+        fmt,
+        [("id", {"no_wrap": True}), ("name", {"overflow": "fold", "ratio": 3}), "tier",
+         "cadence", ("last contact", {"no_wrap": True}), ("due since", {"no_wrap": True}),
+         "owner"],
+        lambda c: [c["id"], c["name"], c["tier"], c["cadence"], since(c["last_contact"]),
+                   c["contact_due"][:10], c["owner"]],
+        csv_columns=["id", "name", "tier", "cadence", "last_contact", "contact_due", "owner"],
+        limit=limit,
+        empty="no customers due for contact",
+    )  # fmt: skip
+
+
+@app.command("show")
+def show_cmd(ref: TaskRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
+    """Show a task: every field, with the name of what it is linked to.
+
+    Example: crm task show "Call Zhang"
+    """
+    from crmcli import render, tasks
+
+    store = get_store()
+    rec = tasks.resolve(store, ref)
+    if fmt == ShowFormat.json:
+        render.print_json({**rec, "timeline": store.timeline(rec["id"])})
+        return
+    links = tasks.Links.load(store)
+    now = store.now()
+    due = tasks.due_of(rec)
+    pairs = [(k, v) for k, v in rec.items()]
+    if due is not None and rec["status"] == "open":
+        late = tasks.late_by(due, now, store.tz)
+        if late:
+            pairs.append(("late", late))
+    link = links.linked(rec)
+    if link:
+        pairs.append(("linked", f"{link[0]} {link[2]} ({link[1]})"))
+    render.record_view(pairs, title=f"{rec['title']} ({rec['id']})")
+
+
+def _done_message(rec: dict) -> str:
+    return f'task: done "{rec["title"]}"'
+
+
+@app.command("done")
+def done_cmd(ref: TaskRef) -> None:
+    """Mark a task done. A recurring one gets its next occurrence (past ones skipped).
+
+    Example: crm task done "Call Zhang"
+    """
+    from crmcli import tasks
+
+    store = get_store()
+    with store.lock():
+        rec = tasks.resolve(store, ref, prefer="open")
+        rec, nxt, existed = tasks.done(store, rec)
+        msg = _done_message(rec)
+        if nxt is not None:
+            msg += f"; next on {tasks.due_label(tasks.due_of(nxt), store.tz)}"
+        store.note_change(msg)
+    print(f"Done task {rec['id']}: {rec['title']}")
+    if nxt is not None:
+        label = tasks.due_label(tasks.due_of(nxt), store.tz)
+        how = "is already there" if existed else "added"
+        print(f"Next occurrence {nxt['id']} due {label} {how}")
+
+
+@app.command("reopen")
+def reopen_cmd(ref: TaskRef) -> None:
+    """Open a done or cancelled task again.
+
+    Example: crm task reopen "Call Zhang"
+    """
+    from crmcli import tasks
+
+    store = get_store()
+    with store.lock():
+        rec = tasks.resolve(store, ref, prefer="done")
+        rec = tasks.reopen(store, rec)
+        store.note_change(f'task: reopen "{rec["title"]}"')
+    print(f"Reopened task {rec['id']}: {rec['title']}")
+
+
+@app.command("snooze")
+def snooze_cmd(
+    ref: TaskRef,
+    when: Annotated[str, typer.Argument(help="New due: +2d, 'tomorrow 9:00', 'next monday' ...")],
+) -> None:
+    """Put an open task off until WHEN (a date alone: the end of that day).
+
+    Example: crm task snooze "Call Zhang" "next monday 9:00"
+    """
+    from crmcli import tasks
+
+    store = get_store()
+    with store.lock():
+        rec = tasks.resolve(store, ref, prefer="open")
+        rec = tasks.snooze(store, rec, when)
+        label = tasks.due_label(tasks.due_of(rec), store.tz)
+        store.note_change(f'task: snooze "{rec["title"]}" to {label}')
+    print(f"Snoozed task {rec['id']} ({rec['title']}) to {label}")
+
+
+@app.command("edit")
+def edit_cmd(
+    ref: TaskRef,
+    title: Annotated[str | None, typer.Option(help="New title.")] = None,
+    due: DueOpt = None,
+    customer: CustomerOpt = None,
+    lead: LeadOpt = None,
+    deal: DealOpt = None,
+    owner: OwnerOpt = None,
+    priority: Annotated[
+        Priority | None, typer.Option("--priority", "-p", show_default=False)
+    ] = None,
+    kind: Annotated[Kind | None, typer.Option("--kind", "-k", show_default=False)] = None,
+    severity: Annotated[
+        Severity | None, typer.Option("--severity", "-s", show_default=False)
+    ] = None,
+    every: EveryOpt = None,
+    unset: Annotated[
+        list[str] | None,
+        typer.Option(help="Clear a field: due, customer, lead, deal, owner, every, severity."),
+    ] = None,
+    fmt: ShowFormatOpt = ShowFormat.table,
+) -> None:
+    """Change a task. A new --customer, --lead or --deal replaces its link.
+
+    Example: crm task edit "Call Zhang" --priority urgent --due "today 16:00"
+    """
+    from crmcli import render, tasks
+
+    store = get_store()
+    check_known(store, "owners", owner, "owner")
+    with store.lock():
+        rec = tasks.resolve(store, ref, prefer="open")
+        rec = tasks.edit(
+            store,
+            rec,
+            title=title,
+            due=due,
+            customer=customer,
+            lead=lead,
+            deal=deal,
+            owner=owner,
+            priority=_v(priority),
+            kind=_v(kind),
+            severity=_v(severity),
+            every=every,
+            unset=unset,
+        )
+        store.note_change(f'task: edit "{rec["title"]}"')
+    if fmt == ShowFormat.json:
+        render.print_json(rec)
+    else:
+        print(f"Updated task {rec['id']}: {rec['title']}")
+
+
+@app.command("rm")
+def rm_cmd(ref: TaskRef) -> None:
+    """Remove a task (and its timeline entries, if any).
+
+    Example: crm task rm "Call Zhang"
+    """
+    from crmcli import records, tasks
+
+    store = get_store()
+    with store.lock():
+        rec = tasks.resolve(store, ref, prefer="open")
+        records.remove(store, "task", rec, force=True)
+        store.note_change(f'task: rm "{rec["title"]}"')
+    print(f"Removed task {rec['id']}: {rec['title']}")
+
+
+@app.command("remind")
+def remind_cmd(
+    owner: OwnerOpt = None,
+    within: Annotated[
+        str | None,
+        typer.Option(
+            help="Also what falls due within this time: 4h, 1d (to the end of tomorrow), 1w. "
+            "Default: the rest of today.",
+            show_default=False,
+        ),
+    ] = None,
+    fmt: Annotated[
+        RemindFormat, typer.Option("--format", "-f", help="text (plain, for mail) or json.")
+    ] = RemindFormat.text,
+) -> None:
+    """What needs attention, for cron: overdue tasks and those due soon (by owner),
+    open deals past their close date, big deals waiting for approval, customers due
+    for contact. Prints nothing (exit 0) when nothing does, so `mail -E` stays quiet.
+
+    Example: 0 8 * * 1-5 cd ~/crm && crm task remind | mail -E -s "crm: today" me@example.com
+    """
+    import sys
+
+    from crmcli import reminders, render
+
+    store = get_store()
+    data = reminders.build(store, owner=owner, within=within)
+    if fmt == RemindFormat.json:
+        render.print_json(data)
+        return
+    sys.stdout.write(reminders.to_text(data, store.tz))
+
+
+class Component(str, Enum):
+    event = "event"
+    todo = "todo"
+
+
+@app.command("export")
+def export_cmd(
+    ics: Annotated[
+        str,
+        typer.Option("--ics", metavar="FILE", help="The iCalendar file to write; '-' for stdout."),
+    ],
+    owner: OwnerOpt = None,
+    as_: Annotated[
+        Component,
+        typer.Option("--as", help="event (shown by every calendar) or todo (VTODO)."),
+    ] = Component.event,
+) -> None:
+    """Export open tasks that have a due as an iCalendar file (stable UIDs per task).
+
+    Example: crm task export --ics ~/Calendars/crm.ics --owner alice
+    """
+    import sys
+    from pathlib import Path
+
+    from crmcli import calendar_export, tasks
+    from crmcli.errors import CrmError
+    from crmcli.store import atomic_write
+
+    store = get_store()
+    records = tasks.by_urgency(
+        t
+        for t in store.all("task")
+        if t["status"] == "open" and t.get("due") and (owner is None or t.get("owner") == owner)
+    )
+    data = calendar_export.to_ics(
+        records,
+        tasks.Links.load(store),
+        name=f"{store.settings.get('name') or 'crm'} tasks",
+        component=as_.value,
+    )
+    if ics == "-":
+        if hasattr(sys.stdout, "buffer"):
+            sys.stdout.flush()
+            sys.stdout.buffer.write(data)
+        else:
+            sys.stdout.write(data.decode("utf-8"))
+        sys.stdout.flush()
+        return
+    path = Path(ics).expanduser()
+    try:
+        atomic_write(path, data)
+    except OSError as e:
+        raise CrmError(f"cannot write {ics}: {e.strerror}") from None
+    from crmcli.render import message
+
+    message(f"Wrote {len(records)} task(s) to {ics}")

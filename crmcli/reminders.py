@@ -1,0 +1,229 @@
+"""What `crm task remind` shows, as data, and its plain-text form for cron mail.
+
+The reminder holds: open tasks overdue or due within the window (default: the
+rest of today), open deals past their close date, big deals waiting for
+approval, and customers due for contact. When all four are empty nothing needs
+attention and the command prints nothing, so `mail -E` sends no mail.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, tzinfo
+from decimal import Decimal
+from typing import Any
+
+from crmcli import models
+from crmcli.models import Record
+from crmcli.store import Store
+from crmcli.tasks import (
+    Links,
+    by_urgency,
+    contact_due,
+    due_of,
+    end_of_today,
+    is_all_day,
+    late_by,
+)
+
+SECTIONS = ("tasks", "deals_past_close", "deals_awaiting_approval", "contact_due")
+NO_OWNER = "(no owner)"
+
+
+def window_end(now: datetime, tz: tzinfo, within: str | None) -> datetime:
+    """The end of the reminder window. None: the end of today. A duration in
+    hours or minutes counts from now; one in days, weeks or months runs to the
+    end of the day it reaches (so `--within 1d` is today and tomorrow)."""
+    if not within:
+        return end_of_today(now, tz)
+    from crmcli.dates import parse_duration
+
+    step = parse_duration(within)
+    if step.years or step.months or step.days:
+        return end_of_today(now + step, tz)
+    return now + step
+
+
+def _close_date(deal: Record, store: Store) -> date | None:
+    text = deal.get("close_date")
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(str(text)[:10])
+    except ValueError:
+        store.warn(f"deals/{deal['id']}.yaml: close_date '{text}' is not YYYY-MM-DD")
+        return None
+
+
+def _big_deal(store: Store) -> Decimal:
+    return Decimal(str(store.settings.get("big_deal", 100000)))
+
+
+def build(store: Store, *, owner: str | None = None, within: str | None = None) -> dict[str, Any]:
+    """Everything that needs attention now, as one JSON-ready object:
+    {now, until, tasks, deals_past_close, deals_awaiting_approval, contact_due}.
+    Tasks carry `overdue`, `late` and `linked` ({kind, id, name} or null);
+    deals past close `days_past_close` and `customer_name`."""
+    from crmcli.dates import iso
+
+    now, tz = store.now(), store.tz
+    until = window_end(now, tz, within)
+    today = now.astimezone(tz).date()
+    links = Links.load(store)
+
+    tasks = []
+    for t in store.all("task"):
+        if t.get("status") != "open" or (owner is not None and t.get("owner") != owner):
+            continue
+        due = due_of(t)
+        if due is None or due > until:
+            continue
+        tasks.append(t)
+    task_items = []
+    for t in by_urgency(tasks):
+        due = due_of(t)
+        link = links.linked(t)
+        task_items.append(
+            {
+                **t,
+                "overdue": due < now,  # type: ignore[operator]
+                "late": late_by(due, now, tz),  # type: ignore[arg-type]
+                "linked": {"kind": link[0], "id": link[1], "name": link[2]} if link else None,
+            }
+        )
+
+    past, approval = [], []
+    big = _big_deal(store)
+    for d in links.deals.values():
+        if d.get("status") != "open" or (owner is not None and d.get("owner") != owner):
+            continue
+        cust = links.customers.get(d.get("customer") or "")
+        extra = {"customer_name": cust["name"] if cust else None}
+        closes = _close_date(d, store)
+        if closes is not None and closes < today:
+            past.append({**d, **extra, "days_past_close": (today - closes).days})
+        amount = d.get("amount")
+        if d.get("needs_approval") and isinstance(amount, (int, Decimal)) and amount >= big:
+            approval.append({**d, **extra})
+    past.sort(key=lambda d: (-d["days_past_close"], d["id"]))
+    approval.sort(key=lambda d: (-(d.get("amount") or 0), d["id"]))
+
+    return {
+        "now": iso(now),
+        "until": iso(until),
+        "tasks": task_items,
+        "deals_past_close": past,
+        "deals_awaiting_approval": approval,
+        "contact_due": contact_due(store, now, owner=owner, links=links),
+    }
+
+
+def is_empty(data: dict[str, Any]) -> bool:
+    return not any(data[s] for s in SECTIONS)
+
+
+# ----- plain text ---------------------------------------------------------------------
+
+
+def _money(amount: Any, currency: str | None) -> str:
+    if amount is None:
+        return ""
+    text = f"{Decimal(amount):,.2f}"
+    return f"{text} {currency}" if currency else text
+
+
+def _when(task: dict[str, Any], now: datetime, tz: tzinfo) -> str:
+    if task["late"]:
+        return f"{task['late']} late"
+    due = due_of(task)
+    assert due is not None
+    day = due.date() if is_all_day(due) else due.astimezone(tz).date()
+    today = now.astimezone(tz).date()
+    if day == today:
+        prefix = "today"
+    elif (day - today).days == 1:
+        prefix = "tomorrow"
+    else:
+        prefix = day.strftime("%a %b %d")
+    if is_all_day(due):
+        return f"due {prefix}"
+    return f"due {prefix} {due.astimezone(tz).strftime('%H:%M')}"
+
+
+def _ago(since: datetime, now: datetime) -> str:
+    days = (now - since).days
+    return "today" if days <= 0 else f"{days}d ago"
+
+
+def to_text(data: dict[str, Any], tz: tzinfo) -> str:
+    """The reminder as plain text (no colour, no box drawing), grouped by owner.
+    Empty when nothing needs attention."""
+    from crmcli.dates import parse_iso
+
+    if is_empty(data):
+        return ""
+    now = parse_iso(data["now"]).astimezone(tz)
+    by_owner: dict[str, dict[str, list[str]]] = {}
+
+    def add(owner: str | None, section: str, line: str) -> None:
+        by_owner.setdefault(owner or NO_OWNER, {}).setdefault(section, []).append(line)
+
+    for t in data["tasks"]:
+        line = f"  {_when(t, now, tz):<20} {t['title']}"
+        if t.get("priority") in ("high", "urgent"):
+            line += f" [{t['priority']}]"
+        if t.get("kind") == "complaint":
+            line += f" [complaint, {t.get('severity') or 'no severity'}]"
+        if t["linked"]:
+            line += f" - {t['linked']['kind']}: {t['linked']['name']}"
+        add(t.get("owner"), "Tasks", line + f" ({t['id']})")
+    for d in data["deals_past_close"]:
+        n = d["days_past_close"]
+        parts = [f"  {n}d past close".ljust(23) + d["title"]]
+        if d.get("customer_name"):
+            parts.append(d["customer_name"])
+        money = _money(d.get("amount"), d.get("currency"))
+        if money:
+            parts.append(money)
+        add(
+            d.get("owner"),
+            "Deals past their close date",
+            " - ".join(parts) + f" (closes {d['close_date']}, {d['id']})",
+        )
+    for d in data["deals_awaiting_approval"]:
+        parts = [f"  {d['title']}"]
+        if d.get("customer_name"):
+            parts.append(d["customer_name"])
+        parts.append(_money(d.get("amount"), d.get("currency")))
+        add(d.get("owner"), "Big deals waiting for approval", " - ".join(parts) + f" ({d['id']})")
+    for c in data["contact_due"]:
+        if c["last_contact"]:
+            seen = f"last contact {_ago(parse_iso(c['last_contact']), now)}"
+        else:
+            seen = f"no contact since added {_ago(parse_iso(c['created']), now)}"
+        add(
+            c.get("owner"),
+            "Customers due for contact",
+            f"  {models.display_name('customer', c)} - {seen}, every {c['cadence']} ({c['id']})",
+        )
+
+    counts = [
+        (len(data["tasks"]), "task"),
+        (len(data["deals_past_close"]) + len(data["deals_awaiting_approval"]), "deal"),
+        (len(data["contact_due"]), "customer"),
+    ]
+    summary = ", ".join(f"{n} {w}{'' if n == 1 else 's'}" for n, w in counts if n)
+    zone = getattr(tz, "key", None) or now.strftime("%z")
+    lines = [f"crm reminder, {now.strftime('%a %Y-%m-%d %H:%M')} {zone}: {summary}"]
+    order = [
+        "Tasks",
+        "Deals past their close date",
+        "Big deals waiting for approval",
+        "Customers due for contact",
+    ]
+    for owner in sorted(by_owner, key=lambda o: (o == NO_OWNER, o)):
+        lines += ["", f"{owner}:"]
+        for section in order:
+            if section in by_owner[owner]:
+                lines.append(f" {section}")
+                lines += by_owner[owner][section]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,546 @@
+"""Tasks: the domain logic behind `crm task ...`, as plain functions on the store.
+
+What a due means: a task's `due` is an ISO timestamp with its offset. A WHEN
+given without a time of day ("friday", "2026-12-01", "+3d") means the END of
+that day, 23:59:59 in the CRM's time zone, so a task due today is not overdue at
+9am. Such a due is an "all-day" due: tables show only its date, lateness counts
+in whole days, and the iCalendar export makes it an all-day entry. A task is
+overdue when it is open and its due instant is before now (times compared as
+instants, so a reminder run in another zone counts lateness right).
+
+Recurring tasks (`every: 2w`) belong to a series (`series`: the first task's id).
+Completing one creates the next occurrence, with an id derived from the series
+and the next due date (`<series>-YYYYMMDD`): two people completing the same
+occurrence on two clones make the same file, which git merges into one task.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, time, tzinfo
+from typing import Any
+
+from crmcli import models
+from crmcli.errors import AmbiguousError, CrmError, DateError
+from crmcli.models import Record
+from crmcli.store import Store, fold
+
+END_OF_DAY = time(23, 59, 59)
+PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
+SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+TIER_RANK = {"A": 0, "B": 1, "C": 2}
+STATUS_FILTERS = ("open", "done", "cancelled", "all")
+# Timeline entries that are bookkeeping, not contact with the customer.
+NOT_CONTACT = {"assign", "merge"}
+# Fields `edit --unset` may clear.
+UNSETTABLE = ("due", "customer", "lead", "deal", "owner", "every", "severity")
+
+
+# ----- dues ---------------------------------------------------------------------------
+
+
+def parse_due(store: Store, text: str) -> datetime:
+    """A WHEN for a due: a date without a time means the end of that day."""
+    from crmcli.dates import parse_when
+
+    return parse_when(text, store.now(), end_of_day=True)
+
+
+def due_of(task: Record) -> datetime | None:
+    """The task's due as an aware datetime (None when it has none)."""
+    value = task.get("due")
+    if not value:
+        return None
+    from crmcli.dates import parse_iso
+
+    return parse_iso(value)
+
+
+def is_all_day(due: datetime) -> bool:
+    """A due entered as a date only (end of that day, in its own offset)."""
+    return due.time() == END_OF_DAY
+
+
+def is_overdue(task: Record, now: datetime) -> bool:
+    due = due_of(task)
+    return task.get("status") == "open" and due is not None and due < now
+
+
+def late_by(due: datetime, now: datetime, tz: tzinfo) -> str | None:
+    """How late a due is at `now` ('3d', '2h 5m'), or None when it is not late.
+
+    An all-day due is late by whole days, counted in the CRM's zone."""
+    from crmcli.dates import humanize_delta
+
+    if due >= now:
+        return None
+    if is_all_day(due):
+        days = (now.astimezone(tz).date() - due.date()).days
+        return f"{max(days, 1)}d"
+    return humanize_delta(now - due)
+
+
+def due_label(due: datetime | None, tz: tzinfo, now: datetime | None = None) -> str:
+    """A due for people, in the CRM's zone: '2026-12-01' or '2026-12-01 14:00';
+    given `now`, shorter within its year: 'Dec 01' or 'Dec 01 14:00'."""
+    if due is None:
+        return ""
+    local = due if is_all_day(due) else due.astimezone(tz)
+    short = now is not None and local.year == now.astimezone(tz).year
+    text = local.strftime("%b %d" if short else "%Y-%m-%d")
+    return text if is_all_day(due) else f"{text} {local.strftime('%H:%M')}"
+
+
+# ----- links: names and the customer a task is for -------------------------------------
+
+
+@dataclass
+class Links:
+    """Customers, leads and deals by id, loaded once (no per-task resolve)."""
+
+    customers: dict[str, Record] = field(default_factory=dict)
+    leads: dict[str, Record] = field(default_factory=dict)
+    deals: dict[str, Record] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, store: Store) -> Links:
+        return cls(
+            {r["id"]: r for r in store.all("customer")},
+            {r["id"]: r for r in store.all("lead")},
+            {r["id"]: r for r in store.all("deal")},
+        )
+
+    def customer_of(self, task: Record) -> str | None:
+        """The customer a task is for: its own link, else its deal's or lead's customer."""
+        if task.get("customer"):
+            return task["customer"]
+        deal = self.deals.get(task.get("deal") or "")
+        if deal and deal.get("customer"):
+            return deal["customer"]
+        lead = self.leads.get(task.get("lead") or "")
+        if lead and lead.get("customer"):
+            return lead["customer"]
+        return None
+
+    def tier_of(self, task: Record) -> str | None:
+        cust = self.customers.get(self.customer_of(task) or "")
+        return cust.get("tier") if cust else None
+
+    def linked(self, task: Record) -> tuple[str, str, str] | None:
+        """(kind, id, name) of what the task is linked to, or None."""
+        for kind, table in (
+            ("customer", self.customers),
+            ("deal", self.deals),
+            ("lead", self.leads),
+        ):
+            rid = task.get(kind)
+            if rid:
+                rec = table.get(rid)
+                return kind, rid, models.display_name(kind, rec) if rec else rid
+        return None
+
+    def label(self, task: Record) -> str:
+        link = self.linked(task)
+        return f"{link[0]}: {link[2]}" if link else ""
+
+
+# ----- ordering -----------------------------------------------------------------------
+
+
+def urgency_key(task: Record) -> tuple[Any, ...]:
+    """Overdue first (most late first), then by due time, then priority; no due last.
+
+    Overdue-most-late-first and then due time ascending are one order: the
+    earliest due instant first."""
+    due = due_of(task)
+    ts = due.timestamp() if due is not None else float("inf")
+    return (
+        due is None,
+        ts,
+        PRIORITY_RANK.get(task.get("priority"), 9),
+        task.get("created") or "",
+        task["id"],
+    )
+
+
+def by_urgency(tasks: Iterable[Record]) -> list[Record]:
+    return sorted(tasks, key=urgency_key)
+
+
+def by_complaint_rank(tasks: Iterable[Record], links: Links) -> list[Record]:
+    """Complaints: customer tier (A, B, C, then none), then severity, then age (oldest first)."""
+    from crmcli.dates import parse_iso
+
+    def key(t: Record) -> tuple[Any, ...]:
+        created = parse_iso(t["created"]).timestamp() if t.get("created") else 0.0
+        return (
+            TIER_RANK.get(links.tier_of(t) or "", 9),
+            SEVERITY_RANK.get(t.get("severity") or "", 9),
+            created,
+            t["id"],
+        )
+
+    return sorted(tasks, key=key)
+
+
+def select(
+    tasks: Iterable[Record],
+    now: datetime,
+    *,
+    status: str = "open",
+    overdue: bool = False,
+    due_before: datetime | None = None,
+    owner: str | None = None,
+    kind: str | None = None,
+    customer: str | None = None,
+    deal: str | None = None,
+    links: Links | None = None,
+) -> list[Record]:
+    """Filter tasks as `task list` does (customer: through the task's deal or lead too)."""
+    if status not in STATUS_FILTERS:
+        raise CrmError(f"status '{status}' must be one of {', '.join(STATUS_FILTERS)}")
+    if customer is not None and links is None:
+        raise ValueError("filtering by customer needs the links")
+    out = []
+    for t in tasks:
+        if status != "all" and t.get("status") != status:
+            continue
+        if owner is not None and t.get("owner") != owner:
+            continue
+        if kind is not None and t.get("kind") != kind:
+            continue
+        if deal is not None and t.get("deal") != deal:
+            continue
+        if customer is not None and links.customer_of(t) != customer:  # type: ignore[union-attr]
+            continue
+        if overdue or due_before is not None:
+            due = due_of(t)
+            if due is None:
+                continue
+            if overdue and (t.get("status") != "open" or due >= now):
+                continue
+            if due_before is not None and due > due_before:
+                continue
+        out.append(t)
+    return out
+
+
+# ----- finding one task ---------------------------------------------------------------
+
+
+def resolve(store: Store, ref: str, prefer: str = "open") -> Record:
+    """A task by REF. When a title matches several tasks (a recurring series keeps
+    its title), the single one with status `prefer` wins."""
+    try:
+        return store.resolve("task", ref)
+    except AmbiguousError:
+        wanted = fold(ref.strip())
+        same = [
+            t
+            for t in store.all("task")
+            if fold(t.get("title") or "") == wanted and t.get("status") == prefer
+        ]
+        if len(same) == 1:
+            return same[0]
+        raise
+
+
+# ----- writing ------------------------------------------------------------------------
+
+
+def _check_choice(name: str, value: str | None, allowed: list[str]) -> None:
+    if value is not None and value not in allowed:
+        raise CrmError(f"{name} '{value}' must be one of {', '.join(allowed)}")
+
+
+def parse_every(text: str) -> str:
+    """A recurrence interval (1d, 2w, 1m, 1y): checked, returned in its short form."""
+    from crmcli.dates import parse_duration
+
+    rd = parse_duration(text)
+    if rd.hours or rd.minutes:
+        raise CrmError(f"a recurrence of '{text}' is shorter than a day (try 1d, 2w, 1m)")
+    return "".join(text.lower().split())
+
+
+def _link_ids(
+    store: Store, customer: str | None, lead: str | None, deal: str | None
+) -> dict[str, str | None]:
+    given = [n for n, v in (("--customer", customer), ("--lead", lead), ("--deal", deal)) if v]
+    if len(given) > 1:
+        raise CrmError(f"a task links to one record: use one of {', '.join(given)}")
+    return {
+        "customer": store.resolve("customer", customer)["id"] if customer else None,
+        "lead": store.resolve("lead", lead)["id"] if lead else None,
+        "deal": store.resolve("deal", deal)["id"] if deal else None,
+    }
+
+
+def _check_task(rec: Record) -> None:
+    if rec.get("severity") and rec.get("kind") != "complaint":
+        raise CrmError("severity is for complaints (use --kind complaint)")
+    if rec.get("every") and not rec.get("due"):
+        raise CrmError("a recurring task needs a due date (--due)")
+
+
+def add(
+    store: Store,
+    title: str,
+    *,
+    due: str | None = None,
+    customer: str | None = None,
+    lead: str | None = None,
+    deal: str | None = None,
+    owner: str | None = None,
+    priority: str = "normal",
+    kind: str = "todo",
+    severity: str | None = None,
+    every: str | None = None,
+) -> tuple[Record, list[str]]:
+    """Create a task (REFs for the link); returns it and warnings."""
+    from crmcli.dates import iso
+    from crmcli.store import new_id
+
+    if not title.strip():
+        raise CrmError("a task needs a title")
+    _check_choice("priority", priority, models.PRIORITIES)
+    _check_choice("kind", kind, models.TASK_KINDS)
+    _check_choice("severity", severity, models.SEVERITIES)
+    warnings = []
+    due_dt = parse_due(store, due) if due is not None else None
+    if due_dt is not None and due_dt < store.now():
+        warnings.append(f"the due {due_label(due_dt, store.tz)} is in the past")
+    if kind == "complaint" and severity is None:
+        severity = "medium"
+    rid = new_id()
+    rec = models.new_record(
+        "task",
+        id=rid,
+        title=title.strip(),
+        due=iso(due_dt) if due_dt else None,
+        priority=priority,
+        kind=kind,
+        severity=severity,
+        owner=owner or store.user,
+        every=parse_every(every) if every else None,
+        series=rid if every else None,
+        **_link_ids(store, customer, lead, deal),
+    )
+    _check_task(rec)
+    return store.save("task", rec, create=True), warnings
+
+
+def next_due(task: Record, now: datetime, tz: tzinfo) -> datetime:
+    """The next occurrence of a recurring task after `now`: its due plus the
+    interval as many times as it takes (past occurrences are skipped). Counted
+    in the CRM's zone, so 09:00 stays 09:00 across a DST change."""
+    from crmcli.dates import parse_duration
+
+    step = parse_duration(task["every"])
+    base = due_of(task)
+    if base is None:
+        base = datetime.combine(now.astimezone(tz).date(), END_OF_DAY, tzinfo=tz)
+    elif is_all_day(base):
+        base = datetime.combine(base.date(), END_OF_DAY, tzinfo=tz)
+    else:
+        base = base.astimezone(tz)
+    k = 1
+    while True:
+        candidate = base + step * k
+        # normalise the offset for the wall time (zoneinfo after arithmetic)
+        candidate = candidate.replace(tzinfo=tz)
+        if candidate > now:
+            return candidate
+        k += 1
+        if k > 100000:  # a guard, never reached with intervals of a day or more
+            raise CrmError(f"cannot find the next occurrence of task {task['id']}")
+
+
+def occurrence_id(series: str, due: datetime) -> str:
+    return f"{series}-{due.strftime('%Y%m%d')}"
+
+
+def done(store: Store, task: Record) -> tuple[Record, Record | None, bool]:
+    """Complete a task. A recurring one gets its next occurrence; returns
+    (task, next occurrence or None, whether the next one existed already)."""
+    from crmcli.dates import iso
+
+    if task.get("status") == "done":
+        raise CrmError(f"task {task['id']} ({task['title']}) is done already")
+    now = store.now()
+    nxt: Record | None = None
+    existed = False
+    if task.get("every"):
+        try:
+            parse_every(task["every"])
+        except CrmError as e:
+            raise CrmError(f"tasks/{task['id']}.yaml: every: {e.message}") from None
+        due = next_due(task, now, store.tz)
+        series = task.get("series") or task["id"]
+        nid = occurrence_id(series, due)
+        if store.exists("task", nid):
+            nxt, existed = store.load("task", nid), True
+        else:
+            fields = {
+                k: task.get(k)
+                for k in ("title", "priority", "kind", "severity", "customer", "lead", "deal")
+            }
+            nxt = models.new_record(
+                "task",
+                id=nid,
+                due=iso(due),
+                owner=task.get("owner"),
+                every=task["every"],
+                series=series,
+                **fields,
+            )
+            try:
+                nxt = store.save("task", nxt, create=True)
+            except CrmError:
+                if not store.exists("task", nid):
+                    raise
+                nxt, existed = store.load("task", nid), True
+    rec = dict(task, status="done", done_at=iso(now))
+    if task.get("every") and not task.get("series"):
+        rec["series"] = task["id"]
+    return store.save("task", rec), nxt, existed
+
+
+def reopen(store: Store, task: Record) -> Record:
+    if task.get("status") == "open":
+        raise CrmError(f"task {task['id']} ({task['title']}) is open already")
+    return store.save("task", dict(task, status="open", done_at=None))
+
+
+def snooze(store: Store, task: Record, when: str) -> Record:
+    """Move an open task's due to WHEN (from now; a date alone: end of that day)."""
+    from crmcli.dates import iso
+
+    if task.get("status") != "open":
+        raise CrmError(f"task {task['id']} ({task['title']}) is {task['status']}; reopen it first")
+    due = parse_due(store, when)
+    if due <= store.now():
+        raise CrmError(f"cannot snooze to '{when}': that is not in the future")
+    return store.save("task", dict(task, due=iso(due)))
+
+
+def edit(
+    store: Store,
+    task: Record,
+    *,
+    title: str | None = None,
+    due: str | None = None,
+    customer: str | None = None,
+    lead: str | None = None,
+    deal: str | None = None,
+    owner: str | None = None,
+    priority: str | None = None,
+    kind: str | None = None,
+    severity: str | None = None,
+    every: str | None = None,
+    unset: list[str] | None = None,
+) -> Record:
+    """Change a task. Giving a link (--customer, --lead, --deal) replaces the old one."""
+    from crmcli.dates import iso
+
+    rec = dict(task)
+    if title is not None:
+        if not title.strip():
+            raise CrmError("a task needs a title")
+        rec["title"] = title.strip()
+    _check_choice("priority", priority, models.PRIORITIES)
+    _check_choice("kind", kind, models.TASK_KINDS)
+    _check_choice("severity", severity, models.SEVERITIES)
+    if due is not None:
+        rec["due"] = iso(parse_due(store, due))
+    if customer or lead or deal:
+        rec.update(_link_ids(store, customer, lead, deal))
+    for attr, value in (("owner", owner), ("priority", priority), ("severity", severity)):
+        if value is not None:
+            rec[attr] = value
+    if kind is not None:
+        if kind != "complaint" and rec.get("kind") == "complaint" and severity is None:
+            rec["severity"] = None
+        if kind == "complaint" and not rec.get("severity"):
+            rec["severity"] = "medium"
+        rec["kind"] = kind
+    if every is not None:
+        rec["every"] = parse_every(every)
+        rec["series"] = rec.get("series") or rec["id"]
+    for name in unset or []:
+        if name not in UNSETTABLE:
+            raise CrmError(f"cannot unset '{name}' (one of: {', '.join(UNSETTABLE)})")
+        rec[name] = None
+    _check_task(rec)
+    return store.save("task", rec)
+
+
+# ----- stay in touch ------------------------------------------------------------------
+
+
+def contact_due(
+    store: Store,
+    now: datetime,
+    *,
+    owner: str | None = None,
+    customer: str | None = None,
+    links: Links | None = None,
+) -> list[Record]:
+    """Customers with a cadence whose last contact (timeline entry or done task,
+    else their created time) is at least a cadence ago, most overdue first.
+    Each is the customer record plus `last_contact` (or null) and `contact_due`."""
+    from crmcli.dates import iso, parse_duration, parse_iso
+
+    tz = store.tz
+    customers = [
+        c
+        for c in store.all("customer")
+        if c.get("cadence")
+        and (owner is None or c.get("owner") == owner)
+        and (customer is None or c["id"] == customer)
+    ]
+    if not customers:
+        return []
+    ids = {c["id"] for c in customers}
+    last: dict[str, datetime] = {}
+
+    def seen(cid: str | None, value: str | None) -> None:
+        if cid in ids and value:
+            try:
+                at = parse_iso(value, tz)
+            except ValueError:
+                return
+            if cid not in last or at > last[cid]:
+                last[cid] = at
+
+    for a in store.all("activity"):
+        if a.get("on") in ids and a.get("kind") not in NOT_CONTACT:
+            seen(a["on"], a.get("at"))
+    links = links or Links.load(store)
+    for t in store.all("task"):
+        if t.get("status") == "done":
+            seen(links.customer_of(t), t.get("done_at"))
+    out = []
+    for c in customers:
+        try:
+            cadence = parse_duration(c["cadence"])
+        except DateError:
+            store.warn(f"customers/{c['id']}.yaml: cadence '{c['cadence']}' is not a duration")
+            continue
+        base = last.get(c["id"]) or parse_iso(c["created"], tz)
+        due_at = base.astimezone(tz) + cadence
+        if due_at <= now:
+            out.append(
+                {
+                    **c,
+                    "last_contact": iso(last[c["id"]]) if c["id"] in last else None,
+                    "contact_due": iso(due_at),
+                }
+            )
+    out.sort(key=lambda r: (parse_iso(r["contact_due"]).timestamp(), r["id"]))
+    return out
+
+
+def end_of_today(now: datetime, tz: tzinfo) -> datetime:
+    return datetime.combine(now.astimezone(tz).date(), END_OF_DAY, tzinfo=tz)
