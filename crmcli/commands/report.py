@@ -1,7 +1,576 @@
-"""crm report ..."""
+"""crm report ...: funnel, forecast, owners, customers, sources, stalled.
+
+Thin: parse the options, call the report in crmcli.reports, print JSON or draw
+tables. Money is shown per currency (a `cur` column, or `AMOUNT CUR` lines),
+never added across currencies.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Annotated, Any
+
 import typer
 
-app = typer.Typer(help="Reports.\n\nExample: crm report --help", no_args_is_help=True)
+from crmcli.commands.common import OwnerOpt, ShowFormat, ShowFormatOpt, get_store
+from crmcli.errors import CrmError
+
+app = typer.Typer(
+    help=(
+        "Reports: funnel, forecast, owners, customers, sources, stalled deals.\n\n"
+        "Example: crm report funnel --since 2026-01-01 --format json"
+    ),
+    no_args_is_help=True,
+)
+
+SinceOpt = Annotated[
+    str | None,
+    typer.Option("--since", help="From this date (included): 2026-01-01, -30d, 'last monday'."),
+]
+UntilOpt = Annotated[
+    str | None, typer.Option("--until", help="Up to this date (the whole day included).")
+]
+FULL = "█"
+EIGHTHS = " ▏▎▍▌▋▊▉"
+
+
+# ----- helpers -------------------------------------------------------------------------
+
+
+def _window(store: Any, since: str | None, until: str | None) -> tuple[Any, Any]:
+    from crmcli.dates import parse_when
+
+    now = store.now()
+    start = parse_when(since, now) if since else None
+    end = parse_when(until, now, end_of_day=True) if until else None
+    if start and end and start > end:
+        raise CrmError(f"--since {since} is after --until {until}")
+    return start, end
+
+
+def _emit_json(data: dict[str, Any]) -> None:
+    from crmcli import render
+
+    render.print_json(data)
+
+
+def _bar(value: Decimal | int | None, maximum: Decimal | int, width: int) -> str:
+    """A horizontal bar `width` cells long at most: eighth blocks on a terminal,
+    '#' off one (plain text that any viewer shows)."""
+    from crmcli.render import is_terminal
+
+    if not value or not maximum or width <= 0:
+        return ""
+    cells = Decimal(value) * width / Decimal(maximum)
+    if not is_terminal():
+        return "#" * max(1, int(cells.to_integral_value()))
+    eighths = max(1, int((cells * 8).to_integral_value()))
+    full, part = divmod(eighths, 8)
+    return FULL * full + (EIGHTHS[part] if part else "")
+
+
+def _pct(value: Decimal | None) -> str:
+    return "-" if value is None else f"{value}%"
+
+
+def _num(value: Any) -> str:
+    from crmcli.render import cell
+
+    return "-" if value is None else cell(value)
+
+
+def _days(value: Decimal | None) -> str:
+    return "-" if value is None else str(value)
+
+
+def _money_rows(amounts: Sequence[dict[str, Decimal]]) -> list[tuple[str, list[str]]]:
+    """(currency, [formatted amount per column]) for every currency met in `amounts`;
+    one row with '-' when there is no money at all."""
+    currencies = sorted({c for m in amounts for c in m})
+    if not currencies:
+        return [("", ["-" for _ in amounts])]
+    return [(cur, [_num(m.get(cur)) if cur in m else "-" for m in amounts]) for cur in currencies]
+
+
+def _money_text(amount: dict[str, Decimal]) -> str:
+    return "\n".join(f"{_num(v)} {c}" for c, v in amount.items()) or "-"
+
+
+def _table(
+    columns: Sequence[Any], rows: list[list[Any]], title: str | None = None, empty: str = ""
+) -> None:
+    from crmcli import render
+
+    render.table(columns, rows, title=title, empty=empty or "nothing to show")
+
+
+def _line(text: str = "") -> None:
+    from crmcli import render
+
+    render.console().print(text, markup=False, highlight=False)
+
+
+def _scope(data: dict[str, Any], what: str) -> str:
+    """A title like 'Funnel: deals created 2026-01-01..2026-11-23, owner bob'."""
+    parts = []
+    since, until = data.get("since"), data.get("until")
+    if since or until:
+        parts.append(f"{what} {(since or '')[:10]}..{(until or '')[:10]}")
+    if data.get("owner"):
+        parts.append(f"owner {data['owner']}")
+    return ", ".join(parts)
+
+
+def _title(name: str, data: dict[str, Any], what: str = "") -> str:
+    scope = _scope(data, what)
+    return f"{name} ({scope})" if scope else name
+
+
+R = {"justify": "right", "no_wrap": True}
+FOLD = {"overflow": "fold"}
+
+
+def _unknown_stages(rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    _line()
+    _table(
+        ["stage", ("deals", R), ("amount", R)],
+        [[r["stage"], r["count"], _money_text(r["amount"])] for r in rows],
+        title="Open deals in stages not in the pipeline",
+    )
+
+
+# ----- funnel --------------------------------------------------------------------------
+
+
+@app.command("funnel")
+def funnel_cmd(
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    owner: OwnerOpt = None,
+    fmt: ShowFormatOpt = ShowFormat.table,
+) -> None:
+    """The pipeline as a funnel: deals that reached each stage, conversion to the
+    next, what is in each stage now (amount, weighted), days spent; won and lost.
+
+    --since/--until pick the deals created in that window.
+
+    Example: crm report funnel --since 2026-01-01 --owner bob
+    """
+    from crmcli.reports.funnel import funnel
+
+    store = get_store()
+    start, end = _window(store, since, until)
+    data = funnel(
+        store.all("deal"), store.settings, store.now(), since=start, until=end, owner=owner
+    )
+    if fmt == ShowFormat.json:
+        _emit_json(data)
+        return
+    from crmcli import render
+
+    stages = data["stages"]
+    top = max((s["reached"] for s in stages), default=0)
+    width = max(10, min(40, render.console().width - 38))
+    rows = []
+    for s in stages:
+        bar = _bar(s["reached"], top, width)
+        pad = (width - len(bar)) // 2
+        rows.append([s["stage"], " " * pad + bar, s["reached"], _pct(s["conversion"])])
+    _table(
+        [("stage", FOLD), ("", {"no_wrap": True, "min_width": width}), ("reached", R),
+         ("conv.", R)],
+        rows,
+        title=_title("Funnel", data, "deals created"),
+    )  # fmt: skip
+    _line()
+    rows = []
+    for s in stages:
+        for i, (cur, (amount, weighted)) in enumerate(_money_rows([s["amount"], s["weighted"]])):
+            first = i == 0
+            rows.append(
+                [s["stage"] if first else "", s["count"] if first else "", cur, amount, weighted,
+                 _days(s["avg_days"]) if first else ""]
+            )  # fmt: skip
+    total = data["open"]
+    for i, (cur, (amount, weighted)) in enumerate(
+        _money_rows([total["amount"], total["weighted"]])
+    ):
+        rows.append(["open" if i == 0 else "", total["count"] if i == 0 else "", cur, amount,
+                     weighted, ""])  # fmt: skip
+    for key in ("won", "lost"):
+        for i, (cur, (amount,)) in enumerate(_money_rows([data[key]["amount"]])):
+            rows.append([key if i == 0 else "", data[key]["count"] if i == 0 else "", cur, amount,
+                         "", ""])  # fmt: skip
+    _table(
+        [("stage", FOLD), ("deals", R), "cur", ("amount", R), ("weighted", R), ("days", R)],
+        rows,
+        title="Now in each stage",
+    )
+    _line(f"Win rate: {_pct(data['win_rate'])} (won / (won + lost))")
+    _line("conv.: of the deals that reached a stage, the share that reached the next")
+    _line("(the last stage: won); days: mean of the finished stays in the stage")
+    _unknown_stages(data["unknown_stages"])
+
+
+# ----- forecast ------------------------------------------------------------------------
+
+
+@app.command("forecast")
+def forecast_cmd(
+    months: Annotated[
+        int, typer.Option("--months", "-m", help="How many months, from the current one.")
+    ] = 3,
+    owner: OwnerOpt = None,
+    fmt: ShowFormatOpt = ShowFormat.table,
+) -> None:
+    """Open deals by month of close date: best case, commit, weighted; won so far.
+
+    Deals with no close date, a close date already past, or one after the last
+    month are counted apart.
+
+    Example: crm report forecast --months 6 --owner bob
+    """
+    from crmcli.reports.forecast import forecast
+
+    store = get_store()
+    data = forecast(store.all("deal"), store.settings, store.now(), months=months, owner=owner)
+    if fmt == ShowFormat.json:
+        _emit_json(data)
+        return
+    rows = []
+    for m in data["months"]:
+        money = [m["best_case"], m["commit"], m["weighted"], m["won"]["amount"]]
+        for i, (cur, cells) in enumerate(_money_rows(money)):
+            rows.append([m["month"] if i == 0 else "", m["count"] if i == 0 else "", cur, *cells])
+    title = f"Forecast (commit: stages at {data['commit_probability']}% or more)"
+    if data["owner"]:
+        title = f"Forecast ({data['owner']}; commit: stages at {data['commit_probability']}%+)"
+    _table(
+        ["month", ("deals", R), "cur", ("best case", R), ("commit", R), ("weighted", R),
+         ("won", R)],
+        rows,
+        title=title,
+    )  # fmt: skip
+    rows = []
+    for key, label in (
+        ("past_close_date", "close date past"),
+        ("no_close_date", "no close date"),
+        ("later", "closing later"),
+    ):
+        part = data[key]
+        if not part["count"]:
+            continue
+        money = [part["best_case"], part["commit"], part["weighted"]]
+        for i, (cur, cells) in enumerate(_money_rows(money)):
+            rows.append([label if i == 0 else "", part["count"] if i == 0 else "", cur, *cells])
+    if rows:
+        _line()
+        _table(
+            [("open deals", FOLD), ("deals", R), "cur", ("best case", R), ("commit", R),
+             ("weighted", R)],
+            rows,
+            title="Not in these months",
+        )  # fmt: skip
+    _unknown_stages(data["unknown_stages"])
+
+
+# ----- owners --------------------------------------------------------------------------
+
+
+@app.command("owners")
+def owners_cmd(
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    owner: OwnerOpt = None,
+    fmt: ShowFormatOpt = ShowFormat.table,
+) -> None:
+    """Per owner: open, won and lost deals, win rate, won amount, sales cycle;
+    tasks done on time, late, and overdue now (plan against execution).
+
+    --since/--until pick deals closed and tasks done in that window.
+
+    Example: crm report owners --since 2026-07-01
+    """
+    from crmcli.reports.owners import owners
+
+    store = get_store()
+    start, end = _window(store, since, until)
+    data = owners(
+        store.all("deal"),
+        store.all("task"),
+        store.settings,
+        store.now(),
+        since=start,
+        until=end,
+        owner=owner,
+    )
+    if fmt == ShowFormat.json:
+        _emit_json(data)
+        return
+    entries = [*data["owners"], {"owner": "total", **data["total"]}]
+    rows = []
+    for o in entries:
+        name = o["owner"] if o["owner"] is not None else "(none)"
+        for i, (cur, (amount,)) in enumerate(_money_rows([o["won_amount"]])):
+            first = i == 0
+            rows.append(
+                [name if first else "", o["open"] if first else "", o["won"] if first else "",
+                 o["lost"] if first else "", _pct(o["win_rate"]) if first else "", cur, amount,
+                 _days(o["avg_cycle_days"]) if first else ""]
+            )  # fmt: skip
+    _table(
+        [("owner", FOLD), ("open", R), ("won", R), ("lost", R), ("win %", R), "cur",
+         ("won amount", R), ("cycle d", R)],
+        rows,
+        title=_title("Deals by owner", data, "closed"),
+        empty="no owners",
+    )  # fmt: skip
+    _line()
+    from crmcli import render
+
+    width = max(8, min(30, render.console().width - 50))
+    rows = []
+    for o in entries:
+        done = o["tasks_on_time"] + o["tasks_late"]
+        rows.append(
+            [o["owner"] if o["owner"] is not None else "(none)", o["tasks_on_time"],
+             o["tasks_late"], o["tasks_overdue"], _pct(_share(o["tasks_on_time"], done)),
+             _bar(o["tasks_on_time"], done, width)]
+        )  # fmt: skip
+    _table(
+        [("owner", FOLD), ("on time", R), ("late", R), ("overdue", R), ("on time %", R),
+         ("", {"no_wrap": True})],
+        rows,
+        title=_title("Tasks by owner", data, "done"),
+        empty="no owners",
+    )  # fmt: skip
+
+
+def _share(part: int, whole: int) -> Decimal | None:
+    from crmcli.reports.base import percent
+
+    return percent(part, whole)
+
+
+# ----- customers -----------------------------------------------------------------------
+
+
+@app.command("customers")
+def customers_cmd(
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    owner: OwnerOpt = None,
+    apply: Annotated[
+        bool,
+        typer.Option("--apply", help="Write the tiers into the customers (not manual tiers)."),
+    ] = False,
+    fmt: ShowFormatOpt = ShowFormat.table,
+) -> None:
+    """Customers ranked by won revenue (Pareto / ABC): A make up the first 80%,
+    B the next 15%, C the rest; purchases, days since the last won deal.
+
+    --since/--until pick the deals won in that window; --owner the customers of
+    that owner. --apply writes the tiers into the customer records, leaving
+    tiers set by hand (tier_manual: true) alone.
+
+    Example: crm report customers --since -12m --apply
+    """
+    from crmcli.reports.customers import apply_tiers, customers
+
+    store = get_store()
+    start, end = _window(store, since, until)
+    if apply and owner:
+        raise CrmError("--apply ranks every customer: leave out --owner")
+
+    def compute() -> dict[str, Any]:
+        return customers(
+            store.all("customer"),
+            store.all("deal"),
+            store.settings,
+            store.now(),
+            since=start,
+            until=end,
+            owner=owner,
+        )
+
+    applied = None
+    if apply:
+        with store.lock():
+            data = compute()
+            changes = apply_tiers(store, data)
+            if changes:
+                counts = {t: sum(1 for _, _, n in changes if n == t) for t in "ABC"}
+                summary = ", ".join(f"{t} {n}" for t, n in counts.items() if n)
+                store.note_change(f"report: set ABC tier of {len(changes)} customers ({summary})")
+        applied = [
+            {"id": rec["id"], "name": rec["name"], "from": old, "to": new}
+            for rec, old, new in changes
+        ]
+        new_tier = {a["id"]: a["to"] for a in applied}
+        for row in data["customers"]:
+            row["stored_tier"] = new_tier.get(row["id"], row["stored_tier"])
+        manual = sum(1 for r in data["customers"] if r["tier_manual"])
+        from crmcli import render
+
+        render.message(
+            f"Set the tier of {len(applied)} customer{'s' if len(applied) != 1 else ''}"
+            + (f"; left {manual} with a manual tier alone" if manual else "")
+        )
+    else:
+        data = compute()
+    data["applied"] = applied
+    if fmt == ShowFormat.json:
+        _emit_json(data)
+        return
+    rows = []
+    for c in data["customers"]:
+        tier = c["tier"] + ("*" if c["tier_manual"] else "")
+        money = [c["revenue"], c["share"], c["cumulative_share"]]
+        currencies = sorted(c["revenue"]) or [""]
+        for i, cur in enumerate(currencies):
+            first = i == 0
+            rows.append(
+                [c["rank"] if first else "", c["name"] if first else "", tier if first else "",
+                 cur, _num(money[0].get(cur)), _pct(money[1].get(cur)), _pct(money[2].get(cur)),
+                 c["purchases"] if first else "",
+                 _num(c["days_since_last_won"]) if first else ""]
+            )  # fmt: skip
+    _table(
+        [("#", R), ("customer", {"overflow": "fold", "ratio": 1}), "tier", "cur",
+         ("revenue", R), ("share", R), ("cum.", R), ("buys", R), ("days", R)],
+        rows,
+        title=_title("Customers by won revenue", data, "won"),
+        empty="no customers",
+    )  # fmt: skip
+    tiers = data["tiers"]
+    _line(
+        f"A: {tiers['A']}  B: {tiers['B']}  C: {tiers['C']}  "
+        "(A: first 80% of revenue, B: next 15%); days: since last won"
+    )
+    if any(c["tier_manual"] for c in data["customers"]):
+        _line("*: tier set by hand (tier_manual), --apply leaves it alone")
+    if data["without_customer"]["count"]:
+        w = data["without_customer"]
+        _line(f"Won deals with no customer on file: {w['count']} "
+              f"({_money_text(w['amount']).replace(chr(10), ', ')})")  # fmt: skip
+
+
+# ----- sources -------------------------------------------------------------------------
+
+
+@app.command("sources")
+def sources_cmd(
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    owner: OwnerOpt = None,
+    fmt: ShowFormatOpt = ShowFormat.table,
+) -> None:
+    """Per lead source: leads, converted, conversion rate, deals won from them
+    (the deal each lead was converted into) and their amount.
+
+    --since/--until pick the leads created in that window.
+
+    Example: crm report sources --since 2026-01-01 --format json
+    """
+    from crmcli import render
+    from crmcli.reports.sources import sources
+
+    store = get_store()
+    start, end = _window(store, since, until)
+    data = sources(
+        store.all("lead"),
+        store.all("deal"),
+        store.settings,
+        store.now(),
+        since=start,
+        until=end,
+        owner=owner,
+    )
+    if fmt == ShowFormat.json:
+        _emit_json(data)
+        return
+    width = max(6, min(30, render.console().width - 66))
+    rows = []
+    for s in [*data["sources"], {"source": "total", **data["total"]}]:
+        name = s["source"] if s["source"] is not None else "(none)"
+        rate = s["conversion_rate"]
+        bar = _bar(rate, 100, width) if s["source"] != "total" else ""
+        for i, (cur, (amount,)) in enumerate(_money_rows([s["won_amount"]])):
+            first = i == 0
+            rows.append(
+                [name if first else "", s["leads"] if first else "",
+                 s["converted"] if first else "", _pct(rate) if first else "",
+                 bar if first else "", s["deals_won"] if first else "", cur, amount]
+            )  # fmt: skip
+    _table(
+        [("source", FOLD), ("leads", R), ("conv.", R), ("rate", R), ("", {"no_wrap": True}),
+         ("won", R), "cur", ("won amount", R)],
+        rows,
+        title=_title("Lead sources", data, "leads created"),
+    )  # fmt: skip
+
+
+# ----- stalled -------------------------------------------------------------------------
+
+
+@app.command("stalled")
+def stalled_cmd(
+    days: Annotated[
+        int | None,
+        typer.Option(
+            "--days", "-d", help="Idle for this many days (default: settings stall_days)."
+        ),
+    ] = None,
+    owner: OwnerOpt = None,
+    fmt: ShowFormatOpt = ShowFormat.table,
+) -> None:
+    """Open deals with no stage change and no timeline entry for N days, oldest
+    first. Snoozed deals (snoozed_until in the future) are left off and counted.
+
+    Example: crm report stalled --days 30 --owner bob
+    """
+    from crmcli.reports.stalled import stalled
+
+    store = get_store()
+    data = stalled(
+        store.all("deal"),
+        store.all("activity"),
+        store.all("customer"),
+        store.settings,
+        store.now(),
+        days=days,
+        owner=owner,
+    )
+    if fmt == ShowFormat.json:
+        _emit_json(data)
+        return
+    rows = []
+    for d in data["deals"]:
+        stage = d["stage"] if d["known_stage"] else f"{d['stage']} (?)"
+        amount = "-" if d["amount"] is None else f"{_num(d['amount'])} {d['currency']}"
+        deal = d["title"] + (f"\n{d['customer_name']}" if d["customer_name"] else "")
+        when = f"{d['last_activity_at'][:10]}\n{d['last_activity']}"
+        rows.append([deal, d["owner"] or "", stage, amount, d["idle_days"], when])
+    title = f"Deals idle for {data['days']} days or more"
+    if data["owner"]:
+        title += f" (owner {data['owner']})"
+    _table(
+        [("deal / customer", {"overflow": "fold", "ratio": 1}), ("owner", FOLD),
+         ("stage", FOLD), ("amount", R), ("days", R),
+         ("last activity", {"overflow": "ellipsis", "no_wrap": True, "ratio": 1})],
+        rows,
+        title=title,
+        empty="no stalled deals",
+    )  # fmt: skip
+    if any(not d["known_stage"] for d in data["deals"]):
+        _line("(?): a stage that is not in the pipeline")
+    total = data["total"]
+    parts = [f"{total['count']} stalled"]
+    if total["amount"]:
+        parts.append(_money_text(total["amount"]).replace("\n", ", "))
+    if data["snoozed"]:
+        parts.append(f"{data['snoozed']} snoozed (left off)")
+    _line("; ".join(parts))

@@ -1,0 +1,128 @@
+"""The forecast: open deals by the month of their close date, and won so far.
+
+Rules (documented in README, section reports):
+- Months: N calendar months starting with the current one (in the CRM's zone).
+- An open deal counts in the month of its close_date: best case is every amount,
+  commit the amounts of deals in stages whose probability is at least settings
+  commit_probability, weighted probability x amount.
+- Open deals apart: no close date (or an unreadable one), a close date already
+  past (before today), a close date after the last month, a stage no longer in
+  the pipeline (`unknown_stages`: never in the months).
+- Won in a month: won deals whose closed_at falls in it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from crmcli.errors import CrmError
+from crmcli.models import Record
+from crmcli.reports.base import (
+    CENTS,
+    Money,
+    Tally,
+    add_money,
+    amount_of,
+    currency_of,
+    day,
+    money,
+    owned,
+    pipeline,
+    timestamp,
+    weigh,
+)
+
+
+class _Bucket:
+    def __init__(self) -> None:
+        self.count = 0
+        self.best: Money = {}
+        self.commit: Money = {}
+        self.weighted: Money = {}
+
+    def add(self, cur: str, amount: Decimal | None, probability: Decimal, commit: bool) -> None:
+        self.count += 1
+        add_money(self.best, cur, amount)
+        if commit:
+            add_money(self.commit, cur, amount)
+        add_money(self.weighted, cur, weigh(amount, probability))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "count": self.count,
+            "best_case": money(self.best),
+            "commit": money(self.commit),
+            "weighted": money(self.weighted, CENTS),
+        }
+
+
+def month_key(d: date) -> str:
+    return f"{d.year:04d}-{d.month:02d}"
+
+
+def forecast(
+    deals: list[Record],
+    settings: dict[str, Any],
+    now: datetime,
+    *,
+    months: int = 3,
+    owner: str | None = None,
+) -> dict[str, Any]:
+    if months < 1:
+        raise CrmError(f"--months must be at least 1 (got {months})")
+    tz = now.tzinfo
+    today = now.date()
+    probability = dict(pipeline(settings))
+    threshold = Decimal(str(settings.get("commit_probability", 70)))
+    keys = []
+    y, m = today.year, today.month
+    for _ in range(months):
+        keys.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    buckets = {k: _Bucket() for k in keys}
+    won = {k: Tally() for k in keys}
+    past, later, undated, total = _Bucket(), _Bucket(), _Bucket(), _Bucket()
+    unknown: dict[str, Tally] = {}
+
+    for deal in deals:
+        if not owned(deal, owner):
+            continue
+        cur, amount = currency_of(deal, settings), amount_of(deal)
+        status = deal.get("status")
+        if status == "won":
+            closed = timestamp(deal.get("closed_at"), tz)
+            if closed is not None and month_key(closed.date()) in won:
+                won[month_key(closed.date())].add(cur, amount)
+            continue
+        if status != "open":
+            continue
+        stage = deal.get("stage")
+        if stage not in probability:
+            unknown.setdefault(str(stage), Tally()).add(cur, amount)
+            continue
+        p = probability[stage]
+        args = (cur, amount, p, p >= threshold)
+        close = day(deal.get("close_date"))
+        if close is None:
+            undated.add(*args)
+        elif close < today:
+            past.add(*args)
+        elif month_key(close) in buckets:
+            buckets[month_key(close)].add(*args)
+            total.add(*args)
+        else:
+            later.add(*args)
+
+    return {
+        "report": "forecast",
+        "owner": owner,
+        "commit_probability": threshold,
+        "months": [{"month": k, **buckets[k].as_dict(), "won": won[k].as_dict()} for k in keys],
+        "total": total.as_dict(),
+        "past_close_date": past.as_dict(),
+        "no_close_date": undated.as_dict(),
+        "later": later.as_dict(),
+        "unknown_stages": [{"stage": s, **unknown[s].as_dict()} for s in sorted(unknown)],
+    }

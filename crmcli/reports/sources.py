@@ -1,0 +1,94 @@
+"""Lead sources: how many leads each source brings, how many convert, and what
+the deals they turned into have won.
+
+Rules (documented in README, section reports):
+- Leads created in the window, of the owner (lead.owner). Sources listed:
+  settings sources plus every source met, most leads first (a lead without a
+  source: `source: null`, last).
+- converted: leads with status `converted`; conversion_rate = converted / leads.
+- Won deals are credited through `lead.deal` only (the deal the lead was
+  converted into), whatever its close date: later deals of the same customer are
+  not credited to the source (they are repeat business, and a customer reached
+  through two leads would be counted twice).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from crmcli.models import Record
+from crmcli.reports.base import (
+    Money,
+    Window,
+    add_money,
+    amount_of,
+    currency_of,
+    money,
+    owned,
+    percent,
+    timestamp,
+)
+
+
+class _Row:
+    def __init__(self) -> None:
+        self.leads = self.converted = self.won = 0
+        self.won_amount: Money = {}
+        self.seen: set[str] = set()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "leads": self.leads,
+            "converted": self.converted,
+            "conversion_rate": percent(self.converted, self.leads),
+            "deals_won": self.won,
+            "won_amount": money(self.won_amount),
+        }
+
+
+def sources(
+    leads: list[Record],
+    deals: list[Record],
+    settings: dict[str, Any],
+    now: datetime,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    owner: str | None = None,
+) -> dict[str, Any]:
+    tz = now.tzinfo
+    window = Window(since, until)
+    by_id = {d["id"]: d for d in deals}
+    rows: dict[str | None, _Row] = {s: _Row() for s in settings.get("sources") or []}
+    for lead in leads:
+        if not owned(lead, owner) or timestamp(lead.get("created"), tz) not in window:
+            continue
+        row = rows.setdefault(lead.get("source"), _Row())
+        row.leads += 1
+        if lead.get("status") == "converted":
+            row.converted += 1
+        deal = by_id.get(lead.get("deal") or "")
+        if deal is not None and deal.get("status") == "won" and deal["id"] not in row.seen:
+            row.seen.add(deal["id"])
+            row.won += 1
+            add_money(row.won_amount, currency_of(deal, settings), amount_of(deal))
+
+    total = _Row()
+    for r in rows.values():
+        total.leads += r.leads
+        total.converted += r.converted
+        total.seen |= r.seen
+    for did in total.seen:  # a deal two leads point at counts once in the total
+        total.won += 1
+        add_money(total.won_amount, currency_of(by_id[did], settings), amount_of(by_id[did]))
+    order = sorted((s for s in rows if s is not None), key=lambda s: (-rows[s].leads, s.casefold()))
+    if None in rows:
+        order.append(None)
+    return {
+        "report": "sources",
+        **window.as_dict(),
+        "owner": owner,
+        "sources": [{"source": s, **rows[s].as_dict()} for s in order],
+        "total": total.as_dict(),
+    }
