@@ -98,6 +98,7 @@ SCHEMAS: dict[str, list[tuple[str, str]]] = {
         ("approvals", "dicts"),
         ("lost_reason", "str"),
         ("snoozed_until", "str"),
+        ("snooze_reason", "str"),
         ("tags", "list"),
         ("fields", "map"),
         ("created", "time!"),
