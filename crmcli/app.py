@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from crmcli import __version__
-from crmcli.commands import customer, deal, doctor, export, init, lead, report, task
+from crmcli.commands import customer, deal, doctor, export, init, lead, report, task, team
 from crmcli.commands.common import state
 
 app = typer.Typer(
@@ -62,6 +62,26 @@ app.add_typer(task.app, name="task")
 app.add_typer(report.app, name="report")
 app.command("export")(export.export_command)
 app.command("doctor")(doctor.doctor_command)
+app.command("history")(team.history_command)
+app.command("undo")(team.undo_command)
+app.command("sync")(team.sync_command)
+app.command("merge-driver")(team.merge_driver_command)
+
+
+def _autocommit() -> None:
+    """After a command that succeeded: commit the files it changed (settings
+    git.autocommit). A failure here is a warning; the change itself is saved."""
+    store = state.store
+    if store is None or not store.changed:
+        return
+    try:
+        from crmcli.gitops import autocommit
+
+        autocommit(store, sys.argv[1:])
+    except Exception as e:  # noqa: BLE001 - never lose or fail a saved change over git
+        if os.environ.get("CRM_DEBUG"):
+            raise
+        print(f"Warning: the change is saved but not committed: {e}", file=sys.stderr)
 
 
 def main() -> None:
@@ -77,8 +97,14 @@ def main() -> None:
             shown = os.fsencode(arg).decode("utf-8", "backslashreplace")
             print(f"Error: argument '{shown}' is not valid UTF-8 text", file=sys.stderr)
             sys.exit(1)
+    state.store = None
     try:
-        app(prog_name="crm")
+        try:
+            app(prog_name="crm")
+        except SystemExit as e:
+            if not e.code:
+                _autocommit()
+            raise
     except CrmError as e:
         print(f"Error: {e.message}", file=sys.stderr)
         for line in e.details:

@@ -1,0 +1,248 @@
+"""Team use over git: crm history, undo, sync, merge-driver."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from crmcli.commands.common import LimitOpt, ShowFormat, ShowFormatOpt, get_store
+
+
+class HistoryKind(str, Enum):
+    customer = "customer"
+    lead = "lead"
+    deal = "deal"
+    task = "task"
+
+
+def history_command(
+    ref: Annotated[
+        str,
+        typer.Argument(
+            help="The record: id, id prefix (4+), name, title or e-mail.", show_default=False
+        ),
+    ],
+    kind: Annotated[
+        HistoryKind | None,
+        typer.Option(
+            "--kind", "-k", help="Look only among this kind of record.", show_default=False
+        ),
+    ] = None,
+    limit: LimitOpt = None,
+    fmt: ShowFormatOpt = ShowFormat.table,
+) -> None:
+    """Show what changed in a record, field by field, who and when (from git), newest first.
+
+    REF may name a customer, lead, deal or task; when it matches records of several
+    kinds, say which with --kind. A removed record is found by its full id.
+
+    Example: crm history "Pump order" --kind deal
+    """
+    from crmcli import gitops, render
+
+    store = get_store()
+    kind_name, rid, relpath, title = _find(store, ref, kind.value if kind else None)
+    n = limit if limit and limit > 0 else None
+    entries = gitops.record_history(store.root, relpath, limit=n)
+    if fmt == ShowFormat.json:
+        render.print_json(entries)
+        return
+    print(f"History of {kind_name} {rid}: {title} ({relpath})")
+    if not entries:
+        render.message("no history: the file is not in git yet")
+        return
+    for e in entries:
+        print()
+        print(_headline(store, e))
+        for line in _change_lines(e):
+            print(line)
+
+
+def _find(store: Any, ref: str, kind: str | None) -> tuple[str, str, str, str]:
+    """(kind, id, path relative to the CRM root, display name) of the record REF."""
+    from crmcli import gitops, models
+    from crmcli.errors import AmbiguousError, CrmError, NotFoundError
+    from crmcli.store import ID_RE
+
+    kinds = [kind] if kind else ["customer", "lead", "deal", "task"]
+    found: list[tuple[str, dict]] = []
+    ambiguous: list[tuple[str, AmbiguousError]] = []
+    for k in kinds:
+        try:
+            found.append((k, store.resolve(k, ref)))
+        except AmbiguousError as e:
+            ambiguous.append((k, e))
+        except NotFoundError:
+            continue
+    if len(found) == 1 and not ambiguous:
+        k, rec = found[0]
+        return k, rec["id"], store.rel(store.path(k, rec["id"])), models.display_name(k, rec)
+    if len(ambiguous) == 1 and not found:
+        raise ambiguous[0][1]
+    if found or ambiguous:
+        lines = [f"  {k:<8} {r['id']}  {models.display_name(k, r)}" for k, r in found]
+        for k, e in ambiguous:
+            lines += [f"  {k:<8}{line}" for line in e.details]
+        raise AmbiguousError(
+            f"'{ref}' matches records of several kinds; say which with --kind", lines
+        )
+    low = ref.strip().lower()
+    if ID_RE.match(low):
+        gone = [(k, p) for k, p in gitops.find_deleted(store.root, low) if k in kinds]
+        if len(gone) == 1:
+            return gone[0][0], low, gone[0][1], "(removed)"
+        if len(gone) > 1:
+            raise CrmError(
+                f"'{ref}' was a removed record of several kinds; say which with --kind",
+                [f"  {k:<8} {p}" for k, p in gone],
+            )
+    what = kind or "customer, lead, deal or task"
+    raise NotFoundError(f"no {what} matches '{ref}'")
+
+
+def _headline(store: Any, e: dict) -> str:
+    from crmcli.dates import parse_iso
+
+    if e["commit"] is None:
+        return f"(not committed)  {e['action']}"
+    try:
+        when = parse_iso(e["date"]).astimezone(store.tz).strftime("%Y-%m-%d %H:%M")
+    except (ValueError, TypeError):
+        when = e["date"]
+    return f"{when}  {e['author']}  {e['message']}  [{e['commit'][:7]}]"
+
+
+def _short(value: Any, width: int = 60) -> str:
+    from decimal import Decimal
+
+    if value is None:
+        text = "null"
+    elif isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, Decimal):
+        text = format(value, "f")
+    elif isinstance(value, list):
+        text = ", ".join(_short(v, width) for v in value) or "[]"
+    elif isinstance(value, dict):
+        text = "{" + ", ".join(f"{k}: {_short(v, width)}" for k, v in value.items()) + "}"
+    else:
+        text = " ".join(str(value).split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _change_lines(e: dict) -> list[str]:
+    lines = []
+    if e.get("problem"):
+        lines.append(f"  ! {e['problem']}")
+    if e["action"] == "deleted":
+        lines.append("  (record removed)")
+    elif e["action"] == "created":
+        lines.append("  (record created)")
+    elif e["action"] == "changed" and not e["changes"]:
+        lines.append("  (no field changed)")
+    for c in e["changes"]:
+        name, old, new = c["field"], c["old"], c["new"]
+        if c["change"] == "added":
+            desc = f"+ {_short(new)}" if isinstance(new, list) else _short(new)
+        elif c["change"] == "removed":
+            desc = f"{_short(old)} → (removed)"
+        elif isinstance(old, list) and isinstance(new, list):
+            plus = [f"+{_short(x, 40)}" for x in new if x not in old]
+            minus = [f"-{_short(x, 40)}" for x in old if x not in new]
+            desc = " ".join(plus + minus) or f"{_short(old)} → {_short(new)} (reordered)"
+        else:
+            desc = f"{_short(old, 35)} → {_short(new, 35)}"
+        lines.append(f"  {name:<14} {desc}")
+    return lines
+
+
+def undo_command(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would be undone; change nothing.")
+    ] = False,
+) -> None:
+    """Undo the last change crm committed (autocommit): its files go back as they were,
+    in a new commit. Refuses when a newer commit touched the same files.
+
+    An import is one commit, so undo takes back the whole batch.
+
+    Example: crm undo --dry-run
+    """
+    from crmcli import gitops
+
+    store = get_store()
+    with store.lock():
+        plan = gitops.plan_undo(store.root)
+        c = plan.commit
+        files = [p for _, p in plan.files]
+        shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+        if dry_run:
+            print(f'Would undo {c.short} "{c.subject}" by {c.author}: {shown}')
+            return
+        sha, failure = gitops.apply_undo(plan)
+        store.invalidate()
+    if failure:
+        store.warn(f"the files are restored but the undo is not committed: {failure}")
+    print(f'Undid {c.short} "{c.subject}" by {c.author}: restored {shown}')
+
+
+def sync_command() -> None:
+    """Share changes with the team: pull with rebase (record files merged field by
+    field by crm's merge driver), then push.
+
+    When both sides changed the same field, the later change wins and the other
+    value is kept in the record under `conflicts`. Registers the merge driver in
+    this clone when it is missing.
+
+    Example: crm sync
+    """
+    from crmcli import gitops
+
+    store = get_store()
+    with store.lock():
+        res = gitops.sync(store.root)
+    if res.driver_registered:
+        store.warn("registered crm's merge driver in this clone's git config")
+    if res.uncommitted:
+        n = len(res.uncommitted)
+        store.warn(f"{n} file(s) with uncommitted changes were not synced (see git status)")
+    where = f"{res.remote}/{res.branch}"
+    if not res.pulled and not res.pushed:
+        print(f"Already in sync with {where}.")
+    else:
+        print(f"Synced with {where}: pulled {res.pulled} commit(s), pushed {res.pushed}.")
+
+
+def merge_driver_command(
+    base: Annotated[
+        Path, typer.Argument(help="The common ancestor (git's %O).", show_default=False)
+    ],
+    ours: Annotated[
+        Path,
+        typer.Argument(help="Our version; the result is written here (%A).", show_default=False),
+    ],
+    theirs: Annotated[Path, typer.Argument(help="Their version (%B).", show_default=False)],
+    path: Annotated[
+        str | None,
+        typer.Argument(
+            help="The file's path in the repository (%P), for its kind.", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Merge three versions of a record file field by field (git runs this).
+
+    Exit 0 with the result in OURS; exit 1, OURS untouched, when a version cannot be
+    read as a record (git then reports a conflict). Registered by crm init --git.
+
+    Example: git config merge.crm.driver "crm merge-driver %O %A %B %P"
+    """
+    from crmcli import mergedriver
+    from crmcli.errors import CrmError
+
+    try:
+        mergedriver.merge_files(base, ours, theirs, path)
+    except mergedriver.MergeFailed as e:
+        raise CrmError(f"cannot merge {path or ours} field by field: {e}; left to git") from None
