@@ -165,10 +165,19 @@ def parse_when(text: str, current: datetime | None = None, *, end_of_day: bool =
         dt = datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
         has_time = "t" in text or " " in text or ":" in text
     except ValueError:
+        import warnings
+
         from dateutil import parser
 
         try:
-            dt = parser.parse(raw, default=datetime.combine(current.date(), time()))
+            with warnings.catch_warnings():
+                # "2pm EST": a zone name dateutil cannot place; refuse, never guess
+                warnings.simplefilter("error", parser.UnknownTimezoneWarning)
+                dt = parser.parse(raw, default=datetime.combine(current.date(), time()))
+        except parser.UnknownTimezoneWarning:
+            raise DateError(
+                f"cannot understand the time zone in '{raw}' (use an offset like +08:00)"
+            ) from None
         except (ValueError, OverflowError, parser.ParserError):
             raise DateError(f"cannot understand the date '{raw}'") from None
         has_time = bool(re.search(r"\d:\d|\d\s*(am|pm)\b|noon|midnight", text))

@@ -8,7 +8,7 @@ attention and the command prints nothing, so `mail -E` sends no mail.
 
 from __future__ import annotations
 
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -71,7 +71,8 @@ def build(store: Store, *, owner: str | None = None, within: str | None = None) 
     links = Links.load(store)
 
     tasks = []
-    for t in store.all("task"):
+    found = store.find("task", status="open", owner=owner, due_before=until + timedelta(seconds=1))
+    for t in found:
         if t.get("status") != "open" or (owner is not None and t.get("owner") != owner):
             continue
         due = due_of(t)

@@ -17,8 +17,7 @@ occurrence on two clones make the same file, which git merges into one task.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import datetime, time, tzinfo
+from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
 from crmcli import models
@@ -95,13 +94,18 @@ def due_label(due: datetime | None, tz: tzinfo, now: datetime | None = None) -> 
 # ----- links: names and the customer a task is for -------------------------------------
 
 
-@dataclass
 class Links:
     """Customers, leads and deals by id, loaded once (no per-task resolve)."""
 
-    customers: dict[str, Record] = field(default_factory=dict)
-    leads: dict[str, Record] = field(default_factory=dict)
-    deals: dict[str, Record] = field(default_factory=dict)
+    def __init__(
+        self,
+        customers: dict[str, Record] | None = None,
+        leads: dict[str, Record] | None = None,
+        deals: dict[str, Record] | None = None,
+    ) -> None:
+        self.customers = customers or {}
+        self.leads = leads or {}
+        self.deals = deals or {}
 
     @classmethod
     def load(cls, store: Store) -> Links:
@@ -224,6 +228,48 @@ def select(
                 continue
         out.append(t)
     return out
+
+
+def find(
+    store: Store,
+    now: datetime,
+    *,
+    status: str = "open",
+    overdue: bool = False,
+    due_before: datetime | None = None,
+    owner: str | None = None,
+    kind: str | None = None,
+    customer: str | None = None,
+    deal: str | None = None,
+    links: Links | None = None,
+) -> list[Record]:
+    """`select` over the store's tasks, narrowed first through the store's index
+    (status, owner, deal, due), so only the tasks that match are loaded."""
+    query: dict[str, Any] = {}
+    if status != "all":
+        query["status"] = status
+    if owner is not None:
+        query["owner"] = owner
+    if deal is not None:
+        query["deal"] = deal
+    limit = now if overdue else None
+    if due_before is not None:
+        inclusive = due_before + timedelta(seconds=1)  # dues are stored to the second
+        limit = inclusive if limit is None else min(limit, inclusive)
+    if limit is not None:
+        query["due_before"] = limit
+    return select(
+        store.find("task", **query),
+        now,
+        status=status,
+        overdue=overdue,
+        due_before=due_before,
+        owner=owner,
+        kind=kind,
+        customer=customer,
+        deal=deal,
+        links=links,
+    )
 
 
 # ----- finding one task ---------------------------------------------------------------

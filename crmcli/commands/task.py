@@ -193,8 +193,8 @@ def list_cmd(
     before = tasks.parse_due(store, due_before) if due_before else None
     need_links = cust_id is not None or kind == Kind.complaint or fmt == ListFormat.table
     links = tasks.Links.load(store) if need_links else None
-    records = tasks.select(
-        store.all("task"),
+    records = tasks.find(
+        store,
         now,
         status=status.value,
         overdue=overdue,
