@@ -233,6 +233,7 @@ class _Checker:
         if not isinstance(data, dict):
             self.add(path, None, "the file must hold a mapping of fields")
             return
+        self.conflicts(path, data.get("conflicts"))
         if "merged_into" in data:
             self.tombstone(kind, path, stem, data)
             return
@@ -249,10 +250,6 @@ class _Checker:
             if not message:
                 name, message = None, p
             self.add(path, name, message)
-        if "conflicts" in data and data["conflicts"] not in (None, [], {}):
-            self.add(path, "conflicts", "unresolved merge conflict: "
-                     + _conflict_summary(data["conflicts"])
-                     + "; choose the values and remove the 'conflicts' key")  # fmt: skip
         if problems:
             if id_problem:
                 self.add(path, "id", id_problem)
@@ -270,6 +267,20 @@ class _Checker:
                 self.add(path, "id", id_problem + why, repair)
             else:
                 self.add(path, None, "not in canonical form (key order or layout)" + why, repair)
+
+    def conflicts(self, path: Path, conflicts: Any) -> None:
+        """One problem per value the merge driver set aside (`conflicts`, see mergedriver)."""
+        if conflicts in (None, [], {}):
+            return
+        entries = conflicts if isinstance(conflicts, list) else [conflicts]
+        for c in entries:
+            if isinstance(c, dict) and "field" in c:
+                was = f" {_show(c.get('value'))}" if "value" in c else ""
+                when = f" (from the edit of {c['from']})" if c.get("from") else ""
+                text = f"unresolved merge conflict: {c['field']} was also set to{was}{when}"
+            else:
+                text = f"unresolved merge conflict: {_show(c)}"
+            self.add(path, "conflicts", text + "; keep one value and remove the entry")
 
     def tombstone(self, kind: str, path: Path, stem: str, data: dict[str, Any]) -> None:
         target = data["merged_into"]
@@ -388,21 +399,10 @@ class _Checker:
 
 
 def _show(value: Any) -> str:
-    text = repr(value) if isinstance(value, str) else str(value)
+    from crmcli.render import to_json
+
+    text = repr(value) if isinstance(value, str) else to_json(value, indent=None)
     return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _conflict_summary(conflicts: Any) -> str:
-    if isinstance(conflicts, dict):
-        names = [str(k) for k in conflicts]
-    elif isinstance(conflicts, list):
-        names = [
-            str(c.get("field") or c.get("key") or "?") if isinstance(c, dict) else str(c)
-            for c in conflicts
-        ]
-    else:
-        names = [str(conflicts)]
-    return "in " + ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
 
 
 # ----- repairs (each re-reads the file, so they can run in any order) ------------------------

@@ -204,7 +204,10 @@ def test_deal_stage_not_in_pipeline_and_bad_close_date(crm, store):
 def test_unresolved_merge_conflicts(crm, store, acme):
     path = crm / "customers" / f"{acme['id']}.yaml"
     data = yamlio.loads(path.read_text(encoding="utf-8"))
-    data["conflicts"] = [{"field": "phones", "ours": ["+1"], "theirs": ["+2"]}]
+    data["conflicts"] = [
+        {"field": "industry", "value": "Pumps", "from": "2026-11-20T09:00:00+08:00"},
+        {"field": "tier", "value": None},
+    ]
     path.write_text(yamlio.dumps(data), encoding="utf-8")
     (crm / "customers" / "conf0001.yaml").write_text(
         "id: conf0001\n<<<<<<< HEAD\nname: A\n=======\nname: B\n>>>>>>> theirs\n", encoding="utf-8"
@@ -212,12 +215,12 @@ def test_unresolved_merge_conflicts(crm, store, acme):
     r = run("doctor", "--fix")
     assert r.code == 1
     out = lines(r)
-    assert any(
-        x.startswith(
-            f"customers/{acme['id']}.yaml: conflicts: unresolved merge conflict: in phones"
-        )
-        for x in out
+    assert (
+        f"customers/{acme['id']}.yaml: conflicts: unresolved merge conflict: industry was also "
+        "set to 'Pumps' (from the edit of 2026-11-20T09:00:00+08:00); keep one value and "
+        "remove the entry" in out
     )
+    assert any("conflicts: unresolved merge conflict: tier was also set to null;" in x for x in out)
     assert any(x.startswith("customers/conf0001.yaml: git conflict markers") for x in out)
     assert "conflicts" in path.read_text(encoding="utf-8")
 
