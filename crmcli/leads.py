@@ -381,8 +381,8 @@ def convert(
 
     for a in reversed(store.timeline(rid)):  # oldest first, so the copies keep the order
         store.create("activity", on=cid, kind=a["kind"], text=a["text"], by=a["by"], at=a["at"])
-    for task in store.all("task"):
-        if task.get("lead") == rid and not task.get("customer"):
+    for task in store.find("task", lead=rid):
+        if not task.get("customer"):
             store.save("task", dict(task, customer=cid))
 
     lead = store.save(

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from conftest import run, set_settings
 from rich.cells import cell_len
 
 from crmcli import leads
-from crmcli.commands.common import state
+from crmcli.commands.common import parse_fields, state
 from crmcli.errors import CrmError
 from crmcli.store import Store
 
@@ -19,10 +21,22 @@ LEAD_KEYS = [
 ]  # fmt: skip
 
 
-def add(*args: str) -> str:
-    r = run("lead", "add", *args, "--format", "json")
-    assert r.code == 0, r.err
-    return r.json()["id"]
+_LISTS = {"-e": "emails", "-p": "phones", "--tag": "tags", "--field": "fields"}
+_TEXTS = {"--company": "company", "--title": "title", "--source": "source", "--owner": "owner"}
+
+
+def add(name: str, *args: str) -> str:
+    """A lead made through the domain function (quicker than the CLI), with the
+    options `lead add` takes; the command itself is tested on its own below."""
+    kw: dict = {}
+    for flag, value in zip(args[::2], args[1::2], strict=True):
+        if flag in _LISTS:
+            kw.setdefault(_LISTS[flag], []).append(value)
+        else:
+            kw[_TEXTS[flag]] = value
+    kw["fields"] = parse_fields(kw.get("fields"))
+    rec, _ = leads.add(Store(Path(os.environ["CRM_DIR"])), name, **kw)
+    return rec["id"]
 
 
 def snapshot(root):

@@ -128,9 +128,10 @@ def list_cmd(
     from crmcli import leads
 
     store = get_store()
+    statuses = [leads.check_status(s) for s in status or []]
     records = leads.select(
-        store.all("lead"),
-        statuses=status,
+        store.find("lead", status=statuses or None, owner=owner),
+        statuses=statuses,
         source=source,
         owner=owner,
         search=search,
