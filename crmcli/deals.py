@@ -502,6 +502,12 @@ def removed_stage_warning(settings: dict[str, Any], deals: list[Record]) -> str 
 # ----- writing ------------------------------------------------------------------------------
 
 
+def _same(a: Record, b: Record) -> bool:
+    return {k: v for k, v in a.items() if k != "updated"} == {
+        k: v for k, v in b.items() if k != "updated"
+    }
+
+
 def _history(store: Store, stage: str) -> dict[str, str]:
     return {"stage": stage, "at": store.now_iso(), "by": store.user}
 
@@ -678,6 +684,8 @@ def edit(
         reasons = _recompute_approval(settings, rec)
     elif rec.get("needs_approval"):
         reasons = approval_reasons(settings, rec)
+    if _same(models.normalize("deal", rec), old):
+        return old, reasons
     rec = store.save("deal", rec)
     if terms_changed:
         text = f"terms: amount {money_text(old.get('amount'), old.get('currency')) or '(none)'}"

@@ -144,7 +144,7 @@ def add_cmd(
     Lines name products by sku from crm.yaml `products`; a unit price below the
     floor, or more than max_discount below the list price, needs an approval.
 
-    Example: crm deal add "Pump order" --customer acme --line PUMP-100:3 --close +3w
+    Example: crm deal add "Pump order" --customer "Acme GmbH" --line PUMP-100:3 --close +3w
     """
     from crmcli import deals
 
@@ -205,7 +205,7 @@ def list_cmd(
     Flags: ! needs a price approval, $ big deal (at or above settings big_deal),
     ? its stage is no longer in the pipeline, z snoozed.
 
-    Example: crm deal list --status all --owner alice --closing-before "end of month" -f csv
+    Example: crm deal list --status all --owner alice --closing-before 2026-12-31 -f csv
     """
     from crmcli import deals
 
