@@ -1,13 +1,89 @@
-"""crm export: records out as JSON lines, CSV or vCard (placeholder, being built)."""
+"""crm export: records out as JSON lines, CSV or vCard."""
 
 from __future__ import annotations
 
+import sys
+from enum import Enum
+from typing import Annotated
 
-def export_command() -> None:
-    """Export records.
+import typer
 
-    Example: crm export --format jsonl --output all.jsonl
+from crmcli.commands.common import get_store
+
+
+class ExportFormat(str, Enum):
+    jsonl = "jsonl"
+    csv = "csv"
+    vcf = "vcf"
+
+
+def export_command(
+    kind: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--kind",
+            "-k",
+            help="customer, lead, deal, task or activity (repeatable; default: all).",
+            show_default=False,
+        ),
+    ] = None,
+    fmt: Annotated[
+        ExportFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="jsonl (every kind), csv (one kind) or vcf (customers and leads). "
+            "Default: from the --output name, else jsonl.",
+            show_default=False,
+        ),
+    ] = None,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output",
+            "-O",
+            metavar="FILE",
+            help="Write to FILE (atomically) instead of standard output.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Export records: JSON lines (one record a line, with its kind), CSV of one kind
+    (formulas neutralised for spreadsheets), or vCard 4.0 of customers, their contacts
+    and leads (which `crm lead import` reads back).
+
+    Example: crm export --kind lead --format csv --output leads.csv
     """
-    from crmcli.errors import CrmError
+    from pathlib import Path
 
-    raise CrmError("export is not built yet")
+    from crmcli import exporters
+    from crmcli.errors import CrmError
+    from crmcli.store import atomic_write
+
+    store = get_store()
+    kinds = exporters.parse_kinds(kind)
+    chosen = fmt.value if fmt else _from_name(output)
+    text, count = exporters.export_text(store, chosen, kinds)
+    if output is None or output == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    target = Path(output).expanduser()
+    if target.is_dir():
+        raise CrmError(f"{output} is a directory; give a file name")
+    try:
+        atomic_write(target, text.encode("utf-8"))
+    except OSError as e:
+        raise CrmError(f"cannot write {output}: {e.strerror}") from None
+    what = "vCards" if chosen == "vcf" else "records"
+    print(f"Exported {count} {what} to {output}", file=sys.stderr)
+
+
+def _from_name(output: str | None) -> str:
+    if output:
+        suffix = output.lower().rsplit(".", 1)[-1] if "." in output else ""
+        if suffix in ("csv", "vcf", "jsonl"):
+            return suffix
+        if suffix == "vcard":
+            return "vcf"
+    return "jsonl"

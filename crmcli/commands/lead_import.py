@@ -1,13 +1,246 @@
-"""crm lead import: business cards from CSV and vCard files (placeholder, being built)."""
+"""crm lead import: business cards from CSV and vCard files become leads."""
 
 from __future__ import annotations
 
+import sys
+from enum import Enum
+from typing import Annotated, Any
 
-def import_command() -> None:
-    """Import leads from CSV or vCard files.
+import typer
 
-    Example: crm lead import cards.vcf --source trade-show
+from crmcli.commands.common import (
+    ShowFormat,
+    ShowFormatOpt,
+    SourceOpt,
+    TagOpt,
+    check_known,
+    get_store,
+)
+from crmcli.errors import CrmError
+
+PROGRESS_MIN = 200  # cards: fewer than this import too fast for a bar to help
+
+
+class InputFormat(str, Enum):
+    csv = "csv"
+    vcf = "vcf"
+
+
+def import_command(
+    files: Annotated[
+        list[str],
+        typer.Argument(
+            help="CSV or vCard (.vcf) files; '-' reads standard input.",
+            show_default=False,
+            metavar="FILE...",
+        ),
+    ],
+    source: SourceOpt = None,
+    owner: Annotated[
+        str | None, typer.Option("--owner", "-o", help="Owner of new leads (default: you).")
+    ] = None,
+    tag: TagOpt = None,
+    map_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            "-m",
+            metavar="COLUMN=FIELD",
+            help="What a CSV column holds (repeatable): name, first_name, last_name, company, "
+            "title, department, email, phone, fax, note, website, fields.KEY or ignore.",
+            show_default=False,
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would happen; write nothing.")
+    ] = False,
+    input_format: Annotated[
+        InputFormat | None,
+        typer.Option(
+            "--input-format",
+            help="csv or vcf (default: from the file name, else its content).",
+            show_default=False,
+        ),
+    ] = None,
+    fmt: ShowFormatOpt = ShowFormat.table,
+) -> None:
+    """Import leads from business cards: CSV files (Google, Outlook, LinkedIn, HubSpot,
+    generic headers) and vCards (2.1, 3.0, 4.0). Duplicates of leads merge into them,
+    cards of customers are skipped, unusable rows are reported by line or card number.
+    One import is one batch (see `crm lead list --batch`).
+
+    Example: crm lead import cards.vcf contacts.csv --source trade-show --tag expo-2026
     """
-    from crmcli.errors import CrmError
+    from crmcli.importers import detect_format, read_source
+    from crmcli.importers.csvreader import parse_map
+    from crmcli.importers.engine import Importer, new_batch_id
 
-    raise CrmError("lead import is not built yet")
+    store = get_store()
+    mapping = parse_map(map_)
+    fixed = input_format.value if input_format else None
+    if files.count("-") > 1:
+        raise CrmError("'-' (standard input) can be given once")
+
+    # Read every file first: a file that cannot be read stops the import before
+    # anything is written.
+    cards: list[dict[str, Any]] = []
+    seen_maps: set[str] = set()
+    csv_files = []
+    for name in files:
+        data = _read(name)
+        fmt_in = detect_format(name, data, fixed)
+        file_cards, info = read_source(name, data, fmt_in, mapping)
+        if fmt_in == "csv":
+            csv_files.append(name)
+            seen_maps |= info.get("mapped", set())
+            if info.get("unused"):
+                unused = info["unused"]
+                listed = ", ".join(unused[:6]) + (
+                    f" and {len(unused) - 6} more" if len(unused) > 6 else ""
+                )
+                store.warn(f"{name}: columns not imported: {listed} (--map COLUMN=field takes one)")
+        cards += file_cards
+    if mapping:
+        if not csv_files:
+            raise CrmError("--map names CSV columns, but no CSV file is imported")
+        missing = [c for c in mapping if c not in seen_maps]
+        if missing:
+            raise CrmError(f"--map: no column '{missing[0]}' in {', '.join(csv_files)}")
+    check_known(store, "owners", owner, "owner")
+    check_known(store, "sources", source, "source")
+
+    importer = Importer(
+        store,
+        batch=new_batch_id(store),
+        source=source,
+        owner=owner,
+        tags=tag,
+        dry_run=dry_run,
+    )
+    try:
+        with _terminate_as_interrupt():
+            if dry_run:
+                _run(importer, cards)
+            else:
+                with store.lock(), store.bulk():
+                    try:
+                        _run(importer, cards)
+                    finally:
+                        _note(store, importer)
+    except KeyboardInterrupt:
+        c = importer.counts
+        print(
+            f"Interrupted after {sum(c.values())} of {len(cards)} cards "
+            f"({c['created']} created, {c['merged']} merged); every record written is whole. "
+            "Run the same import again to finish: it adds no duplicates.",
+            file=sys.stderr,
+        )
+        raise
+    _report(importer.summary(), fmt)
+
+
+def _read(name: str) -> bytes:
+    if name == "-":
+        stream = sys.stdin
+        buffer = getattr(stream, "buffer", None)
+        if buffer is not None:
+            return buffer.read()
+        text = stream.read()
+        return text.encode("utf-8", "surrogateescape")
+    try:
+        with open(name, "rb") as f:
+            return f.read()
+    except IsADirectoryError:
+        raise CrmError(f"{name} is a directory, not a CSV or vCard file") from None
+    except OSError as e:
+        raise CrmError(f"cannot read {name}: {e.strerror}") from None
+
+
+def _run(importer: Any, cards: list[dict[str, Any]]) -> None:
+    from crmcli.render import use_colour
+
+    if len(cards) < PROGRESS_MIN or not use_colour(sys.stderr):
+        importer.run(cards)
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from crmcli.render import console
+
+    with Progress(
+        TextColumn("Importing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("import", total=len(cards))
+        importer.run(cards, progress=lambda: bar.advance(task))
+
+
+class _terminate_as_interrupt:
+    """While importing, `kill` (SIGTERM) stops like Ctrl-C: between two records."""
+
+    def __enter__(self) -> None:
+        import signal
+        import threading
+
+        self.old = None
+        if threading.current_thread() is threading.main_thread():
+
+            def stop(signum: int, frame: Any) -> None:
+                raise KeyboardInterrupt
+
+            self.old = signal.signal(signal.SIGTERM, stop)
+
+    def __exit__(self, *exc: Any) -> None:
+        import signal
+
+        if self.old is not None:
+            signal.signal(signal.SIGTERM, self.old)
+
+
+def _note(store: Any, importer: Any) -> None:
+    from pathlib import PurePath
+
+    n = importer.counts["created"] + importer.counts["merged"]
+    if not n:
+        return
+    names = [("stdin" if f == "-" else PurePath(f).name) for f in importer.files]
+    where = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    store.note_change(f"lead: import {n} lead{'s' if n != 1 else ''} from {where}")
+
+
+def _report(summary: dict[str, Any], fmt: ShowFormat) -> None:
+    from pathlib import PurePath
+
+    from crmcli import render
+    from crmcli.commands.common import default_limit
+
+    if fmt == ShowFormat.json:
+        render.print_json(summary)
+        return
+    shown = [r for r in summary["rows"] if r["outcome"] != "created" or r["notes"]]
+    if shown:
+        n = default_limit(None)
+        rows = shown[:n] if n else shown
+        render.table(
+            [("where", {"overflow": "fold", "ratio": 2}), ("outcome", {"no_wrap": True}),
+             ("name", {"overflow": "fold", "ratio": 2}), ("reason", {"overflow": "fold", "ratio": 5})],
+            [[f"{PurePath(r['file']).name}:{'card ' + str(r['card']) if 'card' in r else r['line']}",
+              r["outcome"], r["name"] or "", "; ".join(x for x in [r["reason"], *r["notes"]] if x)]
+             for r in rows],
+        )  # fmt: skip
+        if len(rows) < len(shown):
+            render.message(
+                f"{len(shown) - len(rows)} more rows not shown (--format json shows all)"
+            )
+    c = summary
+    counts = (
+        f"{c['created']} created, {c['merged']} merged, "
+        f"{c['skipped']} skipped as duplicates, {c['rejected']} rejected"
+    )
+    if c["dry_run"]:
+        print(f"Dry run, nothing written: would import {counts}")
+    else:
+        batch = f" (batch {c['batch']})" if c["created"] or c["merged"] else ""
+        print(f"Imported {counts}{batch}")

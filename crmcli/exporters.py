@@ -1,0 +1,212 @@
+"""Records out: JSON lines (every kind), CSV (one kind), vCard 4.0 (people).
+
+- jsonl: one record a line, `{"kind": "lead", ...the record}`. Customers, tasks
+  and activities have a `kind` field of their own (company/person, call/...,
+  note/...): in a line it is called `record_kind`, so `kind` always says which
+  kind of record the line holds.
+- csv: the fields of one kind in file order (then any extra keys), lists joined
+  with "; ", mappings as JSON, formulas neutralised (render.csv_cell).
+- vcf: leads, customers and the contacts of company customers, one vCard 4.0
+  each, that `crm lead import` reads back as they were.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from typing import Any
+
+from crmcli import models
+from crmcli.errors import CrmError
+from crmcli.models import Record
+from crmcli.store import Store
+
+ORDER = ["customer", "lead", "deal", "task", "activity"]
+FORMATS = ("jsonl", "csv", "vcf")
+VCF_KINDS = ("customer", "lead")
+
+
+def parse_kinds(items: Iterable[str] | None) -> list[str]:
+    """Kind names (singular or plural, any case) in the standard order, no repeats."""
+    wanted = []
+    plural = {v: k for k, v in models.KINDS.items()}
+    for item in items or []:
+        for part in item.split(","):
+            name = part.strip().lower()
+            if not name:
+                continue
+            kind = name if name in models.KINDS else plural.get(name)
+            if kind is None:
+                raise CrmError(f"unknown kind '{part.strip()}' (one of {', '.join(ORDER)})")
+            wanted.append(kind)
+    return [k for k in ORDER if k in wanted]
+
+
+def export_text(store: Store, fmt: str, kinds: list[str]) -> tuple[str, int]:
+    """The whole export as text, and how many records (vCards) it holds."""
+    if fmt == "jsonl":
+        text = jsonl(store, kinds or ORDER)
+        return text, text.count("\n")
+    if fmt == "csv":
+        if len(kinds) != 1:
+            raise CrmError(
+                "a CSV export holds exactly one kind: give one --kind "
+                f"({', '.join(ORDER)}); JSON lines (--format jsonl) hold them all"
+            )
+        records = store.all(kinds[0])
+        return csv_text(records, kinds[0]), len(records)
+    if fmt == "vcf":
+        other = [k for k in kinds if k not in VCF_KINDS]
+        if other:
+            raise CrmError(
+                f"vCards hold customers and leads only, not {other[0]}s; "
+                "use --format jsonl or csv for them"
+            )
+        text = vcf_text(store, kinds or list(VCF_KINDS))
+        return text, text.count("BEGIN:VCARD\r\n")
+    raise CrmError(f"unknown export format '{fmt}' ({', '.join(FORMATS)})")
+
+
+# ----- JSON lines ---------------------------------------------------------------------
+
+
+def jsonl_line(kind: str, rec: Record) -> str:
+    from crmcli.render import to_json
+
+    out: dict[str, Any] = {"kind": kind}
+    for key, value in rec.items():
+        out["record_kind" if key == "kind" else key] = value
+    return to_json(out, indent=None)
+
+
+def jsonl(store: Store, kinds: list[str]) -> str:
+    return "".join(jsonl_line(k, rec) + "\n" for k in kinds for rec in store.all(k))
+
+
+# ----- CSV ----------------------------------------------------------------------------
+
+
+def csv_columns(kind: str, records: list[Record]) -> list[str]:
+    columns = [name for name, _ in models.SCHEMAS[kind]]
+    extra = sorted({k for r in records for k in r if k not in columns}, key=str)
+    return columns + extra
+
+
+def csv_text(records: list[Record], kind: str) -> str:
+    from crmcli.render import write_csv
+
+    buf = io.StringIO()
+    write_csv(records, csv_columns(kind, records), buf)
+    return buf.getvalue()
+
+
+# ----- vCard 4.0 ----------------------------------------------------------------------
+
+
+def vcf_text(store: Store, kinds: list[str]) -> str:
+    parts = []
+    for kind in kinds:
+        for rec in store.all(kind):
+            if kind == "lead":
+                parts.append(lead_vcard(rec))
+            else:
+                parts += customer_vcards(rec)
+    return "".join(parts)
+
+
+def _vcard(
+    uid: str,
+    name: str,
+    *,
+    kind: str = "individual",
+    org: list[str] | None = None,
+    title: str | None = None,
+    emails: Iterable[str] = (),
+    phones: Iterable[str] = (),
+    faxes: Iterable[str] = (),
+    note: str | None = None,
+    url: str | None = None,
+) -> str:
+    import vobject
+
+    card = vobject.vCard()
+    card.add("version").value = "4.0"
+    card.add("uid").value = uid
+    card.add("kind").value = kind
+    card.add("fn").value = name
+    if org and any(org):
+        card.add("org").value = list(org)
+    if title:
+        card.add("title").value = title
+    for e in emails:
+        card.add("email").value = e
+    for p in phones:
+        card.add("tel").value = p
+    for p in faxes:
+        tel = card.add("tel")
+        tel.value = p
+        tel.params["TYPE"] = ["fax"]
+    if note:
+        card.add("note").value = note
+    if url:
+        card.add("url").value = url
+    return card.serialize()
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _split(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [str(v) for v in value if str(v).strip()]
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(";") if v.strip()]
+    return []
+
+
+def lead_vcard(rec: Record) -> str:
+    fields = rec.get("fields") or {}
+    department = _split(fields.get("department"))
+    org = [rec.get("company") or "", *department] if rec.get("company") or department else None
+    return _vcard(
+        f"crm-lead-{rec['id']}",
+        rec["name"],
+        org=org,
+        title=rec.get("title"),
+        emails=rec.get("emails") or [],
+        phones=rec.get("phones") or [],
+        faxes=_split(fields.get("fax")),
+        note=_str(fields.get("note")),
+        url=_str(fields.get("website")),
+    )
+
+
+def customer_vcards(rec: Record) -> list[str]:
+    """A customer's own card, then one for each of its contacts (people at a company)."""
+    company = rec.get("kind") != "person"
+    cards = [
+        _vcard(
+            f"crm-customer-{rec['id']}",
+            rec["name"],
+            kind="org" if company else "individual",
+            org=[rec["name"]] if company else None,
+            emails=rec.get("emails") or [],
+            phones=rec.get("phones") or [],
+            url=_str(rec.get("website")),
+        )
+    ]
+    for i, person in enumerate(rec.get("contacts") or [], 1):
+        if not isinstance(person, dict) or not _str(person.get("name")):
+            continue
+        cards.append(
+            _vcard(
+                f"crm-customer-{rec['id']}-contact-{i}",
+                str(person["name"]),
+                org=[rec["name"]],
+                title=_str(person.get("title")),
+                emails=_split(person.get("emails")),
+                phones=_split(person.get("phones")),
+            )
+        )
+    return cards
