@@ -1,0 +1,244 @@
+"""What the benchmark scripts share: the `crm` to run, its environment, generated
+CRMs cached by size and seed, and one timed process with its peak memory."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+import generate  # noqa: E402
+
+NOW = generate.NOW
+USER = "alice"
+DEFAULT_CACHE = Path(tempfile.gettempdir()) / "crm-bench"
+
+
+def crm_command(given: str | None = None) -> list[str]:
+    """`crm` of this venv (beside sys.executable), else on PATH, else `python -m crmcli`."""
+    if given:
+        return shlex.split(given)
+    beside = Path(sys.executable).parent / "crm"
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return [str(beside)]
+    found = shutil.which("crm")
+    if found:
+        return [found]
+    return [sys.executable, "-m", "crmcli"]
+
+
+def bench_env(now: str = NOW, crm_dir: Path | None = None) -> dict[str, str]:
+    """The environment of every timed run: fixed clock and user, no colour."""
+    env = {k: v for k, v in os.environ.items() if k not in ("CRM_DIR", "CRM_DEBUG")}
+    env.update(CRM_NOW=now, CRM_USER=USER, NO_COLOR="1", COLUMNS="80", LC_ALL="C.UTF-8")
+    if crm_dir is not None:
+        env["CRM_DIR"] = str(crm_dir)
+    return env
+
+
+def size_label(n: int) -> str:
+    if n >= 1000 and n % 1000 == 0:
+        return f"{n // 1000}k"
+    return str(n)
+
+
+# ----- cached CRMs ------------------------------------------------------------------------
+
+
+def _stamp(**params: object) -> str:
+    """What a cached CRM was made from: the generator's source and the arguments."""
+    source = (HERE / "generate.py").read_bytes()
+    digest = hashlib.sha256(source).hexdigest()[:16]
+    return f"generate.py {digest} " + " ".join(f"{k}={v}" for k, v in sorted(params.items()))
+
+
+def cached_crm(
+    cache: Path, records: int, *, seed: int, now: str, tasks_only: bool = False, log=print
+) -> Path:
+    """A generated CRM under `cache`, made again when the generator or arguments changed."""
+    name = f"{'tasks' if tasks_only else 'mixed'}-{records}-s{seed}"
+    root = cache / name
+    marker = cache / f"{name}.ok"
+    stamp = _stamp(records=records, seed=seed, now=now, tasks_only=tasks_only)
+    if root.is_dir() and marker.is_file() and marker.read_text() == stamp:
+        return root
+    if root.exists():
+        shutil.rmtree(root)
+    marker.unlink(missing_ok=True)
+    cache.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    counts = generate.generate(root, records, seed=seed, now=now, tasks_only=tasks_only)
+    took = time.perf_counter() - start
+    log(f"generated {root}: {sum(counts.values())} records in {took:.1f} s")
+    marker.write_text(stamp)
+    return root
+
+
+def cached_csv(cache: Path, rows: int, *, crm: Path, seed: int) -> Path:
+    """The business-card CSV for `crm lead import` whose duplicates come from `crm`."""
+    path = cache / f"import-{rows}-{crm.name}.csv"
+    marker = path.with_suffix(".ok")
+    stamp = _stamp(rows=rows, crm=crm.name, seed=seed)
+    if path.is_file() and marker.is_file() and marker.read_text() == stamp:
+        return path
+    generate.write_import_csv(path, rows, seed=seed, crm=crm)
+    marker.write_text(stamp)
+    return path
+
+
+def empty_crm(path: Path) -> Path:
+    """A fresh CRM with the generated CRMs' settings and no records."""
+    from crmcli.store import init
+
+    init(path, "Bench CRM")
+    generate.write_settings(path, "Bench CRM (empty)")
+    return path
+
+
+def copy_crm(src: Path, dst: Path) -> Path:
+    """A copy of a CRM (records, settings and any derived .crm/ data)."""
+    if shutil.which("cp"):
+        subprocess.run(["cp", "-a", str(src), str(dst)], check=True)
+    else:
+        shutil.copytree(src, dst, symlinks=True)
+    return dst
+
+
+def record_files(root: Path) -> set[str]:
+    """The record files of a CRM, as kind/name."""
+    out = set()
+    for folder in generate.models.KINDS.values():
+        with os.scandir(root / folder) as it:
+            out.update(f"{folder}/{e.name}" for e in it if e.name.endswith(".yaml"))
+    return out
+
+
+# ----- one timed process -------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    seconds: float  # wall time
+    peak_mb: float
+    code: int
+    cpu: float = 0.0  # user + system time of the process
+    out: bytes = b""
+    err: str = ""
+    timed_out: bool = False
+    extra: dict = field(default_factory=dict)
+
+
+def _maxrss_mb(ru: object) -> float:
+    rss = float(ru.ru_maxrss)  # type: ignore[attr-defined]
+    return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
+
+
+def timed(
+    argv: list[str],
+    env: dict[str, str],
+    cwd: Path,
+    *,
+    timeout: float = 600,
+    keep_out: bool = False,
+) -> Run:
+    """Run `argv` once: wall time around the whole process, and its own peak RSS
+    (os.wait4's rusage of exactly this child). Output goes to temporary files, so
+    a big JSON list costs what a pipe to a file or `jq` costs."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env, cwd=cwd
+        )
+        killed = threading.Event()
+
+        def kill() -> None:
+            killed.set()
+            proc.kill()
+
+        timer = threading.Timer(timeout, kill)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            timer.cancel()
+        seconds = time.perf_counter() - start
+        proc.returncode = code = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return Run(
+            seconds=seconds,
+            peak_mb=_maxrss_mb(usage),
+            code=code,
+            cpu=usage.ru_utime + usage.ru_stime,
+            out=out.read() if keep_out else b"",
+            err=err.read().decode("utf-8", "replace"),
+            timed_out=killed.is_set(),
+        )
+
+
+def missing(run: Run) -> str | None:
+    """Why a command counts as not there yet (n/a), or None when it ran."""
+    if run.code == 0:
+        return None
+    text = run.err
+    for needle in ("No such command", "No such option", "not built yet", "Got unexpected extra"):
+        if needle in text:
+            line = next((x for x in text.splitlines() if needle in x), needle)
+            return line.strip().strip("│|").strip()
+    return None
+
+
+def first_error(run: Run) -> str:
+    lines = [x.strip() for x in run.err.splitlines() if x.strip()]
+    pick = next((x for x in lines if x.startswith("Error")), lines[-1] if lines else "")
+    return f"exit {run.code}: {pick}"[:120]
+
+
+def median(values: list[float]) -> float:
+    s = sorted(values)
+    n = len(s)
+    return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
+
+
+# ----- the machine ---------------------------------------------------------------------------
+
+
+def machine() -> dict[str, str]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = ""
+    return {
+        "cpus": str(os.cpu_count()),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "os": f"{platform.system()} {platform.release()}",
+        "commit": commit or "unknown",
+    }
