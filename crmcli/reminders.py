@@ -155,57 +155,99 @@ def _ago(since: datetime, now: datetime) -> str:
     return "today" if days <= 0 else f"{days}d ago"
 
 
+WIDTH = 80
+LABEL = 20  # the column of "2d late", "due today 15:00", ...
+
+
+def _width(text: str) -> int:
+    """Columns `text` takes in a terminal or a fixed-width mail (CJK: two each)."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _fit(first: str, pieces: list[tuple[str, str]], indent: str) -> list[str]:
+    """`first` followed by (separator, text) pieces, wrapped to WIDTH columns:
+    a piece that does not fit starts a continuation line at `indent`."""
+    lines: list[str] = []
+    cur, fresh = first, True
+    for sep, piece in pieces:
+        joined = piece if fresh else sep + piece
+        if _width(cur + joined) <= WIDTH:
+            cur, fresh = cur + joined, False
+            continue
+        if not fresh:
+            lines.append(cur.rstrip())
+            cur, fresh = indent, True
+        while _width(cur + piece) > WIDTH:  # one piece wider than a line: cut it
+            room = WIDTH - _width(cur)
+            n = 0
+            while n < len(piece) and _width(piece[: n + 1]) <= room:
+                n += 1
+            space = piece.rfind(" ", 0, n + 1)
+            if space > 0:  # break between words when there is a space to break at
+                n = space
+            n = max(n, 1)
+            lines.append((cur + piece[:n]).rstrip())
+            cur, piece = indent, piece[n:].lstrip() or ""
+        cur, fresh = cur + piece, False
+    lines.append(cur.rstrip())
+    return lines
+
+
 def to_text(data: dict[str, Any], tz: tzinfo) -> str:
-    """The reminder as plain text (no colour, no box drawing), grouped by owner.
-    Empty when nothing needs attention."""
+    """The reminder as plain text (no colour, no box drawing), grouped by owner,
+    lines within 80 columns. Empty when nothing needs attention."""
     from crmcli.dates import parse_iso
 
     if is_empty(data):
         return ""
     now = parse_iso(data["now"]).astimezone(tz)
     by_owner: dict[str, dict[str, list[str]]] = {}
+    indent = " " * (LABEL + 3)
 
-    def add(owner: str | None, section: str, line: str) -> None:
-        by_owner.setdefault(owner or NO_OWNER, {}).setdefault(section, []).append(line)
+    def add(owner: str | None, section: str, label: str, pieces: list[tuple[str, str]]) -> None:
+        first = f"  {label:<{LABEL}} " if label else "  "
+        lines = _fit(first, pieces, indent if label else "    ")
+        by_owner.setdefault(owner or NO_OWNER, {}).setdefault(section, []).extend(lines)
 
     for t in data["tasks"]:
-        line = f"  {_when(t, now, tz):<20} {t['title']}"
+        pieces = [("", t["title"])]
         if t.get("priority") in ("high", "urgent"):
-            line += f" [{t['priority']}]"
+            pieces.append((" ", f"[{t['priority']}]"))
         if t.get("kind") == "complaint":
-            line += f" [complaint, {t.get('severity') or 'no severity'}]"
+            pieces.append((" ", f"[complaint, {t.get('severity') or 'no severity'}]"))
         if t["linked"]:
-            line += f" - {t['linked']['kind']}: {t['linked']['name']}"
-        add(t.get("owner"), "Tasks", line + f" ({t['id']})")
+            pieces.append((" - ", f"{t['linked']['kind']}: {t['linked']['name']}"))
+        pieces.append((" ", f"({t['id']})"))
+        add(t.get("owner"), "Tasks", _when(t, now, tz), pieces)
     for d in data["deals_past_close"]:
-        n = d["days_past_close"]
-        parts = [f"  {n}d past close".ljust(23) + d["title"]]
+        pieces = [("", d["title"])]
         if d.get("customer_name"):
-            parts.append(d["customer_name"])
+            pieces.append((" - ", d["customer_name"]))
         money = _money(d.get("amount"), d.get("currency"))
         if money:
-            parts.append(money)
-        add(
-            d.get("owner"),
-            "Deals past their close date",
-            " - ".join(parts) + f" (closes {d['close_date']}, {d['id']})",
-        )
+            pieces.append((" - ", money))
+        pieces.append((" ", f"(closes {d['close_date']}, {d['id']})"))
+        label = f"{d['days_past_close']}d past close"
+        add(d.get("owner"), "Deals past their close date", label, pieces)
     for d in data["deals_awaiting_approval"]:
-        parts = [f"  {d['title']}"]
+        pieces = [("", d["title"])]
         if d.get("customer_name"):
-            parts.append(d["customer_name"])
-        parts.append(_money(d.get("amount"), d.get("currency")))
-        add(d.get("owner"), "Big deals waiting for approval", " - ".join(parts) + f" ({d['id']})")
+            pieces.append((" - ", d["customer_name"]))
+        pieces += [(" - ", _money(d.get("amount"), d.get("currency"))), (" ", f"({d['id']})")]
+        add(d.get("owner"), "Big deals waiting for approval", "", pieces)
     for c in data["contact_due"]:
         if c["last_contact"]:
             seen = f"last contact {_ago(parse_iso(c['last_contact']), now)}"
         else:
             seen = f"no contact since added {_ago(parse_iso(c['created']), now)}"
-        add(
-            c.get("owner"),
-            "Customers due for contact",
-            f"  {models.display_name('customer', c)} - {seen}, every {c['cadence']} ({c['id']})",
-        )
+        pieces = [
+            ("", models.display_name("customer", c)),
+            (" - ", f"{seen}, every {c['cadence']}"),
+            (" ", f"({c['id']})"),
+        ]
+        add(c.get("owner"), "Customers due for contact", "", pieces)
 
     counts = [
         (len(data["tasks"]), "task"),
