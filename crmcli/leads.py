@@ -9,7 +9,7 @@ lead keeps its own, so its `show` still tells the whole story).
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from crmcli import models
@@ -230,21 +230,12 @@ def set_status(store: Store, rec: Record, status: str, note: str | None = None) 
     return rec
 
 
-def parse_amount(text: str | None) -> Decimal | None:
-    """An amount typed by a person, exactly (`12000`, `1234.50`); None for None."""
-    if text is None:
-        return None
-    try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        raise CrmError(
-            f"amount '{text}' is not a number (write it like 12000 or 1234.50)"
-        ) from None
-    if not value.is_finite():
-        raise CrmError(f"amount '{text}' is not a finite number")
-    if value < 0:
-        raise CrmError(f"amount '{text}' must not be negative")
-    return value
+def parse_amount(text: str | Decimal | None) -> Decimal | None:
+    """An amount typed by a person, exactly (`12000`, `1234.50`); None for None.
+    The same rules as every deal amount (crmcli.deals.parse_money)."""
+    from crmcli.deals import parse_money
+
+    return None if text is None else parse_money(text)
 
 
 def _merge_contact(contacts: list[dict], contact: dict) -> tuple[list[dict], bool]:
@@ -289,7 +280,8 @@ def convert(
       one keeps its own, only an empty source or owner is filled.
     - The lead's timeline is copied to the customer (the lead keeps its own);
       tasks on the lead that have no customer get linked to it.
-    - With `deal_title`, a deal is opened at the first pipeline stage.
+    - With `deal_title`, a deal is opened through `deals.add` (first pipeline stage,
+      settings currency, the lead's owner).
 
     Returns {"lead", "customer", "deal" (or None), "customer_action" (created,
     attached, or matched by the company name), "warnings"}. Everything that can be
@@ -305,9 +297,7 @@ def convert(
         raise CrmError("--amount needs --deal TITLE")
     if deal_title is not None and not deal_title.strip():
         raise CrmError("the deal title is empty")
-    value = amount if isinstance(amount, Decimal) or amount is None else parse_amount(amount)
-    if isinstance(value, Decimal) and (not value.is_finite() or value < 0):
-        raise CrmError(f"amount '{value}' must be a number of at least 0")
+    value = parse_amount(amount)
     owner = lead.get("owner") or store.user
     company = (lead.get("company") or "").strip()
     warnings: list[str] = []
@@ -362,19 +352,10 @@ def convert(
 
     deal = None
     if deal_title:
-        stage = store.settings["pipeline"][0]["stage"]
-        now = store.now_iso()
-        deal = store.create(
-            "deal",
-            title=deal_title.strip(),
-            customer=cid,
-            amount=value,
-            currency=store.settings["currency"],
-            stage=stage,
-            status="open",
-            owner=owner,
-            stage_history=[{"stage": stage, "at": now, "by": store.user}],
-        )
+        from crmcli import deals
+
+        # first pipeline stage, settings currency, stage_history started
+        deal, _ = deals.add(store, deal_title, customer=cid, amount=value, owner=owner)
         store.add_activity(
             deal["id"], "convert", f"opened on converting lead {lead['name']} ({rid})"
         )
