@@ -4,6 +4,7 @@ CRMs cached by size and seed, and one timed process with its peak memory."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import platform
 import shlex
@@ -11,9 +12,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -139,12 +139,6 @@ class Run:
     out: bytes = b""
     err: str = ""
     timed_out: bool = False
-    extra: dict = field(default_factory=dict)
-
-
-def _maxrss_mb(ru: object) -> float:
-    rss = float(ru.ru_maxrss)  # type: ignore[attr-defined]
-    return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
 
 
 def timed(
@@ -155,38 +149,38 @@ def timed(
     timeout: float = 600,
     keep_out: bool = False,
 ) -> Run:
-    """Run `argv` once: wall time around the whole process, and its own peak RSS
-    (os.wait4's rusage of exactly this child). Output goes to temporary files, so
-    a big JSON list costs what a pipe to a file or `jq` costs."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env, cwd=cwd
+    """Run `argv` once through bench/spawn.py: wall time around the whole process,
+    CPU time, and its own peak RSS (see spawn.py for why not from this process).
+    Output goes to temporary files, so a big JSON list costs what a redirect costs."""
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.TemporaryDirectory(prefix="crm-bench-run-") as tmp,
+    ):
+        result = Path(tmp) / "result.json"
+        launcher = [sys.executable, "-I", "-S", str(HERE / "spawn.py"), str(result), str(timeout)]
+        proc = subprocess.run(
+            [*launcher, "--", *argv],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            env=env,
+            cwd=cwd,
         )
-        killed = threading.Event()
-
-        def kill() -> None:
-            killed.set()
-            proc.kill()
-
-        timer = threading.Timer(timeout, kill)
-        timer.start()
-        try:
-            _, status, usage = os.wait4(proc.pid, 0)
-        finally:
-            timer.cancel()
-        seconds = time.perf_counter() - start
-        proc.returncode = code = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
+        errors = err.read().decode("utf-8", "replace")
+        if proc.returncode != 0 or not result.is_file():
+            raise RuntimeError(f"bench/spawn.py failed (exit {proc.returncode}): {errors[-500:]}")
+        r = json.loads(result.read_text())
         return Run(
-            seconds=seconds,
-            peak_mb=_maxrss_mb(usage),
-            code=code,
-            cpu=usage.ru_utime + usage.ru_stime,
+            seconds=r["seconds"],
+            peak_mb=r["peak_mb"],
+            code=r["code"],
+            cpu=r["cpu"],
             out=out.read() if keep_out else b"",
-            err=err.read().decode("utf-8", "replace"),
-            timed_out=killed.is_set(),
+            err=errors,
+            timed_out=r["timed_out"],
         )
 
 

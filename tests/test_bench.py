@@ -1,0 +1,125 @@
+"""The benchmark harness stays runnable: the generator makes a valid, realistic
+CRM, and bench/run.py --quick goes through every case without crashing."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from crmcli.store import Store
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+sys.path.insert(0, str(BENCH))
+
+import generate  # noqa: E402
+import taskwarrior  # noqa: E402
+
+ID = re.compile(r"^[a-z0-9]{8}$")
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.yaml"))}
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> tuple[Path, dict[str, int]]:
+    root = tmp_path_factory.mktemp("bench") / "crm"
+    return root, generate.generate(root, 200, seed=7, now=generate.NOW)
+
+
+def test_generated_crm_is_valid_and_realistic(generated):
+    root, counts = generated
+    assert counts == {"customer": 20, "lead": 30, "deal": 20, "task": 70, "activity": 60}
+    store = Store(root)
+    recs = {kind: store.all(kind) for kind in counts}
+    assert store.warnings == []
+    assert {k: len(v) for k, v in recs.items()} == counts
+    assert all(ID.match(r["id"]) for rs in recs.values() for r in rs)
+    assert store.settings["owners"][:2] == ["alice", "bob"]
+    assert store.settings["timezone"] == "Asia/Shanghai"
+
+    now = datetime.fromisoformat(generate.NOW)
+    tasks = recs["task"]
+    overdue = [
+        t
+        for t in tasks
+        if t["status"] == "open" and t["due"] and datetime.fromisoformat(t["due"]) < now
+    ]
+    assert len(overdue) == 21  # 30% of 70
+    assert {t["status"] for t in tasks} == {"open", "done", "cancelled"}
+    assert all(t["done_at"] for t in tasks if t["status"] == "done")
+
+    ids = {kind: {r["id"] for r in rs} for kind, rs in recs.items()}
+    deals = recs["deal"]
+    assert all(isinstance(d["amount"], Decimal) for d in deals)
+    assert all(d["customer"] in ids["customer"] for d in deals)
+    for d in deals:
+        assert list(d["stage_history"][0]) == ["stage", "at", "by"]
+        assert d["stage_history"][-1]["stage"] == d["stage"]
+        assert (d["closed_at"] is not None) == (d["status"] != "open")
+    assert {d["status"] for d in deals} >= {"open", "won"}
+    converted = [x for x in recs["lead"] if x["status"] == "converted"]
+    assert converted and all(
+        x["customer"] in ids["customer"] and x["deal"] in ids["deal"] for x in converted
+    )
+    assert len({x["source"] for x in recs["lead"]}) >= 4
+    linked = ids["customer"] | ids["deal"] | ids["lead"]
+    assert all(a["on"] in linked for a in recs["activity"])
+    names = [r["name"] for r in recs["customer"]] + [x["name"] for x in recs["lead"]]
+    assert any(re.search(r"[\u4e00-\u9fff]", n) for n in names)
+    assert any(re.fullmatch(r"[A-Za-z' .()\u00c0-\u00ff0-9-]+", n) for n in names)
+
+
+def test_generator_is_deterministic_and_has_a_tasks_mode(generated, tmp_path):
+    root, _ = generated
+    again = tmp_path / "again"
+    generate.generate(again, 200, seed=7, now=generate.NOW)
+    assert _files(again) == _files(root)
+    tasks = tmp_path / "tasks"
+    counts = generate.generate(tasks, 300, seed=7, now=generate.NOW, tasks_only=True)
+    assert counts["task"] == 300 and counts["lead"] == counts["activity"] == 0
+    assert len(Store(tasks).all("task")) == 300
+
+
+def test_taskwarrior_export_shifts_dates_keeping_overdue(generated):
+    root, _ = generated
+    tasks = taskwarrior.read_tasks(root)
+    items = taskwarrior.to_taskwarrior(tasks, shift_seconds=86400 * 10)
+    assert len(items) == len(tasks)
+    task, item = next((t, i) for t, i in zip(tasks, items, strict=True) if t["due"])
+    due = datetime.strptime(item["due"], "%Y%m%dT%H%M%S%z")
+    assert (due - datetime.fromisoformat(task["due"])).total_seconds() == 86400 * 10
+    assert {i["status"] for i in items} == {"pending", "completed", "deleted"}
+
+
+def test_run_quick_goes_through_every_case(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "run.py"), "--quick", "--cache", str(tmp_path / "cache")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = [line for line in proc.stdout.splitlines() if line.startswith("| `crm")]
+    commands = {row.split("|")[1].strip() for row in rows}
+    assert {
+        "`crm --version`",
+        "`crm --help`",
+        "`crm task list --overdue --format json`",
+        "`crm task remind`",
+        "`crm report funnel`",
+        '`crm task add "x"`',
+        "`crm lead import (50 rows CSV)`",
+    } <= commands
+    for row in rows:
+        result = row.split("|")[8].strip()
+        assert re.match(r"^(pass|FAIL \(.+\)|n/a|error|timeout)$", result), row
+    version = next(r for r in rows if "`crm --version`" in r)
+    assert "pass" in version or "FAIL (time)" in version
