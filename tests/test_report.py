@@ -481,6 +481,9 @@ def test_customers_apply_writes_tiers_but_not_manual_ones(full, crm):
         ("北京机械有限公司", None, "A"),
     ]  # fmt: skip
     assert "Set the tier of 4 customers; left 1 with a manual tier alone" in r.err
+    from crmcli.commands.common import state
+
+    assert state.store.messages == ["report: set ABC tier of 4 customers (A 2, C 2)"]
     fresh = Store(crm)
     tiers = {x["name"]: x["tier"] for x in fresh.all("customer")}
     assert tiers == {"Acme": "A", "北京机械有限公司": "A", "Globex": "C", "Umbrella": "C",
@@ -597,6 +600,18 @@ def test_stalled_days_owner_and_setting(full, crm):
     set_settings(crm, stall_days=16)
     assert [x["title"] for x in jrun("stalled")["deals"]] == ["Legacy", "Big install"]
     assert jrun("stalled")["days"] == 16
+
+
+def test_stalled_and_customers_limit_table_rows(full):
+    r = run("report", "stalled", "--limit", "1")
+    assert r.code == 0
+    assert "Legacy" in r.out and "Big install" not in r.out
+    assert "2 more not shown (--limit 0 shows all)" in r.err
+    assert "3 stalled" in r.out
+    r = run("report", "customers", "--limit", "2")
+    assert "Acme" in r.out and "Initech" in r.out and "Globex" not in r.out
+    assert "3 more not shown" in r.err
+    assert len(jrun("stalled", "--limit", "1")["deals"]) == 3  # JSON is never cut
 
 
 def test_stalled_snooze_ends_on_its_day(crm, monkeypatch):

@@ -13,7 +13,14 @@ from typing import Annotated, Any
 
 import typer
 
-from crmcli.commands.common import OwnerOpt, ShowFormat, ShowFormatOpt, get_store
+from crmcli.commands.common import (
+    LimitOpt,
+    OwnerOpt,
+    ShowFormat,
+    ShowFormatOpt,
+    default_limit,
+    get_store,
+)
 from crmcli.errors import CrmError
 
 app = typer.Typer(
@@ -127,6 +134,19 @@ def _title(name: str, data: dict[str, Any], what: str = "") -> str:
     return f"{name} ({scope})" if scope else name
 
 
+def _limited(rows: list[dict[str, Any]], limit: int | None) -> list[dict[str, Any]]:
+    """The rows a table shows: --limit, else 50 on a terminal, all off one."""
+    n = default_limit(limit)
+    return rows[:n] if n else rows
+
+
+def _more(rows: list[Any], shown: list[Any]) -> None:
+    from crmcli import render
+
+    if len(rows) > len(shown):
+        render.message(f"{len(rows) - len(shown)} more not shown (--limit 0 shows all)")
+
+
 R = {"justify": "right", "no_wrap": True}
 FOLD = {"overflow": "fold"}
 
@@ -152,8 +172,10 @@ def funnel_cmd(
     owner: OwnerOpt = None,
     fmt: ShowFormatOpt = ShowFormat.table,
 ) -> None:
-    """The pipeline as a funnel: deals that reached each stage, conversion to the
-    next, what is in each stage now (amount, weighted), days spent; won and lost.
+    """The pipeline as a funnel, from the deals' stage histories.
+
+    Per open stage: deals that reached it, conversion to the next, deals in it
+    now (amount, weighted), mean days spent in it; won, lost and the win rate.
 
     --since/--until pick the deals created in that window.
 
@@ -226,7 +248,9 @@ def forecast_cmd(
     owner: OwnerOpt = None,
     fmt: ShowFormatOpt = ShowFormat.table,
 ) -> None:
-    """Open deals by month of close date: best case, commit, weighted; won so far.
+    """Open deals by month of close date: best case, commit, weighted.
+
+    Also the deals won so far in each month.
 
     Deals with no close date, a close date already past, or one after the last
     month are counted apart.
@@ -287,8 +311,10 @@ def owners_cmd(
     owner: OwnerOpt = None,
     fmt: ShowFormatOpt = ShowFormat.table,
 ) -> None:
-    """Per owner: open, won and lost deals, win rate, won amount, sales cycle;
-    tasks done on time, late, and overdue now (plan against execution).
+    """Deals and tasks per owner: plan against execution.
+
+    Open, won and lost deals, win rate, won amount, mean sales cycle; tasks done
+    on time, done late, and overdue now.
 
     --since/--until pick deals closed and tasks done in that window.
 
@@ -367,10 +393,13 @@ def customers_cmd(
         bool,
         typer.Option("--apply", help="Write the tiers into the customers (not manual tiers)."),
     ] = False,
+    limit: LimitOpt = None,
     fmt: ShowFormatOpt = ShowFormat.table,
 ) -> None:
-    """Customers ranked by won revenue (Pareto / ABC): A make up the first 80%,
-    B the next 15%, C the rest; purchases, days since the last won deal.
+    """Customers ranked by won revenue, with ABC tiers (Pareto).
+
+    A make up the first 80% of the revenue, B the next 15%, C the rest; with
+    purchases and days since the last won deal.
 
     --since/--until pick the deals won in that window; --owner the customers of
     that owner. --apply writes the tiers into the customer records, leaving
@@ -426,7 +455,8 @@ def customers_cmd(
         _emit_json(data)
         return
     rows = []
-    for c in data["customers"]:
+    shown = _limited(data["customers"], limit)
+    for c in shown:
         tier = c["tier"] + ("*" if c["tier_manual"] else "")
         money = [c["revenue"], c["share"], c["cumulative_share"]]
         currencies = sorted(c["revenue"]) or [""]
@@ -445,6 +475,7 @@ def customers_cmd(
         title=_title("Customers by won revenue", data, "won"),
         empty="no customers",
     )  # fmt: skip
+    _more(data["customers"], shown)
     tiers = data["tiers"]
     _line(
         f"A: {tiers['A']}  B: {tiers['B']}  C: {tiers['C']}  "
@@ -468,8 +499,9 @@ def sources_cmd(
     owner: OwnerOpt = None,
     fmt: ShowFormatOpt = ShowFormat.table,
 ) -> None:
-    """Per lead source: leads, converted, conversion rate, deals won from them
-    (the deal each lead was converted into) and their amount.
+    """Per lead source: leads, conversion rate, deals won and their amount.
+
+    A source is credited with the deal each lead was converted into.
 
     --since/--until pick the leads created in that window.
 
@@ -525,10 +557,13 @@ def stalled_cmd(
         ),
     ] = None,
     owner: OwnerOpt = None,
+    limit: LimitOpt = None,
     fmt: ShowFormatOpt = ShowFormat.table,
 ) -> None:
-    """Open deals with no stage change and no timeline entry for N days, oldest
-    first. Snoozed deals (snoozed_until in the future) are left off and counted.
+    """Open deals with no stage change and no timeline entry for N days.
+
+    Oldest first. Snoozed deals (snoozed_until in the future) are left off and
+    counted.
 
     Example: crm report stalled --days 30 --owner bob
     """
@@ -548,7 +583,8 @@ def stalled_cmd(
         _emit_json(data)
         return
     rows = []
-    for d in data["deals"]:
+    shown = _limited(data["deals"], limit)
+    for d in shown:
         stage = d["stage"] if d["known_stage"] else f"{d['stage']} (?)"
         amount = "-" if d["amount"] is None else f"{_num(d['amount'])} {d['currency']}"
         deal = d["title"] + (f"\n{d['customer_name']}" if d["customer_name"] else "")
@@ -565,7 +601,8 @@ def stalled_cmd(
         title=title,
         empty="no stalled deals",
     )  # fmt: skip
-    if any(not d["known_stage"] for d in data["deals"]):
+    _more(data["deals"], shown)
+    if any(not d["known_stage"] for d in shown):
         _line("(?): a stage that is not in the pipeline")
     total = data["total"]
     parts = [f"{total['count']} stalled"]
