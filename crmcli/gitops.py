@@ -58,11 +58,15 @@ def _env() -> dict[str, str]:
     if not sys.stdin or not hasattr(sys.stdin, "isatty") or not sys.stdin.isatty():
         env["GIT_TERMINAL_PROMPT"] = "0"
     if os.environ.get("CRM_NOW"):  # the contract's clock: commits carry it too
-        from crmcli.dates import iso, now
+        from crmcli.dates import iso, parse_iso
 
-        stamp = iso(now())
-        env["GIT_AUTHOR_DATE"] = stamp
-        env["GIT_COMMITTER_DATE"] = stamp
+        try:
+            stamp = iso(parse_iso(os.environ["CRM_NOW"]))
+        except (ValueError, OverflowError, CrmError):
+            stamp = ""
+        if stamp:
+            env["GIT_AUTHOR_DATE"] = stamp
+            env["GIT_COMMITTER_DATE"] = stamp
     return env
 
 
@@ -523,7 +527,9 @@ def record_history(root: Path, relpath: str, *, limit: int | None = None) -> lis
     root = Path(root)
     require_repo(root, "history")
     entries: list[dict[str, Any]] = []
-    args = ["log", "--follow", "--no-color", f"--format={_LOG_FORMAT}", "--name-status", "-M"]
+    # --follow with exact renames only: record files look alike, and git would
+    # otherwise take a new record for a copy of an older one
+    args = ["log", "--follow", "-M100%", "--no-color", f"--format={_LOG_FORMAT}", "--name-status"]
     if limit:
         args.append(f"-n{limit}")
     commits: list[tuple[Commit, str, str | None, str | None]] = []
@@ -571,7 +577,11 @@ def _entry(commit: Commit | None, old_text: str | None, new_text: str | None) ->
         action, changes = "deleted", []
     elif old_text is None:
         action = "created"
-        changes = [c for c in field_changes({}, new) if c["field"] not in ("id", "created")]
+        changes = [
+            c
+            for c in field_changes({}, new)
+            if c["field"] not in ("id", "created") and c["new"] is not False
+        ]
     elif isinstance(new, dict) and "merged_into" in new and not (old or {}).get("merged_into"):
         action = "merged"
         changes = [

@@ -133,6 +133,8 @@ class _Merger:
             return o
         if path == "updated":
             return self._later_stamp(o, t)
+        if b is MISSING and (_blank(o) or _blank(t)):
+            return t if _blank(o) else o  # new on both sides (no base): a value beats none
         if key in LIST_FIELDS and isinstance(o, list) and isinstance(t, list) and _listish(b):
             return self.merge_list(path, key, b, o, t)
         if (
@@ -241,6 +243,10 @@ class _Merger:
         return out
 
 
+def _blank(x: Any) -> bool:
+    return x is MISSING or x is None or x == [] or x == {} or x == ""
+
+
 def _listish(x: Any) -> bool:
     return x is MISSING or x is None or isinstance(x, list)
 
@@ -314,3 +320,23 @@ def merge_files(base: Path, ours: Path, theirs: Path, name: str | None = None) -
         atomic_write(Path(ours), yamlio.dumps(result).encode("utf-8"))
     except OSError as e:
         raise MergeFailed(f"cannot write {ours}: {e.strerror}") from None
+
+
+def main(argv: list[str]) -> int:
+    """`crm merge-driver BASE OURS THEIRS [PATH]` without loading the whole CLI
+    (git runs it once per file changed on both sides, so start-up time counts).
+    Exit 0: merged into OURS; 1: left to git (OURS untouched); 2: usage."""
+    import sys
+
+    if len(argv) not in (3, 4) or any(a in ("-h", "--help") for a in argv):
+        return -1  # not ours to handle: let the full CLI print help or usage
+    base, ours, theirs = argv[:3]
+    name = argv[3] if len(argv) == 4 else None
+    try:
+        merge_files(Path(base), Path(ours), Path(theirs), name)
+    except MergeFailed as e:
+        print(
+            f"Error: cannot merge {name or ours} field by field: {e}; left to git", file=sys.stderr
+        )
+        return 1
+    return 0

@@ -112,7 +112,11 @@ def _headline(store: Any, e: dict) -> str:
         when = parse_iso(e["date"]).astimezone(store.tz).strftime("%Y-%m-%d %H:%M")
     except (ValueError, TypeError):
         when = e["date"]
-    return f"{when}  {e['author']}  {e['message']}  [{e['commit'][:7]}]"
+    head = f"{when}  {e['author']}  "
+    tail = f"  [{e['commit'][:7]}]"
+    room = max(80 - len(head) - len(tail), 20)
+    message = e["message"] if len(e["message"]) <= room else e["message"][: room - 1] + "…"
+    return head + message + tail
 
 
 def _short(value: Any, width: int = 60) -> str:

@@ -1,0 +1,518 @@
+"""Team use over git: init --git, autocommit, history, undo, sync with the merge
+driver between two clones of one CRM (a bare repository as the remote)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from conftest import run
+
+from crmcli import gitops, yamlio
+from crmcli.store import Store
+
+
+def git(cwd: Path, *args: str, check: bool = True) -> str:
+    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)}: {proc.stderr}")
+    return proc.stdout
+
+
+def _git_env(mp, home: Path) -> None:
+    """git with no user or system config, a known identity, and no prompts."""
+    home.mkdir(exist_ok=True)
+    mp.setenv("HOME", str(home))
+    mp.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
+    mp.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    mp.setenv("GIT_TERMINAL_PROMPT", "0")
+    for who in ("AUTHOR", "COMMITTER"):
+        mp.setenv(f"GIT_{who}_NAME", "Alice")
+        mp.setenv(f"GIT_{who}_EMAIL", "alice@example.com")
+
+
+@pytest.fixture
+def gitenv(tmp_path, monkeypatch):
+    _git_env(monkeypatch, tmp_path / "home")
+    return monkeypatch
+
+
+class Clock:
+    """CRM_NOW moving one minute per command, so `updated` tells changes apart."""
+
+    def __init__(self, monkeypatch, start: str = "2026-11-23T10:00:00+08:00") -> None:
+        self.t = datetime.fromisoformat(start)
+        self.mp = monkeypatch
+
+    def tick(self) -> None:
+        self.t += timedelta(minutes=1)
+        self.mp.setenv("CRM_NOW", self.t.isoformat())
+
+
+class Clone:
+    def __init__(self, root: Path, user: str, mp, clock: Clock) -> None:
+        self.root, self.user, self.mp, self.clock = root, user, mp, clock
+
+    def crm(self, *args: str, ok: bool = True):
+        self.clock.tick()
+        self.mp.setenv("CRM_USER", self.user.lower())
+        for who in ("AUTHOR", "COMMITTER"):
+            self.mp.setenv(f"GIT_{who}_NAME", self.user)
+            self.mp.setenv(f"GIT_{who}_EMAIL", f"{self.user.lower()}@example.com")
+        r = run("--dir", str(self.root), *args)
+        if ok:
+            assert r.code == 0, r.err
+        return r
+
+    def git(self, *args: str, check: bool = True) -> str:
+        return git(self.root, *args, check=check)
+
+    def head(self) -> str:
+        return self.git("rev-parse", "HEAD").strip()
+
+    def files_in_head(self) -> list[str]:
+        out = self.git("show", "--name-only", "--format=", "HEAD")
+        return sorted(line for line in out.splitlines() if line)
+
+    def subject(self) -> str:
+        return self.git("log", "-1", "--format=%s").strip()
+
+    def load(self, kind_folder: str, rid: str) -> dict:
+        return yamlio.loads((self.root / kind_folder / f"{rid}.yaml").read_text("utf-8"))
+
+    def tree(self) -> dict[str, bytes]:
+        return {
+            str(p.relative_to(self.root)): p.read_bytes()
+            for p in sorted(self.root.rglob("*"))
+            if p.is_file() and not ({".git", ".crm"} & set(p.relative_to(self.root).parts))
+        }
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    return Clock(monkeypatch, "2026-11-23T11:00:00+08:00")
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> Path:
+    """Built once: Alice's CRM (git, branch main, autocommit on, one customer)
+    pushed to a bare remote, and Bob's clone of it set up with crm init --git.
+    Remote URLs are relative, so a copy of the folder is a team of its own."""
+    base = tmp_path_factory.mktemp("team")
+    with pytest.MonkeyPatch.context() as mp:
+        _git_env(mp, base / "home")
+        mp.setenv("NO_COLOR", "1")
+        mp.delenv("CRM_DIR", raising=False)
+        clock = Clock(mp, "2026-11-23T09:00:00+08:00")
+        root = base / "alice"
+        git(base, "init", "-q", "-b", "main", str(root))
+        a = Clone(root, "Alice", mp, clock)
+        r = a.crm("init", str(root), "--name", "Team CRM", "--git")
+        assert "merge driver registered" in r.out
+        text = (root / "crm.yaml").read_text("utf-8")
+        text = re.sub(r"(?m)^timezone:.*$", "timezone: Asia/Shanghai", text)
+        (root / "crm.yaml").write_text(text, encoding="utf-8")
+        a.git("commit", "-qam", "timezone")
+        a.crm("customer", "add", "Acme GmbH", "--email", "info@acme.de", "--tag", "vip")
+        git(base, "init", "-q", "--bare", "-b", "main", "remote.git")
+        a.git("remote", "add", "origin", "../remote.git")
+        r = a.crm("sync")
+        assert "pushed" in r.out
+        git(base, "clone", "-q", "remote.git", "bob")
+        b = Clone(base / "bob", "Bob", mp, clock)
+        b.git("remote", "set-url", "origin", "../remote.git")
+        before = b.tree()
+        r = b.crm("init", str(b.root), "--git")
+        assert "merge driver registered" in r.out
+        assert b.tree() == before  # crm init --git in a clone touches nothing
+    return base
+
+
+@pytest.fixture
+def team(template, tmp_path, gitenv, clock) -> tuple[Clone, Clone]:
+    dest = tmp_path / "team"
+    shutil.copytree(template, dest, symlinks=True, ignore=shutil.ignore_patterns(".crm"))
+    return Clone(dest / "alice", "Alice", gitenv, clock), Clone(dest / "bob", "Bob", gitenv, clock)
+
+
+@pytest.fixture
+def alice(team) -> Clone:
+    return team[0]
+
+
+def acme_id(clone: Clone) -> str:
+    return clone.crm("customer", "show", "Acme GmbH", "--format", "json").json()["id"]
+
+
+# ----- init --git ---------------------------------------------------------------------
+
+
+def test_init_git_registers_driver_autocommit_and_commits_setup(alice):
+    root = alice.root
+    attrs = (root / ".gitattributes").read_text()
+    for folder in ("customers", "leads", "deals", "tasks", "activities"):
+        assert f"{folder}/*.yaml merge=crm" in attrs
+    driver = alice.git("config", "--get", "merge.crm.driver").strip()
+    assert driver.endswith("-m crmcli merge-driver %O %A %B %P")
+    text = (root / "crm.yaml").read_text()
+    assert "git: {autocommit: true}" in text
+    assert "# default currency for amounts" in text  # comments kept
+    setup_files = alice.git("show", "--name-only", "--format=", "HEAD~2").split()
+    assert {"crm.yaml", ".gitattributes", ".gitignore", "customers/.gitkeep"} <= set(setup_files)
+    assert alice.git("status", "--porcelain") == ""
+
+
+def test_init_git_in_new_directory_makes_the_repository(tmp_path, gitenv):
+    r = run("init", str(tmp_path / "fresh"), "--git")
+    assert r.code == 0, r.err
+    assert "made a git repository" in r.out
+    assert git(tmp_path / "fresh", "log", "--format=%s").strip() == "crm: set up the CRM for git"
+    r = run("init", str(tmp_path / "fresh"))  # without --git it still refuses
+    assert r.code == 1 and r.err.startswith("Error:") and "already" in r.err
+
+
+def test_init_inside_a_work_tree_sets_up_git_without_the_flag(tmp_path, gitenv):
+    git(tmp_path, "init", "-q", "-b", "main", "proj")
+    r = run("init", str(tmp_path / "proj" / "sales"))
+    assert r.code == 0, r.err
+    root = tmp_path / "proj" / "sales"
+    assert "customers/*.yaml merge=crm" in (root / ".gitattributes").read_text()
+    assert "autocommit: true" in (root / "crm.yaml").read_text()
+    assert git(root, "config", "--get", "merge.crm.driver")
+
+
+def test_init_outside_git_leaves_git_alone(tmp_path, gitenv):
+    r = run("init", str(tmp_path / "plain"))
+    assert r.code == 0, r.err
+    assert not (tmp_path / "plain" / ".gitattributes").exists()
+    assert "autocommit: false" in (tmp_path / "plain" / "crm.yaml").read_text()
+
+
+@pytest.mark.parametrize(
+    "before, after",
+    [
+        ("git: {autocommit: false}  # keep\n", "git: {autocommit: true}  # keep\n"),
+        ("git: {remote: origin}\n", "git: {autocommit: true, remote: origin}\n"),
+        ("git:\n  autocommit: no  # x\nname: a\n", "git:\n  autocommit: true  # x\nname: a\n"),
+        ("name: a\n", "name: a\ngit: {autocommit: true}\n"),
+    ],
+)
+def test_autocommit_setting_is_edited_in_the_text(before, after):
+    assert gitops.autocommit_text(before) == after
+
+
+# ----- autocommit ------------------------------------------------------------------------
+
+
+def test_autocommit_commits_exactly_the_changed_files_with_the_message(alice):
+    (alice.root / "unrelated.txt").write_text("staged by hand\n")
+    alice.git("add", "unrelated.txt")
+    alice.crm("deal", "add", "Pump order", "--customer", "Acme GmbH", "--amount", "1200")
+    deal = alice.crm("deal", "show", "Pump order", "--format", "json").json()
+    assert alice.subject() == 'deal: add "Pump order"' or alice.subject().startswith("deal: add")
+    assert alice.files_in_head() == [f"deals/{deal['id']}.yaml"]
+
+    alice.crm("deal", "move", "Pump order", "negotiation")
+    files = alice.files_in_head()
+    assert f"deals/{deal['id']}.yaml" in files
+    assert len(files) == 2 and files[0].startswith("activities/")  # the stage-change entry
+    assert alice.subject().startswith("deal: move") and "negotiation" in alice.subject()
+    body = alice.git("log", "-1", "--format=%B")
+    assert "Crm-Command: crm --dir " in body and " deal move 'Pump order' negotiation" in body
+    # what was staged by hand stays staged and uncommitted
+    assert alice.git("status", "--porcelain", "unrelated.txt").startswith("A ")
+
+
+def test_autocommit_without_a_message_falls_back_to_the_command(alice):
+    cid = acme_id(alice)
+    alice.crm("customer", "edit", "Acme GmbH", "--industry", "pumps")
+    assert alice.files_in_head() == [f"customers/{cid}.yaml"]
+    if "customer" not in alice.subject().split(":")[0]:
+        assert alice.subject() == "crm customer edit 'Acme GmbH' --industry pumps"
+
+
+def test_autocommit_uses_note_change_and_commits_a_batch_at_once(alice):
+    store = Store(alice.root)
+    made = [store.create("lead", name=f"Lead {i}") for i in range(3)]
+    store.note_change("lead: import 3 leads from fair.csv")
+    sha = gitops.autocommit(store, ["lead", "import", "fair.csv"])
+    assert sha == alice.head()
+    assert alice.subject() == "lead: import 3 leads from fair.csv"
+    assert alice.files_in_head() == sorted(f"leads/{m['id']}.yaml" for m in made)
+    # a read-only command commits nothing
+    before = alice.head()
+    alice.crm("customer", "list")
+    assert alice.head() == before
+
+
+def test_commit_message_of_several_changes():
+    msg = gitops.commit_message(["a: one", "b: two", "a: one"], ["x"])
+    assert msg.splitlines()[0] == "a: one (+1 more)"
+    assert "- b: two" in msg
+    assert gitops.commit_message([], ["customer", "note", "acme", "two\nlines"]) == (
+        "crm customer note acme 'two lines'"
+    )
+
+
+def test_failing_commit_keeps_the_change_and_warns(alice):
+    hook = alice.root / ".git" / "hooks" / "pre-commit"
+    hook.write_text("#!/bin/sh\necho 'lint says no' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    before = alice.head()
+    r = alice.crm("customer", "add", "Beta Ltd")
+    assert r.code == 0
+    assert "Warning:" in r.err and "not committed" in r.err and "customers/" in r.err
+    assert alice.head() == before
+    data = alice.crm("customer", "list", "--format", "json").json()
+    assert "Beta Ltd" in [c["name"] for c in data]
+
+
+def test_autocommit_off_commits_nothing(alice):
+    text = (alice.root / "crm.yaml").read_text().replace("autocommit: true", "autocommit: false")
+    (alice.root / "crm.yaml").write_text(text)
+    before = alice.head()
+    alice.crm("customer", "add", "Beta Ltd")
+    assert alice.head() == before
+
+
+def test_autocommit_outside_git_warns_once_and_keeps_the_change(tmp_path, gitenv):
+    root = tmp_path / "nogit"
+    assert run("init", str(root)).code == 0
+    (root / "crm.yaml").write_text(
+        (root / "crm.yaml").read_text().replace("autocommit: false", "autocommit: true")
+    )
+    r = run("--dir", str(root), "customer", "add", "Beta Ltd")
+    assert r.code == 0
+    assert "not in a git repository" in r.err
+    assert list((root / "customers").glob("*.yaml"))
+
+
+# ----- history ----------------------------------------------------------------------------
+
+
+def test_history_shows_field_changes_who_and_when_newest_first(team):
+    alice, bob = team
+    cid = acme_id(alice)
+    alice.crm("customer", "edit", "Acme GmbH", "--industry", "pumps", "--add-tag", "key")
+    alice.crm("customer", "edit", "Acme GmbH", "--industry", "valves", "--field", "size=50")
+    data = alice.crm("history", "Acme GmbH", "--format", "json").json()
+    assert [e["action"] for e in data] == ["changed", "changed", "created"]
+    newest = data[0]
+    assert newest["author"] == "Alice"
+    assert newest["date"].startswith("2026-11-23T11:")
+    assert {"field": "industry", "change": "changed", "old": "pumps", "new": "valves"} in newest[
+        "changes"
+    ]
+    assert {"field": "fields.size", "change": "added", "old": None, "new": "50"} in newest[
+        "changes"
+    ]
+    tags = next(c for c in data[1]["changes"] if c["field"] == "tags")
+    assert tags["old"] == ["vip"] and tags["new"] == ["key", "vip"]
+    assert all(c["field"] != "updated" for e in data for c in e["changes"])
+
+    r = alice.crm("history", cid[:5])
+    assert f"History of customer {cid}: Acme GmbH" in r.out
+    assert "pumps → valves" in r.out
+    assert "Alice" in r.out
+    assert all(len(line) <= 80 for line in r.out.splitlines())
+
+
+def test_history_across_kinds_is_ambiguous_unless_kind_given(alice):
+    alice.crm("lead", "add", "Acme GmbH")
+    r = alice.crm("history", "Acme GmbH", ok=False)
+    assert r.code == 1
+    assert r.err.startswith("Error: 'Acme GmbH' matches records of several kinds")
+    assert "customer" in r.err and "lead" in r.err
+    r = alice.crm("history", "Acme GmbH", "--kind", "lead", "--format", "json")
+    assert r.json()[0]["action"] == "created"
+    r = alice.crm("history", "nobody", ok=False)
+    assert r.code == 1 and r.err.startswith("Error: no customer, lead, deal or task matches")
+
+
+def test_history_of_a_removed_record_by_id(alice):
+    alice.crm("customer", "add", "Gone Ltd")
+    gid = alice.crm("customer", "show", "Gone Ltd", "--format", "json").json()["id"]
+    alice.crm("customer", "rm", "Gone Ltd")
+    data = alice.crm("history", gid, "--format", "json").json()
+    assert [e["action"] for e in data] == ["deleted", "created"]
+
+
+def test_history_shows_uncommitted_changes_first(alice):
+    path = next((alice.root / "customers").glob("*.yaml"))
+    path.write_text(path.read_text().replace("industry: null", "industry: mining"))
+    data = alice.crm("history", "Acme GmbH", "--format", "json").json()
+    assert data[0]["commit"] is None
+    assert data[0]["changes"] == [
+        {"field": "industry", "change": "added", "old": None, "new": "mining"}
+    ]
+
+
+# ----- undo --------------------------------------------------------------------------------
+
+
+def test_undo_reverts_the_last_crm_commit_then_the_one_before(alice):
+    cid = acme_id(alice)
+    alice.crm("customer", "edit", "Acme GmbH", "--industry", "pumps")
+    alice.crm("customer", "note", "Acme GmbH", "called")
+    assert len(list((alice.root / "activities").glob("*.yaml"))) == 1
+    r = alice.crm("undo")
+    assert r.out.startswith("Undid ") and "note" in r.out
+    assert list((alice.root / "activities").glob("*.yaml")) == []
+    assert alice.subject().startswith("undo: ")
+    assert "Crm-Undo: " in alice.git("log", "-1", "--format=%B")
+    r = alice.crm("undo")
+    assert "--industry pumps" in r.out
+    assert alice.load("customers", cid)["industry"] is None
+    assert alice.git("status", "--porcelain") == ""
+
+
+def test_undo_of_a_batch_reverts_the_whole_commit(alice):
+    store = Store(alice.root)
+    for i in range(3):
+        store.create("lead", name=f"Lead {i}")
+    store.note_change("lead: import 3 leads")
+    gitops.autocommit(store, ["lead", "import", "x.csv"])
+    r = alice.crm("undo")
+    assert '"lead: import 3 leads"' in r.out
+    assert list((alice.root / "leads").glob("*.yaml")) == []
+
+
+def test_undo_refuses_when_a_newer_commit_touches_the_files(alice):
+    cid = acme_id(alice)
+    alice.crm("customer", "edit", "Acme GmbH", "--industry", "pumps")
+    path = alice.root / "customers" / f"{cid}.yaml"
+    path.write_text(path.read_text().replace("pumps", "valves"))
+    alice.git("commit", "-qam", "fix industry by hand")
+    before = path.read_bytes()
+    head = alice.head()
+    r = alice.crm("undo", ok=False)
+    assert r.code == 1
+    assert r.err.startswith("Error: cannot undo ")
+    assert "fix industry by hand" in r.err and f"customers/{cid}.yaml" in r.err
+    assert path.read_bytes() == before and alice.head() == head
+
+
+def test_undo_refuses_over_uncommitted_changes_and_when_nothing_to_undo(tmp_path, alice):
+    cid = acme_id(alice)
+    path = alice.root / "customers" / f"{cid}.yaml"
+    path.write_text(path.read_text().replace("industry: null", "industry: x"))
+    r = alice.crm("undo", ok=False)
+    assert r.code == 1 and "uncommitted changes" in r.err
+    git(tmp_path, "init", "-q", "-b", "main", "empty")
+    assert run("init", str(tmp_path / "empty")).code == 0
+    r = run("--dir", str(tmp_path / "empty"), "undo")
+    assert r.code == 1 and r.err.startswith("Error: nothing to undo")
+
+
+# ----- sync ---------------------------------------------------------------------------------
+
+
+def test_sync_without_remote_or_repo_or_network_says_so(tmp_path, alice, gitenv):
+    alice.git("remote", "remove", "origin")
+    r = alice.crm("sync", ok=False)
+    assert r.code == 1
+    assert r.err.startswith("Error: no git remote to sync with")
+    assert len(r.err.strip().splitlines()) == 1
+
+    alice.git("remote", "add", "origin", str(tmp_path / "nowhere.git"))
+    r = alice.crm("sync", ok=False)
+    assert r.code == 1 and r.err.startswith("Error: cannot reach git remote 'origin'")
+
+    assert run("init", str(tmp_path / "solo")).code == 0
+    r = run("--dir", str(tmp_path / "solo"), "sync")
+    assert r.code == 1 and "not in a git repository" in r.err
+
+
+def test_two_clones_change_records_and_both_end_identical(team):
+    alice, bob = team
+    cid = acme_id(alice)
+    alice.crm("deal", "add", "Pump order", "--customer", "Acme GmbH", "--amount", "1200")
+    alice.crm("sync")
+    bob.crm("sync")
+    deal_id = bob.crm("deal", "show", "Pump order", "--format", "json").json()["id"]
+
+    # different fields of one record; the same field; list fields; notes; new records
+    alice.crm("customer", "edit", "Acme GmbH", "--industry", "pumps", "--add-tag", "a-tag")
+    bob.crm("customer", "edit", "Acme GmbH", "--website", "acme.de", "--add-tag", "b-tag")
+    alice.crm("customer", "edit", "Acme GmbH", "--owner", "carol")
+    bob.crm("customer", "edit", "Acme GmbH", "--owner", "dave")  # later: wins
+    alice.crm("customer", "note", "Acme GmbH", "note from alice")
+    bob.crm("customer", "note", "Acme GmbH", "note from bob")
+    alice.crm("customer", "add", "Alpha AG")
+    bob.crm("customer", "add", "Bravo SA")
+    alice.crm("deal", "move", "Pump order", "qualified")
+    bob.crm("deal", "move", "Pump order", "proposal")  # later: wins
+
+    r = alice.crm("sync")
+    assert "pushed" in r.out
+    r = bob.crm("sync")
+    assert "pulled" in r.out and "pushed" in r.out, r.out
+    alice.crm("sync")
+
+    assert alice.head() == bob.head()
+    assert alice.tree() == bob.tree()
+    for clone in (alice, bob):
+        assert clone.git("status", "--porcelain") == ""
+        for name, data in clone.tree().items():
+            assert b"<<<<<<<" not in data and b">>>>>>>" not in data, name
+
+    acme = alice.load("customers", cid)
+    assert acme["industry"] == "pumps" and acme["website"] == "acme.de"
+    assert acme["tags"] == ["a-tag", "b-tag", "vip"]
+    assert acme["owner"] == "dave"
+    assert {k: v for k, v in acme["conflicts"][0].items() if k != "from"} == {
+        "field": "owner",
+        "value": "carol",
+    }
+    names = [c["name"] for c in alice.crm("customer", "list", "--format", "json").json()]
+    assert sorted(names) == ["Acme GmbH", "Alpha AG", "Bravo SA"]
+    notes = [a["text"] for a in alice.crm("customer", "show", cid, "--format", "json").json()[
+        "timeline"]]  # fmt: skip
+    assert {"note from alice", "note from bob"} <= set(notes)
+
+    deal = alice.load("deals", deal_id)
+    assert deal["stage"] == "proposal"
+    stages = [h["stage"] for h in deal["stage_history"]]
+    assert stages == ["new", "qualified", "proposal"]
+    assert [h["at"] for h in deal["stage_history"]] == sorted(
+        h["at"] for h in deal["stage_history"]
+    )
+    assert {"field": "stage", "value": "qualified"} in [
+        {k: v for k, v in c.items() if k != "from"} for c in deal["conflicts"]
+    ]
+    # the files are still canonical: crm reads them back and saving changes nothing
+    r = bob.crm("doctor", ok=False)
+    assert "Traceback" not in r.err
+
+
+def test_sync_stops_at_a_conflict_only_a_person_can_solve(team):
+    alice, bob = team
+    cid = acme_id(alice)
+    path = alice.root / "customers" / f"{cid}.yaml"
+    path.write_text("name: [broken\n")
+    alice.git("commit", "-qam", "broken by hand")
+    alice.crm("sync")
+    bob.crm("customer", "edit", "Acme GmbH", "--industry", "pumps")
+    r = bob.crm("sync", ok=False)
+    assert r.code == 1
+    err = r.err.strip().splitlines()
+    assert err[0].startswith("Error: sync stopped at a conflict")
+    assert f"customers/{cid}.yaml" in err[0]
+    assert "git rebase --continue" in err[0]
+    assert "<<<<<<<" not in (bob.root / "customers" / f"{cid}.yaml").read_text()
+    assert "rebase" in bob.git("status")
+    r = bob.crm("sync", ok=False)
+    assert r.code == 1 and "rebase is still in progress" in r.err
+
+
+def test_sync_registers_a_missing_merge_driver(team):
+    alice, bob = team
+    bob.git("config", "--unset", "merge.crm.driver")
+    r = bob.crm("sync")
+    assert "registered crm's merge driver" in r.err
+    assert "Already in sync" in r.out
+    assert bob.git("config", "--get", "merge.crm.driver").strip().endswith("%O %A %B %P")
