@@ -293,8 +293,11 @@ def setup(root: Path, *, create_repo: bool) -> SetupResult | None:
     files = [".gitattributes", ".gitignore", "crm.yaml"]
     files += [f"{folder}/.gitkeep" for folder in KINDS.values()]
     files = [f for f in files if (root / f).exists()]
+    # a new repository starts with the whole CRM (records an existing CRM already
+    # has included); in an existing one only the set-up files are committed
+    paths = [root] if created else [root / f for f in files]
     try:
-        res.commit = commit_paths(root, [root / f for f in files], "crm: set up the CRM for git")
+        res.commit = commit_paths(root, paths, "crm: set up the CRM for git")
     except GitError as e:
         res.warnings.append(
             f"the set-up files ({', '.join(files)}) are not committed: {first_line(e.output) or e.message}"

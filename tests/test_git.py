@@ -166,6 +166,17 @@ def test_init_git_registers_driver_autocommit_and_commits_setup(alice):
     assert alice.git("status", "--porcelain") == ""
 
 
+def test_init_git_on_an_existing_crm_commits_its_records(tmp_path, gitenv):
+    assert run("init", str(tmp_path / "old")).code == 0
+    assert run("--dir", str(tmp_path / "old"), "customer", "add", "Old Corp").code == 0
+    r = run("init", str(tmp_path / "old"), "--git")
+    assert r.code == 0, r.err
+    assert not r.out.startswith("Created")
+    tracked = git(tmp_path / "old", "ls-files").split()
+    assert any(f.startswith("customers/") and f.endswith(".yaml") for f in tracked)
+    assert git(tmp_path / "old", "status", "--porcelain") == ""
+
+
 def test_init_git_in_new_directory_makes_the_repository(tmp_path, gitenv):
     r = run("init", str(tmp_path / "fresh"), "--git")
     assert r.code == 0, r.err
@@ -370,15 +381,16 @@ def test_undo_reverts_the_last_crm_commit_then_the_one_before(alice):
     assert alice.git("status", "--porcelain") == ""
 
 
-def test_undo_of_a_batch_reverts_the_whole_commit(alice):
-    store = Store(alice.root)
-    for i in range(3):
-        store.create("lead", name=f"Lead {i}")
-    store.note_change("lead: import 3 leads")
-    gitops.autocommit(store, ["lead", "import", "x.csv"])
+def test_undo_of_an_import_reverts_the_whole_batch(tmp_path, alice):
+    cards = tmp_path / "cards.csv"
+    cards.write_text("Name,Email,Company\nLi Wei,li@a.cn,A\nWang Fang,wf@b.cn,B\n")
+    alice.crm("lead", "import", str(cards))
+    assert len([f for f in alice.files_in_head() if f.startswith("leads/")]) == 2
     r = alice.crm("undo")
-    assert '"lead: import 3 leads"' in r.out
+    assert r.out.startswith("Undid ")
     assert list((alice.root / "leads").glob("*.yaml")) == []
+    assert alice.crm("lead", "list", "--format", "json").json() == []
+    assert alice.git("status", "--porcelain") == ""
 
 
 def test_undo_refuses_when_a_newer_commit_touches_the_files(alice):

@@ -189,8 +189,8 @@ def undo_command(
         sha, failure = gitops.apply_undo(plan)
         store.invalidate()
     if failure:
-        store.warn(f"the files are restored but the undo is not committed: {failure}")
-    print(f'Undid {c.short} "{c.subject}" by {c.author}: restored {shown}')
+        store.warn(f"the files are put back but the undo is not committed: {failure}")
+    print(f'Undid {c.short} "{c.subject}" by {c.author}: {len(files)} file(s) put back: {shown}')
 
 
 def sync_command() -> None:
