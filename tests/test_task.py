@@ -236,7 +236,7 @@ def test_complaints_rank_by_tier_then_severity_then_age(crm, store, monkeypatch)
 
     complaint("C critical", "critical", "2026-11-01T10:00:00+08:00", customer=c)
     complaint("none critical", "critical", "2026-11-01T10:00:00+08:00", customer=none)
-    complaint("unlinked", "critical", "2026-11-01T10:00:00+08:00")
+    complaint("unlinked", "critical", "2026-11-02T10:00:00+08:00")
     complaint("B low", "low", "2026-11-01T10:00:00+08:00", customer=b)
     complaint("B high new", "high", "2026-11-20T10:00:00+08:00", customer=b)
     complaint("B high old via lead", "high", "2026-11-10T10:00:00+08:00", lead=lead["id"])
@@ -414,6 +414,7 @@ def test_due_contact_by_cadence(crm, store, monkeypatch):
     fresh = customer("Fresh Co", cadence="90d")
     monkeypatch.setenv("CRM_NOW", "2026-11-10T10:00:00+08:00")
     assert run("customer", "note", noted, "Called, all fine").code == 0
+    monkeypatch.setenv("CRM_NOW", "2026-11-11T10:00:00+08:00")
     t = add("Visit", "--customer", tasked)
     assert run("task", "done", t["id"]).code == 0
     monkeypatch.setenv("CRM_NOW", "2026-11-23T10:00:00+08:00")
