@@ -18,6 +18,7 @@ from crmcli.commands.common import (
 )
 from crmcli.errors import CrmError
 
+TABLE_ROWS = 50  # rows listed under a table summary
 PROGRESS_MIN = 200  # cards: fewer than this import too fast for a bar to help
 
 
@@ -86,6 +87,7 @@ def import_command(
     cards: list[dict[str, Any]] = []
     seen_maps: set[str] = set()
     csv_files = []
+    warnings: list[tuple[str, list[str]]] = []
     for name in files:
         data = _read(name)
         fmt_in = detect_format(name, data, fixed)
@@ -94,11 +96,7 @@ def import_command(
             csv_files.append(name)
             seen_maps |= info.get("mapped", set())
             if info.get("unused"):
-                unused = info["unused"]
-                listed = ", ".join(unused[:6]) + (
-                    f" and {len(unused) - 6} more" if len(unused) > 6 else ""
-                )
-                store.warn(f"{name}: columns not imported: {listed} (--map COLUMN=field takes one)")
+                warnings.append((name, info["unused"]))
         cards += file_cards
     if mapping:
         if not csv_files:
@@ -106,6 +104,9 @@ def import_command(
         missing = [c for c in mapping if c not in seen_maps]
         if missing:
             raise CrmError(f"--map: no column '{missing[0]}' in {', '.join(csv_files)}")
+    for name, unused in warnings:
+        listed = ", ".join(unused[:6]) + (f" and {len(unused) - 6} more" if len(unused) > 6 else "")
+        store.warn(f"{name}: columns not imported: {listed} (--map COLUMN=field takes one)")
     check_known(store, "owners", owner, "owner")
     check_known(store, "sources", source, "source")
 
@@ -210,26 +211,44 @@ def _note(store: Any, importer: Any) -> None:
     store.note_change(f"lead: import {n} lead{'s' if n != 1 else ''} from {where}")
 
 
-def _report(summary: dict[str, Any], fmt: ShowFormat) -> None:
+def _short(name: str) -> str:
     from pathlib import PurePath
 
+    return "standard input" if name == "-" else PurePath(name).name
+
+
+def _report(summary: dict[str, Any], fmt: ShowFormat) -> None:
     from crmcli import render
-    from crmcli.commands.common import default_limit
 
     if fmt == ShowFormat.json:
         render.print_json(summary)
         return
+    # The rows to look at: rejected first, then skipped, merged, created with notes;
+    # a long import shows the first TABLE_ROWS (JSON lists every row).
+    order = {"rejected": 0, "skipped": 1, "merged": 2, "created": 3}
     shown = [r for r in summary["rows"] if r["outcome"] != "created" or r["notes"]]
+    shown.sort(key=lambda r: order[r["outcome"]])
     if shown:
-        n = default_limit(None)
-        rows = shown[:n] if n else shown
-        render.table(
-            [("where", {"overflow": "fold", "ratio": 2}), ("outcome", {"no_wrap": True}),
-             ("name", {"overflow": "fold", "ratio": 2}), ("reason", {"overflow": "fold", "ratio": 5})],
-            [[f"{PurePath(r['file']).name}:{'card ' + str(r['card']) if 'card' in r else r['line']}",
-              r["outcome"], r["name"] or "", "; ".join(x for x in [r["reason"], *r["notes"]] if x)]
-             for r in rows],
-        )  # fmt: skip
+        rows = shown[:TABLE_ROWS]
+        files = {r["file"] for r in rows}
+        many = len(files) > 1
+        columns: list[Any] = [
+            ("where", {"no_wrap": True}),
+            ("outcome", {"no_wrap": True}),
+            ("name", {"overflow": "fold", "ratio": 2}),
+            ("reason", {"overflow": "fold", "ratio": 5}),
+        ]
+        if many:
+            columns.insert(0, ("file", {"overflow": "fold", "ratio": 2}))
+        table_rows = []
+        for r in rows:
+            where = f"card {r['card']}" if "card" in r else f"line {r['line']}"
+            notes = r["notes"] if r["outcome"] in ("created", "merged") else []
+            reason = "; ".join(x for x in [r["reason"], *notes] if x)
+            row = [where, r["outcome"], r["name"] or "", reason]
+            table_rows.append([_short(r["file"]), *row] if many else row)
+        title = None if many else _short(next(iter(files)))
+        render.table(columns, table_rows, title=title)  # fmt: skip
         if len(rows) < len(shown):
             render.message(
                 f"{len(shown) - len(rows)} more rows not shown (--format json shows all)"

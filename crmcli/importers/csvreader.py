@@ -136,7 +136,8 @@ def _dialect(text: str) -> Any:
             delimiter = best if counts[best] else ","
 
         return Fallback
-    dialect.doublequote = True  # the Sniffer guesses this wrong on short samples
+    dialect.doublequote = True  # the Sniffer guesses these wrong on short samples
+    dialect.quotechar = '"'
     return dialect
 
 

@@ -84,6 +84,8 @@ def _card(filename: str, number: int, line: int, chunk: bytes) -> dict[str, Any]
     for name, why in dropped:
         card["notes"].append(f"{name} left out: vobject cannot read it ({why})")
     _fill(card, component)
+    if dropped and not card["name"] and not card["error"]:
+        card["error"] = f"vobject cannot read the card's name (line {line}): {dropped[0][1]}"
     return card
 
 
