@@ -56,6 +56,8 @@ def _construct_decimal(loader: Any, node: Any) -> Any:
 
 
 Loader.add_constructor("tag:yaml.org,2002:float", _construct_decimal)
+# an explicit !!timestamp stays text too (and a malformed one is not a crash)
+Loader.add_constructor(_TIMESTAMP, lambda loader, node: loader.construct_scalar(node))
 
 
 class Dumper(_BaseDumper):  # type: ignore[misc,valid-type]
@@ -67,6 +69,9 @@ Dumper.yaml_implicit_resolvers = _resolvers(_BaseDumper.yaml_implicit_resolvers)
 
 
 def _represent_decimal(dumper: Any, value: Decimal) -> Any:
+    if not value.is_finite():  # as YAML's own .inf/.nan, which read back (as floats)
+        text = ".nan" if value.is_nan() else ("-.inf" if value.is_signed() else ".inf")
+        return dumper.represent_scalar("tag:yaml.org,2002:float", text)
     text = format(value, "f")
     tag = "tag:yaml.org,2002:float" if "." in text else "tag:yaml.org,2002:int"
     return dumper.represent_scalar(tag, text)
@@ -82,8 +87,49 @@ Dumper.add_representer(str, _represent_str)
 
 
 def loads(text: str) -> Any:
-    """Parse YAML text (safe)."""
-    return yaml.load(text, Loader=Loader)  # noqa: S506 - Loader is a safe loader
+    """Parse YAML text (safe). Every problem is a YAMLError, also a value that its tag
+    cannot take (`!!int abc`) or nesting too deep to build."""
+    try:
+        data = yaml.load(text, Loader=Loader)  # noqa: S506 - Loader is a safe loader
+        _check_depth(data)
+        return data
+    except yaml.YAMLError:
+        raise
+    except Exception as e:  # noqa: BLE001 - hostile text: any failure means "cannot read"
+        raise yaml.constructor.ConstructorError(
+            problem=f"a value cannot be read ({type(e).__name__}: {e})"
+        ) from None
+
+
+MAX_DEPTH = 50  # records nest a few levels; thousands would crash whoever walks them
+MAX_VALUES = 200_000  # aliases can expand a small file into billions of values
+_PLAIN = (str, int, float, Decimal, bool, type(None))
+
+
+def _check_depth(data: Any) -> None:
+    """Refuse what the rest of crm cannot walk: deep or cyclic nesting, alias bombs,
+    and values of other types (!!binary bytes, !!set, !!omap tuples)."""
+
+    def bad(problem: str) -> Exception:
+        return yaml.constructor.ConstructorError(problem=problem)
+
+    stack = [(data, 1)]
+    count = 0
+    while stack:
+        value, depth = stack.pop()
+        count += 1
+        if count > MAX_VALUES:
+            raise bad(f"more than {MAX_VALUES} values (anchors and aliases expanding?)")
+        if isinstance(value, (dict, list)):
+            if depth > MAX_DEPTH:
+                raise bad(f"nested more than {MAX_DEPTH} levels deep")
+            if isinstance(value, dict):
+                stack.extend((k, depth + 1) for k in value)
+                stack.extend((v, depth + 1) for v in value.values())
+            else:
+                stack.extend((v, depth + 1) for v in value)
+        elif not isinstance(value, _PLAIN):
+            raise bad(f"values of type {type(value).__name__} are not supported")
 
 
 def dumps(data: Any) -> str:

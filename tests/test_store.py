@@ -73,6 +73,45 @@ def test_yaml_tags_that_construct_objects_are_refused(text):
         yamlio.loads(text)
 
 
+BOMB = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]\n" for i in range(8)
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x: !!int abc\n",  # a tag's constructor failing is a YAML error, not a ValueError
+        "x: !!float abc\n",
+        "x: !!int 0x_\n",
+        "x: !!bool maybe\n",
+        "x: " + "[" * 5000 + "]" * 5000 + "\n",  # would crash whoever walks it
+        "x: &a [*a]\n",  # a cycle
+        BOMB,  # a billion values from a few lines
+        "x: !!binary aGk=\n",  # bytes: not a value a record can hold
+        "x: !!set {a: null}\n",
+        "x: !!omap [a: 1]\n",
+    ],
+)
+def test_yaml_that_would_crash_or_hang_a_reader_is_a_yaml_error(text):
+    with pytest.raises(yamlio.YAMLError) as e:
+        yamlio.loads(text)
+    assert yamlio.describe(e.value)
+
+
+def test_explicit_timestamp_tag_stays_text():
+    assert yamlio.loads("x: !!timestamp 2026-01-01\ny: !!timestamp soon\n") == {
+        "x": "2026-01-01",
+        "y": "soon",
+    }
+
+
+def test_non_finite_decimals_dump_as_yaml_that_reads_back():
+    for value in (Decimal("Infinity"), Decimal("-Infinity"), Decimal("NaN")):
+        back = yamlio.loads(yamlio.dumps({"x": value}))["x"]
+        assert str(back) == str(float(value))
+
+
 def test_yaml_writes_no_anchors_or_aliases():
     shared = ["a", "b"]
     text = yamlio.dumps({"x": shared, "y": shared})
