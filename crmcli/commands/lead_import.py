@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from enum import Enum
 from typing import Annotated, Any
@@ -19,7 +20,8 @@ from crmcli.commands.common import (
 from crmcli.errors import CrmError
 
 TABLE_ROWS = 50  # rows listed under a table summary
-PROGRESS_MIN = 200  # cards: fewer than this import too fast for a bar to help
+PROGRESS_MIN = 200
+BULK_MIN = 50  # cards: fewer than this import too fast for a bar to help
 
 
 class InputFormat(str, Enum):
@@ -123,7 +125,9 @@ def import_command(
             if dry_run:
                 _run(importer, cards)
             else:
-                with store.lock(), store.bulk():
+                # Many records: fsync once at the end, not twice a record.
+                bulk = store.bulk() if len(cards) >= BULK_MIN else contextlib.nullcontext()
+                with store.lock(), bulk:
                     try:
                         _run(importer, cards)
                     finally:
