@@ -28,11 +28,12 @@ All times 10:00 +08:00; closed_at = the won/lost entry.
 from __future__ import annotations
 
 import json
+import shutil
 from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
-from conftest import run, set_settings
+from conftest import NOW, _write_tz, run, set_settings
 from rich.cells import cell_len
 
 from crmcli.dates import parse_iso
@@ -43,7 +44,7 @@ from crmcli.reports.funnel import funnel
 from crmcli.reports.owners import owners
 from crmcli.reports.sources import sources
 from crmcli.reports.stalled import stalled
-from crmcli.store import Store
+from crmcli.store import Store, init
 
 
 def T(s: str) -> str:
@@ -135,11 +136,25 @@ def build(store: Store) -> tuple[dict[str, str], dict[int, str]]:
     return c, d
 
 
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    """The fixture CRM, built once per module (creating files is the slow part)."""
+    root = tmp_path_factory.mktemp("template") / "crm"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CRM_NOW", NOW)
+        mp.setenv("CRM_USER", "alice")
+        init(root, "Test CRM")
+        _write_tz(root)
+        set_settings(root, owners=["alice", "bob", "carol"])
+        c, d = build(Store(root))
+    return root, c, d
+
+
 @pytest.fixture
-def full(crm):
-    set_settings(crm, owners=["alice", "bob", "carol"])
-    store = Store(crm)
-    c, d = build(store)
+def full(crm, template):
+    src, c, d = template
+    shutil.rmtree(crm)
+    shutil.copytree(src, crm, ignore=shutil.ignore_patterns(".crm"))
     return Store(crm), c, d
 
 

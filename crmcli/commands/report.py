@@ -594,7 +594,7 @@ def stalled_cmd(
     if data["owner"]:
         title += f" (owner {data['owner']})"
     _table(
-        [("deal / customer", {"overflow": "fold", "ratio": 1}), ("owner", FOLD),
+        [("deal", {"overflow": "fold", "ratio": 1}), ("owner", FOLD),
          ("stage", FOLD), ("amount", R), ("days", R),
          ("last activity", {"overflow": "ellipsis", "no_wrap": True, "ratio": 1})],
         rows,
