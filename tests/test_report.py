@@ -747,6 +747,12 @@ def test_tables_fit_80_columns_with_cjk(full, crm, name):
     bj = store.load("customer", c["bj"])
     bj["name"] = "北京精密机械制造股份有限公司华北销售分公司"
     store.save("customer", bj)
+    wang = "王小明的华东区大客户销售团队"
+    store.create("task", title="回访", owner=wang, due=T("11-01T10:00"), status="open")
+    store.create("lead", name="李四", source="上海国际工业博览会展位", owner=wang)
+    store.create("deal", title="上海电气集团股份有限公司涡轮机年度采购", amount=D("1234567.89"),
+                 currency="CNY", stage="proposal", status="open", owner=wang,
+                 customer=c["bj"], created=T("01-01T10:00"), close_date="2026-12-01")  # fmt: skip
     r = run("report", name)
     assert r.code == 0, r.err
     lines = r.out.splitlines()
@@ -756,6 +762,10 @@ def test_tables_fit_80_columns_with_cjk(full, crm, name):
     assert "\x1b[" not in r.out  # no colour off a terminal
     if name in ("customers", "stalled"):
         assert "北京" in r.out
+    if name in ("owners", "stalled"):
+        assert "王小明" in r.out
+    if name == "sources":
+        assert "上海国际" in r.out
 
 
 def test_funnel_table_draws_bars(full):

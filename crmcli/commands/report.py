@@ -357,7 +357,7 @@ def owners_cmd(
     _line()
     from crmcli import render
 
-    width = max(8, min(30, render.console().width - 50))
+    width = max(8, min(20, render.console().width - 56))
     rows = []
     for o in entries:
         done = o["tasks_on_time"] + o["tasks_late"]
@@ -590,13 +590,14 @@ def stalled_cmd(
         deal = d["title"] + (f"\n{d['customer_name']}" if d["customer_name"] else "")
         when = f"{d['last_activity_at'][:10]}\n{d['last_activity']}"
         rows.append([deal, d["owner"] or "", stage, amount, d["idle_days"], when])
+    stage_width = max((len(str(r[2])) for r in rows), default=5)
     title = f"Deals idle for {data['days']} days or more"
     if data["owner"]:
         title += f" (owner {data['owner']})"
     _table(
         [("deal", {"overflow": "fold", "ratio": 1}), ("owner", FOLD),
-         ("stage", FOLD), ("amount", R), ("days", R),
-         ("last activity", {"overflow": "ellipsis", "no_wrap": True, "ratio": 1})],
+         ("stage", {"overflow": "fold", "min_width": min(12, stage_width)}), ("amount", R),
+         ("days", R), ("last activity", {"overflow": "ellipsis", "no_wrap": True, "ratio": 1})],
         rows,
         title=title,
         empty="no stalled deals",
