@@ -571,3 +571,33 @@ def test_every_write_holds_the_lock_and_leaves_files_on_error(shop):
     refused(run("deal", "edit", rec["id"], "--line", "NOPE:1"), "NOPE")
     refused(run("deal", "edit", rec["id"], "--close", "not a date at all"), "not a date")
     assert deal_file(shop, rec) == before
+
+
+# ----- property: money survives YAML and JSON exactly --------------------------------------------
+
+try:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+except ImportError:  # pragma: no cover - hypothesis is a test extra
+    given = None
+
+if given is not None:
+
+    @settings(max_examples=200, deadline=None)
+    @given(
+        st.decimals(min_value=0, max_value=10**12, places=2, allow_nan=False),
+        st.decimals(min_value=0, max_value=10**6, places=4, allow_nan=False),
+    )
+    def test_money_round_trips_exactly(amount, unit):
+        import json
+
+        from crmcli import render, yamlio
+
+        parsed = deals.parse_money(format(amount, "f"))
+        assert parsed == amount
+        line = {"qty": Decimal(3), "unit_price": unit}
+        back = yamlio.loads(yamlio.dumps({"amount": parsed, "lines": [line]}))
+        assert back["amount"] == parsed and back["lines"][0]["unit_price"] == unit
+        again = json.loads(render.to_json({"amount": parsed}), parse_float=Decimal)
+        assert again["amount"] == parsed
+        assert deals.lines_total({"id": "x", "lines": [line]}) == 3 * unit
