@@ -545,10 +545,10 @@ def test_convert_with_a_deal_has_the_exact_amount(crm):
     assert (
         r.out.splitlines()[1] == f"Opened deal {deal['id']}: Pump order (lead-in, 1,234,567.10 CNY)"
     )
-    assert messages()[-1] == (
+    assert messages()[0] == (
         'lead: convert "李伟" to new customer "北京泵业有限公司" with deal "Pump order"'
     )
-    assert messages()[0].startswith("deal: add")
+    assert messages()[1].startswith("deal: add")
     assert deal["amount"] == Decimal("1234567.10")
     assert "amount: 1234567.10\n" in (crm / "deals" / f"{deal['id']}.yaml").read_text()
     assert deal["currency"] == "CNY" and deal["stage"] == "lead-in" and deal["status"] == "open"

@@ -361,6 +361,8 @@ def convert_cmd(
         store.note_change(
             f'lead: convert "{rec["name"]}" to {verb} customer "{cust["name"]}"{also}'
         )
+        # the conversion is the headline of the commit, the deal's own message follows
+        store.messages.insert(0, store.messages.pop())
     for w in result["warnings"]:
         store.warn(w)
     if result["customer_action"] == "matched":
