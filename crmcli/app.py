@@ -87,7 +87,7 @@ def _autocommit() -> None:
 _click_command = None
 
 
-def _command():  # noqa: ANN202 - a click.Command; click is not imported at module top
+def _command():  # a click.Command (click is not imported at module top)
     """The click command behind `app`, built once per process: calling `app(...)` has
     Typer rebuild every group and option (~50 ms) on each call."""
     global _click_command
