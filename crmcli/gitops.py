@@ -270,10 +270,11 @@ class SetupResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def setup(root: Path, *, create_repo: bool) -> SetupResult | None:
+def setup(root: Path, *, create_repo: bool, commit: bool = True) -> SetupResult | None:
     """Set a CRM up for team use over git: `git init` when asked and needed, the
     merge driver in .gitattributes and the repository config, autocommit on in
-    crm.yaml, and a commit of those set-up files (never of records). None when the
+    crm.yaml, and (with `commit`) a commit of those set-up files (never of records,
+    except that a repository made here starts with the whole CRM). None when the
     CRM is not in a git work tree and `create_repo` is false."""
     root = Path(root)
     top = toplevel(root)
@@ -296,6 +297,8 @@ def setup(root: Path, *, create_repo: bool) -> SetupResult | None:
     # a new repository starts with the whole CRM (records an existing CRM already
     # has included); in an existing one only the set-up files are committed
     paths = [root] if created else [root / f for f in files]
+    if not commit:
+        return res
     try:
         res.commit = commit_paths(root, paths, "crm: set up the CRM for git")
     except GitError as e:

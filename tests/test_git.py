@@ -194,6 +194,8 @@ def test_init_inside_a_work_tree_sets_up_git_without_the_flag(tmp_path, gitenv):
     assert "customers/*.yaml merge=crm" in (root / ".gitattributes").read_text()
     assert "autocommit: true" in (root / "crm.yaml").read_text()
     assert git(root, "config", "--get", "merge.crm.driver")
+    assert git(root, "rev-parse", "-q", "--verify", "HEAD", check=False) == ""  # no commit
+    assert "Commit crm.yaml" in r.out
 
 
 def test_init_outside_git_leaves_git_alone(tmp_path, gitenv):

@@ -28,7 +28,8 @@ def init_command(
 
     Refuses to overwrite an existing CRM (except with --git, which then only sets up
     git). Inside a git work tree, or with --git, it also registers crm's merge driver
-    (.gitattributes and the repository's config) and turns settings git.autocommit on.
+    (.gitattributes and the repository's config) and turns settings git.autocommit on;
+    --git also commits those set-up files.
 
     Example: crm init ~/sales --name "Acme CRM" --git
     """
@@ -43,7 +44,7 @@ def init_command(
     else:
         root = init(path, name)
         print(f"Created a CRM in {root.resolve()}; edit crm.yaml to set owners and pipeline.")
-    res = gitops.setup(root, create_repo=git)
+    res = gitops.setup(root, create_repo=git, commit=git)
     if res is None:
         return
     for w in res.warnings:
@@ -58,3 +59,5 @@ def init_command(
     if res.commit:
         done.append(f"committed the set-up files ({res.commit[:7]})")
     print(f"Git for the CRM in {root.resolve()}: {', '.join(done)}.")
+    if not git:
+        print("Commit crm.yaml, .gitattributes and .gitignore when you are ready (or use --git).")
