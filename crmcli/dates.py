@@ -133,6 +133,13 @@ def parse_when(text: str, current: datetime | None = None, *, end_of_day: bool =
     A form with no time of day gives midnight, or 23:59:59 with `end_of_day`.
     Unparseable text raises DateError quoting it: never a silent guess.
     """
+    try:
+        return _parse_when(text, current, end_of_day=end_of_day)
+    except (ValueError, OverflowError):  # +99999y, year 10000: past what a date can hold
+        raise DateError(f"the date '{text}' is out of range") from None
+
+
+def _parse_when(text: str, current: datetime | None, *, end_of_day: bool) -> datetime:
     current = current or now()
     tz = current.tzinfo
     raw = text
@@ -195,7 +202,13 @@ def parse_duration(text: str):
     m = re.fullmatch(r"\s*(\d+)\s*([a-z]+)\s*", text.lower())
     if not m or m[2] not in _UNITS or int(m[1]) == 0:
         raise DateError(f"cannot understand the duration '{text}' (try 1d, 2w, 1m)")
-    return relativedelta(**{_UNITS[m[2]]: int(m[1])})
+    delta = relativedelta(**{_UNITS[m[2]]: int(m[1])})
+    try:
+        if (datetime(2000, 1, 1) + delta).year > 9000:
+            raise OverflowError
+    except (ValueError, OverflowError):
+        raise DateError(f"the duration '{text}' is too long") from None
+    return delta
 
 
 def humanize_delta(delta: timedelta) -> str:

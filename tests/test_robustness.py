@@ -315,8 +315,10 @@ TEXT = st.one_of(
     st.sampled_from(NASTY),
     st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=40),
 )
+# CRM_EXAMPLES=1000 for a deeper search than the quick default
+EXAMPLES = int(os.environ.get("CRM_EXAMPLES", "40"))
 FAST = settings(
-    max_examples=40,
+    max_examples=EXAMPLES,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -505,7 +507,7 @@ def _import_available() -> bool:
 CSV_HEAD = st.sampled_from(["name,email,phone,company\n", "Name;E-mail\n", "", "\ufeffname\n"])
 
 
-@settings(FAST, max_examples=25)
+@settings(FAST, max_examples=max(EXAMPLES // 2, 10))
 @given(head=CSV_HEAD, body=st.text(max_size=150))
 def test_random_csv_to_lead_import(world, head, body):
     if not _import_available():
@@ -619,3 +621,23 @@ def test_non_utf8_arguments_and_input_are_refused(world):
     answered_cleanly(r)
     assert r.code == 1
     assert tree(root) == before
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["deal", "list", "--closing-before", "+99999y"],
+        ["task", "list", "--due-before", "+99999999999w"],
+        ["task", "add", "Call", "--due", "in 99999 years"],
+        ["task", "add", "Call", "--due", "+99999999999999999999h"],
+        ["customer", "edit", "acme", "--cadence", "99999y"],
+        ["task", "add", "Call", "--every", "99999999999999999999m"],
+    ],
+)
+def test_dates_past_what_a_date_can_hold_are_errors(world, args):
+    before = tree(world["root"])
+    r = run(*args)
+    answered_cleanly(r)
+    if r.code != 2:  # 2: an option not built yet
+        assert r.code == 1 and ("out of range" in r.err or "too long" in r.err), r.err
+    assert tree(world["root"]) == before
