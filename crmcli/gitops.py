@@ -593,8 +593,9 @@ def _entry(commit: Commit | None, old_text: str | None, new_text: str | None) ->
         changes = [
             {"field": "merged_into", "change": "added", "old": None, "new": new["merged_into"]}
         ]
-    else:
-        action, changes = "changed", field_changes(old, new)
+    else:  # a version that cannot be read shows no field changes, only the problem
+        action = "changed"
+        changes = [] if (old_err or new_err) else field_changes(old, new)
     entry: dict[str, Any] = {
         "commit": commit.sha if commit else None,
         "author": commit.author if commit else None,

@@ -137,7 +137,8 @@ def _short(value: Any, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _change_lines(e: dict) -> list[str]:
+def _change_lines(e: dict, width: int = 80) -> list[str]:
+    """One line per changed field: `field  old → new` (lists: +added -removed)."""
     lines = []
     if e.get("problem"):
         lines.append(f"  ! {e['problem']}")
@@ -149,17 +150,22 @@ def _change_lines(e: dict) -> list[str]:
         lines.append("  (no field changed)")
     for c in e["changes"]:
         name, old, new = c["field"], c["old"], c["new"]
-        if c["change"] == "added":
-            desc = f"+ {_short(new)}" if isinstance(new, list) else _short(new)
-        elif c["change"] == "removed":
-            desc = f"{_short(old)} → (removed)"
-        elif isinstance(old, list) and isinstance(new, list):
-            plus = [f"+{_short(x, 40)}" for x in new if x not in old]
-            minus = [f"-{_short(x, 40)}" for x in old if x not in new]
-            desc = " ".join(plus + minus) or f"{_short(old)} → {_short(new)} (reordered)"
+        head = f"  {name:<14} "
+        room = max(width - len(head), 20)
+        if e["action"] == "created":
+            desc = _short(new, room)
+        elif isinstance(old, list) or isinstance(new, list):
+            old_items = old if isinstance(old, list) else []
+            new_items = new if isinstance(new, list) else []
+            plus = [f"+{_short(x, room - 1)}" for x in new_items if x not in old_items]
+            minus = [f"-{_short(x, room - 1)}" for x in old_items if x not in new_items]
+            desc = " ".join(plus + minus) or "(reordered)"
         else:
-            desc = f"{_short(old, 35)} → {_short(new, 35)}"
-        lines.append(f"  {name:<14} {desc}")
+            half = (room - 3) // 2
+            desc = (
+                f"{_short(old, half)} → {_short(new, room - 3 - min(len(_short(old, half)), half))}"
+            )
+        lines.append(head + (desc if len(desc) <= room else desc[: room - 1] + "…"))
     return lines
 
 
