@@ -208,7 +208,29 @@ def median(values: list[float]) -> float:
     return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
 
 
+def update_section(path: Path, marker: str, text: str) -> None:
+    """Replace what is between <!-- MARKER --> and <!-- /MARKER --> in `path` with
+    `text` (appending the section when the markers are missing)."""
+    start, end = f"<!-- {marker} -->", f"<!-- /{marker} -->"
+    body = path.read_text(encoding="utf-8") if path.exists() else ""
+    block = f"{start}\n{text}\n{end}"
+    if start in body and end in body:
+        a, b = body.index(start), body.index(end) + len(end)
+        body = body[:a] + block + body[b:]
+    else:
+        body = body.rstrip("\n") + ("\n\n" if body else "") + block + "\n"
+    path.write_text(body, encoding="utf-8")
+
+
 # ----- the machine ---------------------------------------------------------------------------
+
+
+def load() -> str:
+    """The 1-minute load average: other work on the machine slows the wall times."""
+    try:
+        return f"{os.getloadavg()[0]:.1f}"
+    except OSError:
+        return "unknown"
 
 
 def machine() -> dict[str, str]:

@@ -35,7 +35,6 @@ from harness import Run, size_label
 
 MEMORY_MB = 150
 SEARCH = "schmidt"
-START, END = "<!-- bench:results -->", "<!-- /bench:results -->"
 
 
 def task_list_target(tasks: int) -> float:
@@ -338,22 +337,11 @@ def report(results: list[Result], args: argparse.Namespace, took: float) -> str:
             f"(imports: {args.import_runs} runs "
             f"on fresh copies); peak memory target ≤{MEMORY_MB} MB for every command. "
             f"{passed} of {len(counted)} measured pass, {na} n/a; the whole run took "
-            f"{took / 60:.1f} min.",
+            f"{took / 60:.1f} min, load average {args.load_before} before, {harness.load()} after.",
             "",
             table(results),
         ]
     )
-
-
-def update(path: Path, text: str) -> None:
-    body = path.read_text(encoding="utf-8") if path.exists() else ""
-    block = f"{START}\n{text}\n{END}"
-    if START in body and END in body:
-        a, b = body.index(START), body.index(END) + len(END)
-        body = body[:a] + block + body[b:]
-    else:
-        body = body.rstrip("\n") + ("\n\n" if body else "") + block + "\n"
-    path.write_text(body, encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -384,6 +372,7 @@ def main(argv: list[str] | None = None) -> int:
         print(msg, file=sys.stderr, flush=True)
 
     crm = harness.crm_command(args.crm)
+    args.load_before = harness.load()
     start = time.perf_counter()
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="crm-bench-") as tmp:
@@ -404,7 +393,7 @@ def main(argv: list[str] | None = None) -> int:
     text = report(results, args, time.perf_counter() - start)
     print(text)
     if args.update:
-        update(args.update, text)
+        harness.update_section(args.update, "bench:results", text)
     if args.json:
         data = [
             {

@@ -25,8 +25,10 @@ import argparse
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -88,8 +90,6 @@ def to_taskwarrior(tasks: list[dict], shift_seconds: float) -> list[dict]:
 
 def load_taskwarrior(data: Path, items: list[dict]) -> dict[str, str]:
     """A throwaway taskwarrior holding `items`; returns its environment."""
-    import subprocess
-
     data.mkdir(parents=True)
     rc = data / "taskrc"
     rc.write_text(f"data.location={data}\nconfirmation=off\nhooks=off\nnews.version=2.6.2\n")
@@ -145,6 +145,7 @@ def compare(root: Path, n: int, runs: int, crm: list[str], work: Path, log) -> d
         counts["crm"] = count(argv["crm task list --overdue --format json"][0], env_crm, cwd)
     times: dict[str, list[float]] = {k: [] for k in argv}
     peaks: dict[str, list[float]] = {k: [] for k in argv}
+    cpus: dict[str, list[float]] = {k: [] for k in argv}
     for i in range(runs + 1):  # the first round warms up; rounds alternate the tools
         for name, (args, env) in argv.items():
             run = harness.timed(args, env, cwd)
@@ -153,33 +154,39 @@ def compare(root: Path, n: int, runs: int, crm: list[str], work: Path, log) -> d
             if i:
                 times[name].append(run.seconds)
                 peaks[name].append(run.peak_mb)
+                cpus[name].append(run.cpu)
         if i:
             log(f"  {size_label(n)} round {i}: " + ", ".join(f"{times[k][-1]:.3f}" for k in times))
     return {
         "tasks": n,
         "counts": counts,
         "median": {k: harness.median(v) for k, v in times.items()},
+        "cpu": {k: harness.median(v) for k, v in cpus.items()},
         "peak_mb": {k: max(v) for k, v in peaks.items()},
     }
 
 
 def table(results: list[dict]) -> str:
     lines = [
-        "| tasks | overdue (crm / task) | crm s | task list s | task export s "
+        "| tasks | overdue (crm / task) | crm s (cpu) | task list s (cpu) | task export s (cpu) "
         "| crm ÷ task list | crm ÷ task export | peak MB (crm / task) |",
         "|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     key = "crm task list --overdue --format json"
     for r in results:
-        med, peak, c = r["median"], r["peak_mb"], r["counts"]
+        med, peak, c, cpu = r["median"], r["peak_mb"], r["counts"], r["cpu"]
         crm_s = med.get(key)
         tl, te = med["task +OVERDUE list"], med["task +OVERDUE export"]
+
+        def both(name: str, med=med, cpu=cpu) -> str:
+            return f"{med[name]:.3f} ({cpu[name]:.3f})" if name in med else "n/a"
+
         cells = [
             size_label(r["tasks"]),
             f"{c.get('crm', 'n/a')} / {c['taskwarrior']}",
-            "n/a" if crm_s is None else f"{crm_s:.3f}",
-            f"{tl:.3f}",
-            f"{te:.3f}",
+            both(key),
+            both("task +OVERDUE list"),
+            both("task +OVERDUE export"),
             "n/a" if crm_s is None else f"{crm_s / tl:.2f}",
             "n/a" if crm_s is None else f"{crm_s / te:.2f}",
             f"{peak[key]:.0f}" if key in peak else "n/a",
@@ -197,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cache", type=Path, default=harness.DEFAULT_CACHE, help="generated CRMs")
     p.add_argument("--crm", help="the command to time (default: crm of this venv)")
     p.add_argument("--quick", action="store_true", help="200 tasks, one round")
+    p.add_argument("--update", type=Path, metavar="FILE", help="rewrite FILE's taskwarrior section")
     args = p.parse_args(argv)
     if args.quick:
         args.sizes, args.runs = [200], 1
@@ -209,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         log("Install it (Debian/Ubuntu: apt-get install taskwarrior) to compare.")
         return 0
     crm = harness.crm_command(args.crm)
+    load_before = harness.load()
     results = []
     with tempfile.TemporaryDirectory(prefix="crm-bench-tw-") as tmp:
         for n in args.sizes:
@@ -218,11 +227,16 @@ def main(argv: list[str] | None = None) -> int:
             log(f"{size_label(n)} tasks: loading taskwarrior")
             results.append(compare(root, n, args.runs, crm, Path(tmp), log))
     m = harness.machine()
-    print(
-        f"{m['cpus']} CPUs ({m['cpu']}), Python {m['python']}, {m['os']}, commit {m['commit']}; "
-        f"median of {args.runs} alternating rounds after a warm-up.\n"
+    version = subprocess.run(["task", "--version"], capture_output=True, text=True).stdout.strip()
+    text = (
+        f"Run on {time.strftime('%Y-%m-%d')} at commit {m['commit']}: {m['cpus']} CPUs "
+        f"({m['cpu']}), Python {m['python']}, taskwarrior {version}, {m['os']}; median of "
+        f"{args.runs} alternating rounds after a warm-up, load average {load_before} before, "
+        f"{harness.load()} after.\n\n" + table(results)
     )
-    print(table(results))
+    print(text)
+    if args.update:
+        harness.update_section(args.update, "bench:taskwarrior", text)
     return 0
 
 
