@@ -215,6 +215,8 @@ def money_text(amount: Decimal | None, currency: str | None = None) -> str:
             amount = _decimal(amount)
         except (InvalidOperation, ValueError):
             return str(amount)
+    if not amount.is_finite():
+        return str(amount)
     q = Decimal("0.01")
     text = f"{amount:,.2f}" if amount == amount.quantize(q) else f"{amount:,f}"
     return f"{text} {currency}" if currency else text
@@ -430,7 +432,10 @@ def parse_day(store: Store, text: str, what: str = "date") -> str:
 
     if not text or not text.strip():
         raise CrmError(f"the {what} is empty")
-    return parse_when(text, store.now()).date().isoformat()
+    try:
+        return parse_when(text, store.now()).date().isoformat()
+    except (ValueError, OverflowError):  # e.g. +99999y: beyond the calendar
+        raise CrmError(f"the {what} '{text}' is out of range") from None
 
 
 def select(

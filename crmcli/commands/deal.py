@@ -289,6 +289,7 @@ def show_cmd(ref: DealRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
     """
     from crmcli import deals, records, render
     from crmcli.commands.customer import show_related
+    from crmcli.errors import CrmError
 
     store = get_store()
     settings = store.settings
@@ -298,7 +299,10 @@ def show_cmd(ref: DealRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
     links.pop("deals", None)
     flags = deals.flags(settings, rec, store.now().date())
     probability = deals.stage_probability(settings, rec["stage"])
-    reasons = deals.approval_reasons(settings, rec) if rec["needs_approval"] else []
+    try:
+        reasons = deals.approval_reasons(settings, rec) if rec["needs_approval"] else []
+    except CrmError as e:  # a hand-broken line: show the deal anyway
+        reasons = [e.message]
     if fmt == ShowFormat.json:
         render.print_json(
             {**rec, "probability": probability, "flags": flags, "approval_reasons": reasons,
