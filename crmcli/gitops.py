@@ -352,8 +352,18 @@ def commit_paths(
 
 
 def command_text(argv: Sequence[str]) -> str:
-    """`crm ARGS` on one line, for messages and the Crm-Command trailer."""
-    text = "crm " + shlex.join(argv) if argv else "crm"
+    """`crm ARGS` on one line, for messages and the Crm-Command trailer; the CRM's
+    path (--dir, a detail of one machine) is left out."""
+    args: list[str] = []
+    skip = False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a in ("--dir", "-C") and not args:
+            skip = True
+        elif not (a.startswith("--dir=") and not args):
+            args.append(a)
+    text = "crm " + shlex.join(args) if args else "crm"
     text = " ".join(text.split())
     return text if len(text) <= 200 else text[:199] + "…"
 
