@@ -313,7 +313,7 @@ def merge_files(base: Path, ours: Path, theirs: Path, name: str | None = None) -
     o = _read(Path(ours), "our version")
     t = _read(Path(theirs), "their version")
     result = merge_records(b, o, t)
-    kind = kind_of(name)
+    kind = kind_of(name) or kind_of(str(ours))  # %P, else OURS if it sits in deals/ etc.
     if kind and "merged_into" not in result:
         result = models.normalize(kind, result)
     try:

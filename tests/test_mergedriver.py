@@ -216,3 +216,14 @@ def test_merge_driver_command_exit_codes(tmp_path):
     assert "not valid YAML" in r.err
     assert ours.read_bytes() == before
     assert "<<<<<<<" not in ours.read_text()
+
+
+def test_kind_is_guessed_from_ours_path_without_a_name(tmp_path):
+    folder = tmp_path / "customers"
+    folder.mkdir()
+    base = write(tmp_path / "O", customer())
+    ours = write(folder / "acme0001.yaml", {"zzz": 1, **customer(industry="pumps", updated=T1)})
+    theirs = write(tmp_path / "B", customer(website="acme.de", updated=T2))
+    merge_files(base, ours, theirs)
+    keys = list(yamlio.loads(ours.read_text()))
+    assert keys[:2] == ["id", "name"] and keys[-1] == "zzz"
