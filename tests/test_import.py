@@ -686,3 +686,70 @@ def test_engine_dry_run_on_a_store(store):
     i.run(cards)
     assert [r["outcome"] for r in i.rows] == ["created", "skipped"]
     assert store.all("lead") == []
+
+
+def test_quick_email_check_agrees_with_normalize_email():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from crmcli.contactinfo import normalize_email
+    from crmcli.errors import CrmError
+    from crmcli.importers.engine import check_email
+
+    def answer(fn, text):
+        try:
+            return fn(text)
+        except CrmError as e:
+            return ("error", e.message)
+
+    parts = st.text(alphabet="aZ9.-_+'@ ñü\"xn", max_size=12)
+    domains = st.sampled_from(
+        ["example.com", "Example.ORG", "x", "doe.invalid", "münchen.de", "xn--mnchen-3ya.de",
+         "-x.com", "x_y.com", "1.2.3.4", "localhost", "a.b.c.co.uk", "x.com."]
+    )  # fmt: skip
+
+    @settings(max_examples=300, deadline=None)
+    @given(parts, domains)
+    def same(local, domain):
+        text = f"{local}@{domain}"
+        assert answer(check_email, text) == answer(normalize_email, text)
+
+    same()
+
+
+def test_killed_import_leaves_whole_records_and_a_rerun_completes(crm, tmp_path):
+    """`kill` (SIGTERM) in the middle of a real import, in a real process."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    n = 1500
+    f = tmp_path / "many.csv"
+    f.write_text(
+        "name,email\n" + "".join(f"Person {i},p{i}@example.com\n" for i in range(n)),
+        encoding="utf-8",
+    )
+    env = {**os.environ, "CRM_DIR": str(crm)}
+    cmd = [sys.executable, "-m", "crmcli", "lead", "import", str(f)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if len(list((crm / "leads").glob("*.yaml"))) >= 20:
+            proc.send_signal(signal.SIGTERM)
+            break
+        time.sleep(0.02)
+    out, err = proc.communicate(timeout=120)
+    if proc.returncode == 130:  # stopped in the middle (else it was quicker than us)
+        assert b"Interrupted after" in err
+        assert 20 <= len(list((crm / "leads").glob("*.yaml"))) < n
+    else:
+        assert proc.returncode == 0, err
+    store = Store(crm)
+    for p in (crm / "leads").glob("*.yaml"):
+        assert store.read_file("lead", p)["name"].startswith("Person ")
+    assert not list((crm / "leads").glob(".*.tmp"))
+    s = imp(str(f))
+    assert s["rejected"] == 0
+    assert len(Store(crm).all("lead")) == n

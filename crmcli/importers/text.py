@@ -11,7 +11,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from crmcli.store import fold
+
 UTF8_BOM = b"\xef\xbb\xbf"
+_WORD = re.compile(r"\w+")
 
 # CJK ideographs, kana and hangul: names written family name first, no space.
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
@@ -59,9 +62,12 @@ def _is_utf8(line: bytes) -> bool:
     return True
 
 
+_SURROGATE = re.compile("[\udc80-\udcff]")
+
+
 def has_bad_bytes(text: str) -> bool:
     """True when `text` holds bytes that could not be decoded (surrogate escapes)."""
-    return any("\udc80" <= c <= "\udcff" for c in text)
+    return _SURROGATE.search(text) is not None
 
 
 def tidy(value: object) -> str:
@@ -98,9 +104,7 @@ def compose_name(first: str = "", middle: str = "", last: str = "") -> str:
 
 def name_key(name: str) -> tuple[str, ...]:
     """Names that agree: the same words in any order, case and accents ignored."""
-    from crmcli.store import fold
-
-    return tuple(sorted(re.findall(r"\w+", fold(name or ""))))
+    return tuple(sorted(_WORD.findall(fold(name or ""))))
 
 
 def split_values(text: str, *, emails: bool = False) -> list[str]:
