@@ -41,7 +41,7 @@ def export_command(
         str | None,
         typer.Option(
             "--output",
-            "-O",
+            "-o",
             metavar="FILE",
             help="Write to FILE (atomically) instead of standard output.",
             show_default=False,

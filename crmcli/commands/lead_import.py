@@ -35,7 +35,7 @@ def import_command(
         typer.Argument(
             help="CSV or vCard (.vcf) files; '-' reads standard input.",
             show_default=False,
-            metavar="FILE...",
+            metavar="FILE",
         ),
     ],
     source: SourceOpt = None,

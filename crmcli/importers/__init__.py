@@ -33,6 +33,17 @@ def read_source(
     name: str, data: bytes, fmt: str, mapping: dict[str, str] | None = None
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """(cards, info) of one file's bytes in format `fmt`."""
+    try:
+        return _read(name, data, fmt, mapping)
+    except CrmError as e:
+        if name == "-" and e.message.startswith("-: "):
+            raise CrmError("standard input: " + e.message[3:], e.details) from None
+        raise
+
+
+def _read(
+    name: str, data: bytes, fmt: str, mapping: dict[str, str] | None
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     if fmt == "vcf":
         from crmcli.importers.vcard import read_vcf
 
