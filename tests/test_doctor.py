@@ -393,3 +393,38 @@ def test_problem_as_data():
         "action": None,
     }
     assert doctor.Problem("crm.yaml", None, "broken").line() == "crm.yaml: broken"
+
+
+def test_fix_commits_its_repairs_even_when_problems_remain(tmp_path, monkeypatch):
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None:
+        pytest.skip("no git")
+    root = tmp_path / "team"
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "alice")
+    monkeypatch.setenv("GIT_AUTHOR_EMAIL", "alice@example.com")
+    monkeypatch.setenv("GIT_COMMITTER_NAME", "alice")
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "alice@example.com")
+    r = run("init", str(root), "--git")
+    if r.code != 0:
+        pytest.skip(f"crm init --git not available: {r.err}")
+    monkeypatch.setenv("CRM_DIR", str(root))
+    rec = Store(root).create("customer", name="Acme")
+    Store(root).create("deal", title="Pump", stage="nope", customer=rec["id"])
+    path = root / "customers" / f"{rec['id']}.yaml"
+    data = yamlio.loads(path.read_text(encoding="utf-8"))
+    path.write_text(yamlio.dumps(dict(reversed(list(data.items())))), encoding="utf-8")
+    subprocess.run(["git", "add", "-A"], cwd=root, check=True, capture_output=True)
+    subprocess.run(["git", "commit", "-qm", "by hand"], cwd=root, check=True, capture_output=True)
+    r = run("doctor", "--fix")
+    assert r.code == 1  # the unknown stage is left to a person
+    assert f"fixed customers/{rec['id']}.yaml" in r.out
+    log = subprocess.run(
+        ["git", "log", "-1", "--format=%s"], cwd=root, capture_output=True, text=True
+    )
+    assert log.stdout.strip() == "doctor: fixed 1 problem(s)"
+    status = subprocess.run(
+        ["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True
+    )
+    assert status.stdout == ""

@@ -50,6 +50,10 @@ def doctor_command(
             print(p.line() + (" (crm doctor --fix repairs it)" if p.fixable else ""))
     sys.stdout.flush()
     n = len(report.problems)
+    if n and report.fixed:
+        from crmcli.app import _autocommit
+
+        _autocommit()  # exit 1 skips the autocommit after a command: commit the repairs here
     if n:
         fixable = sum(p.fixable for p in report.problems)
         hint = f"; {fixable} can be repaired with crm doctor --fix" if fixable else ""
