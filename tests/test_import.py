@@ -753,3 +753,21 @@ def test_killed_import_leaves_whole_records_and_a_rerun_completes(crm, tmp_path)
     s = imp(str(f))
     assert s["rejected"] == 0
     assert len(Store(crm).all("lead")) == n
+
+
+def test_vcard_21_in_gbk_raw_and_quoted_printable(crm, tmp_path):
+    """Chinese phones write vCard 2.1 in GBK: raw bytes, or quoted-printable."""
+    raw = "BEGIN:VCARD\r\nVERSION:2.1\r\nFN;CHARSET=GB2312:王芳\r\nTEL;CELL:13800138000\r\nEND:VCARD\r\n"
+    qp = "".join(f"={b:02X}" for b in "李伟".encode("gbk"))
+    qp_card = (
+        "BEGIN:VCARD\r\nVERSION:2.1\r\nFN;CHARSET=GBK;ENCODING=QUOTED-PRINTABLE:"
+        f"{qp}\r\nORG;CHARSET=GBK;ENCODING=QUOTED-PRINTABLE:"
+        + "".join(f"={b:02X}" for b in "华强电子".encode("gbk"))
+        + "\r\nTEL;CELL:13900139000\r\nEND:VCARD\r\n"
+    )
+    f = tmp_path / "phone.vcf"
+    f.write_bytes(raw.encode("gbk") + qp_card.encode("ascii"))
+    s = imp(str(f))
+    assert s["created"] == 2
+    assert lead_named("王芳")["phones"] == ["13800138000"]
+    assert lead_named("李伟")["company"] == "华强电子"
