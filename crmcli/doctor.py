@@ -65,7 +65,7 @@ class Problem:
     def line(self) -> str:
         """`customers/ab12cd34.yaml: emails: ...` (the field left out when there is none)."""
         where = f"{self.file}: {self.field}" if self.field else self.file
-        return f"{where}: {self.problem}"
+        return _printable(f"{where}: {self.problem}")
 
 
 @dataclass
@@ -396,6 +396,15 @@ class _Checker:
     def _name(self, kind: str, rid: str) -> str:
         rec = self.records[kind][rid]
         return f"{KINDS[kind]}/{rid}.yaml ({models.display_name(kind, rec)})"
+
+
+def _printable(text: str) -> str:
+    """One line a terminal shows as is: control characters (a newline, an escape
+    sequence hidden in a name) written as escapes."""
+    return "".join(
+        c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii")
+        for c in text
+    )
 
 
 def _show(value: Any) -> str:

@@ -428,3 +428,14 @@ def test_fix_commits_its_repairs_even_when_problems_remain(tmp_path, monkeypatch
         ["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True
     )
     assert status.stdout == ""
+
+
+def test_problem_lines_are_one_printable_line_each(crm, store):
+    store.create("customer", id="aaaa0001", name="Evil\x1b[2J\nName", emails=["x@y.de"])
+    store.create("customer", id="bbbb0002", name="Other", emails=["x@y.de"])
+    r = run("doctor")
+    assert r.code == 1
+    assert lines(r) == [
+        "customers/bbbb0002.yaml: emails: x@y.de is also on customers/aaaa0001.yaml "
+        "(Evil\\x1b[2J\\nName)"
+    ]
