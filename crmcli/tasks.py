@@ -56,6 +56,23 @@ def due_of(task: Record) -> datetime | None:
     return parse_iso(value)
 
 
+def due_ts(task: Record) -> float | None:
+    """The due as a POSIX timestamp (None when no due): the fast path for sorting
+    and filtering many tasks."""
+    value = task.get("due")
+    if not value:
+        return None
+    try:
+        dt = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        dt = None
+    if dt is None or dt.tzinfo is None:  # "Z", or no offset written by hand
+        from crmcli.dates import parse_iso
+
+        dt = parse_iso(value)
+    return dt.timestamp()
+
+
 def is_all_day(due: datetime) -> bool:
     """A due entered as a date only (end of that day, in its own offset)."""
     return due.time() == END_OF_DAY
@@ -157,11 +174,10 @@ def urgency_key(task: Record) -> tuple[Any, ...]:
 
     Overdue-most-late-first and then due time ascending are one order: the
     earliest due instant first."""
-    due = due_of(task)
-    ts = due.timestamp() if due is not None else float("inf")
+    ts = due_ts(task)
     return (
-        due is None,
-        ts,
+        ts is None,
+        ts if ts is not None else 0.0,
         PRIORITY_RANK.get(task.get("priority"), 9),
         task.get("created") or "",
         task["id"],
@@ -206,6 +222,8 @@ def select(
         raise CrmError(f"status '{status}' must be one of {', '.join(STATUS_FILTERS)}")
     if customer is not None and links is None:
         raise ValueError("filtering by customer needs the links")
+    now_ts = now.timestamp()
+    before_ts = due_before.timestamp() if due_before is not None else None
     out = []
     for t in tasks:
         if status != "all" and t.get("status") != status:
@@ -219,12 +237,12 @@ def select(
         if customer is not None and links.customer_of(t) != customer:  # type: ignore[union-attr]
             continue
         if overdue or due_before is not None:
-            due = due_of(t)
-            if due is None:
+            ts = due_ts(t)
+            if ts is None:
                 continue
-            if overdue and (t.get("status") != "open" or due >= now):
+            if overdue and (t.get("status") != "open" or ts >= now_ts):
                 continue
-            if due_before is not None and due > due_before:
+            if before_ts is not None and ts > before_ts:
                 continue
         out.append(t)
     return out
