@@ -487,7 +487,7 @@ def remind_cmd(
     open deals past their close date, big deals waiting for approval, customers due
     for contact. Prints nothing (exit 0) when nothing does, so `mail -E` stays quiet.
 
-    Example: 0 8 * * 1-5 cd ~/crm && crm task remind | mail -E -s "crm: today" me@example.com
+    Example: crm task remind --within 1d | mail -E -s "crm: today" me@example.com
     """
     import sys
 
