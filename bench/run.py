@@ -311,9 +311,9 @@ def table(results: list[Result]) -> str:
     lines = [head, "|---|---|--:|--:|--:|--:|---|---|---|"]
     for r in results:
         c = r.case
-        target = c.target_text or ("—" if c.target is None else f"≤{c.target:g} s")
+        target = c.target_text or ("—" if c.target is None else f"≤{c.target:.3g} s")
         if c.target_text and c.target is not None:
-            target = f"{c.target_text} = ≤{c.target:.2f} s"
+            target = f"{c.target_text} = ≤{c.target:.3g} s"
         peak = "—" if r.peak is None else f"{r.peak:.0f}"
         note = r.note.replace("|", "\\|")
         lines.append(
