@@ -180,7 +180,15 @@ def test_show_table_has_fields_contacts_and_timeline(crm):
     run("customer", "note", cid, "Called about pumps")
     r = run("customer", "show", cid)
     assert r.code == 0
-    for text in ("Acme GmbH", "info@acme.de", "Contacts", "Li Wei", "Buyer", "Timeline", "Called about pumps"):
+    for text in (
+        "Acme GmbH",
+        "info@acme.de",
+        "Contacts",
+        "Li Wei",
+        "Buyer",
+        "Timeline",
+        "Called about pumps",
+    ):
         assert text in r.out
 
 
@@ -217,7 +225,9 @@ def test_path_like_refs_never_escape(crm):
 
 
 def test_edit_adds_removes_and_unsets(crm):
-    cid = add("Acme", "-e", "a@acme.de", "-p", "+49 30 1234567", "--tag", "old", "--website", "x.de")
+    cid = add(
+        "Acme", "-e", "a@acme.de", "-p", "+49 30 1234567", "--tag", "old", "--website", "x.de"
+    )
     r = run(
         "customer", "edit", cid, "--email", "b@acme.de", "--remove-email", "A@acme.de",
         "--add-tag", "new", "--remove-tag", "old", "--remove-phone", "+49 30 1234567",
@@ -307,9 +317,7 @@ def test_timeline_is_newest_first(crm, monkeypatch):
 def test_assign_with_open_work(crm, store):
     cid = add("Acme")
     deal = store.create("deal", title="Pumps", customer=cid, stage="new", owner="alice")
-    won = store.create(
-        "deal", title="Old", customer=cid, stage="new", status="won", owner="alice"
-    )
+    won = store.create("deal", title="Old", customer=cid, stage="new", status="won", owner="alice")
     task = store.create("task", title="Call", customer=cid, owner="alice")
     r = run("customer", "assign", cid, "bob", "--with-open-work")
     assert r.code == 0, r.err
@@ -380,7 +388,7 @@ def test_rm_refuses_while_linked_unless_force(crm, store):
 
 
 def test_rm_plain(crm):
-    cid = add("Acme")
+    add("Acme")
     assert run("customer", "rm", "acme").code == 0
     assert run("customer", "list", "-f", "json").json() == []
 
