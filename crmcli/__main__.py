@@ -7,6 +7,6 @@ if sys.argv[1:2] == ["merge-driver"]:  # git's merge driver: a fast path, no CLI
     if code >= 0:
         sys.exit(code)
 
-from crmcli.app import main  # noqa: E402
+from crmcli.cli import main  # noqa: E402
 
 main()

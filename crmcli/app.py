@@ -10,20 +10,27 @@ from typing import Annotated
 import typer
 
 from crmcli import __version__
-from crmcli.commands import customer, deal, doctor, export, init, lead, report, task, team
 from crmcli.commands.common import state
 
-app = typer.Typer(
-    name="crm",
-    help=(
-        "A customer relationship manager for the terminal, kept in plain YAML files.\n\n"
-        "Example: crm init ~/crm && cd ~/crm && crm customer add 'Acme GmbH' --tag vip"
-    ),
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    pretty_exceptions_show_locals=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+# Command groups and top-level commands, imported only when a command needs them
+# (start-up time): name -> module under crmcli.commands [, function].
+GROUPS = {
+    "customer": "customer",
+    "lead": "lead",
+    "deal": "deal",
+    "task": "task",
+    "report": "report",
+}
+COMMANDS = {
+    "init": ("init", "init_command"),
+    "export": ("export", "export_command"),
+    "doctor": ("doctor", "doctor_command"),
+    "history": ("team", "history_command"),
+    "undo": ("team", "undo_command"),
+    "sync": ("team", "sync_command"),
+    "merge-driver": ("team", "merge_driver_command"),
+}
+ORDER = ["init", *GROUPS, "export", "doctor", "history", "undo", "sync", "merge-driver"]
 
 
 def _version(value: bool) -> None:
@@ -32,7 +39,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def root(
     dir: Annotated[
         str | None,
@@ -54,18 +60,60 @@ def root(
     state.store = None
 
 
-app.command("init")(init.init_command)
-app.add_typer(customer.app, name="customer")
-app.add_typer(lead.app, name="lead")
-app.add_typer(deal.app, name="deal")
-app.add_typer(task.app, name="task")
-app.add_typer(report.app, name="report")
-app.command("export")(export.export_command)
-app.command("doctor")(doctor.doctor_command)
-app.command("history")(team.history_command)
-app.command("undo")(team.undo_command)
-app.command("sync")(team.sync_command)
-app.command("merge-driver")(team.merge_driver_command)
+def build(names: list[str] | None = None) -> typer.Typer:
+    """The root app with the named commands (all by default)."""
+    import importlib
+
+    app = typer.Typer(
+        name="crm",
+        help=(
+            "A customer relationship manager for the terminal, kept in plain YAML files.\n\n"
+            "Example: crm init ~/crm && cd ~/crm && crm customer add 'Acme GmbH' --tag vip"
+        ),
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        pretty_exceptions_show_locals=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    app.callback()(root)
+    for name in ORDER:
+        if names is not None and name not in names:
+            continue
+        if name in GROUPS:
+            module = importlib.import_module(f"crmcli.commands.{GROUPS[name]}")
+            app.add_typer(module.app, name=name)
+        else:
+            module_name, func = COMMANDS[name]
+            module = importlib.import_module(f"crmcli.commands.{module_name}")
+            app.command(name)(getattr(module, func))
+    return app
+
+
+def _wanted(argv: list[str]) -> list[str] | None:
+    """The one command named in `argv` (after global options), or None for all of them
+    (no command, --help, shell completion, or a name to be reported as unknown)."""
+    if any(k.endswith("_COMPLETE") for k in os.environ):
+        return None
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg in ("--dir", "-C"):
+            i += 2
+            continue
+        if arg.startswith("--dir=") or (arg.startswith("-C") and len(arg) > 2):
+            i += 1
+            continue
+        if arg.startswith("-"):
+            return None
+        return [arg] if arg in GROUPS or arg in COMMANDS else None
+    return None
+
+
+def __getattr__(name: str) -> typer.Typer:
+    """`crmcli.app.app`: the whole app (tests and documentation walk it)."""
+    if name == "app":
+        return build()
+    raise AttributeError(name)
 
 
 def _autocommit() -> None:
@@ -84,16 +132,17 @@ def _autocommit() -> None:
         print(f"Warning: the change is saved but not committed: {e}", file=sys.stderr)
 
 
-_click_command = None
+_click_commands: dict[tuple[str, ...] | None, object] = {}
 
 
-def _command():  # a click.Command (click is not imported at module top)
-    """The click command behind `app`, built once per process: calling `app(...)` has
-    Typer rebuild every group and option (~50 ms) on each call."""
-    global _click_command
-    if _click_command is None:
-        _click_command = typer.main.get_command(app)
-    return _click_command
+def _command(argv: list[str]):  # a click.Command (click is not imported at module top)
+    """The click command for `argv`: only the command group it names is imported and
+    built (start-up time), once per process (tests run many commands in one process)."""
+    names = _wanted(argv)
+    key = tuple(names) if names is not None else None
+    if key not in _click_commands:
+        _click_commands[key] = typer.main.get_command(build(names))
+    return _click_commands[key]
 
 
 def main() -> None:
@@ -112,7 +161,7 @@ def main() -> None:
     state.store = None
     try:
         try:
-            _command()(prog_name="crm")
+            _command(sys.argv[1:])(prog_name="crm")
         except SystemExit as e:
             if not e.code:
                 _autocommit()

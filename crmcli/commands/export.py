@@ -48,9 +48,11 @@ def export_command(
         ),
     ] = None,
 ) -> None:
-    """Export records: JSON lines (one record a line, with its kind), CSV of one kind
-    (formulas neutralised for spreadsheets), or vCard 4.0 of customers, their contacts
-    and leads (which `crm lead import` reads back).
+    """Export records as JSON lines, CSV or vCard.
+
+    JSON lines: one record a line, with its kind. CSV: one kind, formulas
+    neutralised for spreadsheets. vCard 4.0: customers, their contacts and leads
+    (which `crm lead import` reads back).
 
     Example: crm export --kind lead --format csv --output leads.csv
     """

@@ -67,9 +67,11 @@ def import_command(
     ] = None,
     fmt: ShowFormatOpt = ShowFormat.table,
 ) -> None:
-    """Import leads from business cards: CSV files (Google, Outlook, LinkedIn, HubSpot,
-    generic headers) and vCards (2.1, 3.0, 4.0). Duplicates of leads merge into them,
-    cards of customers are skipped, unusable rows are reported by line or card number.
+    """Import leads from business cards: CSV and vCard files.
+
+    CSV (Google, Outlook, LinkedIn, HubSpot, generic headers) and vCards (2.1, 3.0,
+    4.0). Duplicates of leads merge into them, cards of customers are skipped,
+    unusable rows are reported by line or card number.
     One import is one batch (see `crm lead list --batch`).
 
     Example: crm lead import cards.vcf contacts.csv --source trade-show --tag expo-2026

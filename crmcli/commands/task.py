@@ -173,8 +173,9 @@ def list_cmd(
     limit: LimitOpt = None,
     fmt: ListFormatOpt = ListFormat.table,
 ) -> None:
-    """List tasks, most urgent first: overdue (most late first), then by due, then
-    priority; no due last. With --kind complaint: by customer tier, severity, age.
+    """List tasks, most urgent first.
+
+    Overdue (most late first), then by due, then priority; no due last. With --kind complaint: by customer tier, severity, age.
 
     Example: crm task list --overdue --owner alice --format json
     """
@@ -483,9 +484,10 @@ def remind_cmd(
         RemindFormat, typer.Option("--format", "-f", help="text (plain, for mail) or json.")
     ] = RemindFormat.text,
 ) -> None:
-    """What needs attention, for cron: overdue tasks and those due soon (by owner),
-    open deals past their close date, big deals waiting for approval, customers due
-    for contact. Prints nothing (exit 0) when nothing does, so `mail -E` stays quiet.
+    """What needs attention today, for cron; silent when nothing does.
+
+    Overdue tasks and those due soon (by owner), open deals past their close date,
+    big deals waiting for approval, customers due for contact. Prints nothing (exit 0) when nothing does, so `mail -E` stays quiet.
 
     Example: crm task remind --within 1d | mail -E -s "crm: today" me@example.com
     """

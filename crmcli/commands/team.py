@@ -174,8 +174,9 @@ def undo_command(
         bool, typer.Option("--dry-run", help="Say what would be undone; change nothing.")
     ] = False,
 ) -> None:
-    """Undo the last change crm committed (autocommit): its files go back as they were,
-    in a new commit. Refuses when a newer commit touched the same files.
+    """Undo the last change crm committed (autocommit).
+
+    Its files go back as they were, in a new commit. Refuses when a newer commit touched the same files.
 
     An import is one commit, so undo takes back the whole batch.
 
@@ -200,8 +201,9 @@ def undo_command(
 
 
 def sync_command() -> None:
-    """Share changes with the team: pull with rebase (record files merged field by
-    field by crm's merge driver), then push.
+    """Share changes with the team: pull with rebase, then push.
+
+    Record files are merged field by field by crm's merge driver.
 
     When both sides changed the same field, the later change wins and the other
     value is kept in the record under `conflicts`. Registers the merge driver in
