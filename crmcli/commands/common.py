@@ -113,7 +113,9 @@ SearchOpt = Annotated[
 ]
 LimitOpt = Annotated[
     int | None,
-    typer.Option("--limit", "-n", help="Rows in a table (0: all; default 50 on a terminal)."),
+    typer.Option(
+        "--limit", "-n", help="Rows in a table (0: all; default 50). JSON and CSV list all."
+    ),
 ]
 
 
@@ -151,11 +153,14 @@ def check_known(store: Any, setting: str, value: str | None, what: str) -> None:
 # ----- output by --format -------------------------------------------------------------
 
 
-def default_limit(limit: int | None) -> int:
-    from crmcli.render import is_terminal
+TABLE_LIMIT = 50
 
+
+def default_limit(limit: int | None) -> int:
+    """Rows a table shows: --limit N, 0 for all; by default 50 (drawing a table costs
+    about 0.3 ms a row; JSON and CSV always carry every row)."""
     if limit is None:
-        return 50 if is_terminal() else 0
+        return TABLE_LIMIT
     return max(limit, 0)
 
 

@@ -135,7 +135,7 @@ def _title(name: str, data: dict[str, Any], what: str = "") -> str:
 
 
 def _limited(rows: list[dict[str, Any]], limit: int | None) -> list[dict[str, Any]]:
-    """The rows a table shows: --limit, else 50 on a terminal, all off one."""
+    """The rows a table shows: --limit, else 50 (0: all)."""
     n = default_limit(limit)
     return rows[:n] if n else rows
 
