@@ -9,7 +9,7 @@ checkout/pull/merge, an added or deleted file is seen by the very next command.
 
 Racy files: a file modified within RACY_NS of being indexed could be modified
 again without its signature changing (coarse file-system clocks), so such
-entries are marked racy and re-parsed on the next read until they are old
+entries get no signature and are re-parsed on every read until they are old
 enough (the same trick git uses for its index).
 
 Deleting .crm/ loses nothing: the index is rebuilt on the next read. Any SQLite
@@ -30,7 +30,7 @@ from typing import Any
 from crmcli.models import Record
 
 RACY_NS = 3_000_000_000
-VERSION = 1
+VERSION = 2
 
 # A parsed file: (0, error message, details) or (1, record) or (2, tombstone)
 Parsed = tuple[int, Any]
@@ -39,17 +39,19 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS rec (
     kind TEXT NOT NULL,
     name TEXT NOT NULL,
-    mtime INTEGER, ctime INTEGER, size INTEGER, ino INTEGER, racy INTEGER,
+    sig TEXT,
     ok INTEGER,
-    blob BLOB,
     status TEXT, owner TEXT, due REAL, text TEXT,
     link_on TEXT, customer TEXT, lead TEXT, deal TEXT,
+    blob BLOB,
     PRIMARY KEY (kind, name)
 );
 CREATE INDEX IF NOT EXISTS rec_on ON rec (kind, link_on);
 CREATE INDEX IF NOT EXISTS rec_customer ON rec (kind, customer);
 CREATE INDEX IF NOT EXISTS rec_status ON rec (kind, status, due);
 """
+# The blob comes last: SQLite reads the small columns of a row without walking the
+# blob's overflow pages. `sig` is the file's stat signature, "" while racy.
 
 # Columns a query may filter on (see Store.find).
 COLUMNS = ("status", "owner", "link_on", "customer", "lead", "deal")
@@ -119,7 +121,7 @@ class Index:
     ) -> None:
         """Bring `kind`'s rows up to date with the files in `folder`."""
         db = self.connect()
-        current: dict[str, tuple[int, int, int, int]] = {}
+        current: dict[str, tuple[str, int]] = {}  # name -> (signature, newest of m/ctime)
         try:
             with os.scandir(folder) as it:
                 for e in it:
@@ -129,18 +131,14 @@ class Index:
                             st = e.stat()
                         except FileNotFoundError:
                             continue
-                        current[n] = (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
+                        current[n] = (
+                            f"{st.st_mtime_ns} {st.st_ctime_ns} {st.st_size} {st.st_ino}",
+                            max(st.st_mtime_ns, st.st_ctime_ns),
+                        )
         except FileNotFoundError:
             pass
-        known = {
-            row[0]: (row[1:5], row[5])
-            for row in db.execute(
-                "SELECT name, mtime, ctime, size, ino, racy FROM rec WHERE kind=?", (kind,)
-            )
-        }
-        stale = [
-            n for n, sig in current.items() if n not in known or known[n][1] or known[n][0] != sig
-        ]
+        known: dict[str, str] = dict(db.execute("SELECT name, sig FROM rec WHERE kind=?", (kind,)))
+        stale = [n for n, (sig, _t) in current.items() if known.get(n) != sig]
         gone = [n for n in known if n not in current]
         if not stale and not gone:
             self.synced.add(kind)
@@ -148,17 +146,16 @@ class Index:
         now_ns = time.time_ns()
         rows = []
         for n in stale:
-            sig = current[n]
+            sig, changed_ns = current[n]
             ok, value = parse(folder / n)
-            racy = 1 if now_ns - max(sig[0], sig[1]) < RACY_NS else 0
+            if now_ns - changed_ns < RACY_NS:
+                sig = ""  # racy: could change again unseen within the clock's grain
             cols_ = cols(value) if ok == 1 else (None,) * 8
-            rows.append((kind, n, *sig, racy, ok, pickle.dumps(value, protocol=5), *cols_))
+            rows.append((kind, n, sig, ok, *cols_, pickle.dumps(value, protocol=5)))
         db.execute("BEGIN IMMEDIATE")
         try:
             db.executemany("DELETE FROM rec WHERE kind=? AND name=?", [(kind, n) for n in gone])
-            db.executemany(
-                "INSERT OR REPLACE INTO rec VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows
-            )
+            db.executemany("INSERT OR REPLACE INTO rec VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")

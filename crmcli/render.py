@@ -68,10 +68,18 @@ def _default(obj: Any) -> Any:
     raise TypeError(f"cannot write {type(obj).__name__} as JSON")
 
 
+_COMPACT = json.JSONEncoder(ensure_ascii=False, default=_default)
+
+
+def _exact(text: str) -> str:
+    return _DEC_RE.sub(r"\1", text) if _DEC_MARK in text else text
+
+
 def to_json(data: Any, indent: int | None = 2) -> str:
     """JSON with exact decimals: money is a JSON number, never a rounded float."""
-    text = json.dumps(data, ensure_ascii=False, indent=indent, default=_default)
-    return _DEC_RE.sub(r"\1", text) if _DEC_MARK in text else text
+    if indent is None:
+        return _exact(_COMPACT.encode(data))
+    return _exact(json.dumps(data, ensure_ascii=False, indent=indent, default=_default))
 
 
 def print_json(data: Any) -> None:
@@ -79,11 +87,11 @@ def print_json(data: Any) -> None:
     (written as it goes: fast and light for 100,000 records)."""
     out = sys.stdout
     if isinstance(data, list) and data and all(isinstance(r, dict) for r in data):
-        out.write("[\n")
-        last = len(data) - 1
-        for i, rec in enumerate(data):
-            out.write(to_json(rec, indent=None) + (",\n" if i < last else "\n"))
-        out.write("]\n")
+        encode = _COMPACT.encode
+        for start in range(0, len(data), 1000):
+            chunk = ",\n".join(map(encode, data[start : start + 1000]))
+            out.write(("[\n" if start == 0 else ",\n") + _exact(chunk))
+        out.write("\n]\n")
     else:
         out.write(to_json(data) + "\n")
 
