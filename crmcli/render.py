@@ -158,11 +158,14 @@ def table(
     if not rows:
         message(empty)
         return
+    # Columns apart by two spaces, a rule under the header: ASCII off a terminal.
+    ascii_head = box.Box("    \n    \n -- \n    \n    \n    \n    \n    \n", ascii=True)
     t = Table(
         title=title,
-        box=box.SIMPLE_HEAD if is_terminal() else box.ASCII2,
+        box=box.SIMPLE_HEAD if is_terminal() else ascii_head,
         show_edge=False,
         pad_edge=False,
+        collapse_padding=True,
         header_style="bold" if use_colour() else "",
         title_style="bold" if use_colour() else "",
     )

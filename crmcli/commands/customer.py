@@ -112,8 +112,10 @@ def list_cmd(
     output_list(
         records,
         fmt,
-        ["id", ("name", {"overflow": "fold", "ratio": 3}), ("e-mail", {"overflow": "fold", "ratio": 3}),
-         ("phone", {"no_wrap": True}), "owner", ("tags", {"overflow": "fold", "ratio": 2})],
+        ["id", ("name", {"overflow": "fold", "ratio": 3}),
+         ("e-mail", {"overflow": "ellipsis", "no_wrap": True, "ratio": 3}),
+         ("phone", {"no_wrap": True}), ("owner", {"no_wrap": True}),
+         ("tags", {"overflow": "ellipsis", "no_wrap": True, "ratio": 2})],
         lambda r: [r["id"], r["name"], (r["emails"] or [""])[0], (r["phones"] or [""])[0],
                    r["owner"], r["tags"]],
         csv_columns=CSV_COLUMNS,
