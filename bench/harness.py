@@ -233,6 +233,26 @@ def load() -> str:
         return "unknown"
 
 
+def code_version() -> str:
+    """HEAD's short hash, with a note when crmcli/ has uncommitted changes."""
+    try:
+        git = ["git", "-C", str(REPO)]
+        head = subprocess.run(
+            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            [*git, "status", "--porcelain", "--", "crmcli"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    if not head:
+        return "unknown"
+    return f"{head} (+ uncommitted changes in crmcli/)" if dirty else head
+
+
 def machine() -> dict[str, str]:
     cpu = platform.processor() or platform.machine()
     try:
@@ -242,19 +262,11 @@ def machine() -> dict[str, str]:
                 break
     except OSError:
         pass
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        commit = ""
+    commit = code_version()
     return {
         "cpus": str(os.cpu_count()),
         "cpu": cpu,
         "python": platform.python_version(),
         "os": f"{platform.system()} {platform.release()}",
-        "commit": commit or "unknown",
+        "commit": commit,
     }

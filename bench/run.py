@@ -87,16 +87,20 @@ def measure(case: Case, crm: list[str], cwd: Path, log, timeout: float) -> Resul
     res = Result(case)
     total = case.runs + (1 if case.warmup else 0)
     for i in range(total):
-        root = case.before() if case.before else case.root
-        env = harness.bench_env(crm_dir=root)
+        root = case.root
         try:
+            root = case.before() if case.before else case.root
+            env = harness.bench_env(crm_dir=root)
             run = harness.timed(
                 [*crm, *case.args], env, cwd, timeout=timeout, keep_out=case.check is not None
             )
             note = case.check(run, root) if case.check and run.code == 0 else ""
+        except Exception as e:  # noqa: BLE001 - the harness failed: report it, go on
+            res.status, res.note = "error", f"harness: {type(e).__name__}: {e}"[:160]
+            return res
         finally:
             if case.after:
-                case.after(root)
+                case.after(root)  # errors here are the harness's own bugs: let them show
         why = harness.missing(run)
         if why:
             res.status, res.note = "n/a", why
@@ -325,13 +329,14 @@ def table(results: list[Result]) -> str:
 
 def report(results: list[Result], args: argparse.Namespace, took: float) -> str:
     m = harness.machine()
+    moved = "" if m["commit"] == args.code_before else f" (started at {args.code_before})"
     counted = [r for r in results if r.runs]
     passed = sum(1 for r in counted if r.status == "pass")
     na = sum(1 for r in results if r.status == "n/a")
     sizes = ", ".join(size_label(n) for n in args.sizes)
     return "\n".join(
         [
-            f"Run on {time.strftime('%Y-%m-%d')} at commit {m['commit']}: {m['cpus']} CPUs "
+            f"Run on {time.strftime('%Y-%m-%d')} at commit {m['commit']}{moved}: {m['cpus']} CPUs "
             f"({m['cpu']}), Python {m['python']}, {m['os']}. Sizes {sizes}, seed {args.seed}, "
             f"median of {args.runs} runs{'' if args.quick else ' after a warm-up'} "
             f"(imports: {args.import_runs} runs "
@@ -373,6 +378,7 @@ def main(argv: list[str] | None = None) -> int:
 
     crm = harness.crm_command(args.crm)
     args.load_before = harness.load()
+    args.code_before = harness.code_version()
     start = time.perf_counter()
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="crm-bench-") as tmp:

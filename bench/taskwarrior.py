@@ -218,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     crm = harness.crm_command(args.crm)
     load_before = harness.load()
+    code_before = harness.code_version()
     results = []
     with tempfile.TemporaryDirectory(prefix="crm-bench-tw-") as tmp:
         for n in args.sizes:
@@ -227,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
             log(f"{size_label(n)} tasks: loading taskwarrior")
             results.append(compare(root, n, args.runs, crm, Path(tmp), log))
     m = harness.machine()
+    if m["commit"] != code_before:
+        m["commit"] += f" (started at {code_before})"
     version = subprocess.run(["task", "--version"], capture_output=True, text=True).stdout.strip()
     text = (
         f"Run on {time.strftime('%Y-%m-%d')} at commit {m['commit']}: {m['cpus']} CPUs "
