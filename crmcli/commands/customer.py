@@ -112,8 +112,8 @@ def list_cmd(
     output_list(
         records,
         fmt,
-        ["id", ("name", {"overflow": "fold", "ratio": 3}),
-         ("e-mail", {"overflow": "ellipsis", "no_wrap": True, "ratio": 3}),
+        ["id", ("name", {"overflow": "fold", "ratio": 3, "min_width": 12}),
+         ("e-mail", {"overflow": "ellipsis", "no_wrap": True, "ratio": 3, "max_width": 26}),
          ("phone", {"no_wrap": True}), ("owner", {"no_wrap": True}),
          ("tags", {"overflow": "ellipsis", "no_wrap": True, "ratio": 2})],
         lambda r: [r["id"], r["name"], (r["emails"] or [""])[0], (r["phones"] or [""])[0],
