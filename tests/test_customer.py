@@ -411,3 +411,27 @@ def test_duplicates_finds_phone_by_digits(store):
     store.create("customer", name="A", phones=["+49301234567"])
     msgs = records.duplicates(store, "customer", [], ["+49 30 1234567"])
     assert len(msgs) == 1 and "already has phone" in msgs[0]
+
+
+def test_write_commands_say_what_they_did_for_the_commit_message(crm):
+    from crmcli.commands.common import state
+
+    cid = add("Acme")
+    assert state.store.messages == ['customer: add "Acme"']
+    run("customer", "note", cid, "hello")
+    assert state.store.messages == ['customer: note on "Acme"']
+    run("customer", "assign", cid, "bob")
+    assert state.store.messages == ['customer: assign "Acme" to bob']
+
+
+def test_shell_completion_offers_names_and_ids(crm, store):
+    from crmcli.commands.common import _completer, state
+
+    store.create("customer", name="Acme GmbH", id="q1w2e3r4")
+    store.create("customer", name="Zoë Müller", id="k9k9k9k9")
+    state.dir, state.store = None, None
+    complete = _completer("customer")
+    assert complete("ac") == [("Acme GmbH", "q1w2e3r4")]
+    assert complete("zoe") == [("Zoë Müller", "k9k9k9k9")]
+    assert complete("q1w") == [("q1w2e3r4", "Acme GmbH")]
+    assert complete("nothing") == []

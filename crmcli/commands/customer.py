@@ -84,6 +84,7 @@ def add_cmd(
             tags=tag,
             fields=parse_fields(field),
         )
+        store.note_change(f'customer: add "{rec["name"]}"')
     for w in warnings:
         store.warn(w)
     confirm_added(fmt, "customer", {**rec, "warnings": warnings} if fmt == ShowFormat.json else rec)
@@ -232,6 +233,7 @@ def edit_cmd(
             cadence=cadence,
             unset=unset,
         )
+        store.note_change(f'customer: edit "{rec["name"]}"')
     for w in warnings:
         store.warn(w)
     if fmt == ShowFormat.json:
@@ -258,6 +260,7 @@ def contact_add_cmd(
     with store.lock():
         rec = store.resolve("customer", ref)
         rec = customers.add_contact(store, rec, name, title=title, emails=email, phones=phone)
+        store.note_change(f'customer: add contact "{name}" to "{rec["name"]}"')
     print(f"Added contact {name} to customer {rec['id']}: {rec['name']}")
 
 
@@ -275,6 +278,7 @@ def note_cmd(
     with store.lock():
         rec = store.resolve("customer", ref)
         entry = store.add_activity(rec["id"], "note", body)
+        store.note_change(f'customer: note on "{rec["name"]}"')
     print(f"Noted on customer {rec['id']} ({rec['name']}) as {entry['id']}")
 
 
@@ -297,6 +301,7 @@ def assign_cmd(
     with store.lock():
         rec = store.resolve("customer", ref)
         rec, moved = records.assign(store, "customer", rec, owner, with_open_work=with_open_work)
+        store.note_change(f'customer: assign "{rec["name"]}" to {owner}')
     extra = f", with {len(moved)} open deal(s)/task(s)" if moved else ""
     print(f"Assigned customer {rec['id']} ({rec['name']}) to {owner}{extra}")
 
@@ -323,6 +328,7 @@ def merge_cmd(
         a = store.resolve("customer", keep)
         b = store.resolve("customer", other)
         result = customers.merge(store, a, b, dry_run=dry_run)
+        store.note_change(f'customer: merge "{b["name"]}" into "{a["name"]}"')
     if fmt == ShowFormat.json:
         render.print_json({**result, "dry_run": dry_run})
         return
@@ -351,5 +357,6 @@ def rm_cmd(
     with store.lock():
         rec = store.resolve("customer", ref)
         unlinked = records.remove(store, "customer", rec, force=force)
+        store.note_change(f'customer: remove "{rec["name"]}"')
     extra = f"; unlinked {len(unlinked)} record(s)" if unlinked else ""
     print(f"Removed customer {rec['id']} ({rec['name']}){extra}")
