@@ -30,7 +30,7 @@ from typing import Any
 from crmcli.models import Record
 
 RACY_NS = 3_000_000_000
-VERSION = 2
+VERSION = 4
 
 # A parsed file: (0, error message, details) or (1, record) or (2, tombstone)
 Parsed = tuple[int, Any]
@@ -39,19 +39,23 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS rec (
     kind TEXT NOT NULL,
     name TEXT NOT NULL,
-    sig TEXT,
+    sig INTEGER,
     ok INTEGER,
     status TEXT, owner TEXT, due REAL, text TEXT,
     link_on TEXT, customer TEXT, lead TEXT, deal TEXT,
     blob BLOB,
     PRIMARY KEY (kind, name)
 );
+CREATE INDEX IF NOT EXISTS rec_sig ON rec (kind, name, sig);
+CREATE INDEX IF NOT EXISTS rec_ok ON rec (kind, ok);
 CREATE INDEX IF NOT EXISTS rec_on ON rec (kind, link_on);
 CREATE INDEX IF NOT EXISTS rec_customer ON rec (kind, customer);
 CREATE INDEX IF NOT EXISTS rec_status ON rec (kind, status, due);
 """
 # The blob comes last: SQLite reads the small columns of a row without walking the
-# blob's overflow pages. `sig` is the file's stat signature, "" while racy.
+# blob's overflow pages; rec_sig and rec_ok cover the freshness check and the
+# broken-file query without reading the table. `sig` is the file's stat
+# signature (a 64-bit hash of mtime_ns, ctime_ns, size and inode), null while racy.
 
 # Columns a query may filter on (see Store.find).
 COLUMNS = ("status", "owner", "link_on", "customer", "lead", "deal")
@@ -121,23 +125,20 @@ class Index:
     ) -> None:
         """Bring `kind`'s rows up to date with the files in `folder`."""
         db = self.connect()
-        current: dict[str, tuple[str, int]] = {}  # name -> (signature, newest of m/ctime)
         try:
             with os.scandir(folder) as it:
-                for e in it:
-                    n = e.name
-                    if n.endswith(".yaml") and not n.startswith("."):
-                        try:
-                            st = e.stat()
-                        except FileNotFoundError:
-                            continue
-                        current[n] = (
-                            f"{st.st_mtime_ns} {st.st_ctime_ns} {st.st_size} {st.st_ino}",
-                            max(st.st_mtime_ns, st.st_ctime_ns),
-                        )
+                entries = [e for e in it if e.name.endswith(".yaml") and e.name[0] != "."]
         except FileNotFoundError:
-            pass
-        known: dict[str, str] = dict(db.execute("SELECT name, sig FROM rec WHERE kind=?", (kind,)))
+            entries = []
+        current: dict[str, tuple[int, int]] = {}  # name -> (signature, newest of m/ctime)
+        for e in entries:
+            try:
+                st = e.stat()
+            except FileNotFoundError:
+                continue
+            m, c = st.st_mtime_ns, st.st_ctime_ns
+            current[e.name] = (hash((m, c, st.st_size, st.st_ino)), m if m > c else c)
+        known: dict[str, int] = dict(db.execute("SELECT name, sig FROM rec WHERE kind=?", (kind,)))
         stale = [n for n, (sig, _t) in current.items() if known.get(n) != sig]
         gone = [n for n in known if n not in current]
         if not stale and not gone:
@@ -149,7 +150,7 @@ class Index:
             sig, changed_ns = current[n]
             ok, value = parse(folder / n)
             if now_ns - changed_ns < RACY_NS:
-                sig = ""  # racy: could change again unseen within the clock's grain
+                sig = None  # racy: could change again unseen within the clock's grain
             cols_ = cols(value) if ok == 1 else (None,) * 8
             rows.append((kind, n, sig, ok, *cols_, pickle.dumps(value, protocol=5)))
         db.execute("BEGIN IMMEDIATE")

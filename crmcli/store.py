@@ -11,6 +11,7 @@ import contextlib
 import os
 import re
 import secrets
+import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -280,7 +281,14 @@ class Store:
             from crmcli import __version__, index
 
             key = hashlib.sha1(
-                repr((__version__, models.SCHEMAS, str(self.settings.get("timezone")))).encode()
+                repr(
+                    (
+                        __version__,
+                        sys.version_info[:2],
+                        models.SCHEMAS,
+                        self.settings.get("timezone"),
+                    )
+                ).encode()
             ).hexdigest()[:10]
             self._index = index.Index(self.root, key)
         return self._index or None
