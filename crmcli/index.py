@@ -125,19 +125,20 @@ class Index:
     ) -> None:
         """Bring `kind`'s rows up to date with the files in `folder`."""
         db = self.connect()
+        current: dict[str, tuple[int, int]] = {}  # name -> (signature, newest of m/ctime)
         try:
             with os.scandir(folder) as it:
-                entries = [e for e in it if e.name.endswith(".yaml") and e.name[0] != "."]
+                for e in it:
+                    n = e.name
+                    if n.endswith(".yaml") and n[0] != ".":
+                        try:
+                            st = e.stat()
+                        except FileNotFoundError:
+                            continue
+                        m, c = st.st_mtime_ns, st.st_ctime_ns
+                        current[n] = (hash((m, c, st.st_size, st.st_ino)), m if m > c else c)
         except FileNotFoundError:
-            entries = []
-        current: dict[str, tuple[int, int]] = {}  # name -> (signature, newest of m/ctime)
-        for e in entries:
-            try:
-                st = e.stat()
-            except FileNotFoundError:
-                continue
-            m, c = st.st_mtime_ns, st.st_ctime_ns
-            current[e.name] = (hash((m, c, st.st_size, st.st_ino)), m if m > c else c)
+            pass
         known: dict[str, int] = dict(db.execute("SELECT name, sig FROM rec WHERE kind=?", (kind,)))
         stale = [n for n, (sig, _t) in current.items() if known.get(n) != sig]
         gone = [n for n in known if n not in current]
