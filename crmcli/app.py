@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -141,8 +141,19 @@ def _command(argv: list[str]):  # a click.Command (click is not imported at modu
     names = _wanted(argv)
     key = tuple(names) if names is not None else None
     if key not in _click_commands:
-        _click_commands[key] = typer.main.get_command(build(names))
+        _click_commands[key] = _plain_help(typer.main.get_command(build(names)))
     return _click_commands[key]
+
+
+def _plain_help(command: Any) -> Any:
+    """Help as plain text: no rich panels (importing them costs more than the rest of
+    start-up, and plain text pipes and greps well), examples never re-wrapped."""
+    command.rich_markup_mode = None
+    if command.help and "\nExample:" in command.help:
+        command.help = command.help.replace("\nExample:", "\n\b\nExample:", 1)
+    for sub in getattr(command, "commands", {}).values():
+        _plain_help(sub)
+    return command
 
 
 def main() -> None:
