@@ -161,9 +161,11 @@ LABEL = 20  # the column of "2d late", "due today 15:00", ...
 
 def _width(text: str) -> int:
     """Columns `text` takes in a terminal or a fixed-width mail (CJK: two each)."""
-    import unicodedata
+    if text.isascii():
+        return len(text)
+    from unicodedata import east_asian_width
 
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return len(text) + sum(text.count(c) for c in set(text) if east_asian_width(c) in "WF")
 
 
 def _fit(first: str, pieces: list[tuple[str, str]], indent: str) -> list[str]:
@@ -195,21 +197,27 @@ def _fit(first: str, pieces: list[tuple[str, str]], indent: str) -> list[str]:
     return lines
 
 
-def to_text(data: dict[str, Any], tz: tzinfo) -> str:
+def to_text(data: dict[str, Any], tz: tzinfo, limit: int = 0) -> str:
     """The reminder as plain text (no colour, no box drawing), grouped by owner,
-    lines within 80 columns. Empty when nothing needs attention."""
+    lines within 80 columns. Empty when nothing needs attention. With `limit`,
+    each owner's section lists that many items and says how many more there are."""
     from crmcli.dates import parse_iso
 
     if is_empty(data):
         return ""
     now = parse_iso(data["now"]).astimezone(tz)
     by_owner: dict[str, dict[str, list[str]]] = {}
+    shown: dict[tuple[str, str], int] = {}
     indent = " " * (LABEL + 3)
 
     def add(owner: str | None, section: str, label: str, pieces: list[tuple[str, str]]) -> None:
+        key = (owner or NO_OWNER, section)
+        shown[key] = shown.get(key, 0) + 1
+        if limit and shown[key] > limit:
+            return
         first = f"  {label:<{LABEL}} " if label else "  "
         lines = _fit(first, pieces, indent if label else "    ")
-        by_owner.setdefault(owner or NO_OWNER, {}).setdefault(section, []).extend(lines)
+        by_owner.setdefault(key[0], {}).setdefault(section, []).extend(lines)
 
     for t in data["tasks"]:
         pieces = [("", t["title"])]
@@ -269,4 +277,7 @@ def to_text(data: dict[str, Any], tz: tzinfo) -> str:
             if section in by_owner[owner]:
                 lines.append(f" {section}")
                 lines += by_owner[owner][section]
+                more = shown[(owner, section)] - limit if limit else 0
+                if more > 0:
+                    lines.append(f"  ... and {more} more (--limit 0 shows all)")
     return "\n".join(lines) + "\n"

@@ -483,11 +483,17 @@ def remind_cmd(
     fmt: Annotated[
         RemindFormat, typer.Option("--format", "-f", help="text (plain, for mail) or json.")
     ] = RemindFormat.text,
+    limit: Annotated[
+        int,
+        typer.Option("--limit", "-n", help="Items per owner and section in text (0: all)."),
+    ] = 50,
 ) -> None:
     """What needs attention today, for cron; silent when nothing does.
 
     Overdue tasks and those due soon (by owner), open deals past their close date,
-    big deals waiting for approval, customers due for contact. Prints nothing (exit 0) when nothing does, so `mail -E` stays quiet.
+    big deals waiting for approval, customers due for contact. Prints nothing
+    (exit 0) when nothing does, so `mail -E` stays quiet. Each owner's section
+    lists the 50 most urgent items (--limit) and says how many more there are.
 
     Example: crm task remind --within 1d | mail -E -s "crm: today" me@example.com
     """
@@ -500,7 +506,7 @@ def remind_cmd(
     if fmt == RemindFormat.json:
         render.print_json(data)
         return
-    sys.stdout.write(reminders.to_text(data, store.tz))
+    sys.stdout.write(reminders.to_text(data, store.tz, limit=max(limit, 0)))
 
 
 class Component(str, Enum):
