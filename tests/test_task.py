@@ -621,3 +621,15 @@ def test_domain_add_and_done(store: Store):
     assert nxt["id"] == f"{rec['id']}-20261130"
     again = tasks.resolve(store, "Weekly")  # the open one of the series
     assert again["id"] == nxt["id"]
+
+
+def test_remind_text_lists_a_limited_number_and_says_how_many_more(crm, store):
+    for i in range(3):
+        store.create("task", title=f"Late {i}", due=f"2026-11-2{i}T09:00:00+08:00", owner="alice")
+    r = run("task", "remind", "--limit", "2")
+    assert r.code == 0
+    assert r.out.count("Late ") == 2
+    assert "... and 1 more (--limit 0 shows all)" in r.out
+    everything = run("task", "remind", "--limit", "0")
+    assert everything.out.count("Late ") == 3 and "more" not in everything.out
+    assert len(run("task", "remind", "--limit", "1", "--format", "json").json()["tasks"]) == 3
