@@ -1,8 +1,6 @@
 """The root command: global options, the command groups, and the one place where
 errors become exit codes (0 done, 1 user/data error, 2 usage error)."""
 
-from __future__ import annotations
-
 import os
 import sys
 from typing import Annotated, Any

@@ -1,8 +1,6 @@
 """What every command group shares: the store of this invocation, option types
 defined once, REF completion, parsing helpers, and output by --format."""
 
-from __future__ import annotations
-
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from enum import Enum

@@ -1,7 +1,5 @@
 """crm customer ...: add, list, show, edit, contact add, note, assign, merge, rm."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -1,8 +1,6 @@
 """crm deal ...: stages, add, list, show, edit, move, won, lost, reopen, approve,
 snooze, note, assign, rm."""
 
-from __future__ import annotations
-
 from decimal import Decimal
 from enum import Enum
 from typing import Annotated, Any

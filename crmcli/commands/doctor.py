@@ -1,7 +1,5 @@
 """crm doctor: check every file of the CRM; --fix repairs what is safe."""
 
-from __future__ import annotations
-
 import sys
 from typing import Annotated
 

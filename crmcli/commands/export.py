@@ -1,7 +1,5 @@
 """crm export: records out as JSON lines, CSV or vCard."""
 
-from __future__ import annotations
-
 import sys
 from enum import Enum
 from typing import Annotated

@@ -1,7 +1,5 @@
 """crm init: create a CRM directory (and set it up for git)."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

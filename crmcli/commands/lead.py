@@ -1,7 +1,5 @@
 """crm lead ...: add, list, show, edit, note, assign, status, convert, rm (+ import)."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -1,7 +1,5 @@
 """crm lead import: business cards from CSV and vCard files become leads."""
 
-from __future__ import annotations
-
 import contextlib
 import sys
 from enum import Enum

@@ -5,8 +5,6 @@ tables. Money is shown per currency (a `cur` column, or `AMOUNT CUR` lines),
 never added across currencies.
 """
 
-from __future__ import annotations
-
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Annotated, Any

@@ -1,7 +1,5 @@
 """crm task ...: add, list, show, done, reopen, snooze, edit, rm, remind, export."""
 
-from __future__ import annotations
-
 from enum import Enum
 from typing import Annotated, Any
 

@@ -1,7 +1,5 @@
 """Team use over git: crm history, undo, sync, merge-driver."""
 
-from __future__ import annotations
-
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
