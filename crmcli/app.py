@@ -120,6 +120,9 @@ def _autocommit() -> None:
     store = state.store
     if store is None or not store.changed:
         return
+    git = store.settings.get("git")
+    if not (isinstance(git, dict) and git.get("autocommit") is True):
+        return  # (gitops is not even imported: start-up time)
     try:
         from crmcli.gitops import autocommit
 
