@@ -43,7 +43,10 @@ def crm_command(given: str | None = None) -> list[str]:
 
 def bench_env(now: str = NOW, crm_dir: Path | None = None) -> dict[str, str]:
     """The environment of every timed run: fixed clock and user, no colour."""
-    env = {k: v for k, v in os.environ.items() if k not in ("CRM_DIR", "CRM_DEBUG")}
+    # PYTHONDONTWRITEBYTECODE (set on some sandboxes) would recompile crm's modules on
+    # every run, which no installed crm does: timings leave it out.
+    dropped = ("CRM_DIR", "CRM_DEBUG", "PYTHONDONTWRITEBYTECODE")
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     env.update(CRM_NOW=now, CRM_USER=USER, NO_COLOR="1", COLUMNS="80", LC_ALL="C.UTF-8")
     if crm_dir is not None:
         env["CRM_DIR"] = str(crm_dir)
