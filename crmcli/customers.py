@@ -8,7 +8,13 @@ from crmcli import models
 from crmcli.contactinfo import phone_key
 from crmcli.errors import CrmError
 from crmcli.models import Record
-from crmcli.records import clean_emails, clean_phones, duplicates
+from crmcli.records import (
+    clean_emails,
+    clean_phones,
+    duplicates,
+    edit_contact_details,
+    sort_records,
+)
 from crmcli.store import Store, fold
 
 SORT_KEYS = ("name", "created", "updated")
@@ -102,13 +108,7 @@ def select(
     ]
     if sort not in SORT_KEYS:
         raise CrmError(f"cannot sort by '{sort}' (use {', '.join(SORT_KEYS)})")
-    if sort == "name":
-        out.sort(key=lambda r: (fold(r["name"]), r["id"]))
-    else:
-        from crmcli.dates import parse_iso
-
-        out.sort(key=lambda r: (parse_iso(r[sort]), r["id"]), reverse=True)
-    return out
+    return sort_records(out, sort)
 
 
 def edit(
@@ -142,10 +142,6 @@ def edit(
         if kind not in ("company", "person"):
             raise CrmError(f"kind '{kind}' must be company or person")
         rec["kind"] = kind
-    new_emails = clean_emails(emails)
-    new_phones = clean_phones(store, phones)
-    rec["emails"] = rec["emails"] + new_emails
-    rec["phones"] = rec["phones"] + new_phones
     for attr, value in (
         ("website", website),
         ("industry", industry),
@@ -165,35 +161,22 @@ def edit(
 
         parse_duration(cadence)
         rec["cadence"] = cadence
-    rec["tags"] = rec["tags"] + list(tags or [])
-    rec["fields"] = {**rec["fields"], **(fields or {})}
-    for t in remove_tags or []:
-        if t not in rec["tags"]:
-            raise CrmError(f"customer {rec['id']} has no tag '{t}'")
-        rec["tags"] = [x for x in rec["tags"] if x != t]
-    for e in remove_emails or []:
-        low = e.strip().lower()
-        if low not in rec["emails"]:
-            raise CrmError(f"customer {rec['id']} has no e-mail '{e}'")
-        rec["emails"] = [x for x in rec["emails"] if x != low]
-    for p in remove_phones or []:
-        key = phone_key(p)
-        kept = [x for x in rec["phones"] if phone_key(x) != key]
-        if len(kept) == len(rec["phones"]):
-            raise CrmError(f"customer {rec['id']} has no phone '{p}'")
-        rec["phones"] = kept
-    for field in unset or []:
-        if field in UNSETTABLE:
-            rec[field] = UNSETTABLE[field]
-            if field == "tier":
-                rec["tier_manual"] = False
-        elif field.removeprefix("fields.") in rec["fields"]:
-            rec["fields"] = {
-                k: v for k, v in rec["fields"].items() if k != field.removeprefix("fields.")
-            }
-        else:
-            allowed = ", ".join([*UNSETTABLE, "fields.KEY"])
-            raise CrmError(f"cannot unset '{field}' (one of: {allowed})")
+    if "tier" in (unset or []):
+        rec["tier_manual"] = False
+    rec, new_emails, new_phones = edit_contact_details(
+        store,
+        "customer",
+        rec,
+        UNSETTABLE,
+        emails=emails,
+        phones=phones,
+        tags=tags,
+        fields=fields,
+        remove_tags=remove_tags,
+        remove_emails=remove_emails,
+        remove_phones=remove_phones,
+        unset=unset,
+    )
     warnings = duplicates(store, "customer", new_emails, new_phones, exclude=rec["id"])
     return store.save("customer", rec), warnings
 

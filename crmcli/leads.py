@@ -13,10 +13,16 @@ from decimal import Decimal
 from typing import Any
 
 from crmcli import models
-from crmcli.contactinfo import normalize_phone, phone_key
+from crmcli.contactinfo import phone_key
 from crmcli.errors import CrmError
 from crmcli.models import Record
-from crmcli.records import clean_emails, clean_phones, duplicates
+from crmcli.records import (
+    clean_emails,
+    clean_phones,
+    duplicates,
+    edit_contact_details,
+    sort_records,
+)
 from crmcli.store import Store, fold
 
 SORT_KEYS = ("created", "updated", "name")
@@ -134,13 +140,7 @@ def select(
         and (batch is None or batch in r.get("batches", []))
         and (not search or matches(r, search))
     ]
-    if sort == "name":
-        out.sort(key=lambda r: (fold(r["name"]), r["id"]))
-    else:
-        from crmcli.dates import parse_iso
-
-        out.sort(key=lambda r: (parse_iso(r[sort]), r["id"]), reverse=True)
-    return out
+    return sort_records(out, sort)
 
 
 def edit(
@@ -175,37 +175,20 @@ def edit(
     for attr, value in (("source", source), ("owner", owner)):
         if value is not None:
             rec[attr] = value
-    new_emails = clean_emails(emails)
-    new_phones = clean_phones(store, phones)
-    rec["emails"] = rec["emails"] + new_emails
-    rec["phones"] = rec["phones"] + new_phones
-    rec["tags"] = rec["tags"] + list(tags or [])
-    rec["fields"] = {**rec["fields"], **(fields or {})}
-    for t in remove_tags or []:
-        if t not in rec["tags"]:
-            raise CrmError(f"lead {rid} has no tag '{t}'")
-        rec["tags"] = [x for x in rec["tags"] if x != t]
-    for e in remove_emails or []:
-        low = e.strip().lower()
-        if low not in rec["emails"]:
-            raise CrmError(f"lead {rid} has no e-mail '{e}'")
-        rec["emails"] = [x for x in rec["emails"] if x != low]
-    region = store.settings.get("default_region")
-    for p in remove_phones or []:
-        keys = {phone_key(p), phone_key(normalize_phone(p, region, strict=False))} - {""}
-        kept = [x for x in rec["phones"] if phone_key(x) not in keys]
-        if len(kept) == len(rec["phones"]):
-            raise CrmError(f"lead {rid} has no phone '{p}'")
-        rec["phones"] = kept
-    for field in unset or []:
-        key = field.removeprefix("fields.")
-        if field in UNSETTABLE:
-            rec[field] = UNSETTABLE[field]
-        elif key in rec["fields"]:
-            rec["fields"] = {k: v for k, v in rec["fields"].items() if k != key}
-        else:
-            allowed = ", ".join([*UNSETTABLE, "fields.KEY"])
-            raise CrmError(f"cannot unset '{field}' on lead {rid} (one of: {allowed})")
+    rec, new_emails, new_phones = edit_contact_details(
+        store,
+        "lead",
+        rec,
+        UNSETTABLE,
+        emails=emails,
+        phones=phones,
+        tags=tags,
+        fields=fields,
+        remove_tags=remove_tags,
+        remove_emails=remove_emails,
+        remove_phones=remove_phones,
+        unset=unset,
+    )
     warnings = _contact_warnings(store, new_emails, new_phones, exclude=rid)
     return store.save("lead", rec), warnings
 

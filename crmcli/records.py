@@ -3,6 +3,8 @@ duplicate checks, handover to another owner, removal with links, linked records.
 
 from __future__ import annotations
 
+from typing import Any
+
 from crmcli import models
 from crmcli.contactinfo import normalize_email, normalize_phone, phone_key
 from crmcli.errors import CrmError
@@ -88,3 +90,70 @@ def linked(store: Store, kind: str, rid: str) -> dict[str, list[Record]]:
     for k, r, _ in store.referrers(rid):
         out.setdefault(models.KINDS[k], []).append(r)
     return out
+
+
+def sort_records(records: list[Record], sort: str) -> list[Record]:
+    """Sort in place by name (folded, A to Z) or by `created`/`updated` (newest first)."""
+    from crmcli.store import fold
+
+    if sort == "name":
+        records.sort(key=lambda r: (fold(r["name"]), r["id"]))
+    else:
+        from crmcli.dates import parse_iso
+
+        records.sort(key=lambda r: (parse_iso(r[sort]), r["id"]), reverse=True)
+    return records
+
+
+def edit_contact_details(
+    store: Store,
+    kind: str,
+    rec: Record,
+    unsettable: dict[str, Any],
+    *,
+    emails: list[str] | None = None,
+    phones: list[str] | None = None,
+    tags: list[str] | None = None,
+    fields: dict[str, Any] | None = None,
+    remove_tags: list[str] | None = None,
+    remove_emails: list[str] | None = None,
+    remove_phones: list[str] | None = None,
+    unset: list[str] | None = None,
+) -> tuple[Record, list[str], list[str]]:
+    """What `edit` does alike for customers and leads: e-mails, phones, tags and
+    fields added, removed (an error names what is not there), fields unset.
+    Returns the changed record (not saved) and the e-mails and phones added."""
+    rec = dict(rec)
+    rid = rec["id"]
+    new_emails = clean_emails(emails)
+    new_phones = clean_phones(store, phones)
+    rec["emails"] = rec["emails"] + new_emails
+    rec["phones"] = rec["phones"] + new_phones
+    rec["tags"] = rec["tags"] + list(tags or [])
+    rec["fields"] = {**rec["fields"], **(fields or {})}
+    for t in remove_tags or []:
+        if t not in rec["tags"]:
+            raise CrmError(f"{kind} {rid} has no tag '{t}'")
+        rec["tags"] = [x for x in rec["tags"] if x != t]
+    for e in remove_emails or []:
+        low = e.strip().lower()
+        if low not in rec["emails"]:
+            raise CrmError(f"{kind} {rid} has no e-mail '{e}'")
+        rec["emails"] = [x for x in rec["emails"] if x != low]
+    region = store.settings.get("default_region")
+    for p in remove_phones or []:
+        keys = {phone_key(p), phone_key(normalize_phone(p, region, strict=False))} - {""}
+        kept = [x for x in rec["phones"] if phone_key(x) not in keys]
+        if len(kept) == len(rec["phones"]):
+            raise CrmError(f"{kind} {rid} has no phone '{p}'")
+        rec["phones"] = kept
+    for field in unset or []:
+        key = field.removeprefix("fields.")
+        if field in unsettable:
+            rec[field] = unsettable[field]
+        elif key in rec["fields"]:
+            rec["fields"] = {k: v for k, v in rec["fields"].items() if k != key}
+        else:
+            allowed = ", ".join([*unsettable, "fields.KEY"])
+            raise CrmError(f"cannot unset '{field}' on {kind} {rid} (one of: {allowed})")
+    return rec, new_emails, new_phones
