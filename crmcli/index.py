@@ -30,7 +30,7 @@ from typing import Any
 from crmcli.models import Record
 
 RACY_NS = 3_000_000_000
-VERSION = 4
+VERSION = 5
 
 # A parsed file: (0, error message, details) or (1, record) or (2, tombstone)
 Parsed = tuple[int, Any]
@@ -43,6 +43,7 @@ CREATE TABLE IF NOT EXISTS rec (
     ok INTEGER,
     status TEXT, owner TEXT, due REAL, text TEXT,
     link_on TEXT, customer TEXT, lead TEXT, deal TEXT,
+    lite BLOB,
     blob BLOB,
     PRIMARY KEY (kind, name)
 );
@@ -52,7 +53,8 @@ CREATE INDEX IF NOT EXISTS rec_on ON rec (kind, link_on);
 CREATE INDEX IF NOT EXISTS rec_customer ON rec (kind, customer);
 CREATE INDEX IF NOT EXISTS rec_status ON rec (kind, status, due);
 """
-# The blob comes last: SQLite reads the small columns of a row without walking the
+# `lite` is the record's few fields that lists of names and links need (see
+# models.LIGHT_FIELDS), `blob` the whole record; both pickled. The blob comes last: SQLite reads the small columns of a row without walking the
 # blob's overflow pages; rec_sig and rec_ok cover the freshness check and the
 # broken-file query without reading the table. `sig` is the file's stat
 # signature (a 64-bit hash of mtime_ns, ctime_ns, size and inode), null while racy.
@@ -122,6 +124,7 @@ class Index:
         folder: Path,
         parse: Callable[[Path], Parsed],
         cols: Callable[[Record], tuple],
+        lite: Callable[[Record], Record],
     ) -> None:
         """Bring `kind`'s rows up to date with the files in `folder`."""
         db = self.connect()
@@ -153,11 +156,12 @@ class Index:
             if now_ns - changed_ns < RACY_NS:
                 sig = None  # racy: could change again unseen within the clock's grain
             cols_ = cols(value) if ok == 1 else (None,) * 8
-            rows.append((kind, n, sig, ok, *cols_, pickle.dumps(value, protocol=5)))
+            lite_ = pickle.dumps(lite(value), protocol=5) if ok == 1 else None
+            rows.append((kind, n, sig, ok, *cols_, lite_, pickle.dumps(value, protocol=5)))
         db.execute("BEGIN IMMEDIATE")
         try:
             db.executemany("DELETE FROM rec WHERE kind=? AND name=?", [(kind, n) for n in gone])
-            db.executemany("INSERT OR REPLACE INTO rec VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+            db.executemany("INSERT OR REPLACE INTO rec VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -165,11 +169,19 @@ class Index:
         self.synced.add(kind)
 
     def rows(
-        self, kind: str, where: str = "", params: Iterable[Any] = (), *, ok: Iterable[int] = (1,)
+        self,
+        kind: str,
+        where: str = "",
+        params: Iterable[Any] = (),
+        *,
+        ok: Iterable[int] = (1,),
+        lite: bool = False,
     ) -> list[tuple[int, Any]]:
-        """(ok, value) of `kind`'s rows matching an SQL condition, in file-name order."""
+        """(ok, value) of `kind`'s rows matching an SQL condition, in file-name order;
+        the value is the whole record, or with `lite` its few light fields."""
         oks = ",".join(str(int(o)) for o in ok)
-        sql = f"SELECT ok, blob FROM rec WHERE kind=? AND ok IN ({oks})"
+        column = "lite" if lite else "blob"
+        sql = f"SELECT ok, {column} FROM rec WHERE kind=? AND ok IN ({oks})"
         if where:
             sql += f" AND ({where})"
         sql += " ORDER BY name"

@@ -142,6 +142,16 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
     "activity": {"kind": "note"},
 }
 
+# The few fields of each kind that lists of names and links need (Store.light): read
+# from the index without loading whole records.
+LIGHT_FIELDS: dict[str, tuple[str, ...]] = {
+    "customer": ("id", "name", "owner", "tier", "cadence", "created"),
+    "lead": ("id", "name", "customer", "owner", "status"),
+    "deal": ("id", "title", "customer", "owner", "status"),
+    "task": ("id", "title", "status", "customer", "lead", "deal", "owner", "due", "done_at"),
+    "activity": ("id", "on", "kind", "at"),
+}
+
 # The field a record is called by (REF by name, tables, messages).
 NAME_FIELD = {
     "customer": "name",

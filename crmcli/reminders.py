@@ -94,9 +94,7 @@ def build(store: Store, *, owner: str | None = None, within: str | None = None) 
 
     past, approval = [], []
     big = _big_deal(store)
-    for d in links.deals.values():
-        if d.get("status") != "open" or (owner is not None and d.get("owner") != owner):
-            continue
+    for d in store.find("deal", status="open", owner=owner):
         cust = links.customers.get(d.get("customer") or "")
         extra = {"customer_name": cust["name"] if cust else None}
         closes = _close_date(d, store)

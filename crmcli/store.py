@@ -293,7 +293,9 @@ class Store:
             self._index = index.Index(self.root, key)
         return self._index or None
 
-    def _indexed(self, kind: str, where: str = "", params: tuple = ()) -> list[Record] | None:
+    def _indexed(
+        self, kind: str, where: str = "", params: tuple = (), *, lite: bool = False
+    ) -> list[Record] | None:
         """Records of `kind` matching an SQL condition through the index; None if unusable.
         Broken files of the kind are warned about once."""
         import sqlite3
@@ -303,12 +305,17 @@ class Store:
             return None
         try:
             if kind not in idx.synced:
+                fields = models.LIGHT_FIELDS[kind]
                 idx.sync(
-                    kind, self.folder(kind), lambda p: self._parse(kind, p), self._columns(kind)
+                    kind,
+                    self.folder(kind),
+                    lambda p: self._parse(kind, p),
+                    self._columns(kind),
+                    lambda rec: {f: rec.get(f) for f in fields},
                 )
                 for _ok, (message, _details) in idx.rows(kind, ok=(0,)):
                     self.warn(f"skipping {message}")
-            return [v for _ok, v in idx.rows(kind, where, params, ok=(1, 2))]
+            return [v for _ok, v in idx.rows(kind, where, params, ok=(1, 2), lite=lite)]
         except (sqlite3.Error, OSError):
             idx.close()
             self._index = False  # fall back to reading the files
@@ -340,6 +347,16 @@ class Store:
         if tombstones:
             return list(records)
         return [r for r in records if "merged_into" not in r]
+
+    def light(self, kind: str) -> list[Record]:
+        """Every live record of `kind` with only its models.LIGHT_FIELDS (names, links,
+        status, owner): from the index, without loading whole records."""
+        if kind not in self._cache:
+            found = self._indexed(kind, "ok=1", lite=True)
+            if found is not None:
+                return found
+        fields = models.LIGHT_FIELDS[kind]
+        return [{f: r.get(f) for f in fields} for r in self.all(kind)]
 
     def find(
         self,

@@ -112,7 +112,8 @@ def due_label(due: datetime | None, tz: tzinfo, now: datetime | None = None) -> 
 
 
 class Links:
-    """Customers, leads and deals by id, loaded once (no per-task resolve)."""
+    """Customers, leads and deals by id, loaded once (no per-task resolve): their
+    light fields only (models.LIGHT_FIELDS: names, links, tier, cadence)."""
 
     def __init__(
         self,
@@ -127,9 +128,9 @@ class Links:
     @classmethod
     def load(cls, store: Store) -> Links:
         return cls(
-            {r["id"]: r for r in store.all("customer")},
-            {r["id"]: r for r in store.all("lead")},
-            {r["id"]: r for r in store.all("deal")},
+            {r["id"]: r for r in store.light("customer")},
+            {r["id"]: r for r in store.light("lead")},
+            {r["id"]: r for r in store.light("deal")},
         )
 
     def customer_of(self, task: Record) -> str | None:
@@ -557,15 +558,16 @@ def contact_due(
     from crmcli.dates import iso, parse_duration, parse_iso
 
     tz = store.tz
-    customers = [
-        c
-        for c in store.all("customer")
+    wanted = [
+        c["id"]
+        for c in store.light("customer")
         if c.get("cadence")
         and (owner is None or c.get("owner") == owner)
         and (customer is None or c["id"] == customer)
     ]
-    if not customers:
+    if not wanted:
         return []
+    customers = [store.load("customer", cid) for cid in wanted]
     ids = {c["id"] for c in customers}
     last: dict[str, datetime] = {}
 
@@ -578,13 +580,12 @@ def contact_due(
             if cid not in last or at > last[cid]:
                 last[cid] = at
 
-    for a in store.all("activity"):
+    for a in store.light("activity"):
         if a.get("on") in ids and a.get("kind") not in NOT_CONTACT:
             seen(a["on"], a.get("at"))
     links = links or Links.load(store)
-    for t in store.all("task"):
-        if t.get("status") == "done":
-            seen(links.customer_of(t), t.get("done_at"))
+    for t in store.find("task", status="done"):
+        seen(links.customer_of(t), t.get("done_at"))
     out = []
     for c in customers:
         try:

@@ -152,3 +152,22 @@ def test_same_process_sees_its_own_writes(crm, monkeypatch, via_index):
     assert store.find("activity", on=c["id"]) == []
     store.add_activity(c["id"], "note", "hi")
     assert [a["text"] for a in store.timeline(c["id"])] == ["hi"]
+
+
+def test_light_records_agree_with_whole_ones(crm, monkeypatch):
+    from crmcli import models
+
+    store = Store(crm)
+    c = store.create("customer", name="Acme", tier="A", cadence="30d")
+    store.create("deal", title="Pumps", customer=c["id"], stage="new")
+    store.create("task", title="Call", customer=c["id"], due="2026-11-20T09:00:00+08:00")
+    store.add_activity(c["id"], "note", "hi")
+    store.write_tombstone("customer", "dead0001", c["id"])
+    for kind in ("customer", "deal", "task", "activity"):
+        light = Store(crm).light(kind)
+        monkeypatch.setenv("CRM_NO_INDEX", "1")
+        plain = Store(crm).light(kind)
+        monkeypatch.delenv("CRM_NO_INDEX")
+        assert light == plain
+        assert [set(r) for r in light] == [set(models.LIGHT_FIELDS[kind])] * len(light)
+    assert Store(crm).light("customer")[0]["cadence"] == "30d"
