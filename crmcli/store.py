@@ -12,7 +12,6 @@ import os
 import re
 import secrets
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -59,7 +58,12 @@ def locate(dir_option: str | None = None, cwd: Path | None = None) -> Path:
 
 def new_id() -> str:
     """A random id: 8 characters of [0-9a-z] (41 bits), so two clones never collide."""
-    return "".join(secrets.choice(ID_ALPHABET) for _ in range(ID_LENGTH))
+    n = secrets.randbelow(len(ID_ALPHABET) ** ID_LENGTH)
+    chars = []
+    for _ in range(ID_LENGTH):
+        n, r = divmod(n, len(ID_ALPHABET))
+        chars.append(ID_ALPHABET[r])
+    return "".join(chars)
 
 
 def fold(text: str) -> str:
@@ -68,6 +72,21 @@ def fold(text: str) -> str:
 
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+_temp_count = 0
+
+
+def _temp_file(path: Path) -> tuple[int, str]:
+    """A new hidden temp file beside `path` (`.NAME.PID-N.tmp`), opened exclusively."""
+    global _temp_count
+    while True:
+        _temp_count += 1
+        tmp = str(path.parent / f".{path.name}.{os.getpid()}-{_temp_count}.tmp")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644), tmp
+        except FileExistsError:
+            continue
 
 
 @contextlib.contextmanager
@@ -95,7 +114,7 @@ def atomic_write(path: Path, data: bytes, *, exclusive: bool = False, sync: bool
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     with _signals_deferred():  # Ctrl-C or kill lands after the write, never inside it
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        fd, tmp = _temp_file(path)
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
