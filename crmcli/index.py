@@ -30,7 +30,7 @@ from typing import Any
 from crmcli.models import Record
 
 RACY_NS = 3_000_000_000
-VERSION = 5
+VERSION = 6
 
 # A parsed file: (0, error message, details) or (1, record) or (2, tombstone)
 Parsed = tuple[int, Any]
@@ -52,12 +52,16 @@ CREATE INDEX IF NOT EXISTS rec_ok ON rec (kind, ok);
 CREATE INDEX IF NOT EXISTS rec_on ON rec (kind, link_on);
 CREATE INDEX IF NOT EXISTS rec_customer ON rec (kind, customer);
 CREATE INDEX IF NOT EXISTS rec_status ON rec (kind, status, due);
+CREATE TABLE IF NOT EXISTS folder (kind TEXT PRIMARY KEY, digest INTEGER);
 """
 # `lite` is the record's few fields that lists of names and links need (see
 # models.LIGHT_FIELDS), `blob` the whole record; both pickled. The blob comes last: SQLite reads the small columns of a row without walking the
 # blob's overflow pages; rec_sig and rec_ok cover the freshness check and the
 # broken-file query without reading the table. `sig` is the file's stat
 # signature (a 64-bit hash of mtime_ns, ctime_ns, size and inode), null while racy.
+# `folder.digest` is one hash of every file name and signature of a kind's folder
+# as last synced (null while any file is racy): when the folder still hashes the
+# same, nothing changed and the rows need not be compared one by one.
 
 # Columns a query may filter on (see Store.find).
 COLUMNS = ("status", "owner", "link_on", "customer", "lead", "deal")
@@ -92,6 +96,21 @@ def columns(kind: str, rec: Record, fold: Callable[[str], str], due_ts: Callable
         rec.get("lead"),
         rec.get("deal"),
     )
+
+
+def _first(row: tuple) -> Any:
+    return row[0]
+
+
+def _digest(current: dict[str, tuple[int, int]]) -> int:
+    """One 64-bit hash of every name and signature (hash() of a str differs per process)."""
+    import hashlib
+    from array import array
+
+    sigs = array("q", [sig for sig, _t in current.values()]).tobytes()
+    h = hashlib.blake2b("/".join(current).encode("utf-8", "surrogateescape"), digest_size=8)
+    h.update(sigs)
+    return int.from_bytes(h.digest(), "big", signed=True)
 
 
 class Index:
@@ -129,8 +148,11 @@ class Index:
         """Bring `kind`'s rows up to date with the files in `folder`."""
         db = self.connect()
         current: dict[str, tuple[int, int]] = {}  # name -> (signature, newest of m/ctime)
+        fd = None
         try:
-            with os.scandir(folder) as it:
+            if os.scandir in os.supports_fd:  # stat by name in the folder: no path walk
+                fd = os.open(folder, os.O_RDONLY)
+            with os.scandir(folder if fd is None else fd) as it:
                 for e in it:
                     n = e.name
                     if n.endswith(".yaml") and n[0] != ".":
@@ -140,21 +162,28 @@ class Index:
                             continue
                         m, c = st.st_mtime_ns, st.st_ctime_ns
                         current[n] = (hash((m, c, st.st_size, st.st_ino)), m if m > c else c)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             pass
+        finally:
+            if fd is not None:
+                os.close(fd)
+        digest = _digest(current)
+        row = db.execute("SELECT digest FROM folder WHERE kind=?", (kind,)).fetchone()
+        if row is not None and row[0] == digest:
+            self.synced.add(kind)
+            return
         known: dict[str, int] = dict(db.execute("SELECT name, sig FROM rec WHERE kind=?", (kind,)))
         stale = [n for n, (sig, _t) in current.items() if known.get(n) != sig]
         gone = [n for n in known if n not in current]
-        if not stale and not gone:
-            self.synced.add(kind)
-            return
         now_ns = time.time_ns()
         rows = []
+        racy = False  # (a racy row's null signature never matches: it is always stale)
         for n in stale:
             sig, changed_ns = current[n]
             ok, value = parse(folder / n)
             if now_ns - changed_ns < RACY_NS:
                 sig = None  # racy: could change again unseen within the clock's grain
+                racy = True
             cols_ = cols(value) if ok == 1 else (None,) * 8
             lite_ = pickle.dumps(lite(value), protocol=5) if ok == 1 else None
             rows.append((kind, n, sig, ok, *cols_, lite_, pickle.dumps(value, protocol=5)))
@@ -162,6 +191,9 @@ class Index:
         try:
             db.executemany("DELETE FROM rec WHERE kind=? AND name=?", [(kind, n) for n in gone])
             db.executemany("INSERT OR REPLACE INTO rec VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+            db.execute(
+                "INSERT OR REPLACE INTO folder VALUES (?, ?)", (kind, None if racy else digest)
+            )
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -181,12 +213,16 @@ class Index:
         the value is the whole record, or with `lite` its few light fields."""
         oks = ",".join(str(int(o)) for o in ok)
         column = "lite" if lite else "blob"
-        sql = f"SELECT ok, {column} FROM rec WHERE kind=? AND ok IN ({oks})"
+        sql = f"SELECT name, ok, {column} FROM rec WHERE kind=? AND ok IN ({oks})"
         if where:
             sql += f" AND ({where})"
-        sql += " ORDER BY name"
         db = self.connect()
-        return [(o, pickle.loads(b)) for o, b in db.execute(sql, (kind, *params))]
+        # Sorted here, not by ORDER BY: that makes SQLite walk the whole kind in name
+        # order instead of using the index that answers the condition.
+        loads = pickle.loads
+        found = [(n, o, loads(b)) for n, o, b in db.execute(sql, (kind, *params))]
+        found.sort(key=_first)
+        return [(o, v) for _n, o, v in found]
 
     def close(self) -> None:
         if self.db is not None:

@@ -171,3 +171,21 @@ def test_light_records_agree_with_whole_ones(crm, monkeypatch):
         assert light == plain
         assert [set(r) for r in light] == [set(models.LIGHT_FIELDS[kind])] * len(light)
     assert Store(crm).light("customer")[0]["cadence"] == "30d"
+
+
+def test_folder_digest_is_the_same_in_every_process_and_sees_every_change():
+    import subprocess
+    import sys
+
+    from crmcli.index import _digest
+
+    current = {"a.yaml": (11, 5), "b.yaml": (-22, 6)}
+    code = (
+        "from crmcli.index import _digest; print(_digest({'a.yaml': (11, 5), 'b.yaml': (-22, 6)}))"
+    )
+    env = {**os.environ, "PYTHONHASHSEED": "random"}
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert int(other.stdout) == _digest(current)  # str hashes differ per process; this must not
+    assert _digest({"a.yaml": (11, 5), "c.yaml": (-22, 6)}) != _digest(current)  # renamed
+    assert _digest({"a.yaml": (11, 5), "b.yaml": (-23, 6)}) != _digest(current)  # edited
+    assert _digest({"a.yaml": (11, 5)}) != _digest(current)  # deleted
