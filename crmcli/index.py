@@ -27,10 +27,11 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from crmcli import models
 from crmcli.models import Record
 
 RACY_NS = 3_000_000_000
-VERSION = 6
+VERSION = 7
 
 # A parsed file: (0, error message, details) or (1, record) or (2, tombstone)
 Parsed = tuple[int, Any]
@@ -41,8 +42,9 @@ CREATE TABLE IF NOT EXISTS rec (
     name TEXT NOT NULL,
     sig INTEGER,
     ok INTEGER,
-    status TEXT, owner TEXT, due REAL, text TEXT,
+    status TEXT, owner TEXT, due REAL, text TEXT, sort TEXT,
     link_on TEXT, customer TEXT, lead TEXT, deal TEXT,
+    json TEXT,
     lite BLOB,
     blob BLOB,
     PRIMARY KEY (kind, name)
@@ -54,8 +56,10 @@ CREATE INDEX IF NOT EXISTS rec_customer ON rec (kind, customer);
 CREATE INDEX IF NOT EXISTS rec_status ON rec (kind, status, due);
 CREATE TABLE IF NOT EXISTS folder (kind TEXT PRIMARY KEY, digest INTEGER);
 """
-# `lite` is the record's few fields that lists of names and links need (see
-# models.LIGHT_FIELDS), `blob` the whole record; both pickled. The blob comes last: SQLite reads the small columns of a row without walking the
+# `json` is the record as a JSON list prints it (render.record_json), `lite` the
+# record's few fields that lists of names and links need (see models.LIGHT_FIELDS),
+# `blob` the whole record; both pickled. `sort` orders a kind's list after `due`
+# (tasks: priority rank and created, see ORDER). The blob comes last: SQLite reads the small columns of a row without walking the
 # blob's overflow pages; rec_sig and rec_ok cover the freshness check and the
 # broken-file query without reading the table. `sig` is the file's stat
 # signature (a 64-bit hash of mtime_ns, ctime_ns, size and inode), null while racy.
@@ -65,6 +69,9 @@ CREATE TABLE IF NOT EXISTS folder (kind TEXT PRIMARY KEY, digest INTEGER);
 
 # Columns a query may filter on (see Store.find).
 COLUMNS = ("status", "owner", "link_on", "customer", "lead", "deal")
+# The order of a kind's list, as SQL: tasks most urgent first, as tasks.urgency_key
+# sorts them (no due last, then by due, priority, created, id); the rest by id.
+ORDER = {"task": "due IS NULL, due, sort"}
 
 
 def columns(kind: str, rec: Record, fold: Callable[[str], str], due_ts: Callable) -> tuple:
@@ -86,11 +93,16 @@ def columns(kind: str, rec: Record, fold: Callable[[str], str], due_ts: Callable
     elif kind in ("deal", "task"):
         parts = [rec.get("title") or ""]
     text = fold("\n".join(str(p) for p in parts)) if parts else None
+    sort = None
+    if kind == "task":  # tab sorts before any character of a date or an id
+        rank = models.PRIORITY_RANK.get(rec.get("priority"), 9)  # type: ignore[arg-type]
+        sort = f"{rank}\t{rec.get('created') or ''}\t{rec.get('id')}"
     return (
         status if isinstance(status, str) else None,
         owner if isinstance(owner, str) else None,
         due,
         text,
+        sort,
         rec.get("on") if kind == "activity" else None,
         rec.get("customer"),
         rec.get("lead"),
@@ -144,6 +156,7 @@ class Index:
         parse: Callable[[Path], Parsed],
         cols: Callable[[Record], tuple],
         lite: Callable[[Record], Record],
+        encode: Callable[[Record], str],
     ) -> None:
         """Bring `kind`'s rows up to date with the files in `folder`."""
         db = self.connect()
@@ -184,13 +197,18 @@ class Index:
             if now_ns - changed_ns < RACY_NS:
                 sig = None  # racy: could change again unseen within the clock's grain
                 racy = True
-            cols_ = cols(value) if ok == 1 else (None,) * 8
-            lite_ = pickle.dumps(lite(value), protocol=5) if ok == 1 else None
-            rows.append((kind, n, sig, ok, *cols_, lite_, pickle.dumps(value, protocol=5)))
+            if ok == 1:
+                cols_, json_ = cols(value), encode(value)
+                lite_ = pickle.dumps(lite(value), protocol=5)
+            else:
+                cols_, json_, lite_ = (None,) * 9, None, None
+            rows.append((kind, n, sig, ok, *cols_, json_, lite_, pickle.dumps(value, protocol=5)))
         db.execute("BEGIN IMMEDIATE")
         try:
             db.executemany("DELETE FROM rec WHERE kind=? AND name=?", [(kind, n) for n in gone])
-            db.executemany("INSERT OR REPLACE INTO rec VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+            db.executemany(
+                "INSERT OR REPLACE INTO rec VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows
+            )
             db.execute(
                 "INSERT OR REPLACE INTO folder VALUES (?, ?)", (kind, None if racy else digest)
             )
@@ -223,6 +241,15 @@ class Index:
         found = [(n, o, loads(b)) for n, o, b in db.execute(sql, (kind, *params))]
         found.sort(key=_first)
         return [(o, v) for _n, o, v in found]
+
+    def texts(self, kind: str, where: str = "", params: Iterable[Any] = ()) -> list[str]:
+        """The JSON text of `kind`'s live records matching an SQL condition, in the
+        kind's list order (ORDER)."""
+        sql = "SELECT json FROM rec WHERE kind=? AND ok=1"
+        if where:
+            sql += f" AND ({where})"
+        sql += f" ORDER BY {ORDER.get(kind, 'name')}"
+        return [t for (t,) in self.connect().execute(sql, (kind, *params))]
 
     def close(self) -> None:
         if self.db is not None:

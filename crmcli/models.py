@@ -152,6 +152,9 @@ LIGHT_FIELDS: dict[str, tuple[str, ...]] = {
     "activity": ("id", "on", "kind", "at"),
 }
 
+# Tasks by priority, most pressing first (9: none or unknown).
+PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
+
 # The field a record is called by (REF by name, tables, messages).
 NAME_FIELD = {
     "customer": "name",

@@ -82,6 +82,11 @@ def to_json(data: Any, indent: int | None = 2) -> str:
     return _exact(json.dumps(data, ensure_ascii=False, indent=indent, default=_default))
 
 
+def record_json(rec: dict[str, Any]) -> str:
+    """One record as a line of a JSON list (the index keeps it: see print_json_lines)."""
+    return _exact(_COMPACT.encode(rec))
+
+
 def print_json(data: Any) -> None:
     """One object indented; a list of records as a JSON array with one record a line
     (written as it goes: fast and light for 100,000 records)."""
@@ -94,6 +99,18 @@ def print_json(data: Any) -> None:
         out.write("\n]\n")
     else:
         out.write(to_json(data) + "\n")
+
+
+def print_json_lines(lines: Sequence[str]) -> None:
+    """A list of records already written by record_json, exactly as print_json prints
+    the records."""
+    if not lines:
+        sys.stdout.write("[]\n")
+        return
+    out = sys.stdout
+    for start in range(0, len(lines), 1000):
+        out.write(("[\n" if start == 0 else ",\n") + ",\n".join(lines[start : start + 1000]))
+    out.write("\n]\n")
 
 
 # ----- CSV -------------------------------------------------------------------------

@@ -140,6 +140,29 @@ def atomic_write(path: Path, data: bytes, *, exclusive: bool = False, sync: bool
             os.close(dfd)
 
 
+def _where(
+    statuses: list[str] | None,
+    eq: dict[str, str],
+    due_before: datetime | None,
+    needle: str | None,
+) -> tuple[str, tuple]:
+    """The index's SQL condition for Store.find's conditions."""
+    where, params = ["ok=1"], []
+    if statuses is not None:
+        where.append(f"status IN ({','.join('?' * len(statuses))})")
+        params += statuses
+    for col, value in eq.items():
+        where.append(f"{col}=?")
+        params.append(value)
+    if due_before is not None:
+        where.append("due IS NOT NULL AND due < ?")
+        params.append(due_before.timestamp())
+    if needle:
+        where.append("instr(text, ?) > 0")
+        params.append(needle)
+    return " AND ".join(where), tuple(params)
+
+
 class Store:
     """One CRM directory. Records are plain dicts (see models)."""
 
@@ -312,11 +335,9 @@ class Store:
             self._index = index.Index(self.root, key)
         return self._index or None
 
-    def _indexed(
-        self, kind: str, where: str = "", params: tuple = (), *, lite: bool = False
-    ) -> list[Record] | None:
-        """Records of `kind` matching an SQL condition through the index; None if unusable.
-        Broken files of the kind are warned about once."""
+    def _query_index(self, kind: str, query: Callable[[Any], Any]) -> Any:
+        """`query(index)` once the index is in step with `kind`'s files; None if the
+        index cannot be used. Broken files of the kind are warned about once."""
         import sqlite3
 
         idx = self._get_index() if os.environ.get("CRM_NO_INDEX") is None else None
@@ -324,6 +345,8 @@ class Store:
             return None
         try:
             if kind not in idx.synced:
+                from crmcli.render import record_json
+
                 fields = models.LIGHT_FIELDS[kind]
                 idx.sync(
                     kind,
@@ -331,14 +354,23 @@ class Store:
                     lambda p: self._parse(kind, p),
                     self._columns(kind),
                     lambda rec: {f: rec.get(f) for f in fields},
+                    record_json,
                 )
                 for _ok, (message, _details) in idx.rows(kind, ok=(0,)):
                     self.warn(f"skipping {message}")
-            return [v for _ok, v in idx.rows(kind, where, params, ok=(1, 2), lite=lite)]
+            return query(idx)
         except (sqlite3.Error, OSError):
             idx.close()
             self._index = False  # fall back to reading the files
             return None
+
+    def _indexed(
+        self, kind: str, where: str = "", params: tuple = (), *, lite: bool = False
+    ) -> list[Record] | None:
+        """Records of `kind` matching an SQL condition through the index; None if unusable."""
+        return self._query_index(
+            kind, lambda idx: [v for _ok, v in idx.rows(kind, where, params, ok=(1, 2), lite=lite)]
+        )
 
     def all(self, kind: str, *, tombstones: bool = False) -> list[Record]:
         """Every readable record of `kind`; broken files are skipped with a warning."""
@@ -401,26 +433,14 @@ class Store:
         eq = {k: v for k, v in eq.items() if v is not None}
         needle = fold(text) if text else None
         if kind not in self._cache:
-            where, params = ["ok=1"], []
-            if statuses is not None:
-                where.append(f"status IN ({','.join('?' * len(statuses))})")
-                params += statuses
-            for col, value in eq.items():
-                where.append(f"{col}=?")
-                params.append(value)
-            if due_before is not None:
-                where.append("due IS NOT NULL AND due < ?")
-                params.append(due_before.timestamp())
-            if needle:
-                where.append("instr(text, ?) > 0")
-                params.append(needle)
-            found = self._indexed(kind, " AND ".join(where), tuple(params))
+            where, params = _where(statuses, eq, due_before, needle)
+            found = self._indexed(kind, where, params)
             if found is not None:
                 return found
         cols = self._columns(kind)
         out = []
         for rec in self.all(kind):
-            st, ow, due, txt, link_on, cu, le, de = cols(rec)
+            st, ow, due, txt, _sort, link_on, cu, le, de = cols(rec)
             row = {"owner": ow, "link_on": link_on, "customer": cu, "lead": le, "deal": de}
             if statuses is not None and st not in statuses:
                 continue
@@ -432,6 +452,30 @@ class Store:
                 continue
             out.append(rec)
         return out
+
+    def find_json(
+        self,
+        kind: str,
+        *,
+        status: str | None = None,
+        owner: str | None = None,
+        deal: str | None = None,
+        due_before: datetime | None = None,
+    ) -> list[str] | None:
+        """find()'s records as JSON text (render.record_json) in the kind's list order
+        (tasks most urgent first, index.ORDER), straight from the index without loading
+        a record: for lists of many records. None when the index cannot answer (it is
+        unusable) or need not (this process has loaded the kind): use find() then."""
+        if kind in self._cache:
+            return None
+        eq = {"owner": owner, "deal": deal}
+        where, params = _where(
+            None if status is None else [status],
+            {k: v for k, v in eq.items() if v is not None},
+            due_before,
+            None,
+        )
+        return self._query_index(kind, lambda idx: idx.texts(kind, where, params))
 
     def invalidate(self, kind: str | None = None) -> None:
         """Forget what this process has read (of `kind`, or all): files changed."""

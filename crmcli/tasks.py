@@ -26,7 +26,7 @@ from crmcli.models import Record
 from crmcli.store import Store, fold
 
 END_OF_DAY = time(23, 59, 59)
-PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
+PRIORITY_RANK = models.PRIORITY_RANK
 SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 TIER_RANK = {"A": 0, "B": 1, "C": 2}
 STATUS_FILTERS = ("open", "done", "cancelled", "all")
@@ -264,6 +264,30 @@ def find(
 ) -> list[Record]:
     """`select` over the store's tasks, narrowed first through the store's index
     (status, owner, deal, due), so only the tasks that match are loaded."""
+    query = _index_query(now, status, overdue, due_before, owner, deal)
+    return select(
+        store.find("task", **query),
+        now,
+        status=status,
+        overdue=overdue,
+        due_before=due_before,
+        owner=owner,
+        kind=kind,
+        customer=customer,
+        deal=deal,
+        links=links,
+    )
+
+
+def _index_query(
+    now: datetime,
+    status: str,
+    overdue: bool,
+    due_before: datetime | None,
+    owner: str | None,
+    deal: str | None,
+) -> dict[str, Any]:
+    """Store.find's conditions for these filters of `select`."""
     query: dict[str, Any] = {}
     if status != "all":
         query["status"] = status
@@ -277,18 +301,27 @@ def find(
         limit = inclusive if limit is None else min(limit, inclusive)
     if limit is not None:
         query["due_before"] = limit
-    return select(
-        store.find("task", **query),
-        now,
-        status=status,
-        overdue=overdue,
-        due_before=due_before,
-        owner=owner,
-        kind=kind,
-        customer=customer,
-        deal=deal,
-        links=links,
-    )
+    return query
+
+
+def find_json(
+    store: Store,
+    now: datetime,
+    *,
+    status: str = "open",
+    overdue: bool = False,
+    due_before: datetime | None = None,
+    owner: str | None = None,
+    deal: str | None = None,
+) -> list[str] | None:
+    """`by_urgency(find(...))` as JSON lines, straight from the store's index (see
+    Store.find_json); None when the index cannot answer."""
+    if status not in STATUS_FILTERS:
+        raise CrmError(f"status '{status}' must be one of {', '.join(STATUS_FILTERS)}")
+    if overdue and status not in ("open", "all"):
+        return []  # only open tasks are overdue
+    query = _index_query(now, "open" if overdue else status, overdue, due_before, owner, deal)
+    return store.find_json("task", **query)
 
 
 # ----- finding one task ---------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 
@@ -189,3 +190,50 @@ def test_folder_digest_is_the_same_in_every_process_and_sees_every_change():
     assert _digest({"a.yaml": (11, 5), "c.yaml": (-22, 6)}) != _digest(current)  # renamed
     assert _digest({"a.yaml": (11, 5), "b.yaml": (-23, 6)}) != _digest(current)  # edited
     assert _digest({"a.yaml": (11, 5)}) != _digest(current)  # deleted
+
+
+def test_task_list_json_from_the_index_is_what_the_records_print(crm, monkeypatch):
+    """`task list --format json` prints the index's JSON lines in SQL order: the same
+    bytes as sorting the loaded records by urgency and printing them."""
+    store = Store(crm)
+    due = "2026-11-20T09:00:00+08:00"
+    store.create(
+        "task", title="Ann's", due=due, priority="low", created="2026-01-02T00:00:00+08:00"
+    )
+    store.create(
+        "task", title="Bo", due=due, priority="urgent", created="2026-01-03T00:00:00+08:00"
+    )
+    store.create(
+        "task", title="Cy", due=due, priority="urgent", created="2026-01-01T00:00:00+08:00"
+    )
+    store.create("task", title="Dee", due="2026-11-19T09:00:00+00:00", priority="high", owner="bob")
+    store.create("task", title="Eve", due="2026-11-19T16:00:00+08:00")  # earlier in UTC
+    store.create("task", title="Flo")  # no due: last
+    store.create("task", title="Gus", status="done", due=due, done_at=due)
+    store.create("task", title="Hal", due="2027-01-01T09:00:00+08:00", owner="bob")
+    for args in (
+        ["--overdue"],
+        ["--status", "all"],
+        ["--status", "done"],
+        ["--owner", "bob"],
+        ["--due-before", "2026-11-20", "--status", "all"],
+        ["--overdue", "--status", "all", "--limit", "2"],
+        ["--overdue", "--status", "done"],
+    ):
+        fast = run("task", "list", *args, "--format", "json")
+        monkeypatch.setenv("CRM_NO_INDEX", "1")
+        slow = run("task", "list", *args, "--format", "json")
+        monkeypatch.delenv("CRM_NO_INDEX")
+        assert fast.code == slow.code == 0, fast.err
+        assert fast.out == slow.out, args
+    titles = [t["title"] for t in run("task", "list", "--status", "all", "-f", "json").json()]
+    assert titles == ["Eve", "Dee", "Cy", "Bo", "Gus", "Ann's", "Hal", "Flo"]
+
+
+def test_find_json_sees_this_process_writes_and_defers_to_loaded_records(crm):
+    store = Store(crm)
+    assert store.find_json("task") == []
+    store.create("task", title="New")
+    assert [json.loads(t)["title"] for t in store.find_json("task")] == ["New"]
+    assert [t["title"] for t in store.all("task")] == ["New"]
+    assert store.find_json("task") is None  # loaded here: find() answers from them

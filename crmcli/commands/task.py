@@ -190,6 +190,22 @@ def list_cmd(
     cust_id = store.resolve("customer", customer)["id"] if customer else None
     deal_id = store.resolve("deal", deal)["id"] if deal else None
     before = tasks.parse_due(store, due_before) if due_before else None
+    if fmt == ListFormat.json and kind is None and cust_id is None:
+        # Many tasks as JSON: the index has them written and ordered (no record loaded).
+        lines = tasks.find_json(
+            store,
+            now,
+            status=status.value,
+            overdue=overdue,
+            due_before=before,
+            owner=owner,
+            deal=deal_id,
+        )
+        if lines is not None:
+            from crmcli import render
+
+            render.print_json_lines(lines[:limit] if limit else lines)
+            return
     need_links = cust_id is not None or kind == Kind.complaint or fmt == ListFormat.table
     links = tasks.Links.load(store) if need_links else None
     records = tasks.find(
