@@ -31,7 +31,7 @@ from crmcli import models
 from crmcli.models import Record
 
 RACY_NS = 3_000_000_000
-VERSION = 7
+VERSION = 8
 
 # A parsed file: (0, error message, details) or (1, record) or (2, tombstone)
 Parsed = tuple[int, Any]
@@ -79,9 +79,10 @@ def columns(kind: str, rec: Record, fold: Callable[[str], str], due_ts: Callable
     status = rec.get("status")
     owner = rec.get("owner")
     due = None
-    if kind == "task" and rec.get("due"):
+    when = rec.get("due") if kind == "task" else rec.get("close_date") if kind == "deal" else None
+    if when:  # a deal's close date: its midnight in the CRM's zone
         try:
-            due = due_ts(rec["due"])
+            due = due_ts(when if kind == "task" else str(when)[:10])
         except (ValueError, OverflowError):
             due = None
     parts: list[str] = []

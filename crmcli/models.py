@@ -147,7 +147,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
 LIGHT_FIELDS: dict[str, tuple[str, ...]] = {
     "customer": ("id", "name", "owner", "tier", "cadence", "created"),
     "lead": ("id", "name", "customer", "owner", "status"),
-    "deal": ("id", "title", "customer", "owner", "status"),
+    "deal": ("id", "title", "customer", "owner", "status", "amount", "needs_approval"),
     "task": ("id", "title", "status", "customer", "lead", "deal", "owner", "due", "done_at"),
     "activity": ("id", "on", "kind", "at"),
 }

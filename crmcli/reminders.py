@@ -8,7 +8,7 @@ attention and the command prints nothing, so `mail -E` sends no mail.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -92,17 +92,28 @@ def build(store: Store, *, owner: str | None = None, within: str | None = None) 
             }
         )
 
-    past, approval = [], []
-    big = _big_deal(store)
-    for d in store.find("deal", status="open", owner=owner):
+    def customer_name(d: Record) -> dict[str, Any]:
         cust = links.customers.get(d.get("customer") or "")
-        extra = {"customer_name": cust["name"] if cust else None}
+        return {"customer_name": cust["name"] if cust else None}
+
+    past, approval = [], []
+    midnight = datetime.combine(today, time(), tzinfo=tz)  # the index: deals closing before
+    for d in store.find("deal", status="open", owner=owner, due_before=midnight):
         closes = _close_date(d, store)
         if closes is not None and closes < today:
-            past.append({**d, **extra, "days_past_close": (today - closes).days})
+            past.append({**d, **customer_name(d), "days_past_close": (today - closes).days})
+    big = _big_deal(store)
+    for d in store.light("deal"):
         amount = d.get("amount")
-        if d.get("needs_approval") and isinstance(amount, (int, Decimal)) and amount >= big:
-            approval.append({**d, **extra})
+        if (
+            d.get("status") == "open"
+            and (owner is None or d.get("owner") == owner)
+            and d.get("needs_approval")
+            and isinstance(amount, (int, Decimal))
+            and amount >= big
+        ):
+            whole = store.load("deal", d["id"])
+            approval.append({**whole, **customer_name(whole)})
     past.sort(key=lambda d: (-d["days_past_close"], d["id"]))
     approval.sort(key=lambda d: (-(d.get("amount") or 0), d["id"]))
 

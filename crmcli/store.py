@@ -184,6 +184,7 @@ class Store:
         self.changed: list[Path] = []  # files written or removed by this process
         self.messages: list[str] = []  # what the changes were, for a commit message
         self._cache: dict[str, list[Record]] = {}
+        self._light: dict[str, list[Record]] = {}
         self._index: Any = None  # None: not opened yet; False: unusable
         self._tz: Any = None
         self._user: str | None = None
@@ -328,6 +329,7 @@ class Store:
                         __version__,
                         sys.version_info[:2],
                         models.SCHEMAS,
+                        models.LIGHT_FIELDS,
                         self.settings.get("timezone"),
                     )
                 ).encode()
@@ -402,12 +404,14 @@ class Store:
     def light(self, kind: str) -> list[Record]:
         """Every live record of `kind` with only its models.LIGHT_FIELDS (names, links,
         status, owner): from the index, without loading whole records."""
-        if kind not in self._cache:
-            found = self._indexed(kind, "ok=1", lite=True)
-            if found is not None:
-                return found
-        fields = models.LIGHT_FIELDS[kind]
-        return [{f: r.get(f) for f in fields} for r in self.all(kind)]
+        if kind in self._light:
+            return self._light[kind]
+        found = None if kind in self._cache else self._indexed(kind, "ok=1", lite=True)
+        if found is None:
+            fields = models.LIGHT_FIELDS[kind]
+            found = [{f: r.get(f) for f in fields} for r in self.all(kind)]
+        self._light[kind] = found
+        return found
 
     def find(
         self,
@@ -425,7 +429,8 @@ class Store:
         """The live records of `kind` matching every condition given, in id order.
 
         Answered by the index without loading the other records when it can; the same
-        answer as filtering `all(kind)`. `due_before` keeps tasks due before that time,
+        answer as filtering `all(kind)`. `due_before` keeps tasks due before that time
+        (deals: whose close date's midnight in the CRM's zone is before it),
         `text` is a case/accent-insensitive substring of the searchable text (names,
         e-mails, phones, contacts; titles)."""
         statuses = [status] if isinstance(status, str) else status
@@ -481,8 +486,10 @@ class Store:
         """Forget what this process has read (of `kind`, or all): files changed."""
         if kind is None:
             self._cache.clear()
+            self._light.clear()
         else:
             self._cache.pop(kind, None)
+            self._light.pop(kind, None)
         if self._index:
             if kind is None:
                 self._index.synced.clear()
