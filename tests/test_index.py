@@ -111,6 +111,9 @@ def test_find_agrees_with_filtering_all(crm, monkeypatch):
     )
     store.create("task", title="Call", customer=c["id"], due="2026-11-20T09:00:00+08:00")
     store.create("task", title="Later", due="2026-12-20T09:00:00+08:00", status="done")
+    store.create("deal", title="Late", customer=c["id"], stage="new", close_date="2026-11-22")
+    store.create("deal", title="Today", customer=c["id"], stage="new", close_date="2026-11-23")
+    store.create("deal", title="Open-ended", customer=c["id"], stage="new")
     from crmcli.dates import parse_iso
 
     cutoff = parse_iso("2026-11-23T10:00:00+08:00")
@@ -121,6 +124,7 @@ def test_find_agrees_with_filtering_all(crm, monkeypatch):
         ("task", {"status": "open", "due_before": cutoff}),
         ("task", {"customer": c["id"]}),
         ("task", {"status": ["open", "done"]}),
+        ("deal", {"status": "open", "due_before": parse_iso("2026-11-23T00:00:00+08:00")}),
     ]
     for kind, cond in queries:
         fresh = Store(crm)
@@ -131,6 +135,8 @@ def test_find_agrees_with_filtering_all(crm, monkeypatch):
         assert [r["id"] for r in via_index] == [r["id"] for r in plain], (kind, cond)
         assert via_index == plain
     assert len(Store(crm).find("customer", text="zoe")) == 1
+    late = Store(crm).find("deal", due_before=parse_iso("2026-11-23T00:00:00+08:00"))
+    assert [d["title"] for d in late] == ["Late"]  # closing before the day began
 
 
 def test_unusable_index_falls_back_to_files(crm):
