@@ -53,6 +53,18 @@ def bench_env(now: str = NOW, crm_dir: Path | None = None) -> dict[str, str]:
     return env
 
 
+def run_crm(crm: list[str], argv: list[str], root: Path) -> None:
+    """Run crm once, untimed, on the CRM at `root` (output discarded)."""
+    subprocess.run(
+        [*crm, *argv],
+        env=bench_env(crm_dir=root),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=True,
+    )
+
+
 def size_label(n: int) -> str:
     if n >= 1000 and n % 1000 == 0:
         return f"{n // 1000}k"

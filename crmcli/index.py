@@ -227,9 +227,11 @@ class Index:
         *,
         ok: Iterable[int] = (1,),
         lite: bool = False,
+        fields: tuple[str, ...] | None = None,
     ) -> list[tuple[int, Any]]:
         """(ok, value) of `kind`'s rows matching an SQL condition, in file-name order;
-        the value is the whole record, or with `lite` its few light fields."""
+        the value is the whole record, with `fields` only those (each whole record is
+        dropped as soon as it is read), or with `lite` its few light fields."""
         oks = ",".join(str(int(o)) for o in ok)
         column = "lite" if lite else "blob"
         sql = f"SELECT name, ok, {column} FROM rec WHERE kind=? AND ok IN ({oks})"
@@ -239,7 +241,14 @@ class Index:
         # Sorted here, not by ORDER BY: that makes SQLite walk the whole kind in name
         # order instead of using the index that answers the condition.
         loads = pickle.loads
-        found = [(n, o, loads(b)) for n, o, b in db.execute(sql, (kind, *params))]
+        rows = db.execute(sql, (kind, *params))
+        if fields is None:
+            found = [(n, o, loads(b)) for n, o, b in rows]
+        else:
+            found = []
+            for n, o, b in rows:
+                r = loads(b)
+                found.append((n, o, {f: r.get(f) for f in fields}))
         found.sort(key=_first)
         return [(o, v) for _n, o, v in found]
 

@@ -413,6 +413,17 @@ class Store:
         self._light[kind] = found
         return found
 
+    def project(self, kind: str, fields: tuple[str, ...]) -> list[Record]:
+        """Every live record of `kind` with only `fields`: what a big lookup table needs
+        without holding every whole record in memory."""
+        if kind not in self._cache:
+            found = self._query_index(
+                kind, lambda idx: [v for _o, v in idx.rows(kind, "ok=1", fields=fields)]
+            )
+            if found is not None:
+                return found
+        return [{f: r.get(f) for f in fields} for r in self.all(kind)]
+
     def find(
         self,
         kind: str,

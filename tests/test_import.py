@@ -621,17 +621,19 @@ def test_note_change_said_once(crm):
 def test_lookups_are_built_once_not_per_row(crm, monkeypatch):
     """Reading every lead for each row would make big imports quadratic."""
     calls = []
-    original = Store.all
+    for method in ("all", "project"):
+        original = getattr(Store, method)
 
-    def counting(self, kind, **kw):
-        calls.append(kind)
-        return original(self, kind, **kw)
+        def counting(self, kind, *a, _original=original, _method=method, **kw):
+            calls.append((_method, kind))
+            return _original(self, kind, *a, **kw)
 
-    monkeypatch.setattr(Store, "all", counting)
+        monkeypatch.setattr(Store, method, counting)
     rows = "".join(f"Person {i},p{i}@example.com,+49 30 {1000000 + i}\n" for i in range(300))
-    s = imp("-", "--input-format", "csv", input="name,email,phone\n" + rows)
-    assert s["created"] == 300
-    assert calls.count("lead") == 1 and calls.count("customer") == 1
+    s = imp("-", "--input-format", "csv", input="name,email,phone\n" + rows * 2)
+    assert s["created"] == 300 and s["skipped"] == 300
+    assert calls.count(("project", "lead")) == 1 and calls.count(("project", "customer")) == 1
+    assert ("all", "lead") not in calls  # no whole leads held: only what matching needs
 
 
 # ----- interrupted imports ----------------------------------------------------------

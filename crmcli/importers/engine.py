@@ -135,12 +135,19 @@ def reject_reason(card: Card) -> str | None:
     return None
 
 
+# The fields of the records already in the CRM that Lookup reads (Store.project).
+LEAD_FIELDS = ("id", "name", "company", "emails", "phones")
+CUSTOMER_FIELDS = ("id", "name", "emails", "phones", "contacts")
+
+
 class Lookup:
     """Who already holds an e-mail, a phone or a name: customers (and their contacts)
-    and leads, as dicts built once."""
+    and leads, as dicts built once. The leads given at the start may hold only
+    LEAD_FIELDS; those added later are whole (`whole` has their ids)."""
 
     def __init__(self, leads: list[Record], customers: list[Record]) -> None:
         self.leads: dict[str, Record] = {}
+        self.whole: set[str] = set()
         self.lead_email: dict[str, str] = {}
         self.lead_phone: dict[str, str] = {}
         self.lead_name: dict[tuple, str] = {}
@@ -162,6 +169,7 @@ class Lookup:
                     self.cust_name.setdefault(key, plabel)
         for lead in leads:
             self.add_lead(lead)
+        self.whole.clear()
 
     def _customer(self, emails: Any, phones: Any, label: str) -> None:
         for e in emails or []:
@@ -175,6 +183,7 @@ class Lookup:
     def add_lead(self, lead: Record) -> None:
         lid = lead["id"]
         self.leads[lid] = lead
+        self.whole.add(lid)
         for e in lead.get("emails") or []:
             self.lead_email.setdefault(e.lower(), lid)
         for p in lead.get("phones") or []:
@@ -270,7 +279,10 @@ class Importer:
     def run(self, cards: Iterable[Card], progress: Callable[[], None] | None = None) -> None:
         """Import the cards in order. The caller holds the store's lock."""
         if self.lookup is None:
-            self.lookup = Lookup(self.store.all("lead"), self.store.all("customer"))
+            self.lookup = Lookup(
+                self.store.project("lead", LEAD_FIELDS),
+                self.store.project("customer", CUSTOMER_FIELDS),
+            )
         for card in cards:
             if card["file"] not in self.files:
                 self.files.append(card["file"])
@@ -308,7 +320,10 @@ class Importer:
         if lid is None:
             self._create(card)
         else:
-            self._merge(card, self.lookup.leads[lid], how)
+            lead = self.lookup.leads[lid]
+            if lid not in self.lookup.whole:  # as listed at the start: read it whole
+                lead = self.store.load("lead", lid)
+            self._merge(card, lead, how)
 
     def _activity_text(self, card: Card, added: list[str] | None = None) -> str:
         base = PurePath(card["file"]).name if card["file"] != "-" else "standard input"
