@@ -175,11 +175,17 @@ def empty_value(ftype: str) -> Any:
     return None
 
 
+def _default(kind: str, name: str, ftype: str) -> Any:
+    """A field's default value: a fresh copy when it is a list or a mapping."""
+    value = _DEFAULTS[kind].get(name, empty_value(ftype))
+    return copy.deepcopy(value) if isinstance(value, (list, dict)) else value
+
+
 def new_record(kind: str, /, **values: Any) -> Record:
     """A record of `kind` with every field at its default, then `values`."""
     rec: Record = {}
     for name, ftype in SCHEMAS[kind]:
-        rec[name] = copy.deepcopy(_DEFAULTS[kind].get(name, empty_value(ftype)))
+        rec[name] = values[name] if name in values else _default(kind, name, ftype)
     rec.update(values)
     return normalize(kind, rec)
 
@@ -198,7 +204,7 @@ def normalize(kind: str, rec: Record) -> Record:
     whole-number money as Decimal. Does not change what a valid record means."""
     out: Record = {}
     for name, ftype in SCHEMAS[kind]:
-        value = rec.get(name, copy.deepcopy(_DEFAULTS[kind].get(name, empty_value(ftype))))
+        value = rec[name] if name in rec else _default(kind, name, ftype)
         if ftype == "list" and isinstance(value, list):
             value = _dedupe(value)
             if name == "tags":

@@ -82,7 +82,8 @@ def _temp_file(path: Path) -> tuple[int, str]:
     global _temp_count
     while True:
         _temp_count += 1
-        tmp = str(path.parent / f".{path.name}.{os.getpid()}-{_temp_count}.tmp")
+        folder, name = os.path.split(path)
+        tmp = os.path.join(folder, f".{name}.{os.getpid()}-{_temp_count}.tmp")
         try:
             return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644), tmp
         except FileExistsError:
@@ -112,9 +113,12 @@ def atomic_write(path: Path, data: bytes, *, exclusive: bool = False, sync: bool
     Without `sync` the file is still replaced atomically (an interrupted process
     leaves the old or the new file, whole) but not forced to disk: see Store.bulk.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
     with _signals_deferred():  # Ctrl-C or kill lands after the write, never inside it
-        fd, tmp = _temp_file(path)
+        try:
+            fd, tmp = _temp_file(path)
+        except FileNotFoundError:  # the first record of its kind, say
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = _temp_file(path)
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)

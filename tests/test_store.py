@@ -479,3 +479,15 @@ def test_resolve_never_escapes_or_crashes(store, ref):
     except CrmError:
         return
     assert ID_RE.match(rec["id"])
+
+
+def test_defaults_are_fresh_for_every_record():
+    from crmcli import models
+
+    a, b = models.new_record("customer", name="A"), models.new_record("customer", name="B")
+    a["tags"].append("x")
+    a["fields"]["k"] = "v"
+    c = models.normalize("customer", {"id": "c0000001", "name": "C"})
+    assert b["tags"] == c["tags"] == [] and b["fields"] == c["fields"] == {}
+    given = ["vip"]
+    assert models.new_record("customer", name="D", tags=given)["tags"] == ["vip"]
