@@ -33,7 +33,8 @@ ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 ID_LENGTH = 8
 MIN_PREFIX = 4
 DERIVED_DIR = ".crm"
-GITIGNORE = ".crm/\n"
+# .crm/: derived data; .*.tmp: the temp file of a write that was killed (doctor --fix)
+GITIGNORE = (".crm/", ".*.tmp")
 
 
 def locate(dir_option: str | None = None, cwd: Path | None = None) -> Path:
@@ -731,9 +732,11 @@ def init(path: Path, name: str | None = None) -> Path:
                 keep.write_bytes(b"")
         gi = path / ".gitignore"
         existing = gi.read_text(encoding="utf-8") if gi.exists() else ""
-        if ".crm/" not in existing.split():
+        missing = [line for line in GITIGNORE if line not in existing.split()]
+        if missing:
             sep = "" if not existing or existing.endswith("\n") else "\n"
-            atomic_write(gi, (existing + sep + GITIGNORE).encode("utf-8"))
+            text = existing + sep + "".join(f"{line}\n" for line in missing)
+            atomic_write(gi, text.encode("utf-8"))
     except FileExistsError:
         raise CrmError(f"{target} already exists: there is a CRM here already") from None
     except OSError as e:

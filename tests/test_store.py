@@ -491,3 +491,15 @@ def test_defaults_are_fresh_for_every_record():
     assert b["tags"] == c["tags"] == [] and b["fields"] == c["fields"] == {}
     given = ["vip"]
     assert models.new_record("customer", name="D", tags=given)["tags"] == ["vip"]
+
+
+def test_init_ignores_derived_data_and_killed_writes_temp_files(tmp_path):
+    from crmcli.store import init
+
+    root = init(tmp_path / "new")
+    assert (root / ".gitignore").read_text(encoding="utf-8") == ".crm/\n.*.tmp\n"
+    older = tmp_path / "older"
+    older.mkdir()
+    (older / ".gitignore").write_text("notes/\n.crm/", encoding="utf-8")  # no final newline
+    init(older)
+    assert (older / ".gitignore").read_text(encoding="utf-8") == "notes/\n.crm/\n.*.tmp\n"
