@@ -780,3 +780,23 @@ def test_funnel_table_draws_bars(full):
     assert bars == {"new": 40, "qualified": 28, "proposal": 20, "negotiation": 16}
     assert "Win rate: 75.0%" in r.out
     assert "demo" in r.out  # the stage no longer in the pipeline, listed apart
+
+
+def test_customers_count_a_deal_of_a_merged_away_customer_for_the_one_kept(store):
+    """A deal from another clone can still point at a customer merged away here."""
+    keep = store.create("customer", name="Acme")["id"]
+    store.create("deal", title="direct", customer=keep, amount=D(10), stage="new",
+                 status="won", closed_at=T("11-01T10:00"))  # fmt: skip
+    store.create("deal", title="via old id", customer="old00001", amount=D(5), stage="new",
+                 status="won", closed_at=T("11-01T10:00"))  # fmt: skip
+    store.create("deal", title="via two merges", customer="old00002", amount=D(1), stage="new",
+                 status="won", closed_at=T("11-01T10:00"))  # fmt: skip
+    store.write_tombstone("customer", "old00001", keep)
+    store.write_tombstone("customer", "old00002", "old00001")
+    r = run("report", "customers", "--format", "json")
+    assert r.code == 0, r.err
+    data = r.json()
+    assert [(c["name"], c["revenue"], c["purchases"]) for c in data["customers"]] == [
+        ("Acme", {USD: 16}, 3)
+    ]
+    assert data["without_customer"]["count"] == 0

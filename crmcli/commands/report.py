@@ -413,14 +413,16 @@ def customers_cmd(
         raise CrmError("--apply ranks every customer: leave out --owner")
 
     def compute() -> dict[str, Any]:
+        everyone = store.all("customer", tombstones=True)
         return customers(
-            store.all("customer"),
+            [c for c in everyone if "merged_into" not in c],
             store.all("deal"),
             store.settings,
             store.now(),
             since=start,
             until=end,
             owner=owner,
+            merged={c["id"]: c["merged_into"] for c in everyone if "merged_into" in c},
         )
 
     applied = None

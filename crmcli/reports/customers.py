@@ -10,6 +10,8 @@ Rules (documented in README, section reports):
   below 80% (so the customer that crosses 80% is A), B while it is below 95%,
   else C. Customers with equal revenue get the tier of the first of them.
   A customer's tier is its best tier over the currencies; no revenue: C.
+- A deal of a customer merged into another (a tombstone; a deal from another
+  clone can still point at it) counts for the customer it was merged into.
 - Won deals with no customer, or a customer that is not on file, are counted in
   `without_customer` and left out of the ranking.
 """
@@ -47,8 +49,12 @@ def customers(
     since: datetime | None = None,
     until: datetime | None = None,
     owner: str | None = None,
+    merged: dict[str, str] | None = None,
 ) -> dict[str, Any]:
+    """The ranking; `merged` maps the ids of merged-away customers (tombstones) to
+    the customer each was merged into."""
     tz = now.tzinfo
+    merged = merged or {}
     window = Window(since, until)
     on_file = {c["id"] for c in customer_records}
     people = {c["id"]: c for c in customer_records if owner is None or c.get("owner") == owner}
@@ -64,6 +70,10 @@ def customers(
         if closed is None or closed not in window:
             continue
         cid = deal.get("customer")
+        seen: set[str] = set()
+        while cid in merged and cid not in seen:  # a chain of merges; never a loop
+            seen.add(cid)
+            cid = merged[cid]
         cur, amount = currency_of(deal, settings), amount_of(deal)
         if cid not in people:
             if cid not in on_file and (owner is None or deal.get("owner") == owner):
