@@ -505,6 +505,14 @@ def done(store: Store, task: Record) -> tuple[Record, Record | None, bool]:
     return store.save("task", rec), nxt, existed
 
 
+def cancel(store: Store, task: Record) -> Record:
+    """Call off an open task (it stays on file, status cancelled). A recurring one
+    makes no next occurrence: its series ends here."""
+    if task.get("status") != "open":
+        raise CrmError(f"task {task['id']} ({task['title']}) is {task['status']}, not open")
+    return store.save("task", dict(task, status="cancelled", done_at=None))
+
+
 def reopen(store: Store, task: Record) -> Record:
     if task.get("status") == "open":
         raise CrmError(f"task {task['id']} ({task['title']}) is open already")

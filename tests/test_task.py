@@ -275,6 +275,24 @@ def test_done_and_reopen(crm):
     assert got["status"] == "open" and got["done_at"] is None
 
 
+def test_cancel_keeps_the_task_as_cancelled_and_ends_a_series(crm):
+    rec = add("Call Zhang", "--due", "today")
+    r = run("task", "cancel", "call zhang")
+    assert r.code == 0 and r.out.startswith(f"Cancelled task {rec['id']}")
+    assert last_change() == 'task: cancel "Call Zhang"'
+    assert listed() == []
+    (got,) = listed("--status", "cancelled")
+    assert got["id"] == rec["id"] and got["done_at"] is None
+    r = run("task", "cancel", rec["id"])
+    assert r.code == 1 and "cancelled, not open" in r.err
+    assert run("task", "reopen", rec["id"]).code == 0
+    assert [t["status"] for t in listed()] == ["open"]
+    weekly = add("Weekly report", "--due", "2026-11-23T17:00", "--every", "1w")
+    r = run("task", "cancel", weekly["id"])
+    assert r.code == 0 and "no next occurrence" in r.out
+    assert [t["title"] for t in listed()] == ["Call Zhang"]  # the series made no next one
+
+
 def test_recurring_done_makes_the_next_occurrence_with_a_derived_id(crm):
     rec = add("Weekly report", "--due", "2026-11-23T17:00", "--every", "1w")
     assert rec["series"] == rec["id"] and rec["every"] == "1w"

@@ -376,6 +376,27 @@ def done_cmd(ref: TaskRef) -> None:
         print(f"Next occurrence {nxt['id']} due {label} {how}")
 
 
+@app.command("cancel")
+def cancel_cmd(ref: TaskRef) -> None:
+    """Cancel an open task; `reopen` undoes it.
+
+    The task stays on file, as cancelled. A recurring task makes no next
+    occurrence (its series ends here); `done` moves on to the next one instead.
+
+    Example: crm task cancel "Call Zhang"
+    """
+    from crmcli import tasks
+
+    store = get_store()
+    with store.lock():
+        rec = tasks.resolve(store, ref, prefer="open")
+        rec = tasks.cancel(store, rec)
+        store.note_change(f'task: cancel "{rec["title"]}"')
+    print(f"Cancelled task {rec['id']}: {rec['title']}")
+    if rec.get("every"):
+        print(f"It repeated every {rec['every']}: no next occurrence was made")
+
+
 @app.command("reopen")
 def reopen_cmd(ref: TaskRef) -> None:
     """Open a done or cancelled task again.
