@@ -59,9 +59,10 @@ CREATE TABLE IF NOT EXISTS folder (kind TEXT PRIMARY KEY, digest INTEGER);
 # `json` is the record as a JSON list prints it (render.record_json), `lite` the
 # record's few fields that lists of names and links need (see models.LIGHT_FIELDS),
 # `blob` the whole record; both pickled. `sort` orders a kind's list after `due`
-# (tasks: priority rank and created, see ORDER). The blob comes last: SQLite reads the small columns of a row without walking the
-# blob's overflow pages; rec_sig and rec_ok cover the freshness check and the
-# broken-file query without reading the table. `sig` is the file's stat
+# (tasks: priority rank, created and id; see ORDER). The blob comes last: SQLite
+# reads the small columns of a row without walking the blob's overflow pages;
+# rec_sig and rec_ok cover the freshness check and the broken-file query without
+# reading the table. `sig` is the file's stat
 # signature (a 64-bit hash of mtime_ns, ctime_ns, size and inode), null while racy.
 # `folder.digest` is one hash of every file name and signature of a kind's folder
 # as last synced (null while any file is racy): when the folder still hashes the
