@@ -24,6 +24,23 @@ _UNITS = {
 _TIME_RE = r"(?P<time>\d{1,2}(?::\d{2})?(?::\d{2})?\s*(?:am|pm)?|noon|midnight)"
 
 
+# The zone that timestamps written without an offset (by hand) are read in: the
+# CRM's settings timezone once a Store is opened (use_zone), else the machine's.
+_zone: list = [None, None]  # [zone name, its tzinfo once looked up]
+
+
+def use_zone(name: str | None) -> None:
+    """Read timestamps that lack an offset in the zone `name` (the CRM's timezone)."""
+    if name != _zone[0]:
+        _zone[:] = [name, None]
+
+
+def _naive_zone() -> tzinfo:
+    if _zone[1] is None:
+        _zone[1] = get_tz(_zone[0])
+    return _zone[1]
+
+
 def get_tz(name: str | None) -> tzinfo:
     """The zone called `name` (IANA), or the machine's local zone when None."""
     if not name:
@@ -57,7 +74,8 @@ def iso(dt: datetime) -> str:
 
 
 def parse_iso(value: str | datetime | date, tz: tzinfo | None = None) -> datetime:
-    """A stored timestamp (or a YAML date) as an aware datetime; naive ones are taken in `tz`."""
+    """A stored timestamp (or a YAML date) as an aware datetime; naive ones are taken in
+    `tz`, else in the CRM's zone (use_zone)."""
     if isinstance(value, datetime):
         dt = value
     elif isinstance(value, date):
@@ -71,7 +89,7 @@ def parse_iso(value: str | datetime | date, tz: tzinfo | None = None) -> datetim
 
             dt = isoparse(text)
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=tz or get_tz(None))
+        dt = dt.replace(tzinfo=tz or _naive_zone())
     return dt
 
 

@@ -184,6 +184,9 @@ class Store:
         self.settings: dict[str, Any] = (
             settings if settings is not None else settings_mod.load(self.root)
         )
+        from crmcli.dates import use_zone
+
+        use_zone(self.settings.get("timezone"))  # for timestamps written without an offset
         self.warnings: list[str] = []
         self.warn: Callable[[str], None] = warn or self.warnings.append
         self.changed: list[Path] = []  # files written or removed by this process

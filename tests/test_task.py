@@ -651,3 +651,28 @@ def test_remind_text_lists_a_limited_number_and_says_how_many_more(crm, store):
     everything = run("task", "remind", "--limit", "0")
     assert everything.out.count("Late ") == 3 and "more" not in everything.out
     assert len(run("task", "remind", "--limit", "1", "--format", "json").json()["tasks"]) == 3
+
+
+@pytest.fixture
+def machine_in_utc(monkeypatch):
+    """The machine's local zone is UTC, whatever the CRM's is."""
+    import time
+
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_a_due_written_without_offset_is_read_in_the_crms_zone(crm, monkeypatch, machine_in_utc):
+    rec = add("Call Zhang", "--due", "2026-11-30")
+    path = crm / "tasks" / f"{rec['id']}.yaml"
+    text = path.read_text(encoding="utf-8")
+    # by hand, no offset: 09:30 in Shanghai is overdue at 10:00 there (in UTC it is not)
+    path.write_text(text.replace(rec["due"], "2026-11-23T09:30:00"), encoding="utf-8")
+    assert [t["id"] for t in listed("--overdue")] == [rec["id"]]  # JSON, from the index
+    monkeypatch.setenv("CRM_NO_INDEX", "1")
+    assert [t["id"] for t in listed("--overdue")] == [rec["id"]]  # the records themselves
+    r = run("task", "list", "--overdue")
+    assert r.code == 0 and "Call Zhang" in r.out and "30m" in r.out
