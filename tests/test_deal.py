@@ -231,10 +231,16 @@ def test_list_table_fits_80_columns(shop):
     add("A rather long deal title that goes on and on 大单", "--customer", "Acme GmbH",
         "--amount", "150000", "--close", "2026-12-31", "--stage", "negotiation")  # fmt: skip
     add("Small", "--customer", "Acme GmbH", "--line", "PUMP-100:1:900", "--owner", "bob")
+    add("Next year", "--customer", "Acme GmbH", "--amount", "10", "--close", "2027-01-15")
     r = run("deal", "list")
     assert r.code == 0, r.err
     assert all(len(line) <= 80 for line in r.out.splitlines())
     assert "Flags: ! needs approval, $ big deal" in r.out
+    words = " ".join(r.out.split())  # titles wrap in their column: every word is there
+    for word in ("rather", "long", "deal", "title", "goes", "大单"):
+        assert word in words, word
+    assert "…" not in r.out
+    assert "Dec 31" in r.out and "2027-01-15" in r.out  # this year's dates are short
 
 
 def test_show_has_lines_history_approvals_tasks_timeline(shop):

@@ -1,6 +1,8 @@
 """crm deal ...: stages, add, list, show, edit, move, won, lost, reopen, approve,
 snooze, note, assign, rm."""
 
+import contextlib
+from datetime import date
 from decimal import Decimal
 from enum import Enum
 from typing import Annotated, Any
@@ -230,10 +232,12 @@ def list_cmd(
     flags = {d["id"]: deals.flags(settings, d, today) for d in records}
     shown_flags = [f for f in FLAG_MARKS if any(f in fl for fl in flags.values())]
 
-    def cut(text: Any) -> Any:  # title and customer give way at 80 columns
-        from rich.text import Text
-
-        return Text(str(text or ""), no_wrap=True, overflow="ellipsis")
+    def close_label(value: Any) -> str:  # "Dec 15" this year, else the whole date
+        text = str(value or "")
+        if text[:4] == str(today.year) and len(text) == 10:
+            with contextlib.suppress(ValueError):
+                return date.fromisoformat(text).strftime("%b %d")
+        return text
 
     def amount(d: dict) -> str:
         a, cur = d.get("amount"), None if one_cur else d.get("currency")
@@ -244,12 +248,18 @@ def list_cmd(
     one_line = {"no_wrap": True}
     spec: list[tuple[str, dict, Any, bool]] = [  # header, options, cell, shown
         ("id", one_line, lambda d: d["id"], True),
-        ("title", {}, lambda d: cut(d["title"]), True),
-        ("customer", {}, lambda d: cut(names.get(d.get("customer"), d.get("customer"))), True),
+        # title and customer wrap within the room the other columns leave (80 columns)
+        ("title", {"overflow": "fold"}, lambda d: d["title"], True),
+        (
+            "customer",
+            {"overflow": "fold"},
+            lambda d: names.get(d.get("customer"), d.get("customer")) or "",
+            True,
+        ),
         # Columns that would say the same on every row are left out (80 columns).
         ("stage", one_line, lambda d: d.get("stage"), stage is None),
         (
-            f"amount {one_cur}" if one_cur else "amount",
+            "amount",  # one currency: named on the total line
             {"justify": "right", "no_wrap": True},
             amount,
             True,
@@ -257,7 +267,7 @@ def list_cmd(
         (
             "close",
             one_line,
-            lambda d: d.get("close_date"),
+            lambda d: close_label(d.get("close_date")),
             any(d.get("close_date") for d in records),
         ),
         ("owner", one_line, lambda d: d.get("owner"), len({d.get("owner") for d in records}) > 1),
