@@ -800,3 +800,23 @@ def test_customers_count_a_deal_of_a_merged_away_customer_for_the_one_kept(store
         ("Acme", {USD: 16}, 3)
     ]
     assert data["without_customer"]["count"] == 0
+
+
+def test_owners_and_stalled_read_only_what_they_are_given(full):
+    """The commands pass light records and projections (the whole ones cost seconds
+    and a hundred MB at 100,000 records): the answers are those of whole records."""
+    from crmcli.reports.owners import DEAL_FIELDS
+
+    store, _c, _d = full
+    now = store.now()
+    since = at("2026-01-01T00:00", store)
+    deals, tasks = store.all("deal"), store.all("task")
+    assert tasks and any(t.get("status") == "done" for t in tasks)
+    whole = owners(deals, tasks, store.settings, now, since=since, until=None)
+    light = owners(store.project("deal", DEAL_FIELDS), store.light("task"), store.settings,
+                   now, since=since, until=None)  # fmt: skip
+    assert light == whole
+    whole = stalled(deals, store.all("activity"), store.all("customer"), store.settings, now)
+    light = stalled(store.find("deal", status="open"), store.all("activity"),
+                    store.light("customer"), store.settings, now)  # fmt: skip
+    assert light == whole and whole["deals"]

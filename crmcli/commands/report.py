@@ -318,13 +318,13 @@ def owners_cmd(
 
     Example: crm report owners --since 2026-07-01
     """
-    from crmcli.reports.owners import owners
+    from crmcli.reports.owners import DEAL_FIELDS, owners
 
     store = get_store()
     start, end = _window(store, since, until)
     data = owners(
-        store.all("deal"),
-        store.all("task"),
+        store.project("deal", DEAL_FIELDS),
+        store.light("task"),  # owner, status, due, done_at
         store.settings,
         store.now(),
         since=start,
@@ -571,9 +571,9 @@ def stalled_cmd(
 
     store = get_store()
     data = stalled(
-        store.all("deal"),
+        store.find("deal", status="open"),
         store.all("activity"),
-        store.all("customer"),
+        store.light("customer"),  # names
         store.settings,
         store.now(),
         days=days,

@@ -60,6 +60,10 @@ class _Row:
         }
 
 
+# The fields of a deal that the report reads (the caller may pass only these).
+DEAL_FIELDS = ("id", "owner", "status", "closed_at", "amount", "currency", "created")
+
+
 def owners(
     deals: list[Record],
     tasks: list[Record],
