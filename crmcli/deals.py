@@ -457,12 +457,13 @@ def select(
         status = stage if stage in CLOSED else "open"
     if status not in STATUS_FILTERS:
         raise CrmError(f"status '{status}' must be one of {', '.join(STATUS_FILTERS)}")
-    deals = store.all("deal")
+    query = {"status": None if status == "all" else status, "owner": owner, "customer": customer}
+    deals = store.find("deal", **query)  # narrowed by the index first
     if (
         stage is not None
         and stage not in CLOSED
         and stage not in stage_names(settings)
-        and not any(d.get("stage") == stage for d in deals)
+        and not any(d.get("stage") == stage for d in store.all("deal"))
     ):
         raise CrmError(
             f"no stage '{stage}' in the pipeline (stages: {', '.join(stage_names(settings))})"

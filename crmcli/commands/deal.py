@@ -222,7 +222,7 @@ def list_cmd(
     warning = deals.removed_stage_warning(store.settings, records)
     if warning:
         store.warn(warning)
-    names = {c["id"]: c["name"] for c in store.all("customer")}
+    names = {c["id"]: c["name"] for c in store.light("customer")}
     today = store.now().date()
     settings = store.settings
     currencies = {d.get("currency") or settings["currency"] for d in records}
