@@ -432,6 +432,15 @@ class Store:
                 return found
         return [{f: r.get(f) for f in fields} for r in self.all(kind)]
 
+    def tombstones(self, kind: str) -> dict[str, str]:
+        """{id: the id it was merged into} of `kind`'s merge tombstones."""
+        if kind not in self._cache:
+            found = self._query_index(kind, lambda idx: [v for _o, v in idx.rows(kind, ok=(2,))])
+            if found is not None:
+                return {t["id"]: t["merged_into"] for t in found}
+        everyone = self.all(kind, tombstones=True)
+        return {t["id"]: t["merged_into"] for t in everyone if "merged_into" in t}
+
     def find(
         self,
         kind: str,

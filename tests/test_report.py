@@ -820,3 +820,29 @@ def test_owners_and_stalled_read_only_what_they_are_given(full):
     light = stalled(store.find("deal", status="open"), store.all("activity"),
                     store.light("customer"), store.settings, now)  # fmt: skip
     assert light == whole and whole["deals"]
+
+
+def test_customers_and_sources_read_only_what_they_are_given(full, monkeypatch):
+    from crmcli.reports.customers import CUSTOMER_FIELDS
+    from crmcli.reports.sources import LEAD_FIELDS
+
+    store, _c, _d = full
+    now, settings = store.now(), store.settings
+    gone = store.create("customer", name="Merged away")["id"]
+    store.write_tombstone("customer", gone, _c["acme"])
+    assert store.tombstones("customer") == {gone: _c["acme"]}
+    monkeypatch.setenv("CRM_NO_INDEX", "1")
+    assert Store(store.root).tombstones("customer") == {gone: _c["acme"]}
+    monkeypatch.delenv("CRM_NO_INDEX")
+    everyone = store.all("customer", tombstones=True)
+    merged = {c["id"]: c["merged_into"] for c in everyone if "merged_into" in c}
+    live = [c for c in everyone if "merged_into" not in c]
+    deals, won = store.all("deal"), store.find("deal", status="won")
+    assert won and len(won) < len(deals)
+    whole = customers(live, deals, settings, now, merged=merged)
+    light = customers(store.project("customer", CUSTOMER_FIELDS), won, settings, now,
+                      merged=store.tombstones("customer"))  # fmt: skip
+    assert light == whole and whole["totals"]
+    whole = sources(store.all("lead"), deals, settings, now)
+    light = sources(store.project("lead", LEAD_FIELDS), won, settings, now)
+    assert light == whole and whole["total"]["deals_won"]

@@ -405,7 +405,7 @@ def customers_cmd(
 
     Example: crm report customers --since -12m --apply
     """
-    from crmcli.reports.customers import apply_tiers, customers
+    from crmcli.reports.customers import CUSTOMER_FIELDS, apply_tiers, customers
 
     store = get_store()
     start, end = _window(store, since, until)
@@ -413,16 +413,15 @@ def customers_cmd(
         raise CrmError("--apply ranks every customer: leave out --owner")
 
     def compute() -> dict[str, Any]:
-        everyone = store.all("customer", tombstones=True)
         return customers(
-            [c for c in everyone if "merged_into" not in c],
-            store.all("deal"),
+            store.project("customer", CUSTOMER_FIELDS),
+            store.find("deal", status="won"),  # only won deals count
             store.settings,
             store.now(),
             since=start,
             until=end,
             owner=owner,
-            merged={c["id"]: c["merged_into"] for c in everyone if "merged_into" in c},
+            merged=store.tombstones("customer"),
         )
 
     applied = None
@@ -508,13 +507,13 @@ def sources_cmd(
     Example: crm report sources --since 2026-01-01 --format json
     """
     from crmcli import render
-    from crmcli.reports.sources import sources
+    from crmcli.reports.sources import LEAD_FIELDS, sources
 
     store = get_store()
     start, end = _window(store, since, until)
     data = sources(
-        store.all("lead"),
-        store.all("deal"),
+        store.project("lead", LEAD_FIELDS),
+        store.find("deal", status="won"),  # only won deals count
         store.settings,
         store.now(),
         since=start,

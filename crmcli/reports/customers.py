@@ -40,6 +40,10 @@ A_SHARE = Fraction(80, 100)
 B_SHARE = Fraction(95, 100)
 
 
+# The fields of a customer that the report reads (the caller may pass only these).
+CUSTOMER_FIELDS = ("id", "name", "owner", "tier", "tier_manual")
+
+
 def customers(
     customer_records: list[Record],
     deals: list[Record],

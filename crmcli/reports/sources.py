@@ -47,6 +47,10 @@ class _Row:
         }
 
 
+# The fields of a lead that the report reads (the caller may pass only these).
+LEAD_FIELDS = ("id", "owner", "created", "source", "status", "deal")
+
+
 def sources(
     leads: list[Record],
     deals: list[Record],
