@@ -101,6 +101,22 @@ def print_json(data: Any) -> None:
         out.write(to_json(data) + "\n")
 
 
+class JsonRecords(Sequence):
+    """Records kept as their JSON lines (record_json), each parsed only when read:
+    a long list of which a table shows one page."""
+
+    def __init__(self, lines: Sequence[str]) -> None:
+        self.lines = lines
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [json.loads(line, parse_float=Decimal) for line in self.lines[i]]
+        return json.loads(self.lines[i], parse_float=Decimal)
+
+
 def print_json_lines(lines: Sequence[str]) -> None:
     """A list of records already written by record_json, exactly as print_json prints
     the records."""

@@ -133,6 +133,25 @@ class Links:
             {r["id"]: r for r in store.light("deal")},
         )
 
+    @classmethod
+    def for_tasks(cls, store: Store, page: list[Record]) -> Links:
+        """Only what these few tasks link to, each record read by itself (following
+        merges): for the page of a long list that a table shows."""
+        links = cls()
+        for kind, table in (
+            ("customer", links.customers),
+            ("lead", links.leads),
+            ("deal", links.deals),
+        ):
+            fields = models.LIGHT_FIELDS[kind]
+            for rid in {t.get(kind) for t in page if t.get(kind)}:
+                try:
+                    rec = store.load(kind, rid)
+                except CrmError:
+                    continue  # missing or broken: the id is shown instead of a name
+                table[rid] = {f: rec.get(f) for f in fields}
+        return links
+
     def customer_of(self, task: Record) -> str | None:
         """The customer a task is for: its own link, else its deal's or lead's customer."""
         if task.get("customer"):

@@ -199,8 +199,8 @@ def test_folder_digest_is_the_same_in_every_process_and_sees_every_change():
 
 
 def test_task_list_json_from_the_index_is_what_the_records_print(crm, monkeypatch):
-    """`task list --format json` prints the index's JSON lines in SQL order: the same
-    bytes as sorting the loaded records by urgency and printing them."""
+    """`task list` takes the index's JSON lines in SQL order (a table parses only the
+    page it shows): the same bytes as sorting the loaded records by urgency."""
     store = Store(crm)
     due = "2026-11-20T09:00:00+08:00"
     store.create(
@@ -215,6 +215,13 @@ def test_task_list_json_from_the_index_is_what_the_records_print(crm, monkeypatc
     store.create("task", title="Dee", due="2026-11-19T09:00:00+00:00", priority="high", owner="bob")
     store.create("task", title="Eve", due="2026-11-19T16:00:00+08:00")  # earlier in UTC
     store.create("task", title="Flo")  # no due: last
+    acme = store.create("customer", name="Acme 北京")["id"]
+    pumps = store.create("deal", title="Pumps", customer=acme, stage="new")["id"]
+    store.create("task", title="Ivy", due=due, customer=acme, created="2026-01-04T00:00:00+08:00")
+    store.create("task", title="Jo", due=due, deal=pumps, created="2026-01-05T00:00:00+08:00")
+    store.create(
+        "task", title="Kim", due=due, customer="gone0001", created="2026-01-06T00:00:00+08:00"
+    )
     store.create("task", title="Gus", status="done", due=due, done_at=due)
     store.create("task", title="Hal", due="2027-01-01T09:00:00+08:00", owner="bob")
     for args in (
@@ -226,14 +233,17 @@ def test_task_list_json_from_the_index_is_what_the_records_print(crm, monkeypatc
         ["--overdue", "--status", "all", "--limit", "2"],
         ["--overdue", "--status", "done"],
     ):
-        fast = run("task", "list", *args, "--format", "json")
-        monkeypatch.setenv("CRM_NO_INDEX", "1")
-        slow = run("task", "list", *args, "--format", "json")
-        monkeypatch.delenv("CRM_NO_INDEX")
-        assert fast.code == slow.code == 0, fast.err
-        assert fast.out == slow.out, args
+        for fmt in ("json", "csv", "table"):
+            fast = run("task", "list", *args, "--format", fmt)
+            monkeypatch.setenv("CRM_NO_INDEX", "1")
+            slow = run("task", "list", *args, "--format", fmt)
+            monkeypatch.delenv("CRM_NO_INDEX")
+            assert fast.code == slow.code == 0, fast.err
+            assert (fast.out, fast.err) == (slow.out, slow.err), (args, fmt)
     titles = [t["title"] for t in run("task", "list", "--status", "all", "-f", "json").json()]
-    assert titles == ["Eve", "Dee", "Cy", "Bo", "Gus", "Ann's", "Hal", "Flo"]
+    assert titles == ["Eve", "Dee", "Cy", "Bo", "Ivy", "Jo", "Kim", "Gus", "Ann's", "Hal", "Flo"]
+    table = run("task", "list").out
+    assert "Acme 北京" in table and "Pumps" in table and "gone0001" in table
 
 
 def test_find_json_sees_this_process_writes_and_defers_to_loaded_records(crm):

@@ -190,8 +190,13 @@ def list_cmd(
     cust_id = store.resolve("customer", customer)["id"] if customer else None
     deal_id = store.resolve("deal", deal)["id"] if deal else None
     before = tasks.parse_due(store, due_before) if due_before else None
-    if fmt == ListFormat.json and kind is None and cust_id is None:
-        # Many tasks as JSON: the index has them written and ordered (no record loaded).
+    from crmcli import render
+    from crmcli.commands.common import default_limit
+
+    lines = None
+    if kind is None and cust_id is None:
+        # The index has every task's JSON line, in urgency order: no record is loaded
+        # but the page a table shows (50 of 30,000 overdue, say).
         lines = tasks.find_json(
             store,
             now,
@@ -201,31 +206,38 @@ def list_cmd(
             owner=owner,
             deal=deal_id,
         )
-        if lines is not None:
-            from crmcli import render
-
-            render.print_json_lines(lines[:limit] if limit else lines)
+    records: Any
+    if lines is not None:
+        lines = lines[:limit] if limit else lines
+        if fmt == ListFormat.json:
+            render.print_json_lines(lines)
             return
-    need_links = cust_id is not None or kind == Kind.complaint or fmt == ListFormat.table
-    links = tasks.Links.load(store) if need_links else None
-    records = tasks.find(
-        store,
-        now,
-        status=status.value,
-        overdue=overdue,
-        due_before=before,
-        owner=owner,
-        kind=_v(kind),
-        customer=cust_id,
-        deal=deal_id,
-        links=links,
-    )
-    if kind == Kind.complaint:
-        records = tasks.by_complaint_rank(records, links)  # type: ignore[arg-type]
+        records = render.JsonRecords(lines)
+        links = None
+        if fmt == ListFormat.table:
+            page = default_limit(limit)
+            links = tasks.Links.for_tasks(store, records[:page] if page else records)
     else:
-        records = tasks.by_urgency(records)
-    if limit:
-        records = records[:limit]
+        need_links = cust_id is not None or kind == Kind.complaint or fmt == ListFormat.table
+        links = tasks.Links.load(store) if need_links else None
+        records = tasks.find(
+            store,
+            now,
+            status=status.value,
+            overdue=overdue,
+            due_before=before,
+            owner=owner,
+            kind=_v(kind),
+            customer=cust_id,
+            deal=deal_id,
+            links=links,
+        )
+        if kind == Kind.complaint:
+            records = tasks.by_complaint_rank(records, links)  # type: ignore[arg-type]
+        else:
+            records = tasks.by_urgency(records)
+        if limit:
+            records = records[:limit]
     tz = store.tz
 
     def when(t: dict) -> str:
@@ -266,8 +278,6 @@ def list_cmd(
     # Leave out the columns that would be empty on every shown row (80 columns are few).
     keep = list(range(len(columns)))
     if fmt == ListFormat.table:
-        from crmcli.commands.common import default_limit
-
         n = default_limit(limit)
         rows = [full_row(t) for t in (records[:n] if n else records)]
         optional = {"late", "pri", "for", "tier"}
