@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from crmcli import models
@@ -42,11 +42,12 @@ def parse_kinds(items: Iterable[str] | None) -> list[str]:
     return [k for k in ORDER if k in wanted]
 
 
-def export_text(store: Store, fmt: str, kinds: list[str]) -> tuple[str, int]:
-    """The whole export as text, and how many records (vCards) it holds."""
+def export_parts(store: Store, fmt: str, kinds: list[str]) -> Iterator[tuple[str, int]]:
+    """The export as parts of text, each with how many records (vCards) it holds:
+    JSON lines one kind at a time, so 100,000 records are never all in memory.
+    A request that cannot be met raises here, before any part is made."""
     if fmt == "jsonl":
-        text = jsonl(store, kinds or ORDER)
-        return text, text.count("\n")
+        return _jsonl_parts(store, kinds or ORDER)
     if fmt == "csv":
         if len(kinds) != 1:
             raise CrmError(
@@ -54,7 +55,7 @@ def export_text(store: Store, fmt: str, kinds: list[str]) -> tuple[str, int]:
                 f"({', '.join(ORDER)}); JSON lines (--format jsonl) hold them all"
             )
         records = store.all(kinds[0])
-        return csv_text(records, kinds[0]), len(records)
+        return iter([(csv_text(records, kinds[0]), len(records))])
     if fmt == "vcf":
         other = [k for k in kinds if k not in VCF_KINDS]
         if other:
@@ -63,7 +64,7 @@ def export_text(store: Store, fmt: str, kinds: list[str]) -> tuple[str, int]:
                 "use --format jsonl or csv for them"
             )
         text = vcf_text(store, kinds or list(VCF_KINDS))
-        return text, text.count("BEGIN:VCARD\r\n")
+        return iter([(text, text.count("BEGIN:VCARD\r\n"))])
     raise CrmError(f"unknown export format '{fmt}' ({', '.join(FORMATS)})")
 
 
@@ -79,8 +80,12 @@ def jsonl_line(kind: str, rec: Record) -> str:
     return to_json(out, indent=None)
 
 
-def jsonl(store: Store, kinds: list[str]) -> str:
-    return "".join(jsonl_line(k, rec) + "\n" for k in kinds for rec in store.all(k))
+def _jsonl_parts(store: Store, kinds: list[str]) -> Iterator[tuple[str, int]]:
+    for k in kinds:
+        records = store.all(k)
+        yield "".join(jsonl_line(k, rec) + "\n" for rec in records), len(records)
+        del records
+        store.invalidate(k)  # done with this kind: let its records go
 
 
 # ----- CSV ----------------------------------------------------------------------------

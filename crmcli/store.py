@@ -12,7 +12,7 @@ import os
 import re
 import secrets
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -107,8 +107,11 @@ def _signals_deferred() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
-def atomic_write(path: Path, data: bytes, *, exclusive: bool = False, sync: bool = True) -> None:
-    """Write `data` to `path` whole or not at all: temp file, fsync, rename.
+def atomic_write(
+    path: Path, data: bytes | Iterable[bytes], *, exclusive: bool = False, sync: bool = True
+) -> None:
+    """Write `data` (bytes, or parts of it in turn) to `path` whole or not at all:
+    temp file, fsync, rename.
 
     With `exclusive`, an existing file is never replaced (FileExistsError).
     Without `sync` the file is still replaced atomically (an interrupted process
@@ -122,7 +125,11 @@ def atomic_write(path: Path, data: bytes, *, exclusive: bool = False, sync: bool
             fd, tmp = _temp_file(path)
         try:
             with os.fdopen(fd, "wb") as f:
-                f.write(data)
+                if isinstance(data, bytes):
+                    f.write(data)
+                else:
+                    for part in data:
+                        f.write(part)
                 f.flush()
                 if sync:
                     os.fsync(f.fileno())

@@ -1,6 +1,7 @@
 """crm export: records out as JSON lines, CSV or vCard."""
 
 import sys
+from collections.abc import Iterator
 from enum import Enum
 from typing import Annotated
 
@@ -63,16 +64,25 @@ def export_command(
     store = get_store()
     kinds = exporters.parse_kinds(kind)
     chosen = fmt.value if fmt else _from_name(output)
-    text, count = exporters.export_text(store, chosen, kinds)
+    parts = exporters.export_parts(store, chosen, kinds)
     if output is None or output == "-":
-        sys.stdout.write(text)
+        for text, _n in parts:
+            sys.stdout.write(text)
         sys.stdout.flush()
         return
     target = Path(output).expanduser()
     if target.is_dir():
         raise CrmError(f"{output} is a directory; give a file name")
+    count = 0
+
+    def encoded() -> Iterator[bytes]:
+        nonlocal count
+        for text, n in parts:
+            count += n
+            yield text.encode("utf-8")
+
     try:
-        atomic_write(target, text.encode("utf-8"))
+        atomic_write(target, encoded())
     except OSError as e:
         raise CrmError(f"cannot write {output}: {e.strerror}") from None
     what = "vCards" if chosen == "vcf" else "records"
