@@ -270,6 +270,17 @@ def _check(ftype: str, value: Any) -> str | None:
     return None
 
 
+# The fields of the mappings in a list field, checked like a record's own.
+ITEM_SCHEMAS: dict[tuple[str, str], list[tuple[str, str]]] = {
+    ("customer", "contacts"): [
+        ("name", "str!"),
+        ("title", "str"),
+        ("emails", "list"),
+        ("phones", "list"),
+    ],
+}
+
+
 def validate(kind: str, rec: Any) -> list[str]:
     """One `field: message` line per problem in `rec` (empty when valid)."""
     if not isinstance(rec, dict):
@@ -283,6 +294,16 @@ def validate(kind: str, rec: Any) -> list[str]:
         problem = _check(ftype, rec[name])
         if problem:
             problems.append(f"{name}: {problem}")
+        elif (kind, name) in ITEM_SCHEMAS:
+            for i, item in enumerate(rec[name], 1):
+                for sub, stype in ITEM_SCHEMAS[kind, name]:
+                    if sub not in item:
+                        if stype.endswith("!"):
+                            problems.append(f"{name} item {i}: {sub}: is missing")
+                        continue
+                    problem = _check(stype, item[sub])
+                    if problem:
+                        problems.append(f"{name} item {i}: {sub}: {problem}")
     return problems
 
 

@@ -345,6 +345,7 @@ class Store:
                         sys.version_info[:2],
                         models.SCHEMAS,
                         models.LIGHT_FIELDS,
+                        models.ITEM_SCHEMAS,
                         self.settings.get("timezone"),
                     )
                 ).encode()

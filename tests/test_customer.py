@@ -156,6 +156,29 @@ def test_broken_file_is_skipped_with_a_warning(crm):
     assert "customers/badtype1.yaml: emails: must be a list of texts" in r.err
 
 
+def test_a_hand_broken_contact_is_named_not_a_crash(crm):
+    """A contact's phones edited into a number made every command that reads
+    customers fail with a TypeError; now that file is skipped and doctor names it."""
+    add("Good Co")
+    cid = add("Acme")
+    assert run("customer", "contact", "add", cid, "Li Wei", "--phone", "+86 10 1234 5678").code == 0
+    path = crm / "customers" / f"{cid}.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("  - '+861012345678'\n", "").replace("  phones:\n", "  phones: 12345\n"),
+                    encoding="utf-8")  # fmt: skip
+    assert "phones: 12345" in path.read_text(encoding="utf-8")
+    r = run("customer", "list", "--format", "json")
+    assert r.code == 0, r.err
+    assert [c["name"] for c in r.json()] == ["Good Co"]
+    assert f"customers/{cid}.yaml: contacts item 1: phones: must be a list of texts" in r.err
+    assert run("customer", "add", "Other", "--phone", "12345").code == 0
+    r = run("doctor")
+    assert r.code == 1 and f"customers/{cid}.yaml: contacts item 1: phones" in r.out + r.err
+    path.write_text(text.replace("- name: Li Wei", "- title: Buyer"), encoding="utf-8")
+    r = run("customer", "list", "--format", "json")
+    assert f"customers/{cid}.yaml: contacts item 1: name: is missing" in r.err
+
+
 def test_hand_edited_file_is_read_back(crm):
     cid = add("Acme")
     path = crm / "customers" / f"{cid}.yaml"
