@@ -15,7 +15,8 @@ fixable}`. `fix(...)` repairs only what cannot lose or invent data:
 Never fixed, only reported: broken YAML, fields of the wrong type, links to records
 that do not exist (the record may come back with `git pull` or `crm undo`; dropping
 the link would lose which one it was), duplicate e-mails/phones (merging is a
-person's call), unknown stages, merge conflicts, tombstones pointing nowhere, crm.yaml.
+person's call), unknown stages, task recurrences (`every`) that cannot repeat, merge
+conflicts, tombstones pointing nowhere, crm.yaml.
 """
 
 from __future__ import annotations
@@ -292,6 +293,13 @@ class _Checker:
         self.tombstones[kind][stem] = target
 
     def kind_checks(self, kind: str, path: Path, rec: Record) -> None:
+        if kind == "task" and rec.get("every"):
+            from crmcli.tasks import parse_every
+
+            try:
+                parse_every(rec["every"])
+            except CrmError as e:
+                self.add(path, "every", e.message)
         if kind != "deal":
             return
         stages = [s["stage"] for s in self.store.settings["pipeline"]]

@@ -201,6 +201,16 @@ def test_deal_stage_not_in_pipeline_and_bad_close_date(crm, store):
     assert not any(ok["id"] in x for x in out)
 
 
+def test_a_recurrence_that_cannot_repeat_is_reported(crm, store):
+    ok = store.create("task", title="Weekly", due="2026-11-30T09:00:00+08:00", every="1w")
+    bad = store.create("task", title="Odd", due="2026-11-30T09:00:00+08:00", every="3 fortnights")
+    r = run("doctor")
+    assert r.code == 1
+    out = lines(r)
+    assert any(x.startswith(f"tasks/{bad['id']}.yaml: every: cannot understand") for x in out), out
+    assert not any(ok["id"] in x for x in out)
+
+
 def test_unresolved_merge_conflicts(crm, store, acme):
     path = crm / "customers" / f"{acme['id']}.yaml"
     data = yamlio.loads(path.read_text(encoding="utf-8"))
