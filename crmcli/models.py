@@ -285,25 +285,26 @@ def validate(kind: str, rec: Any) -> list[str]:
     """One `field: message` line per problem in `rec` (empty when valid)."""
     if not isinstance(rec, dict):
         return ["the file must hold a mapping of fields"]
+    problems = _problems(SCHEMAS[kind], rec, "")
+    for (k, name), schema in ITEM_SCHEMAS.items():
+        items = rec.get(name) if k == kind else None
+        if isinstance(items, list) and all(isinstance(x, dict) for x in items):  # else said
+            for i, item in enumerate(items, 1):
+                problems += _problems(schema, item, f"{name} item {i}: ")
+    return problems
+
+
+def _problems(schema: list[tuple[str, str]], mapping: dict, prefix: str) -> list[str]:
+    """The problems of the fields of `mapping` that `schema` names."""
     problems = []
-    for name, ftype in SCHEMAS[kind]:
-        if name not in rec:
+    for name, ftype in schema:
+        if name not in mapping:
             if ftype.endswith("!"):
-                problems.append(f"{name}: is missing")
+                problems.append(f"{prefix}{name}: is missing")
             continue
-        problem = _check(ftype, rec[name])
+        problem = _check(ftype, mapping[name])
         if problem:
-            problems.append(f"{name}: {problem}")
-        elif (kind, name) in ITEM_SCHEMAS:
-            for i, item in enumerate(rec[name], 1):
-                for sub, stype in ITEM_SCHEMAS[kind, name]:
-                    if sub not in item:
-                        if stype.endswith("!"):
-                            problems.append(f"{name} item {i}: {sub}: is missing")
-                        continue
-                    problem = _check(stype, item[sub])
-                    if problem:
-                        problems.append(f"{name} item {i}: {sub}: {problem}")
+            problems.append(f"{prefix}{name}: {problem}")
     return problems
 
 
