@@ -423,9 +423,8 @@ class Store:
         if kind in self._light:
             return self._light[kind]
         found = None if kind in self._cache else self._indexed(kind, "ok=1", lite=True)
-        if found is None:
-            fields = models.LIGHT_FIELDS[kind]
-            found = [{f: r.get(f) for f in fields} for r in self.all(kind)]
+        if found is None:  # the index cannot answer: from the records
+            found = self.project(kind, models.LIGHT_FIELDS[kind])
         self._light[kind] = found
         return found
 
