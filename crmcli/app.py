@@ -115,22 +115,19 @@ def __getattr__(name: str) -> typer.Typer:
 
 
 def _autocommit() -> None:
-    """After a command that succeeded: commit the files it changed (settings
-    git.autocommit). A failure here is a warning; the change itself is saved."""
+    """After a command that succeeded: commit what it changed outside the writer
+    lock (settings git.autocommit; a change made under the lock is committed as the
+    lock is let go). A failure here is a warning; the change itself is saved."""
+    from crmcli.errors import CrmError
+
     store = state.store
     if store is None or not store.changed:
         return
-    git = store.settings.get("git")
-    if not (isinstance(git, dict) and git.get("autocommit") is True):
-        return  # (gitops is not even imported: start-up time)
     try:
-        from crmcli.gitops import autocommit
-
-        autocommit(store, sys.argv[1:])
-    except Exception as e:  # noqa: BLE001 - never lose or fail a saved change over git
-        if os.environ.get("CRM_DEBUG"):
-            raise
-        print(f"Warning: the change is saved but not committed: {e}", file=sys.stderr)
+        with store.lock():
+            pass  # its release commits
+    except CrmError as e:
+        print(f"Warning: the change is saved but not committed: {e.message}", file=sys.stderr)
 
 
 _click_commands: dict[tuple[str, ...] | None, object] = {}

@@ -117,6 +117,16 @@ def require_repo(root: Path, what: str) -> Path:
     return top
 
 
+def prefix(root: Path) -> str:
+    """The CRM's folder inside its work tree, as git writes paths ("crm/"; "" at the top)."""
+    return git(Path(root), "rev-parse", "--show-prefix").stdout.strip()
+
+
+def outside(paths: Iterable[str], where: str) -> list[str]:
+    """The repository paths (relative to the top) that are not under the folder `where`."""
+    return [p for p in paths if not p.startswith(where)]
+
+
 def has_head(cwd: Path) -> bool:
     return git(cwd, "rev-parse", "-q", "--verify", "HEAD^{commit}", check=False).returncode == 0
 
@@ -321,6 +331,9 @@ def commit_paths(
     rels = _rel(root, paths)
     if not rels:
         return None
+    outside = [r for r in rels if r == ".." or r.startswith(("../", "/"))]
+    if outside:
+        raise CrmError(f"{outside[0]} is outside the CRM in {root}; crm commits only its own files")
     present = [r for r in rels if (root / r).exists()]
     gone = [r for r in rels if r not in present]
     if present:
@@ -385,9 +398,9 @@ def autocommit_enabled(settings: dict[str, Any]) -> bool:
 
 
 def autocommit(store: Any, argv: Sequence[str]) -> str | None:
-    """After a command that changed records: commit exactly those files (when
-    settings git.autocommit is on). Never raises: the files are written whatever
-    happens here, and a failure becomes a warning."""
+    """Commit exactly the files a command changed (`store.changed`), holding the
+    writer lock (Store.lock does it as it lets go). Never raises CrmError: the
+    files are written whatever happens here, and a failure becomes a warning."""
     if not store.changed or not autocommit_enabled(store.settings):
         return None
     files = _rel(store.root, store.changed)
@@ -399,12 +412,9 @@ def autocommit(store: Any, argv: Sequence[str]) -> str | None:
             )
             return None
         message = commit_message(store.messages, argv)
-        with store.lock():
-            sha = commit_paths(
-                store.root, store.changed, message, trailers={TRAILER_COMMAND: command_text(argv)}
-            )
-        store.changed.clear()
-        return sha
+        return commit_paths(
+            store.root, store.changed, message, trailers={TRAILER_COMMAND: command_text(argv)}
+        )
     except CrmError as e:
         why = first_line(e.output) if isinstance(e, GitError) else e.message
         if isinstance(e, GitError) and not why:
@@ -560,6 +570,7 @@ def record_history(root: Path, relpath: str, *, limit: int | None = None) -> lis
                     path = cols[-1]
                     oldpath = cols[1] if status in "RC" and len(cols) >= 3 else cols[-1]
             commits.append((commit, status, path, oldpath))
+    commits = _inside(commits, prefix(root))
     specs: list[str] = []
     top = toplevel(root) or root
     for commit, status, path, oldpath in commits:
@@ -584,6 +595,20 @@ def record_history(root: Path, relpath: str, *, limit: int | None = None) -> lis
         old_text = contents[2 * i + 1] if status != "A" else None
         entries.append(_entry(commit, old_text, new_text))
     return entries[:limit] if limit else entries
+
+
+def _inside(commits: list[tuple[Any, str, str | None, str | None]], crm_dir: str) -> list:
+    """History stops where --follow leaves the CRM: a file renamed into it from
+    elsewhere in the repository was created there, as far as the CRM knows."""
+    kept = []
+    for commit, status, path, oldpath in commits:
+        if path is not None and outside([path], crm_dir):
+            break
+        if status in "RC" and oldpath is not None and outside([oldpath], crm_dir):
+            kept.append((commit, "A", path, None))
+            break
+        kept.append((commit, status, path, oldpath))
+    return kept
 
 
 def _entry(commit: Commit | None, old_text: str | None, new_text: str | None) -> dict[str, Any]:
@@ -684,6 +709,15 @@ def plan_undo(root: Path) -> UndoPlan:
     if not files:
         raise CrmError(f'cannot undo {target.short} "{target.subject}": it changed no file')
     paths = [p for _, p in files]
+    crm_dir = prefix(root)
+    foreign = outside(paths, crm_dir)
+    if foreign:
+        raise CrmError(
+            f'cannot undo {target.short} "{target.subject}": it also changed {foreign[0]}'
+            + (f" and {len(foreign) - 1} more file(s)" if len(foreign) > 1 else "")
+            + f", outside the CRM ({crm_dir.rstrip('/')}/); crm undoes only its own files, "
+            f"revert it by hand with: git revert {target.short}"
+        )
     newer = git(
         top, "--literal-pathspecs", "log", f"--format={_LOG_FORMAT}", f"{target.sha}..HEAD",
         "--", *paths,

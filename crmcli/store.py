@@ -204,6 +204,7 @@ class Store:
         self._tz: Any = None
         self._user: str | None = None
         self._bulk = False  # inside bulk(): no fsync per file, one sync at the end
+        self._locked = False  # inside lock()
 
     # ----- context: time zone, now, acting user ---------------------------------
 
@@ -572,9 +573,15 @@ class Store:
 
     @contextlib.contextmanager
     def lock(self, timeout: float = 30) -> Iterator[None]:
-        """The writer lock (.crm/lock): commands that change records hold it."""
+        """The writer lock (.crm/lock): commands that change records hold it. When the
+        body succeeds, what it changed is committed before the lock is let go
+        (settings git.autocommit), so no other writer's file slips into the commit.
+        Nested: only the outermost one locks and commits."""
         from filelock import FileLock, Timeout
 
+        if self._locked:
+            yield
+            return
         derived = self.root / DERIVED_DIR
         try:
             derived.mkdir(exist_ok=True)
@@ -582,12 +589,36 @@ class Store:
             raise CrmError(f"cannot create {derived}: {e.strerror}") from None
         try:
             with FileLock(str(derived / "lock"), timeout=timeout):
-                self.invalidate()  # another process may have written while we waited
-                yield
+                self._locked = True
+                try:
+                    self.invalidate()  # another process may have written while we waited
+                    yield
+                    self.commit_changes()
+                finally:
+                    self._locked = False
         except Timeout:
             raise CrmError(
                 f"another crm command holds the lock {DERIVED_DIR}/lock; try again"
             ) from None
+
+    def commit_changes(self) -> None:
+        """Commit the files changed so far (settings git.autocommit), with what the
+        command said it did; hold the lock. Never raises: the files are saved
+        whatever git does, and a failure is a warning."""
+        git = self.settings.get("git")
+        if not self.changed or not (isinstance(git, dict) and git.get("autocommit") is True):
+            return  # (gitops is not even imported: start-up time)
+        from crmcli import gitops
+
+        try:
+            gitops.autocommit(self, sys.argv[1:])
+        except Exception as e:  # noqa: BLE001 - never lose or fail a saved change over git
+            if os.environ.get("CRM_DEBUG"):
+                raise
+            self.warn(f"the change is saved but not committed: {e}")
+        finally:
+            self.changed.clear()
+            self.messages.clear()
 
     def save(self, kind: str, rec: Record, *, create: bool = False) -> Record:
         """Write `rec` canonically and atomically; returns what was written.

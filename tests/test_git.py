@@ -536,3 +536,139 @@ def test_sync_registers_a_missing_merge_driver(team):
     assert "registered crm's merge driver" in r.err
     assert "Already in sync" in r.out
     assert bob.git("config", "--get", "merge.crm.driver").strip().endswith("%O %A %B %P")
+
+
+# ----- a CRM inside a larger repository ----------------------------------------------------
+
+
+@pytest.fixture
+def nested(tmp_path, gitenv) -> tuple[Path, Path]:
+    """repo/ with src/app.py and the CRM in repo/crm (all committed), one customer
+    Acme added with autocommit on."""
+    repo = tmp_path / "repo"
+    git(tmp_path, "init", "-q", "-b", "main", "repo")
+    (repo / "src").mkdir()
+    (repo / "src" / "app.py").write_text("print(1)\n")
+    assert run("init", str(repo / "crm")).code == 0
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "app and crm")
+    gitenv.setenv("CRM_DIR", str(repo / "crm"))
+    assert run("customer", "add", "Acme").code == 0
+    return repo, repo / "crm"
+
+
+def _commits(repo: Path, since: str) -> list[tuple[str, str, list[str]]]:
+    """(sha, Crm-Command trailer, files) of the commits after `since`, oldest first."""
+    out = git(repo, "log", "--reverse", "--format=%H%x1f%(trailers:key=Crm-Command,valueonly)",
+              f"{since}..HEAD").strip().splitlines()  # fmt: skip
+    found = []
+    for line in filter(None, out):
+        sha, command = line.split("\x1f")
+        files = git(repo, "diff-tree", "--no-commit-id", "-r", "--name-only", sha).split()
+        found.append((sha, command.strip(), files))
+    return found
+
+
+def _writer(root: Path, w: int, n: int) -> list[subprocess.CompletedProcess]:
+    """Writer `w`: n commands in a row, edits of Acme's field w{w} and notes on it."""
+    import os
+    import sys
+
+    env = dict(os.environ, CRM_DIR=str(root))
+    done = []
+    for i in range(n):
+        if i % 2 == 0:
+            args = ["customer", "edit", "Acme", "--field", f"w{w}={i}"]
+        else:
+            args = ["customer", "note", "Acme", f"w{w} note {i}"]
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "crmcli", *args], env=env, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        out, err = proc.communicate()
+        done.append(subprocess.CompletedProcess(args, proc.returncode, out, err))
+    return done
+
+
+def test_concurrent_writers_each_commit_exactly_their_own_change(nested):
+    from concurrent.futures import ThreadPoolExecutor
+
+    repo, root = nested
+    writers, n = 4, 20  # 4 x 40 takes 55 s of CPU: over the ~30 s budget on 2 cores
+    (repo / "src" / "app.py").write_text("print(2)\n")
+    git(repo, "add", "src/app.py")  # the user's own staged change, outside the CRM
+    start = git(repo, "rev-parse", "HEAD").strip()
+    with ThreadPoolExecutor(writers) as pool:
+        runs = [p for ps in pool.map(lambda w: _writer(root, w, n), range(writers)) for p in ps]
+    assert [p.returncode for p in runs] == [0] * (writers * n), [p.stderr for p in runs]
+    assert [p.stderr for p in runs if p.stderr] == []  # every one committed
+    cid = next((root / "customers").glob("*.yaml")).stem
+    record = f"crm/customers/{cid}.yaml"
+    commits = _commits(repo, start)
+    assert sorted(c for _, c, _ in commits) == sorted(
+        gitops.command_text(p.args) for p in runs
+    )  # one commit per command
+    for sha, command, files in commits:
+        if " edit " in command:
+            key, value = command.rsplit(" ", 1)[1].split("=")
+            assert files == [record], command
+            old = yamlio.loads(git(repo, "show", f"{sha}^:{record}"))["fields"]
+            new = yamlio.loads(git(repo, "show", f"{sha}:{record}"))["fields"]
+            assert new == {**old, key: value}, command  # this edit, and nothing else
+        else:
+            assert len(files) == 1 and files[0].startswith("crm/activities/"), command
+            entry = yamlio.loads(git(repo, "show", f"{sha}:{files[0]}"))
+            assert command.endswith(f"'{entry['text']}'")
+    fields = yamlio.loads((root / "customers" / f"{cid}.yaml").read_text())["fields"]
+    assert fields == {f"w{w}": str(n - 2) for w in range(writers)}  # each one's last edit
+    timeline = run("customer", "show", "Acme", "--format", "json").json()["timeline"]
+    assert len(timeline) == writers * n // 2
+    assert not (repo / ".git" / "index.lock").exists()
+    assert git(repo, "status", "--porcelain") == "M  src/app.py\n"  # still staged, only that
+    assert git(repo, "diff", "--name-only", start, "HEAD", "--", "src") == ""
+
+
+def test_undo_in_a_larger_repository_refuses_a_commit_outside_the_crm(nested):
+    repo, root = nested
+    cid = next((root / "customers").glob("*.yaml")).stem
+    assert run("customer", "edit", "Acme", "--industry", "pumps").code == 0
+    (repo / "src" / "app.py").write_text("print(2)\n")
+    git(repo, "add", "src/app.py")
+    r = run("undo")  # the user's staged change outside the CRM stays staged, uncommitted
+    assert r.code == 0 and r.out.startswith("Undid "), r.err
+    assert git(repo, "show", "--name-only", "--format=", "HEAD").split() == [
+        f"crm/customers/{cid}.yaml"
+    ]
+    assert git(repo, "status", "--porcelain") == "M  src/app.py\n"
+
+    # a commit that claims to be crm's but also changed the application
+    record = root / "customers" / f"{cid}.yaml"
+    record.write_text(record.read_text().replace("industry: null", "industry: valves"))
+    git(repo, "commit", "-qam", 'customer: edit "Acme"', "-m", "Crm-Command: crm customer edit")
+    sha = git(repo, "rev-parse", "--short=7", "HEAD").strip()
+    before = (record.read_bytes(), (repo / "src" / "app.py").read_bytes())
+    r = run("undo")
+    assert r.code == 1 and r.err.count("\n") == 1
+    assert r.err.startswith(
+        f'Error: cannot undo {sha} "customer: edit "Acme"": it also changed src/app.py'
+    )
+    assert "outside the CRM (crm/)" in r.err
+    assert (record.read_bytes(), (repo / "src" / "app.py").read_bytes()) == before
+    assert git(repo, "rev-parse", "--short=7", "HEAD").strip() == sha
+
+
+def test_history_in_a_larger_repository_stays_inside_the_crm(nested):
+    repo, root = nested
+    (repo / "src" / "app.py").write_text("print(2)\n")
+    git(repo, "commit", "-qam", "app only")  # not the record's
+    old = (root / "customers").glob("*.yaml").__next__().read_text()
+    (repo / "src" / "seed.yaml").write_text(old.replace("Acme", "Seed Co").replace("id: ", "id: s"))
+    git(repo, "add", "src/seed.yaml")
+    git(repo, "commit", "-qm", "seed data in the app")
+    sid = yamlio.loads((repo / "src" / "seed.yaml").read_text())["id"]
+    git(repo, "mv", "src/seed.yaml", f"crm/customers/{sid}.yaml")
+    git(repo, "commit", "-qm", "seed moved into the crm")
+    data = run("history", "Seed Co", "--format", "json").json()
+    assert [(e["message"], e["action"]) for e in data] == [("seed moved into the crm", "created")]
+    data = run("history", "Acme", "--format", "json").json()
+    assert [e["message"] for e in data] == ['customer: add "Acme"']
