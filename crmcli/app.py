@@ -26,9 +26,10 @@ COMMANDS = {
     "history": ("team", "history_command"),
     "undo": ("team", "undo_command"),
     "sync": ("team", "sync_command"),
+    "resolve": ("team", "resolve_command"),
     "merge-driver": ("team", "merge_driver_command"),
 }
-ORDER = ["init", *GROUPS, "export", "doctor", "history", "undo", "sync", "merge-driver"]
+ORDER = ["init", *GROUPS, "export", "doctor", "history", "undo", "sync", "resolve", "merge-driver"]
 
 
 def _version(value: bool) -> None:

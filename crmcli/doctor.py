@@ -281,7 +281,8 @@ class _Checker:
                 text = f"unresolved merge conflict: {c['field']} was also set to{was}{when}"
             else:
                 text = f"unresolved merge conflict: {_show(c)}"
-            self.add(path, "conflicts", text + "; keep one value and remove the entry")
+            how = f"crm resolve {path.stem} {c['field']}" if isinstance(c, dict) else "crm resolve"
+            self.add(path, "conflicts", f"{text}; settle it with: {how} --keep ours|theirs|VALUE")
 
     def tombstone(self, kind: str, path: Path, stem: str, data: dict[str, Any]) -> None:
         target = data["merged_into"]

@@ -782,6 +782,9 @@ class SyncResult:
     driver_registered: bool = False
     attributes_committed: bool = False
     uncommitted: list[str] = field(default_factory=list)
+    # conflicts the merge kept in records this sync changed: {kind, id, name, path,
+    # field, ours: the value the record holds, theirs: the value set aside, from}
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _git_dir(top: Path) -> Path:
@@ -843,6 +846,7 @@ def sync(root: Path, *, max_tries: int = 3) -> SyncResult:
         merge_ref = ""
     rbranch = merge_ref.removeprefix("refs/heads/") if merge_ref else branch
     res = SyncResult(remote=remote, branch=rbranch)
+    before = git(top, "rev-parse", "HEAD").stdout.strip() if has_head(top) else None
 
     res.driver_registered = register_driver(top)
     if ensure_attributes(root):
@@ -897,7 +901,45 @@ def sync(root: Path, *, max_tries: int = 3) -> SyncResult:
         )
     dirty = git(root, "status", "--porcelain", "-z", "--", ".").stdout
     res.uncommitted = [d[3:] for d in dirty.split("\0") if len(d) > 3]
+    if before:
+        res.conflicts = new_conflicts(root, before)
     return res
+
+
+def new_conflicts(root: Path, before: str) -> list[dict[str, Any]]:
+    """The conflict entries (see mergedriver) that record files gained from commit
+    `before` to HEAD: what the merge driver kept for a person, here or on a clone."""
+    from crmcli import mergedriver, models
+
+    folders = list(KINDS.values())
+    out = git(root, "--literal-pathspecs", "diff", "--name-only", "--no-renames", "-z",
+              "--relative", before, "HEAD", "--", *folders).stdout  # fmt: skip
+    rels = [r for r in out.split("\0") if r.endswith(".yaml")]
+    if not rels:
+        return []
+    where = prefix(root)
+    top = toplevel(root) or root
+    texts = _show(top, [f"{rev}:{where}{r}" for r in rels for rev in (before, "HEAD")])
+    found = []
+    for i, rel in enumerate(rels):
+        old, _ = _load_version(texts[2 * i])
+        new, _ = _load_version(texts[2 * i + 1])
+        if not isinstance(new, dict):
+            continue
+        had = mergedriver.conflicts_of(old) if isinstance(old, dict) else []
+        kind = mergedriver.kind_of(rel) or "record"
+        for c in mergedriver.conflicts_of(new):
+            if c in had:
+                continue
+            ours = mergedriver.value_at(new, c["field"])
+            found.append({
+                "kind": kind, "id": str(new.get("id") or Path(rel).stem),
+                "name": models.display_name(kind, new) if kind in models.NAME_FIELD else None,
+                "path": rel, "field": c["field"], "merged_into": new.get("merged_into"),
+                "ours": None if ours is mergedriver.MISSING else ours,
+                "theirs": c.get("value"), "from": c.get("from"),
+            })  # fmt: skip
+    return found
 
 
 def _rebase(top: Path, onto: str) -> None:

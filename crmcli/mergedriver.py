@@ -11,7 +11,13 @@ line merge for the record files (`crm merge-driver %O %A %B %P`).
   depends on which side is "ours"), and the losing value is kept in the record
   under `conflicts` as {field, value, from: the loser's updated} for a person;
 - a record merged away (a tombstone with `merged_into`) stays a tombstone; the
-  other side's changes are kept under its `conflicts`.
+  other side's changes are kept under its `conflicts`;
+- one event seen on both sides is no conflict: a record both sides created (the
+  next occurrence of a recurring task completed on two clones) keeps the earlier
+  `created`, and a task both sides marked done keeps the earlier `done_at`.
+
+`settle` takes one conflict out of a record again (crm resolve): the field keeps
+the value it holds ("ours"), the value set aside ("theirs") or a new one.
 
 Nothing here writes conflict markers: a file that cannot be parsed is left to
 git (`merge_files` returns False and leaves OURS as it was).
@@ -20,6 +26,7 @@ git (`merge_files` returns False and leaves OURS as it was).
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +78,8 @@ def merge_records(base: Record | None, ours: Record, theirs: Record) -> Record:
     if ours == base:
         return dict(theirs)
     m = _Merger(ours.get("updated"), theirs.get("updated"))
+    if ours.get("status") == theirs.get("status") == "done" != base.get("status"):
+        m.earliest.add("done_at")  # both completed the task: one completion
     tomb_o, tomb_t = "merged_into" in ours, "merged_into" in theirs
     if tomb_o != tomb_t:
         return m.tombstone(base, ours if tomb_o else theirs, theirs if tomb_o else ours)
@@ -116,6 +125,8 @@ class _Merger:
         self.ours_updated = ours_updated
         self.theirs_updated = theirs_updated
         self.conflicts: list[Record] = []
+        # stamps of one event seen on both sides: the earlier one stands, no conflict
+        self.earliest = {"created"}
         a, b = _when(ours_updated), _when(theirs_updated)
         # which side wins a field changed on both: "ours", "theirs", or None (a tie)
         self.later: str | None = None
@@ -133,6 +144,8 @@ class _Merger:
             return o
         if path == "updated":
             return self._later_stamp(o, t)
+        if path in self.earliest and _when(o) is not None and _when(t) is not None:
+            return self._later_stamp(o, t, earlier=True)
         if b is MISSING and (_blank(o) or _blank(t)):
             return t if _blank(o) else o  # new on both sides (no base): a value beats none
         if key in LIST_FIELDS and isinstance(o, list) and isinstance(t, list) and _listish(b):
@@ -145,10 +158,10 @@ class _Merger:
             return self.merge_map(path, b if isinstance(b, dict) else {}, o, t)
         return self.conflict(path, o, t)
 
-    def _later_stamp(self, o: Any, t: Any) -> Any:
+    def _later_stamp(self, o: Any, t: Any, *, earlier: bool = False) -> Any:
         a, b = _when(o), _when(t)
         if a is not None and b is not None and a != b:
-            return o if a > b else t
+            return o if (a > b) != earlier else t
         return max((o, t), key=_sort_key)
 
     def conflict(self, path: str, o: Any, t: Any) -> Any:
@@ -269,6 +282,145 @@ def _sorted_by_at(items: list) -> list:
         return (0, dt.timestamp(), str(at))
 
     return sorted(items, key=key)
+
+
+# ----- settling a conflict (crm resolve) ----------------------------------------------
+
+_FIRST = re.compile(r"[^.\[]+")
+_STEP = re.compile(r"\[([^\]]*)\]|\.([^.\[]+)")
+
+
+def conflicts_of(rec: Record) -> list[Record]:
+    """The conflict entries a record holds ({field, value, from}), well-formed ones only."""
+    kept = rec.get("conflicts")
+    entries = kept if isinstance(kept, list) else []
+    return [c for c in entries if isinstance(c, dict) and isinstance(c.get("field"), str)]
+
+
+def _steps(path: str) -> list[tuple[str, str]]:
+    """`fields.size`, `contacts[Li Wei].phones` as (key|item, name) steps."""
+    m = _FIRST.match(path)
+    if not m:
+        raise ValueError(path)
+    steps, pos = [("key", m.group())], m.end()
+    while pos < len(path):
+        m = _STEP.match(path, pos)
+        if not m:
+            raise ValueError(path)
+        steps.append(("item", m[1]) if m[1] is not None else ("key", m[2]))
+        pos = m.end()
+    return steps
+
+
+def _step_into(node: Any, step: tuple[str, str], parent: str, create: bool) -> Any:
+    from crmcli.store import fold
+
+    how, name = step
+    if how == "key":
+        if isinstance(node, dict):
+            if create and not isinstance(node.get(name), (dict, list)):
+                node[name] = {}
+            return node.get(name, MISSING)
+        return MISSING
+    keyfield = KEYED_LISTS.get(parent)
+    if keyfield is None or not isinstance(node, list):
+        return MISSING
+    found = [x for x in node if isinstance(x, dict) and fold(str(x.get(keyfield))) == fold(name)]
+    return found[0] if found else MISSING
+
+
+def value_at(rec: Record, path: str) -> Any:
+    """The value at a conflict's field path in `rec` (MISSING when it is not there)."""
+    node: Any = rec
+    try:
+        steps = _steps(path)
+    except ValueError:
+        return MISSING
+    parent = ""
+    for step in steps:
+        node = _step_into(node, step, parent, create=False)
+        if node is MISSING:
+            return MISSING
+        parent = step[1]
+    return node
+
+
+def _set_at(rec: Record, path: str, value: Any) -> None:
+    steps = _steps(path)
+    node: Any = rec
+    parent = ""
+    for step in steps[:-1]:
+        node = _step_into(node, step, parent, create=True)
+        if node is MISSING:
+            raise ValueError(path)
+        parent = step[1]
+    how, name = steps[-1]
+    if how != "key" or not isinstance(node, dict):
+        raise ValueError(path)
+    node[name] = value
+
+
+def settle(rec: Record, path: str, keep: str) -> tuple[Record, Any]:
+    """`rec` with the conflicts on `path` settled: `keep` is "ours" (the value the
+    field holds, which the merge kept), "theirs" (the value set aside) or a value
+    (YAML, or text as it is when the field's values are texts). The entries for
+    `path` are removed. Returns (the new record, the value kept); ValueError
+    saying why when there is no such conflict or "theirs" is not one value."""
+    import copy
+
+    from crmcli import yamlio
+
+    entries = [c for c in conflicts_of(rec) if c["field"] == path]
+    if not entries:
+        fields = list(dict.fromkeys(c["field"] for c in conflicts_of(rec)))
+        where = f"its conflicts are on {', '.join(fields)}" if fields else "it has none"
+        raise ValueError(f"no conflict on '{path}' ({where})")
+    ours = value_at(rec, path)
+    others = [c.get("value") for c in entries]
+    if keep == "ours":
+        value = None if ours is MISSING else ours
+    elif keep == "theirs":
+        if len(others) > 1:
+            shown = ", ".join(shown_value(v) for v in others)
+            raise ValueError(f"'{path}' has {len(others)} values set aside ({shown}); "
+                             "keep one with --keep VALUE")  # fmt: skip
+        value = others[0]
+    elif all(v is None or v is MISSING or isinstance(v, str) for v in [ours, *others]):
+        value = keep
+    else:
+        try:
+            value = yamlio.loads(keep)
+        except yamlio.YAMLError as e:
+            raise ValueError(f"--keep {keep!r} is not a value: {yamlio.describe(e)}") from None
+    out = copy.deepcopy(rec)
+    if keep != "ours":
+        try:
+            _set_at(out, path, value)
+        except ValueError:
+            raise ValueError(f"'{path}' is not a field this record can hold now") from None
+    left = [c for c in out.get("conflicts") or [] if c not in entries]
+    if left:
+        out["conflicts"] = left
+    else:
+        out.pop("conflicts", None)
+    return out, value
+
+
+def shown_value(value: Any, width: int = 60) -> str:
+    """A value on one line for messages: JSON-like, control characters escaped."""
+    from decimal import Decimal
+
+    if value is MISSING or value is None:
+        text = "null"
+    elif isinstance(value, Decimal):
+        text = format(value, "f")
+    else:
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    text = _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 # ----- files -----------------------------------------------------------------------------

@@ -227,8 +227,8 @@ def test_unresolved_merge_conflicts(crm, store, acme):
     out = lines(r)
     assert (
         f"customers/{acme['id']}.yaml: conflicts: unresolved merge conflict: industry was also "
-        "set to 'Pumps' (from the edit of 2026-11-20T09:00:00+08:00); keep one value and "
-        "remove the entry" in out
+        "set to 'Pumps' (from the edit of 2026-11-20T09:00:00+08:00); settle it with: "
+        f"crm resolve {acme['id']} industry --keep ours|theirs|VALUE" in out
     )
     assert any("conflicts: unresolved merge conflict: tier was also set to null;" in x for x in out)
     assert any(x.startswith("customers/conf0001.yaml: git conflict markers") for x in out)

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import run
+from conftest import NOW, run
 
 from crmcli import gitops, yamlio
 from crmcli.store import Store
@@ -672,3 +672,115 @@ def test_history_in_a_larger_repository_stays_inside_the_crm(nested):
     assert [(e["message"], e["action"]) for e in data] == [("seed moved into the crm", "created")]
     data = run("history", "Acme", "--format", "json").json()
     assert [e["message"] for e in data] == ['customer: add "Acme"']
+
+
+# ----- conflicts: listed by sync, settled by resolve -------------------------------------
+
+
+def test_sync_lists_the_conflicts_it_kept_and_resolve_settles_them(team):
+    alice, bob = team
+    cid = acme_id(alice)
+    alice.crm("customer", "edit", "Acme GmbH", "--owner", "carol", "--industry", "pumps")
+    bob.crm("customer", "edit", "Acme GmbH", "--owner", "dave", "--industry", "valves")
+    alice.crm("sync")
+    r = bob.crm("sync")
+    lines = r.out.splitlines()
+    assert lines[1].startswith("The merge kept 2 conflict(s) for you to settle with crm resolve")
+    assert lines[2:] == [
+        f'  customer {cid} "Acme GmbH" industry: ours "valves" (kept), theirs "pumps"',
+        f'  customer {cid} "Acme GmbH" owner: ours "dave" (kept), theirs "carol"',
+    ]
+    r = alice.crm("sync")  # they reach Alice too: listed there as well
+    assert f'  customer {cid} "Acme GmbH" owner: ours "dave" (kept), theirs "carol"' in r.out
+
+    r = alice.crm("resolve", "Acme GmbH", "owner", "--keep", "theirs")
+    assert (
+        r.out == f'Resolved owner of customer {cid} "Acme GmbH": kept "carol"; 1 conflict(s) left\n'
+    )
+    acme = alice.load("customers", cid)
+    assert acme["owner"] == "carol"
+    assert [c["field"] for c in acme["conflicts"]] == ["industry"]
+    assert alice.subject() == 'customer: resolve owner of "Acme GmbH" (kept "carol")'
+    assert alice.files_in_head() == [f"customers/{cid}.yaml"]
+    r = alice.crm("resolve", cid[:5], "industry", "--keep", "ours")
+    assert r.out.endswith(': kept "valves"\n')
+    acme = alice.load("customers", cid)
+    assert acme["industry"] == "valves" and "conflicts" not in acme
+    assert "merge conflict" not in alice.crm("doctor").out
+    r = alice.crm("sync")
+    assert "conflict" not in r.out
+    r = bob.crm("sync")
+    assert "conflict" not in r.out  # settled ones are not listed again
+    assert bob.load("customers", cid) == acme
+
+
+def test_one_recurring_task_completed_on_two_clones_is_one_completion(team):
+    alice, bob = team
+    alice.crm("task", "add", "Weekly call", "--due", "2026-11-23", "--every", "1w")
+    alice.crm("sync")
+    bob.crm("sync")
+    tid = alice.crm("task", "list", "--format", "json").json()[0]["id"]
+    alice.crm("task", "done", "Weekly call")
+    bob.crm("task", "done", "Weekly call")  # a minute later
+    done_at = alice.load("tasks", tid)["done_at"]
+    alice.crm("sync")
+    r = bob.crm("sync")
+    assert "pulled 1" in r.out and "conflict" not in r.out
+    alice.crm("sync")
+    assert alice.tree() == bob.tree()
+    tasks = {p.stem: alice.load("tasks", p.stem) for p in (alice.root / "tasks").glob("*.yaml")}
+    assert sorted(tasks) == sorted([tid, f"{tid}-20261130"])
+    assert tasks[tid]["status"] == "done" and tasks[tid]["done_at"] == done_at  # the earlier
+    nxt = tasks[f"{tid}-20261130"]
+    assert nxt["status"] == "open" and nxt["created"] == done_at
+    assert not any("conflicts" in t for t in tasks.values())
+    assert "merge conflict" not in alice.crm("doctor").out
+
+
+def _with_conflicts(root: Path, folder: str, rid: str, conflicts: list[dict], **values) -> Path:
+    path = root / folder / f"{rid}.yaml"
+    data = yamlio.loads(path.read_text("utf-8"))
+    data.update(values, conflicts=conflicts)
+    path.write_text(yamlio.dumps(data), encoding="utf-8")
+    return path
+
+
+def test_resolve_takes_a_value_of_the_field_s_type_and_refuses_what_is_not_there(crm):
+    from decimal import Decimal
+
+    assert run("customer", "add", "Acme").code == 0
+    assert run("deal", "add", "Acme", "--customer", "Acme", "--amount", "1200").code == 0
+    deal = run("deal", "show", "Acme", "--format", "json").json()
+    path = _with_conflicts(crm, "deals", deal["id"], [
+        {"field": "amount", "value": Decimal("1300"), "from": NOW},
+        {"field": "owner", "value": "carol", "from": NOW},
+        {"field": "owner", "value": "erin", "from": NOW},
+        {"field": "fields.size", "value": "50", "from": NOW},
+    ])  # fmt: skip
+    before = path.read_bytes()
+    r = run("resolve", "Acme", "amount", "--keep", "1500")
+    assert r.code == 1 and r.err.startswith("Error: 'Acme' matches records of several kinds")
+    r = run("resolve", "Acme", "stage", "--kind", "deal", "--keep", "ours")
+    assert r.code == 1
+    assert r.err == (
+        f"Error: deals/{deal['id']}.yaml: no conflict on 'stage' (its conflicts are on "
+        "amount, owner, fields.size)\n"
+    )
+    r = run("resolve", "Acme", "owner", "-k", "deal", "--keep", "theirs")
+    assert r.code == 1 and '\'owner\' has 2 values set aside ("carol", "erin")' in r.err
+    r = run("resolve", "Acme", "amount", "-k", "deal", "--keep", "[1")
+    assert r.code == 1 and r.err.startswith(f"Error: deals/{deal['id']}.yaml: --keep '[1' is not")
+    r = run("resolve", "Acme", "amount", "-k", "deal", "--keep", "lots")
+    assert r.code == 1 and r.err.startswith(f"Error: deals/{deal['id']}.yaml: amount")
+    assert path.read_bytes() == before
+    r = run("resolve", "Acme", "amount", "-k", "deal", "--keep", "1500")
+    assert r.code == 0, r.err
+    r = run("resolve", "Acme", "owner", "-k", "deal", "--keep", "erin")
+    assert r.code == 0, r.err
+    r = run("resolve", "Acme", "fields.size", "-k", "deal", "--keep", "theirs")
+    assert r.out.endswith(': kept "50"\n')
+    data = yamlio.loads(path.read_text("utf-8"))
+    assert data["amount"] == Decimal("1500") and data["owner"] == "erin"
+    assert data["fields"] == {"size": "50"} and "conflicts" not in data
+    r = run("resolve", "nobody", "owner", "--keep", "ours")
+    assert r.code == 1 and r.err.startswith("Error: no customer, lead, deal or task matches")

@@ -227,3 +227,46 @@ def test_kind_is_guessed_from_ours_path_without_a_name(tmp_path):
     merge_files(base, ours, theirs)
     keys = list(yamlio.loads(ours.read_text()))
     assert keys[:2] == ["id", "name"] and keys[-1] == "zzz"
+
+
+def test_one_event_on_both_sides_is_no_conflict():
+    # the same task completed on two clones: one completion, the earlier done_at
+    base = models.new_record("task", id="t0000001", title="Weekly call", every="1w",
+                             created=T0, updated=T0)  # fmt: skip
+    ours = dict(base, status="done", done_at=T1, series="t0000001", updated=T1)
+    theirs = dict(base, status="done", done_at=T2, series="t0000001", updated=T2)
+    out = both_ways(base, ours, theirs)
+    assert out["done_at"] == T1 and out["updated"] == T2 and "conflicts" not in out
+    # its next occurrence, made on both: one task, created at the earlier time
+    nxt = models.new_record("task", id="t0000001-20261130", title="Weekly call", every="1w")
+    out = both_ways(None, dict(nxt, created=T2, updated=T2), dict(nxt, created=T1, updated=T1))
+    assert out["created"] == T1 and out["updated"] == T2 and "conflicts" not in out
+    # done on one side, cancelled on the other is a real conflict
+    gone = dict(base, status="cancelled", updated=T2)
+    assert "conflicts" in both_ways(base, ours, gone)
+
+
+def test_settle_keeps_ours_theirs_or_a_value_and_removes_the_entries():
+    from crmcli.mergedriver import settle, value_at
+
+    rec = customer(
+        owner="dave", fields={"size": "10"}, contacts=[{"name": "Li Wei", "phones": ["1"]}]
+    )
+    rec["conflicts"] = [
+        {"field": "owner", "value": "carol", "from": T1},
+        {"field": "fields.size", "value": "50", "from": T1},
+        {"field": "contacts[Li Wei].phones", "value": ["2"], "from": T1},
+        {"field": "tier", "value": None, "from": T1},
+    ]
+    assert value_at(rec, "contacts[Li Wei].phones") == ["1"]
+    out, kept = settle(rec, "owner", "ours")
+    assert kept == "dave" and out["owner"] == "dave" and len(out["conflicts"]) == 3
+    out, kept = settle(out, "contacts[Li Wei].phones", "theirs")
+    assert out["contacts"] == [{"name": "Li Wei", "phones": ["2"]}] and kept == ["2"]
+    out, kept = settle(out, "fields.size", "75")
+    assert out["fields"] == {"size": "75"}
+    out, kept = settle(out, "tier", "theirs")
+    assert kept is None and "conflicts" not in out
+    assert rec["owner"] == "dave" and len(rec["conflicts"]) == 4  # the input is left alone
+    with pytest.raises(ValueError, match="no conflict on 'owner' \\(it has none\\)"):
+        settle(out, "owner", "ours")

@@ -9,7 +9,7 @@ import typer
 from crmcli.commands.common import LimitOpt, ShowFormat, ShowFormatOpt, get_store
 
 
-class HistoryKind(str, Enum):
+class RecordKind(str, Enum):
     customer = "customer"
     lead = "lead"
     deal = "deal"
@@ -24,7 +24,7 @@ def history_command(
         ),
     ],
     kind: Annotated[
-        HistoryKind | None,
+        RecordKind | None,
         typer.Option(
             "--kind", "-k", help="Look only among this kind of record.", show_default=False
         ),
@@ -59,8 +59,11 @@ def history_command(
             print(line)
 
 
-def _find(store: Any, ref: str, kind: str | None) -> tuple[str, str, str, str]:
-    """(kind, id, path relative to the CRM root, display name) of the record REF."""
+def _find(
+    store: Any, ref: str, kind: str | None, *, live: bool = False
+) -> tuple[str, str, str, str]:
+    """(kind, id, path relative to the CRM root, display name) of the record REF;
+    unless `live`, also a removed one that git remembers (by its full id)."""
     from crmcli import gitops, models
     from crmcli.errors import AmbiguousError, CrmError, NotFoundError
     from crmcli.store import ID_RE
@@ -88,7 +91,7 @@ def _find(store: Any, ref: str, kind: str | None) -> tuple[str, str, str, str]:
             f"'{ref}' matches records of several kinds; say which with --kind", lines
         )
     low = ref.strip().lower()
-    if ID_RE.match(low):
+    if ID_RE.match(low) and not live:
         gone = [(k, p) for k, p in gitops.find_deleted(store.root, low) if k in kinds]
         if len(gone) == 1:
             return gone[0][0], low, gone[0][1], "(removed)"
@@ -204,8 +207,9 @@ def sync_command() -> None:
     Record files are merged field by field by crm's merge driver.
 
     When both sides changed the same field, the later change wins and the other
-    value is kept in the record under `conflicts`. Registers the merge driver in
-    this clone when it is missing.
+    value is kept in the record under `conflicts`: each one this sync brought is
+    listed (record, field, both values); settle it with crm resolve. Registers the
+    merge driver in this clone when it is missing.
 
     Example: crm sync
     """
@@ -224,6 +228,92 @@ def sync_command() -> None:
         print(f"Already in sync with {where}.")
     else:
         print(f"Synced with {where}: pulled {res.pulled} commit(s), pushed {res.pushed}.")
+    if res.conflicts:
+        print(
+            f"The merge kept {len(res.conflicts)} conflict(s) for you to settle with "
+            "crm resolve REF FIELD --keep ours|theirs|VALUE:"
+        )
+        for c in res.conflicts:
+            print("  " + _conflict_line(c))
+
+
+def _conflict_line(c: dict) -> str:
+    """`customer 1a2b3c4d "Acme GmbH" owner: ours "dave" (kept), theirs "carol"`"""
+    from crmcli.mergedriver import shown_value
+
+    who = f"{c['kind']} {c['id']}" + (f" {shown_value(c['name'], 40)}" if c["name"] else "")
+    if c["merged_into"]:
+        return (
+            f"{who} (merged into {c['merged_into']}) {c['field']}: "
+            f"theirs {shown_value(c['theirs'])} (set aside; carry it over by hand)"
+        )
+    return (
+        f"{who} {c['field']}: ours {shown_value(c['ours'])} (kept), "
+        f"theirs {shown_value(c['theirs'])}"
+    )
+
+
+def resolve_command(
+    ref: Annotated[
+        str,
+        typer.Argument(
+            help="The record: id, id prefix (4+), name, title or e-mail.", show_default=False
+        ),
+    ],
+    field: Annotated[
+        str,
+        typer.Argument(
+            help="The field as crm sync and doctor name it (owner, fields.size, "
+            "contacts[Li Wei].phones).",
+            show_default=False,
+        ),
+    ],
+    keep: Annotated[
+        str,
+        typer.Option(
+            "--keep",
+            metavar="ours|theirs|VALUE",
+            help="ours: the value the field holds (the merge kept it); theirs: the value "
+            "set aside under conflicts; anything else: this value (read as YAML unless "
+            "the field holds text).",
+            show_default=False,
+        ),
+    ],
+    kind: Annotated[
+        RecordKind | None,
+        typer.Option(
+            "--kind", "-k", help="Look only among this kind of record.", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """Settle a conflict the merge driver kept: choose the value, remove its entry.
+
+    REF may name a customer, lead, deal or task; when it matches records of several
+    kinds, say which with --kind. crm sync lists the conflicts it brings, crm doctor
+    all that are left.
+
+    Example: crm resolve "Acme GmbH" owner --keep theirs
+    """
+    from crmcli import mergedriver, models
+    from crmcli.errors import CrmError
+
+    store = get_store()
+    with store.lock():
+        kind_name, rid, relpath, title = _find(store, ref, kind.value if kind else None, live=True)
+        rec = store.load(kind_name, rid)
+        try:
+            rec, value = mergedriver.settle(rec, field, keep)
+        except ValueError as e:
+            raise CrmError(f"{relpath}: {e}") from None
+        rec = store.save(kind_name, rec)
+        shown = mergedriver.shown_value(value)
+        store.note_change(f'{kind_name}: resolve {field} of "{title}" (kept {shown})')
+    left = len(mergedriver.conflicts_of(rec))
+    name = mergedriver.shown_value(models.display_name(kind_name, rec), 40)
+    print(
+        f"Resolved {field} of {kind_name} {rid} {name}: kept {shown}"
+        + (f"; {left} conflict(s) left" if left else "")
+    )
 
 
 def merge_driver_command(
