@@ -122,7 +122,7 @@ def _autocommit() -> None:
     from crmcli.errors import CrmError
 
     store = state.store
-    if store is None or not store.changed:
+    if store is None or not store.changed or not store.autocommits():
         return
     try:
         with store.lock():

@@ -392,16 +392,11 @@ def commit_message(messages: Sequence[str], argv: Sequence[str]) -> str:
     return f"{said[0]} (+{len(said) - 1} more)\n\n" + "\n".join(f"- {m}" for m in said)
 
 
-def autocommit_enabled(settings: dict[str, Any]) -> bool:
-    g = settings.get("git")
-    return isinstance(g, dict) and g.get("autocommit") is True
-
-
 def autocommit(store: Any, argv: Sequence[str]) -> str | None:
     """Commit exactly the files a command changed (`store.changed`), holding the
     writer lock (Store.lock does it as it lets go). Never raises CrmError: the
     files are written whatever happens here, and a failure becomes a warning."""
-    if not store.changed or not autocommit_enabled(store.settings):
+    if not store.changed or not store.autocommits():
         return None
     files = _rel(store.root, store.changed)
     try:

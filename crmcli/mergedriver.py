@@ -375,6 +375,8 @@ def settle(rec: Record, path: str, keep: str) -> tuple[Record, Any]:
         fields = list(dict.fromkeys(c["field"] for c in conflicts_of(rec)))
         where = f"its conflicts are on {', '.join(fields)}" if fields else "it has none"
         raise ValueError(f"no conflict on '{path}' ({where})")
+    if keep != "ours" and path == "id":
+        raise ValueError("a record's id is not changed by resolve; keep ours")
     ours = value_at(rec, path)
     others = [c.get("value") for c in entries]
     if keep == "ours":

@@ -601,12 +601,16 @@ class Store:
                 f"another crm command holds the lock {DERIVED_DIR}/lock; try again"
             ) from None
 
+    def autocommits(self) -> bool:
+        """Is settings git.autocommit on?"""
+        git = self.settings.get("git")
+        return isinstance(git, dict) and git.get("autocommit") is True
+
     def commit_changes(self) -> None:
         """Commit the files changed so far (settings git.autocommit), with what the
         command said it did; hold the lock. Never raises: the files are saved
         whatever git does, and a failure is a warning."""
-        git = self.settings.get("git")
-        if not self.changed or not (isinstance(git, dict) and git.get("autocommit") is True):
+        if not self.changed or not self.autocommits():
             return  # (gitops is not even imported: start-up time)
         from crmcli import gitops
 

@@ -626,6 +626,12 @@ def test_concurrent_writers_each_commit_exactly_their_own_change(nested):
     assert not (repo / ".git" / "index.lock").exists()
     assert git(repo, "status", "--porcelain") == "M  src/app.py\n"  # still staged, only that
     assert git(repo, "diff", "--name-only", start, "HEAD", "--", "src") == ""
+    # another git holding the index: saved, not committed, and said so
+    (repo / ".git" / "index.lock").write_text("")
+    r = run("customer", "edit", "Acme", "--field", "w0=last")
+    assert r.code == 0 and r.err.startswith(f"Warning: the change is saved in customers/{cid}.yaml")
+    assert "not committed" in r.err and "index.lock" in r.err
+    assert "w0: last" in (root / "customers" / f"{cid}.yaml").read_text()
 
 
 def test_undo_in_a_larger_repository_refuses_a_commit_outside_the_crm(nested):
@@ -685,7 +691,10 @@ def test_sync_lists_the_conflicts_it_kept_and_resolve_settles_them(team):
     alice.crm("sync")
     r = bob.crm("sync")
     lines = r.out.splitlines()
-    assert lines[1].startswith("The merge kept 2 conflict(s) for you to settle with crm resolve")
+    assert (
+        lines[1]
+        == "2 conflict(s) kept; settle each: crm resolve REF FIELD --keep ours|theirs|VALUE"
+    )
     assert lines[2:] == [
         f'  customer {cid} "Acme GmbH" industry: ours "valves" (kept), theirs "pumps"',
         f'  customer {cid} "Acme GmbH" owner: ours "dave" (kept), theirs "carol"',

@@ -270,3 +270,5 @@ def test_settle_keeps_ours_theirs_or_a_value_and_removes_the_entries():
     assert rec["owner"] == "dave" and len(rec["conflicts"]) == 4  # the input is left alone
     with pytest.raises(ValueError, match="no conflict on 'owner' \\(it has none\\)"):
         settle(out, "owner", "ours")
+    with pytest.raises(ValueError, match="id is not changed"):
+        settle(dict(rec, conflicts=[{"field": "id", "value": "x"}]), "id", "theirs")

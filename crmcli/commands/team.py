@@ -230,8 +230,8 @@ def sync_command() -> None:
         print(f"Synced with {where}: pulled {res.pulled} commit(s), pushed {res.pushed}.")
     if res.conflicts:
         print(
-            f"The merge kept {len(res.conflicts)} conflict(s) for you to settle with "
-            "crm resolve REF FIELD --keep ours|theirs|VALUE:"
+            f"{len(res.conflicts)} conflict(s) kept; settle each: "
+            "crm resolve REF FIELD --keep ours|theirs|VALUE"
         )
         for c in res.conflicts:
             print("  " + _conflict_line(c))
