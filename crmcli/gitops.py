@@ -331,9 +331,9 @@ def commit_paths(
     rels = _rel(root, paths)
     if not rels:
         return None
-    outside = [r for r in rels if r == ".." or r.startswith(("../", "/"))]
-    if outside:
-        raise CrmError(f"{outside[0]} is outside the CRM in {root}; crm commits only its own files")
+    foreign = [r for r in rels if r == ".." or r.startswith(("../", "/"))]
+    if foreign:
+        raise CrmError(f"{foreign[0]} is outside the CRM in {root}; crm commits only its own files")
     present = [r for r in rels if (root / r).exists()]
     gone = [r for r in rels if r not in present]
     if present:
@@ -929,7 +929,8 @@ def new_conflicts(root: Path, before: str) -> list[dict[str, Any]]:
             ours = mergedriver.value_at(new, c["field"])
             found.append({
                 "kind": kind, "id": str(new.get("id") or Path(rel).stem),
-                "name": models.display_name(kind, new) if kind in models.NAME_FIELD else None,
+                "name": None if "merged_into" in new or kind not in models.NAME_FIELD
+                else models.display_name(kind, new),
                 "path": rel, "field": c["field"], "merged_into": new.get("merged_into"),
                 "ours": None if ours is mergedriver.MISSING else ours,
                 "theirs": c.get("value"), "from": c.get("from"),

@@ -793,3 +793,19 @@ def test_resolve_takes_a_value_of_the_field_s_type_and_refuses_what_is_not_there
     assert data["fields"] == {"size": "50"} and "conflicts" not in data
     r = run("resolve", "nobody", "owner", "--keep", "ours")
     assert r.code == 1 and r.err.startswith("Error: no customer, lead, deal or task matches")
+
+
+def test_sync_lists_edits_kept_on_a_record_merged_away(team):
+    alice, bob = team
+    alice.crm("customer", "add", "Acme Germany")
+    alice.crm("sync")
+    bob.crm("sync")
+    dup = alice.crm("customer", "show", "Acme Germany", "--format", "json").json()["id"]
+    alice.crm("customer", "merge", "Acme GmbH", "Acme Germany")
+    bob.crm("customer", "edit", "Acme Germany", "--industry", "pumps")
+    alice.crm("sync")
+    r = bob.crm("sync")
+    assert (
+        f"  customer {dup} (merged into {acme_id(bob)}) industry: theirs \"pumps\" "
+        "(set aside; carry it over by hand)"
+    ) in r.out.splitlines()
