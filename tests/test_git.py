@@ -806,6 +806,6 @@ def test_sync_lists_edits_kept_on_a_record_merged_away(team):
     alice.crm("sync")
     r = bob.crm("sync")
     assert (
-        f"  customer {dup} (merged into {acme_id(bob)}) industry: theirs \"pumps\" "
+        f'  customer {dup} (merged into {acme_id(bob)}) industry: theirs "pumps" '
         "(set aside; carry it over by hand)"
     ) in r.out.splitlines()
