@@ -4,8 +4,10 @@
 caches or index) and returns one `Problem` per thing wrong: `{file, field, problem,
 fixable}`. `fix(...)` repairs only what cannot lose or invent data:
 
-- stray temp files `.NAME.*.tmp` left by a write that was killed are removed
-  (under the writer lock, so never one that a running command is writing);
+- stray temp files left by a write that was killed are removed: only those crm
+  names (`.NAME.PID-N.tmp` beside a record or one of crm's own files at the root)
+  whose process has ended and that are STALE_SECONDS old, under the writer lock;
+  any other `.tmp` file is only reported;
 - a file that is valid but not in canonical form (key order, layout, an `id` that
   does not match the file name) is rewritten canonically, unless it holds YAML
   comments that a rewrite would drop;
@@ -16,7 +18,12 @@ Never fixed, only reported: broken YAML, fields of the wrong type, links to reco
 that do not exist (the record may come back with `git pull` or `crm undo`; dropping
 the link would lose which one it was), duplicate e-mails/phones (merging is a
 person's call), unknown stages, task recurrences (`every`) that cannot repeat, merge
-conflicts, tombstones pointing nowhere, crm.yaml.
+conflicts, tombstones pointing nowhere, a lead whose import batch has no timeline
+entry (running the same import again writes it), crm.yaml.
+
+At scale: a file found sound on its own is marked in the index (Store.mark_checked);
+while it keeps its stat signature the next run takes its record from the index
+instead of reading, parsing and re-dumping the file (Store.checked).
 """
 
 from __future__ import annotations
@@ -164,6 +171,7 @@ class _Checker:
         self.present: dict[str, set[str]] = {k: set() for k in KINDS}  # ids with a file
         self.records: dict[str, dict[str, Record]] = {k: {} for k in KINDS}  # valid ones
         self.tombstones: dict[str, dict[str, Any]] = {k: {} for k in KINDS}
+        self.fields = {k: _fields(k) for k in KINDS}  # what the checks across records read
 
     def add(
         self,
@@ -200,7 +208,7 @@ class _Checker:
         """Every file of one kind's folder. A file the index says is unchanged since an
         earlier run found it sound is not read again: its record comes from the index
         (the fields the checks across records need) and only kind_checks run on it."""
-        known = self.store.checked(kind, _fields(kind), RULES)
+        known = self.store.checked(kind, self.fields[kind], RULES)
         trusted = {r["id"]: r for r in known[0]} if known else {}
         sigs = known[1] if known else {}
         sound: dict[str, int] = {}
@@ -306,7 +314,7 @@ class _Checker:
         rec = models.normalize(kind, {**data, "id": stem})
         by_kind = 0
         if valid_name:
-            self.records[kind][stem] = rec
+            self.records[kind][stem] = {f: rec.get(f) for f in self.fields[kind]}
             before = len(self.problems)
             self.kind_checks(kind, path, rec)
             by_kind = len(self.problems) - before
