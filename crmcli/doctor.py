@@ -1,8 +1,9 @@
 """crm doctor: check every file of a CRM, collect each problem as data, repair what is safe.
 
 `check(root)` reads crm.yaml and every record file itself (not through the store's
-caches or index) and returns one `Problem` per thing wrong: `{file, field, problem,
-fixable}`. `fix(...)` repairs only what cannot lose or invent data:
+parsing; only files it found sound before and that have not changed since come from
+the index, see below) and returns one `Problem` per thing wrong: `{file, field,
+problem, fixable}`. `fix(...)` repairs only what cannot lose or invent data:
 
 - stray temp files left by a write that was killed are removed: only those crm
   names (`.NAME.PID-N.tmp` beside a record or one of crm's own files at the root)
@@ -509,9 +510,6 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-# ----- repairs (each re-reads the file, so they can run in any order) ------------------------
-
-
 def _is_record_name(name: str) -> bool:
     return name.endswith(".yaml") and bool(ID_RE.match(name[: -len(".yaml")]))
 
@@ -539,6 +537,9 @@ def _in_use(path: Path, pid: int) -> str | None:
             pass
         return f"process {pid} is running"
     return None
+
+
+# ----- repairs (each re-reads the file, so they can run in any order) ------------------------
 
 
 def _remove(path: Path, pid: int) -> Callable[[], str]:
