@@ -585,3 +585,22 @@ def test_files_found_sound_are_not_read_again_until_they_change(crm, store, acme
     monkeypatch.setattr(doctor, "RULES", doctor.RULES + 1)
     assert run("doctor").out == r.out
     assert len(read) == 3
+
+    # changed after doctor read it, before it marked it: the mark is for the bytes it read
+    monkeypatch.setattr(doctor, "RULES", doctor.RULES + 2)
+    twin = next(p for p in (crm / "customers").glob("*.yaml") if p != path)
+
+    def edit_after_reading(self, kind, p):
+        sound = original(self, kind, p)
+        if p == twin:
+            data = yamlio.loads(p.read_text(encoding="utf-8"))
+            p.write_text(yamlio.dumps({"zz": "late", **data}), encoding="utf-8")
+        return sound
+
+    monkeypatch.setattr(doctor._Checker, "record_file", edit_after_reading)
+    run("doctor")
+    monkeypatch.setattr(doctor._Checker, "record_file", original)
+    assert (
+        f"customers/{twin.name}: not in canonical form (key order or layout) "
+        "(crm doctor --fix repairs it)" in lines(run("doctor"))
+    )
