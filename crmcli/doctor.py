@@ -1,11 +1,14 @@
 """crm doctor: check every file of a CRM, collect each problem as data, repair what is safe.
 
 `check(root)` reads crm.yaml and every record file itself (not through the store's
-caches or index) and returns one `Problem` per thing wrong: `{file, field, problem,
-fixable}`. `fix(...)` repairs only what cannot lose or invent data:
+parsing; only files it found sound before and that have not changed since come from
+the index, see below) and returns one `Problem` per thing wrong: `{file, field,
+problem, fixable}`. `fix(...)` repairs only what cannot lose or invent data:
 
-- stray temp files `.NAME.*.tmp` left by a write that was killed are removed
-  (under the writer lock, so never one that a running command is writing);
+- stray temp files left by a write that was killed are removed: only those crm
+  names (`.NAME.PID-N.tmp` beside a record or one of crm's own files at the root)
+  whose process has ended and that are STALE_SECONDS old, under the writer lock;
+  any other `.tmp` file is only reported;
 - a file that is valid but not in canonical form (key order, layout, an `id` that
   does not match the file name) is rewritten canonically, unless it holds YAML
   comments that a rewrite would drop;
@@ -16,7 +19,12 @@ Never fixed, only reported: broken YAML, fields of the wrong type, links to reco
 that do not exist (the record may come back with `git pull` or `crm undo`; dropping
 the link would lose which one it was), duplicate e-mails/phones (merging is a
 person's call), unknown stages, task recurrences (`every`) that cannot repeat, merge
-conflicts, tombstones pointing nowhere, crm.yaml.
+conflicts, tombstones pointing nowhere, a lead whose import batch has no timeline
+entry (running the same import again writes it), crm.yaml.
+
+At scale: a file found sound on its own is marked in the index (Store.mark_checked);
+while it keeps its stat signature the next run takes its record from the index
+instead of reading, parsing and re-dumping the file (Store.checked).
 """
 
 from __future__ import annotations
@@ -39,6 +47,19 @@ from crmcli.store import ID_RE, Store, atomic_write
 TIMELINE_KINDS = ("customer", "lead", "deal", "task")
 _CONFLICT_MARKER = re.compile(r"^(<{7}|>{7})( |$)", re.MULTILINE)
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# The version of the checks record_file makes: raise it when they find something new,
+# so files an older doctor found sound (marked in the index) are read again.
+RULES = 1
+# The temp file of a write (store._temp_file): `.NAME.PID-N.tmp` beside NAME.
+_TEMP_RE = re.compile(r"^\.(?P<name>.+)\.(?P<pid>[0-9]{1,10})-[0-9]+\.tmp$")
+# Files crm writes at the CRM's root (besides the records in their folders).
+_ROOT_FILES = (SETTINGS_FILE, ".gitignore", ".gitattributes")
+# A temp file written to this recently may belong to a write still running (on another
+# machine sharing the folder, or in another container, whose processes this one cannot see).
+STALE_SECONDS = 600
+# Fields of a record that the checks across records and kind_checks read.
+_CHECKED_FIELDS = ("id", "name", "title", *models.LINKS, "on", "emails", "phones", "every",
+                   "stage", "close_date", "batches", "kind", "text")  # fmt: skip
 
 
 @dataclass
@@ -151,6 +172,7 @@ class _Checker:
         self.present: dict[str, set[str]] = {k: set() for k in KINDS}  # ids with a file
         self.records: dict[str, dict[str, Record]] = {k: {} for k in KINDS}  # valid ones
         self.tombstones: dict[str, dict[str, Any]] = {k: {} for k in KINDS}
+        self.fields = {k: _fields(k) for k in KINDS}  # what the checks across records read
 
     def add(
         self,
@@ -165,7 +187,7 @@ class _Checker:
     # -- scanning
 
     def run(self) -> None:
-        self.temp_files(self.root)
+        self.temp_files(self.root, lambda name: name in _ROOT_FILES)
         for kind, folder in KINDS.items():
             directory = self.root / folder
             try:
@@ -175,36 +197,71 @@ class _Checker:
             except OSError as e:
                 self.add(folder, None, f"cannot read the folder: {e.strerror}")
                 continue
-            self.temp_files(directory)
-            for entry in entries:
-                name = entry.name
-                if name.startswith("."):
-                    continue
-                path = directory / name
-                if not name.endswith(".yaml") or not entry.is_file():
-                    self.add(path, None, "not a record file (crm ignores it)")
-                    continue
-                self.files += 1
-                self.record_file(kind, path)
+            self.temp_files(directory, _is_record_name)
+            self.folder(kind, directory, entries)
         self.links()
         self.tombstone_targets()
+        self.import_entries()
         for kind in ("customer", "lead"):
             self.duplicates(kind)
 
-    def temp_files(self, directory: Path) -> None:
+    def folder(self, kind: str, directory: Path, entries: list[os.DirEntry]) -> None:
+        """Every file of one kind's folder. A file the index says is unchanged since an
+        earlier run found it sound is not read again: its record comes from the index
+        (the fields the checks across records need) and only kind_checks run on it."""
+        known = self.store.checked(kind, self.fields[kind], RULES)
+        trusted = {r["id"]: r for r in known[0]} if known else {}
+        sigs = known[1] if known else {}
+        sound: dict[str, int] = {}
+        for entry in entries:
+            name = entry.name
+            if name.startswith("."):
+                continue
+            if not name.endswith(".yaml") or not entry.is_file():
+                self.add(directory / name, None, "not a record file (crm ignores it)")
+                continue
+            self.files += 1
+            rec = trusted.get(name[: -len(".yaml")])
+            if rec is not None:
+                self.present[kind].add(rec["id"])
+                self.records[kind][rec["id"]] = rec
+                self.kind_checks(kind, f"{KINDS[kind]}/{name}", rec)
+            elif self.record_file(kind, directory / name) and name in sigs:
+                sound[name] = sigs[name]
+        self.store.mark_checked(kind, sound, RULES)
+
+    def temp_files(self, directory: Path, beside: Callable[[str], bool]) -> None:
+        """Hidden `.tmp` files. Only one that crm names (`.NAME.PID-N.tmp` beside a
+        file `beside` accepts) is ever removed, and only when no write can still be
+        making it (see _in_use); any other is reported and left alone."""
         try:
             names = sorted(os.listdir(directory))
         except OSError:
             return
         for name in names:
-            if name.startswith(".") and name.endswith(".tmp"):
-                path = directory / name
+            if not (name.startswith(".") and name.endswith(".tmp")):
+                continue
+            path = directory / name
+            m = _TEMP_RE.match(name)
+            if m is None or not beside(m["name"]):
+                self.add(path, None, "a temp file crm did not make (crm doctor --fix leaves it; "
+                         "remove it by hand if nothing is writing it)")  # fmt: skip
+                continue
+            busy = _in_use(path, int(m["pid"]))
+            if busy:
+                self.add(path, None, f"temp file of a write that may still be running ({busy}); "
+                         f"crm doctor --fix removes it once process {m['pid']} has ended and "
+                         f"it is {STALE_SECONDS // 60} minutes old")  # fmt: skip
+            else:
                 self.add(path, None, "stray temp file left by an interrupted write",
-                         _remove(path))  # fmt: skip
+                         _remove(path, int(m["pid"])))  # fmt: skip
 
-    def record_file(self, kind: str, path: Path) -> None:
+    def record_file(self, kind: str, path: Path) -> bool:
+        """Check one file; True when nothing is wrong with the file on its own (what
+        kind_checks finds depends on crm.yaml, so it does not count)."""
         from crmcli import yamlio
 
+        start = len(self.problems)
         stem = path.name[: -len(".yaml")]
         valid_name = bool(ID_RE.match(stem))
         if valid_name:
@@ -216,28 +273,28 @@ class _Checker:
             raw = path.read_bytes()
         except OSError as e:
             self.add(path, None, f"cannot read: {e.strerror}")
-            return
+            return False
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as e:
             self.add(path, None, f"not UTF-8 text (byte {e.start})")
-            return
+            return False
         if _CONFLICT_MARKER.search(text):
             self.add(path, None, "git conflict markers (<<<<<<< >>>>>>>) left by a merge; "
                      "edit the file to keep one side")  # fmt: skip
-            return
+            return False
         try:
             data = yamlio.loads(text)
         except yamlio.YAMLError as e:
             self.add(path, None, f"not valid YAML: {yamlio.describe(e)}")
-            return
+            return False
         if not isinstance(data, dict):
             self.add(path, None, "the file must hold a mapping of fields")
-            return
+            return False
         self.conflicts(path, data.get("conflicts"))
         if "merged_into" in data:
             self.tombstone(kind, path, stem, data)
-            return
+            return False  # (few: always checked again)
         problems = models.validate(kind, data)
         id_problem = None
         if data.get("id") != stem:
@@ -254,11 +311,14 @@ class _Checker:
         if problems:
             if id_problem:
                 self.add(path, "id", id_problem)
-            return
+            return False
         rec = models.normalize(kind, {**data, "id": stem})
+        by_kind = 0
         if valid_name:
-            self.records[kind][stem] = rec
+            self.records[kind][stem] = {f: rec.get(f) for f in self.fields[kind]}
+            before = len(self.problems)
             self.kind_checks(kind, path, rec)
+            by_kind = len(self.problems) - before
         canonical = yamlio.dumps(rec).encode("utf-8")
         if canonical != raw:
             comments = raw.count(b"#") > canonical.count(b"#")
@@ -268,6 +328,7 @@ class _Checker:
                 self.add(path, "id", id_problem + why, repair)
             else:
                 self.add(path, None, "not in canonical form (key order or layout)" + why, repair)
+        return len(self.problems) - start == by_kind
 
     def conflicts(self, path: Path, conflicts: Any) -> None:
         """One problem per value the merge driver set aside (`conflicts`, see mergedriver)."""
@@ -293,7 +354,7 @@ class _Checker:
             self.add(path, "id", f"{_show(data['id'])} does not match the file name")
         self.tombstones[kind][stem] = target
 
-    def kind_checks(self, kind: str, path: Path, rec: Record) -> None:
+    def kind_checks(self, kind: str, path: Path | str, rec: Record) -> None:
         if kind == "task" and rec.get("every"):
             from crmcli.tasks import parse_every
 
@@ -329,15 +390,15 @@ class _Checker:
         for kind in ("customer", "lead", "deal", "task", "activity"):
             fields = dict(models.SCHEMAS[kind])
             for rid, rec in self.records[kind].items():
-                path = self.store.path(kind, rid)
                 if kind == "activity":
-                    self.activity_link(path, rec)
+                    self.activity_link(rid, rec)
                     continue
                 for name, target in models.LINKS.items():
                     if name in fields and name != kind and rec.get(name) is not None:
-                        self.link(kind, path, name, target, rec[name])
+                        self.link(kind, rid, name, target, rec[name])
 
-    def link(self, kind: str, path: Path, name: str, target: str, value: str) -> None:
+    def link(self, kind: str, rid: str, name: str, target: str, value: str) -> None:
+        path = _rel(kind, rid)
         if not ID_RE.match(value):
             self.add(path, name, f"{_show(value)} is not a valid {target} id")
             return
@@ -351,9 +412,10 @@ class _Checker:
                 self.add(path, name, f"links to {target} {value}, merged away: {why}")
             else:
                 self.add(path, name, f"links to {target} {value}, which was merged into {live}",
-                         _repoint(self.store, kind, path, name, value, live))  # fmt: skip
+                         _repoint(self.store, kind, rid, name, value, live))  # fmt: skip
 
-    def activity_link(self, path: Path, rec: Record) -> None:
+    def activity_link(self, rid: str, rec: Record) -> None:
+        path = _rel("activity", rid)
         value = rec["on"]
         if not ID_RE.match(value):
             self.add(path, "on", f"{_show(value)} is not a valid id")
@@ -370,15 +432,31 @@ class _Checker:
                 self.add(path, "on", f"is on {target} {value}, merged away: {why}")
             else:
                 self.add(path, "on", f"is on {target} {value}, which was merged into {live}",
-                         _repoint(self.store, "activity", path, "on", value, live))  # fmt: skip
+                         _repoint(self.store, "activity", rid, "on", value, live))  # fmt: skip
 
     def tombstone_targets(self) -> None:
         for kind, stones in self.tombstones.items():
             for rid, target in stones.items():
                 live, why = self.follow(kind, target)
                 if live is None:
-                    path = self.store.path(kind, rid)
-                    self.add(path, "merged_into", f"points to {target}, which leads nowhere: {why}")
+                    self.add(
+                        _rel(kind, rid),
+                        "merged_into",
+                        f"points to {target}, which leads nowhere: {why}",
+                    )
+
+    def import_entries(self) -> None:
+        """A lead's every batch has the timeline entry its import writes after the lead
+        (an import stopped in between leaves none; running it again writes it)."""
+        from crmcli.importers.engine import logged_batches
+
+        logged = logged_batches(self.records["activity"].values())
+        for rid, rec in sorted(self.records["lead"].items()):
+            for batch in rec.get("batches") or []:
+                if batch not in logged.get(rid, ()):
+                    self.add(_rel("lead", rid), "batches", f"{batch}: no timeline "
+                             "entry of that import (it was stopped before writing one); run "
+                             "the same import again to complete it")  # fmt: skip
 
     def duplicates(self, kind: str) -> None:
         from crmcli.contactinfo import phone_key
@@ -386,7 +464,7 @@ class _Checker:
         seen_email: dict[str, str] = {}
         seen_phone: dict[str, str] = {}
         for rid, rec in sorted(self.records[kind].items()):
-            path = self.store.path(kind, rid)
+            path = _rel(kind, rid)
             for e in rec["emails"]:
                 key = e.strip().lower()
                 if key in seen_email and seen_email[key] != rid:
@@ -407,6 +485,16 @@ class _Checker:
         return f"{KINDS[kind]}/{rid}.yaml ({models.display_name(kind, rec)})"
 
 
+def _rel(kind: str, rid: str) -> str:
+    """A record's file, as problems name it (a Path costs more, 100,000 times)."""
+    return f"{KINDS[kind]}/{rid}.yaml"
+
+
+def _fields(kind: str) -> tuple[str, ...]:
+    schema = dict(models.SCHEMAS[kind])
+    return tuple(f for f in _CHECKED_FIELDS if f in schema)
+
+
 def _printable(text: str) -> str:
     """One line a terminal shows as is: control characters (a newline, an escape
     sequence hidden in a name) written as escapes."""
@@ -423,11 +511,43 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _is_record_name(name: str) -> bool:
+    return name.endswith(".yaml") and bool(ID_RE.match(name[: -len(".yaml")]))
+
+
+def _in_use(path: Path, pid: int) -> str | None:
+    """Why the temp file at `path`, made by process `pid`, may belong to a write still
+    running; None when it cannot. Its age is measured against the real clock (time.time,
+    not CRM_NOW: the file system stamps mtimes with the real one)."""
+    import time
+
+    try:
+        age = time.time() - path.stat().st_mtime
+    except FileNotFoundError:
+        return None
+    if age < STALE_SECONDS:
+        return f"written {max(int(age), 0)} s ago"
+    if os.name == "posix" and pid > 0:
+        try:
+            os.kill(pid, 0)  # signal 0: only asks whether the process exists
+        except ProcessLookupError:
+            return None
+        except (OverflowError, ValueError):  # no such process id on this system
+            return None
+        except OSError:  # PermissionError: it exists, as another user's
+            pass
+        return f"process {pid} is running"
+    return None
+
+
 # ----- repairs (each re-reads the file, so they can run in any order) ------------------------
 
 
-def _remove(path: Path) -> Callable[[], str]:
+def _remove(path: Path, pid: int) -> Callable[[], str]:
     def repair() -> str:
+        busy = _in_use(path, pid)  # again, under the lock: it may have changed since the check
+        if busy:
+            raise CrmError(f"in use since the check ({busy})")
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
         return "removed the stray temp file"
@@ -457,11 +577,9 @@ def _rewrite(store: Store, kind: str, path: Path) -> Callable[[], str]:
     return repair
 
 
-def _repoint(
-    store: Store, kind: str, path: Path, name: str, old: str, new: str
-) -> Callable[[], str]:
+def _repoint(store: Store, kind: str, rid: str, name: str, old: str, new: str) -> Callable[[], str]:
     def repair() -> str:
-        rec = store.read_file(kind, path)
+        rec = store.read_file(kind, store.path(kind, rid))
         if rec.get(name) != old:
             raise CrmError("changed since the check; run crm doctor again")
         store.save(kind, {**rec, name: new})

@@ -31,7 +31,7 @@ from crmcli import models
 from crmcli.models import Record
 
 RACY_NS = 3_000_000_000
-VERSION = 8
+VERSION = 9
 
 # A parsed file: (0, error message, details) or (1, record) or (2, tombstone)
 Parsed = tuple[int, Any]
@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS rec (
     json TEXT,
     lite BLOB,
     blob BLOB,
+    checked INTEGER,
     PRIMARY KEY (kind, name)
 );
 CREATE INDEX IF NOT EXISTS rec_sig ON rec (kind, name, sig);
@@ -67,6 +68,9 @@ CREATE TABLE IF NOT EXISTS folder (kind TEXT PRIMARY KEY, digest INTEGER);
 # `folder.digest` is one hash of every file name and signature of a kind's folder
 # as last synced (null while any file is racy): when the folder still hashes the
 # same, nothing changed and the rows need not be compared one by one.
+# `checked` is crm doctor's mark (the version of its rules) on a file it found nothing
+# wrong with on its own (Index.mark_checked); a row written by sync has none, so the
+# mark goes as soon as the file changes.
 
 # Columns a query may filter on (see Store.find).
 COLUMNS = ("status", "owner", "link_on", "customer", "lead", "deal")
@@ -209,7 +213,7 @@ class Index:
         try:
             db.executemany("DELETE FROM rec WHERE kind=? AND name=?", [(kind, n) for n in gone])
             db.executemany(
-                "INSERT OR REPLACE INTO rec VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows
+                "INSERT OR REPLACE INTO rec VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,NULL)", rows
             )
             db.execute(
                 "INSERT OR REPLACE INTO folder VALUES (?, ?)", (kind, None if racy else digest)
@@ -261,6 +265,29 @@ class Index:
             sql += f" AND ({where})"
         sql += f" ORDER BY {ORDER.get(kind, 'name')}"
         return [t for (t,) in self.connect().execute(sql, (kind, *params))]
+
+    # ----- crm doctor's marks (the `checked` column) -------------------------------------
+
+    def unchecked(self, kind: str, rules: int) -> dict[str, int]:
+        """{file name: signature} of `kind`'s records that have no mark of `rules` (racy
+        rows, which have no signature, are left out: they are never marked)."""
+        sql = "SELECT name, sig FROM rec WHERE kind=? AND ok=1 AND sig IS NOT NULL"
+        sql += " AND checked IS NOT ?"
+        return dict(self.connect().execute(sql, (kind, rules)))
+
+    def mark_checked(self, kind: str, sigs: dict[str, int], rules: int) -> None:
+        """Mark files as found sound, each only while its row has the signature given."""
+        db = self.connect()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany(
+                "UPDATE rec SET checked=? WHERE kind=? AND name=? AND sig=?",
+                [(rules, kind, n, sig) for n, sig in sigs.items()],
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
     def close(self) -> None:
         if self.db is not None:

@@ -115,11 +115,14 @@ def test_run_quick_goes_through_every_case(tmp_path):
         "`crm task list --overdue --format json`",
         "`crm task remind`",
         "`crm report funnel`",
+        "`crm doctor`",
         '`crm task add "x"`',
         "`crm lead import (50 rows CSV)`",
     } <= commands
     for row in rows:
         result = row.split("|")[8].strip()
         assert re.match(r"^(pass|FAIL \(.+\)|n/a|error|timeout)$", result), row
+    doctor = next(r for r in rows if "`crm doctor`" in r)
+    assert "problems found" in doctor or "no problems" in doctor, doctor  # it ran, not "error"
     version = next(r for r in rows if "`crm --version`" in r)
     assert "pass" in version or "FAIL (time)" in version

@@ -25,6 +25,28 @@ def lines(r) -> list[str]:
 
 
 @pytest.fixture
+def dead_pid() -> int:
+    """The id of a process that has ended (and been reaped)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", ""])
+    proc.wait()
+    return proc.pid
+
+
+def temp_file(path: Path, *, age: float = 3600) -> Path:
+    """A file written `age` seconds ago (mtimes are the real clock's; see doctor._in_use)."""
+    import os
+    import time
+
+    path.write_bytes(b"id: half")
+    then = time.time() - age
+    os.utime(path, (then, then))
+    return path
+
+
+@pytest.fixture
 def acme(store):
     return store.create("customer", name="Acme GmbH", emails=["info@acme.de"], phones=["+4930123"])
 
@@ -235,23 +257,99 @@ def test_unresolved_merge_conflicts(crm, store, acme):
     assert "conflicts" in path.read_text(encoding="utf-8")
 
 
-def test_stray_temp_files_are_removed_by_fix(crm, acme):
-    tmp1 = crm / "customers" / f".{acme['id']}.yaml.x1y2.tmp"
-    tmp1.write_bytes(b"id: half")
-    tmp2 = crm / ".crm.yaml.abcd.tmp"
-    tmp2.write_bytes(b"")
+def test_stray_temp_files_are_removed_by_fix(crm, acme, dead_pid):
+    tmp1 = temp_file(crm / "customers" / f".{acme['id']}.yaml.{dead_pid}-1.tmp")
+    tmp2 = temp_file(crm / f".crm.yaml.{dead_pid}-2.tmp")
     r = run("doctor")
     assert r.code == 1
     assert (
-        f"customers/.{acme['id']}.yaml.x1y2.tmp: stray temp file left by an interrupted write (crm doctor --fix repairs it)"
+        f"customers/.{acme['id']}.yaml.{dead_pid}-1.tmp: stray temp file left by an interrupted write (crm doctor --fix repairs it)"
         in lines(r)
     )
     assert "2 can be repaired" in r.err
     r = run("doctor", "--fix")
     assert r.code == 0, r.err
-    assert f"fixed customers/.{acme['id']}.yaml.x1y2.tmp: removed the stray temp file" in r.out
+    assert (
+        f"fixed customers/.{acme['id']}.yaml.{dead_pid}-1.tmp: removed the stray temp file" in r.out
+    )
     assert "fixed 2; no problems left" in r.err
     assert not tmp1.exists() and not tmp2.exists()
+
+
+def test_temp_files_crm_did_not_name_are_reported_never_removed(crm, acme, dead_pid):
+    odd = [
+        temp_file(crm / "customers" / ".notes.tmp"),
+        temp_file(crm / "customers" / f".{acme['id']}.yaml.tmp"),
+        temp_file(crm / "customers" / f".Acme Copy.yaml.{dead_pid}-1.tmp"),
+        temp_file(crm / f".leads.csv.{dead_pid}-1.tmp"),  # an export's, beside no record
+        temp_file(crm / "leads" / f".export.csv.{dead_pid}-1.tmp"),
+    ]
+    r = run("doctor", "--fix")
+    assert r.code == 1
+    assert lines(r) == sorted(
+        f"{p.relative_to(crm)}: a temp file crm did not make (crm doctor --fix leaves it; "
+        "remove it by hand if nothing is writing it)"
+        for p in odd
+    )
+    assert all(p.exists() for p in odd)
+
+
+def test_temp_file_of_a_write_that_may_be_running_is_kept(crm, acme, dead_pid):
+    import os
+    import re
+
+    running = temp_file(crm / "customers" / f".{acme['id']}.yaml.{os.getpid()}-1.tmp")
+    recent = temp_file(crm / "customers" / f".{acme['id']}.yaml.{dead_pid}-2.tmp", age=30)
+    r = run("doctor", "--fix")
+    assert r.code == 1
+    first, second = lines(r)
+    assert first == (
+        f"customers/{running.name}: temp file of a write that may still be running (process "
+        f"{os.getpid()} is running); crm doctor --fix removes it once process {os.getpid()} "
+        "has ended and it is 10 minutes old"
+    )
+    assert re.fullmatch(
+        rf"customers/{re.escape(recent.name)}: temp file of a write that may still be running "
+        rf"\(written 3\d s ago\); crm doctor --fix removes it once process {dead_pid} has "
+        "ended and it is 10 minutes old",
+        second,
+    ), second
+    assert running.exists() and recent.exists()
+
+
+def test_fix_rechecks_a_temp_file_under_the_lock(crm, acme, dead_pid):
+    import os
+
+    path = temp_file(crm / "customers" / f".{acme['id']}.yaml.{dead_pid}-1.tmp")
+    problem = doctor.check(crm).problems[0]
+    assert problem.fixable
+    os.utime(path)  # written to again between the check and the repair
+    with pytest.raises(doctor.CrmError, match="in use since the check"):
+        problem.repair()
+    assert path.exists()
+
+
+def test_export_inside_the_crm_survives_a_concurrent_fix(crm, store, acme, monkeypatch):
+    """doctor --fix runs (as another process would) while an export to a file in the
+    CRM's folder is half written: the export's temp file is left alone."""
+    from crmcli import exporters
+
+    parts = exporters.export_parts
+    seen = []
+
+    def with_doctor_between_parts(*args):
+        for i, part in enumerate(parts(*args)):
+            if i == 1:
+                seen.extend(p.name for p in crm.glob(".*.tmp"))
+                with Store(crm).lock():
+                    doctor.fix(Store(crm))
+            yield part
+
+    monkeypatch.setattr(exporters, "export_parts", with_doctor_between_parts)
+    r = run("export", "--output", str(crm / "all.jsonl"))
+    assert r.code == 0, r.err
+    assert len(seen) == 1
+    assert acme["id"] in (crm / "all.jsonl").read_text(encoding="utf-8")
 
 
 def test_id_not_matching_the_file_name_is_fixed_from_the_file_name(crm, store, acme):
@@ -354,13 +452,13 @@ def test_unparseable_settings_do_not_stop_the_check(crm, acme):
     assert len(lines(r)) == 1
 
 
-def test_fix_never_deletes_a_record(crm, store, acme):
+def test_fix_never_deletes_a_record(crm, store, acme, dead_pid):
     old = store.create("customer", name="Old")
     store.create("deal", title="Gone", stage="zzz", customer="miss0000")
     store.create("deal", title="Merged", stage="new", customer=old["id"])
     store.write_tombstone("customer", old["id"], acme["id"])
     (crm / "deals" / "bad00001.yaml").write_text(":\n", encoding="utf-8")
-    (crm / "deals" / ".bad00001.yaml.123.tmp").write_text("", encoding="utf-8")
+    temp_file(crm / "deals" / f".bad00001.yaml.{dead_pid}-1.tmp")
     records = sorted(p.name for p in crm.rglob("*.yaml"))
     r = run("doctor", "--fix")
     assert r.code == 1
@@ -381,8 +479,8 @@ def test_check_only_never_writes(crm, store, acme):
     assert tree(crm) == before
 
 
-def test_fix_says_what_changed_for_the_commit_message(crm, store, acme):
-    (crm / "customers" / ".x.yaml.1.tmp").write_text("", encoding="utf-8")
+def test_fix_says_what_changed_for_the_commit_message(crm, store, acme, dead_pid):
+    temp_file(crm / "customers" / f".x.yaml.{dead_pid}-1.tmp")
     s = Store(crm)
     with s.lock():
         report = doctor.fix(s)
@@ -449,3 +547,60 @@ def test_problem_lines_are_one_printable_line_each(crm, store):
         "customers/bbbb0002.yaml: emails: x@y.de is also on customers/aaaa0001.yaml "
         "(Evil\\x1b[2J\\nName)"
     ]
+
+
+# ----- at scale: what the index already checked is not read again ----------------------------
+
+
+def test_files_found_sound_are_not_read_again_until_they_change(crm, store, acme, monkeypatch):
+    monkeypatch.setattr("crmcli.index.RACY_NS", 0)  # else no file written just now is trusted
+    store.create("deal", title="Pump", stage="tendering", customer="zzzz9999")
+    store.create("customer", name="Twin", emails=["info@acme.de"])
+    first = run("doctor")
+    assert len(lines(first)) == 3  # the stage, the link and the e-mail: across records
+    read = []
+    original = doctor._Checker.record_file
+
+    def counting(self, kind, path):
+        read.append(path.name)
+        return original(self, kind, path)
+
+    monkeypatch.setattr(doctor._Checker, "record_file", counting)
+    again = run("doctor")
+    assert (again.code, again.out, again.err) == (first.code, first.out, first.err)
+    assert read == []
+
+    path = crm / "customers" / f"{acme['id']}.yaml"  # edited by hand: read again
+    data = yamlio.loads(path.read_text(encoding="utf-8"))
+    path.write_text(yamlio.dumps({"zz": "kept", **data}), encoding="utf-8")
+    r = run("doctor")
+    assert read == [path.name]
+    assert (
+        f"customers/{acme['id']}.yaml: not in canonical form (key order or layout) "
+        "(crm doctor --fix repairs it)" in lines(r)
+    )
+    assert lines(r)[1:] == lines(first)
+
+    read.clear()  # newer rules: every file is read again
+    monkeypatch.setattr(doctor, "RULES", doctor.RULES + 1)
+    assert run("doctor").out == r.out
+    assert len(read) == 3
+
+    # changed after doctor read it, before it marked it: the mark is for the bytes it read
+    monkeypatch.setattr(doctor, "RULES", doctor.RULES + 2)
+    twin = next(p for p in (crm / "customers").glob("*.yaml") if p != path)
+
+    def edit_after_reading(self, kind, p):
+        sound = original(self, kind, p)
+        if p == twin:
+            data = yamlio.loads(p.read_text(encoding="utf-8"))
+            p.write_text(yamlio.dumps({"zz": "late", **data}), encoding="utf-8")
+        return sound
+
+    monkeypatch.setattr(doctor._Checker, "record_file", edit_after_reading)
+    run("doctor")
+    monkeypatch.setattr(doctor._Checker, "record_file", original)
+    assert (
+        f"customers/{twin.name}: not in canonical form (key order or layout) "
+        "(crm doctor --fix repairs it)" in lines(run("doctor"))
+    )

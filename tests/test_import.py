@@ -666,6 +666,44 @@ def test_interrupted_import_leaves_whole_records_and_resumes(crm, monkeypatch):
     assert sorted(x["name"] for x in leads()) == sorted(f"Person {i}" for i in range(20))
 
 
+def test_import_stopped_between_a_lead_and_its_entry_is_completed_by_the_next_run(crm, monkeypatch):
+    text = "name,email\n" + "".join(f"Person {i},p{i}@example.com\n" for i in range(5))
+    original = Store.add_activity
+    calls = []
+
+    def stop_at_the_third_entry(self, *a, **kw):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return original(self, *a, **kw)
+
+    monkeypatch.setattr(Store, "add_activity", stop_at_the_third_entry)
+    assert run("lead", "import", "-", "--input-format", "csv", input=text).code == 130
+    monkeypatch.setattr(Store, "add_activity", original)
+    third = lead_named("Person 2")  # written; its timeline entry not
+    batch = third["batches"][0]
+    assert Store(crm).timeline(third["id"]) == []
+    r = run("doctor")
+    assert r.code == 1
+    assert r.out.splitlines() == [
+        f"leads/{third['id']}.yaml: batches: {batch}: no timeline entry of that import (it "
+        "was stopped before writing one); run the same import again to complete it"
+    ]
+
+    s = imp("-", "--input-format", "csv", input=text)
+    assert (s["created"], s["skipped"]) == (2, 3)
+    row = next(x for x in s["rows"] if x["name"] == "Person 2")
+    assert row["reason"].endswith(
+        f"nothing new; wrote the timeline entry of batch {batch}, "
+        "which an interrupted import left out"
+    )
+    entries = [e["text"] for e in Store(crm).timeline(third["id"])]
+    assert entries == [f"imported from standard input (line 4), batch {batch}"]
+    assert run("doctor").code == 0
+    imp("-", "--input-format", "csv", input=text)  # once complete, nothing more is written
+    assert len(Store(crm).timeline(third["id"])) == 1
+
+
 # ----- the engine alone -------------------------------------------------------------
 
 

@@ -209,6 +209,9 @@ def _note(store: Any, importer: Any) -> None:
 
     n = importer.counts["created"] + importer.counts["merged"]
     if not n:
+        if importer.completed:
+            store.note_change(f"lead: complete the timeline of {importer.completed} lead(s) "
+                              "left by an interrupted import")  # fmt: skip
         return
     names = [("stdin" if f == "-" else PurePath(f).name) for f in importer.files]
     where = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")

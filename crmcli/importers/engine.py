@@ -11,6 +11,10 @@ One import is one batch (`imp-YYYYMMDD-HHMMSS-xxxx`). For each card, in order:
   new e-mails, phones and tags added, the batch appended, a timeline entry left;
 - created: a new lead, with the batch and a timeline entry.
 
+An import stopped between writing a lead and its timeline entry is completed by
+the next run: a lead it matches that has a batch no import entry on its timeline
+names gets that entry then (see Importer._complete; crm doctor reports such leads).
+
 Leads created earlier in the same import are matched too, so duplicates within
 a file and across files merge. Lookups are dicts built once (e-mail, phone
 digits, name), so a row costs the same in a CRM of any size.
@@ -136,7 +140,7 @@ def reject_reason(card: Card) -> str | None:
 
 
 # The fields of the records already in the CRM that Lookup reads (Store.project).
-LEAD_FIELDS = ("id", "name", "company", "emails", "phones")
+LEAD_FIELDS = ("id", "name", "company", "emails", "phones", "batches")
 CUSTOMER_FIELDS = ("id", "name", "emails", "phones", "contacts")
 
 
@@ -245,6 +249,20 @@ class Lookup:
         return None, "", notes
 
 
+_ENTRY_BATCH = re.compile(r", batch ([a-z0-9-]+)")
+
+
+def logged_batches(activities: Iterable[Record]) -> dict[str, set[str]]:
+    """{record id: the batches that import entries on its timeline name}."""
+    logged: dict[str, set[str]] = {}
+    for a in activities:
+        if a.get("kind") == "import":
+            m = _ENTRY_BATCH.search(str(a.get("text") or ""))
+            if m:
+                logged.setdefault(str(a.get("on")), set()).add(m[1])
+    return logged
+
+
 def _label(lead: Record) -> str:
     return f"{lead['id']} ({lead['name']})"
 
@@ -275,6 +293,8 @@ class Importer:
         self.files: list[str] = []
         self.lookup: Lookup | None = None
         self._pending: set[str] = set()  # ids a dry run would create
+        self.logged: dict[str, set[str]] | None = None  # see _complete
+        self.completed = 0  # leads whose left-out timeline entries this import wrote
 
     def run(self, cards: Iterable[Card], progress: Callable[[], None] | None = None) -> None:
         """Import the cards in order. The caller holds the store's lock."""
@@ -283,6 +303,10 @@ class Importer:
                 self.store.project("lead", LEAD_FIELDS),
                 self.store.project("customer", CUSTOMER_FIELDS),
             )
+        if self.logged is None:  # (no lead imported before: no entry can be missing)
+            imported = any(lead.get("batches") for lead in self.lookup.leads.values())
+            entries = self.store.project("activity", ("on", "kind", "text")) if imported else []
+            self.logged = logged_batches(entries)
         for card in cards:
             if card["file"] not in self.files:
                 self.files.append(card["file"])
@@ -323,15 +347,35 @@ class Importer:
             lead = self.lookup.leads[lid]
             if lid not in self.lookup.whole:  # as listed at the start: read it whole
                 lead = self.store.load("lead", lid)
-            self._merge(card, lead, how)
+            self._merge(card, lead, how, self._complete(card, lead))
 
-    def _activity_text(self, card: Card, added: list[str] | None = None) -> str:
+    def _activity_text(
+        self, card: Card, added: list[str] | None = None, batch: str | None = None
+    ) -> str:
         base = PurePath(card["file"]).name if card["file"] != "-" else "standard input"
         where = _where(card)
-        text = f"imported from {base} ({where}), batch {self.batch}"
+        text = f"imported from {base} ({where}), batch {batch or self.batch}"
         if added:
             text += f": added {', '.join(added)}"
         return text
+
+    def _complete(self, card: Card, lead: Record) -> str | None:
+        """Write the timeline entries that an interrupted import left out for `lead`
+        (it saved the lead, then stopped before the entry): one for each of the lead's
+        batches that no import entry on it names. What it did, as a note."""
+        assert self.logged is not None
+        logged = self.logged.setdefault(lead["id"], set())
+        missing = [b for b in lead.get("batches") or [] if b != self.batch and b not in logged]
+        if not missing or lead["id"] in self._pending:
+            return None
+        logged.update(missing)
+        if not self.dry_run:
+            for b in missing:
+                self.store.add_activity(lead["id"], "import", self._activity_text(card, batch=b))
+            self.completed += 1
+        did = "would write" if self.dry_run else "wrote"
+        return (f"{did} the timeline entry of batch {', '.join(missing)}, "
+                "which an interrupted import left out")  # fmt: skip
 
     def _public_id(self, rid: str) -> str | None:
         return None if rid in self._pending else rid
@@ -366,7 +410,9 @@ class Importer:
         self.lookup.add_lead(rec)
         self._row(card, "created", self._public_id(rec["id"]), None)
 
-    def _merge(self, card: Card, lead: Record, how: str) -> None:
+    def _merge(self, card: Card, lead: Record, how: str, completed: str | None) -> None:
+        if completed:
+            card["notes"].append(completed)
         new = dict(lead, emails=list(lead["emails"]), phones=list(lead["phones"]))
         new["tags"] = list(lead.get("tags") or [])
         new["fields"] = dict(lead.get("fields") or {})
@@ -402,8 +448,9 @@ class Importer:
             else (f"lead '{lead['name']}' created by this import")
         )
         if not added:
+            done = f"; {completed}" if completed else ""
             self._row(card, "skipped", self._public_id(lead["id"]),
-                      f"already {label}: same {how}, nothing new")  # fmt: skip
+                      f"already {label}: same {how}, nothing new{done}")  # fmt: skip
             return
         if self.batch not in (new.get("batches") or []):
             new["batches"] = [*(new.get("batches") or []), self.batch]
