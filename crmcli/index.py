@@ -77,6 +77,7 @@ ORDER = {"task": "due IS NULL, due, sort"}
 
 def columns(kind: str, rec: Record, fold: Callable[[str], str], due_ts: Callable) -> tuple:
     """The indexed columns of one record."""
+    rec = {k: v for k, v in rec.items() if k in models.FIELDS[kind]}  # unknown keys: no field
     status = rec.get("status")
     owner = rec.get("owner")
     due = None
