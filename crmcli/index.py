@@ -31,7 +31,7 @@ from crmcli import models
 from crmcli.models import Record
 
 RACY_NS = 3_000_000_000
-VERSION = 8
+VERSION = 9  # 9: files with a key twice, anchors or non-text keys are broken (yamlio)
 
 # A parsed file: (0, error message, details) or (1, record) or (2, tombstone)
 Parsed = tuple[int, Any]
