@@ -11,20 +11,24 @@ problem, fixable}`. `fix(...)` repairs only what cannot lose or invent data:
   any other `.tmp` file is only reported;
 - a file that is valid but not in canonical form (key order, layout, an `id` that
   does not match the file name) is rewritten canonically, unless it holds YAML
-  comments that a rewrite would drop;
+  comments that a rewrite would drop. A key its kind does not define is a note,
+  `unknown key 'contacts' (kept as written)`, not a problem; a file that is out of
+  canonical form only in such keys (where they stand, how they are laid out) is
+  left as written;
 - a link (`customer`, `lead`, `deal`, activity `on`) to a merged record's tombstone
   is re-pointed to the record it was merged into.
 
-Never fixed, only reported: broken YAML, fields of the wrong type, links to records
-that do not exist (the record may come back with `git pull` or `crm undo`; dropping
-the link would lose which one it was), duplicate e-mails/phones (merging is a
-person's call), unknown stages, task recurrences (`every`) that cannot repeat, merge
-conflicts, tombstones pointing nowhere, a lead whose import batch has no timeline
-entry (running the same import again writes it), crm.yaml.
+Never fixed, only reported: broken YAML (a key twice, an anchor: see yamlio), fields
+of the wrong type, links to records that do not exist (the record may come back with
+`git pull` or `crm undo`; dropping the link would lose which one it was), duplicate
+e-mails/phones (merging is a person's call), unknown stages, task recurrences (`every`)
+that cannot repeat, merge conflicts, tombstones pointing nowhere, a lead whose import
+batch has no timeline entry (running the same import again writes it), crm.yaml.
 
 At scale: a file found sound on its own is marked in the index (Store.mark_checked);
 while it keeps its stat signature the next run takes its record from the index
-instead of reading, parsing and re-dumping the file (Store.checked).
+instead of reading, parsing and re-dumping the file (Store.checked). A file with a
+note (an unknown key) is never marked, so its note is printed on every run.
 """
 
 from __future__ import annotations
@@ -73,6 +77,7 @@ class Problem:
     repair: Callable[[], str] | None = field(default=None, repr=False, compare=False)
     fixed: bool = False
     action: str | None = None
+    note: bool = False  # worth knowing, not wrong: doctor still exits 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -82,6 +87,7 @@ class Problem:
             "fixable": self.fixable,
             "fixed": self.fixed,
             "action": self.action,
+            "note": self.note,
         }
 
     def line(self) -> str:
@@ -295,6 +301,11 @@ class _Checker:
         if "merged_into" in data:
             self.tombstone(kind, path, stem, data)
             return False  # (few: always checked again)
+        unknown = [k for k in models.unknown_keys(kind, data) if k not in models.CRM_KEYS]
+        for key in unknown:
+            note = Problem(self.store.rel(path), None, f"unknown key '{key}' (kept as written)")
+            note.note = True
+            self.problems.append(note)
         problems = models.validate(kind, data)
         id_problem = None
         if data.get("id") != stem:
@@ -320,6 +331,10 @@ class _Checker:
             self.kind_checks(kind, path, rec)
             by_kind = len(self.problems) - before
         canonical = yamlio.dumps(rec).encode("utf-8")
+        if canonical != raw and unknown and not id_problem:
+            known = {k: v for k, v in rec.items() if k not in unknown}
+            if yamlio.dumps(known) == yamlio.without_keys(text, unknown):
+                return False  # only what crm does not define is not canonical: left as written
         if canonical != raw:
             comments = raw.count(b"#") > canonical.count(b"#")
             repair = None if comments or not valid_name else _rewrite(self.store, kind, path)

@@ -31,7 +31,7 @@ from crmcli import models
 from crmcli.models import Record
 
 RACY_NS = 3_000_000_000
-VERSION = 9
+VERSION = 9  # 9: doctor marks; files with a key twice, anchors or non-text keys are broken
 
 # A parsed file: (0, error message, details) or (1, record) or (2, tombstone)
 Parsed = tuple[int, Any]
@@ -81,6 +81,7 @@ ORDER = {"task": "due IS NULL, due, sort"}
 
 def columns(kind: str, rec: Record, fold: Callable[[str], str], due_ts: Callable) -> tuple:
     """The indexed columns of one record."""
+    rec = {k: v for k, v in rec.items() if k in models.FIELDS[kind]}  # unknown keys: no field
     status = rec.get("status")
     owner = rec.get("owner")
     due = None

@@ -1,8 +1,11 @@
 """Records: the kinds, their fields in file order, defaults, normalisation, validation.
 
 A record is a plain dict. Every kind's fields are listed here once, in the order
-they are written to the file; keys that are not listed (added by hand or by a
-newer crm) are kept and written after them, sorted. `validate` returns one
+they are written to the file. Keys that are not listed (added by hand, say a
+`contacts:` list on a lead, or by a newer crm) are unknown keys: kept as written
+and where written (after the field they followed in the file), never checked and
+never read as a field of the kind (`unknown_keys`; code that reads a field another
+kind defines asks `FIELDS` first). `validate` returns one
 `field: message` line per problem; `normalize` gives the canonical form that
 `store.save` writes, so saving an unchanged record yields identical bytes.
 
@@ -133,6 +136,12 @@ SCHEMAS: dict[str, list[tuple[str, str]]] = {
     ],
 }
 
+# Every kind's field names (what `unknown_keys` is not).
+FIELDS: dict[str, frozenset[str]] = {k: frozenset(n for n, _t in v) for k, v in SCHEMAS.items()}
+# Keys crm itself writes beside a kind's fields: a merge tombstone's and the merge
+# driver's set-aside values (doctor reports those on their own).
+CRM_KEYS = frozenset({"merged_into", "conflicts"})
+
 # Defaults for the fields whose empty value is not null.
 _DEFAULTS: dict[str, dict[str, Any]] = {
     "customer": {"kind": "company", "tier_manual": False},
@@ -198,10 +207,17 @@ def _dedupe(items: list[Any]) -> list[Any]:
     return out
 
 
+def unknown_keys(kind: str, rec: Record) -> list[Any]:
+    """The keys of `rec` that `kind` does not define, in file order."""
+    fields = FIELDS[kind]
+    return [k for k in rec if k not in fields]
+
+
 def normalize(kind: str, rec: Record) -> Record:
     """The canonical form: schema fields in order (missing ones at their default),
-    then any other keys sorted; tags sorted and unique; e-mails, phones unique;
-    whole-number money as Decimal. Does not change what a valid record means."""
+    each unknown key right after the field it followed (at the top if none did);
+    tags sorted and unique; e-mails, phones unique; whole-number money as Decimal.
+    Does not change what a valid record means."""
     out: Record = {}
     for name, ftype in SCHEMAS[kind]:
         value = rec[name] if name in rec else _default(kind, name, ftype)
@@ -214,9 +230,23 @@ def normalize(kind: str, rec: Record) -> Record:
         elif ftype == "map" and isinstance(value, dict):
             value = {k: value[k] for k in sorted(value, key=str)}
         out[name] = value
-    for key in sorted((k for k in rec if k not in out), key=str):
-        out[key] = rec[key]
-    return out
+    return _place_unknown(kind, rec, out) if unknown_keys(kind, rec) else out
+
+
+def _place_unknown(kind: str, rec: Record, out: Record) -> Record:
+    """`out` with `rec`'s unknown keys each after the field that preceded it in `rec`."""
+    after: dict[Any, list[Any]] = {}
+    field = None
+    for key in rec:
+        if key in FIELDS[kind]:
+            field = key
+        else:
+            after.setdefault(field, []).append(key)
+    placed: Record = {key: rec[key] for key in after.get(None, [])}
+    for name, value in out.items():
+        placed[name] = value
+        placed.update((key, rec[key]) for key in after.get(name, []))
+    return placed
 
 
 def _check(ftype: str, value: Any) -> str | None:

@@ -570,11 +570,12 @@ class Store:
         name_field = models.NAME_FIELD[kind]
         records = self.all(kind)
         wanted = fold(text)
+        by_email = "emails" in models.FIELDS[kind]  # not a deal's hand-added `emails:`
         exact = [
             r
             for r in records
             if fold(str(r.get(name_field) or "")) == wanted
-            or low in (e.lower() for e in r.get("emails") or [])
+            or (by_email and low in (e.lower() for e in r.get("emails") or []))
         ]
         if len(exact) == 1:
             return exact[0]
@@ -663,14 +664,17 @@ class Store:
                 stamp = self.now_iso()
                 rec["created"] = rec.get("created") or stamp
                 rec["updated"] = rec.get("updated") or stamp
-        elif has_times and path.is_file():
+        elif path.is_file():
             try:
                 old = self._load_raw(kind, rec["id"])
-            except CrmError:
+            except NotFoundError:
                 old = None
-            if old is not None and _same_but_updated(old, rec):
+            except RecordError as e:  # a hand edit crm cannot read: never saved over
+                raise RecordError(f"{e.message}; nothing written (fix the file first)") from None
+            if has_times and old is not None and _same_but_updated(old, rec):
                 return old
-            rec["updated"] = self.now_iso()
+            if has_times:
+                rec["updated"] = self.now_iso()
         problems = models.validate(kind, rec)
         if problems:
             raise RecordError(f"{self.rel(path)}: {problems[0]}", problems[1:])

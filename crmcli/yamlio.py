@@ -5,7 +5,11 @@
 - numbers with a fraction load as Decimal (money stays exact) and Decimals dump
   as plain numbers;
 - timestamps stay text (as written), so a round trip never changes them;
-- block style, UTF-8 as is (中文 stays readable), no anchors or aliases.
+- block style, UTF-8 as is (中文 stays readable), no anchors or aliases;
+- read as a person reads it, or refused: a key twice in one mapping (both sides of
+  a git conflict kept), anchors and aliases (`&a`, `*a`), merge keys (`<<:`) and
+  keys that are not text (`1:`, `true:`, `null:`, a list) raise YAMLError, at any
+  depth, instead of one value silently winning or being shared.
 """
 
 from __future__ import annotations
@@ -18,6 +22,22 @@ import yaml
 
 YAMLError = yaml.YAMLError
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_STR = "tag:yaml.org,2002:str"
+_MERGE = "tag:yaml.org,2002:merge"
+# Where an anchor (`&a`) or alias (`*a`) could start a node: `&` or `*` first on a
+# line or after a space or an indicator, before a name character. "AT&T", "R&D" or
+# "Smith & Co" do not match, so most files skip the scan for them (_check_anchors).
+_MAYBE_ANCHOR = re.compile(r"(?:^|[\s\[\]{},:?-])[&*][^\s,\[\]{}]", re.MULTILINE)
+
+
+class DuplicateKeyError(yaml.constructor.ConstructorError):
+    """The same key twice in one mapping; the message names both lines."""
+
+
+class UnsupportedError(yaml.constructor.ConstructorError):
+    """YAML that crm would read differently from how a person reads it: anchors and
+    aliases, merge keys, keys that are not text."""
+
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _BaseDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -40,7 +60,51 @@ def _resolvers(resolvers: dict) -> dict:
 
 
 class Loader(_BaseLoader):  # type: ignore[misc,valid-type]
-    pass
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        """A mapping whose keys are all texts, each once (checked on the node tree
+        the C parser composed, before a later value could replace an earlier one)."""
+        seen: dict[str, int] = {}
+        for key, _value in node.value:
+            line = key.start_mark.line + 1
+            if key.tag == _MERGE:
+                raise UnsupportedError(
+                    problem="merge keys (<<) are not supported: write the fields out",
+                    problem_mark=key.start_mark,
+                )
+            if not isinstance(key, yaml.ScalarNode) or key.tag != _STR:
+                raise UnsupportedError(problem=_key_problem(key), problem_mark=key.start_mark)
+            if key.value in seen:
+                raise DuplicateKeyError(
+                    problem=f"duplicate key '{key.value}' at lines {seen[key.value]} and {line}"
+                )
+            seen[key.value] = line
+        return super().construct_mapping(node, deep)
+
+
+def _key_problem(key: Any) -> str:
+    if not isinstance(key, yaml.ScalarNode):
+        return "a key that is a list or a mapping is not supported"
+    if not key.value:
+        return "a key is empty"
+    kind = key.tag.rsplit(":", 1)[-1]
+    kind = {"int": "a number", "float": "a number", "bool": "true or false"}.get(kind, kind)
+    return f"the key {key.value} is {kind}, not text: put it in quotes ('{key.value}')"
+
+
+def _check_anchors(text: str) -> None:
+    """Refuse anchors and aliases: crm writes each value out, so a shared one would
+    come apart on the next save. Only text that may hold one is parsed for them."""
+    if not _MAYBE_ANCHOR.search(text):
+        return
+    for event in yaml.parse(text, Loader=Loader):
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None:
+            sign = "*" if isinstance(event, yaml.AliasEvent) else "&"
+            raise UnsupportedError(
+                problem=f"anchors and aliases ({sign}{anchor}) are not supported: "
+                "write the value out",
+                problem_mark=event.start_mark,
+            )
 
 
 Loader.yaml_implicit_resolvers = _resolvers(_BaseLoader.yaml_implicit_resolvers)
@@ -90,6 +154,7 @@ def loads(text: str) -> Any:
     """Parse YAML text (safe). Every problem is a YAMLError, also a value that its tag
     cannot take (`!!int abc`) or nesting too deep to build."""
     try:
+        _check_anchors(text)
         data = yaml.load(text, Loader=Loader)  # noqa: S506 - Loader is a safe loader
         _check_depth(data)
         return data
@@ -143,6 +208,21 @@ def dumps(data: Any) -> str:
         width=100,
         indent=2,
     )
+
+
+def without_keys(text: str, keys: list[Any]) -> str:
+    """`text` (a mapping, valid) without its top-level entries `keys`, each taken out
+    from its key's line up to the next key's line: the rest of the file as written."""
+    node = yaml.compose(text, Loader=Loader)
+    if not isinstance(node, yaml.MappingNode):
+        return text
+    lines = text.splitlines(keepends=True)
+    starts = [key.start_mark.line for key, _value in node.value] + [len(lines)]
+    drop: set[int] = set()
+    for i, (key, _value) in enumerate(node.value):
+        if key.value in keys:
+            drop.update(range(starts[i], starts[i + 1]))
+    return "".join(line for n, line in enumerate(lines) if n not in drop)
 
 
 def describe(err: Exception) -> str:

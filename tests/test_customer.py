@@ -174,7 +174,9 @@ def test_a_hand_broken_contact_is_named_not_a_crash(crm):
     assert run("customer", "add", "Other", "--phone", "12345").code == 0
     r = run("doctor")
     assert r.code == 1 and f"customers/{cid}.yaml: contacts item 1: phones" in r.out + r.err
-    path.write_text(text.replace("- name: Li Wei", "- title: Buyer"), encoding="utf-8")
+    path.write_text(
+        text.replace("- name: Li Wei\n  title: null", "- title: Buyer"), encoding="utf-8"
+    )
     r = run("customer", "list", "--format", "json")
     assert f"customers/{cid}.yaml: contacts item 1: name: is missing" in r.err
 

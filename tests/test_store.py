@@ -155,11 +155,18 @@ def test_yaml_round_trip_property(data):
 
 def test_normalize_gives_canonical_key_order_and_keeps_unknown_keys():
     rec = models.new_record("customer", id="ab12cd34", name="Acme")
-    rec = {"zeta": 1, "alpha": {"b": 1}, **dict(reversed(list(rec.items())))}
+    items = list(reversed(list(rec.items())))
+    items.insert([k for k, _v in items].index("tier") + 1, ("mid", [1]))
+    rec = {"zeta": 1, "alpha": {"b": 1}, **dict(items)}
     out = models.normalize("customer", rec)
     names = [n for n, _ in models.SCHEMAS["customer"]]
-    assert list(out) == [*names, "alpha", "zeta"]
-    assert out["alpha"] == {"b": 1}
+    # unknown keys stay where they were written: after the field they followed (the
+    # fields reversed, `mid` followed `tier`), those before any field at the top
+    assert list(out) == ["zeta", "alpha", *names[: names.index("tier") + 1], "mid",
+                         *names[names.index("tier") + 1 :]]  # fmt: skip
+    assert out["alpha"] == {"b": 1} and out["mid"] == [1]
+    again = models.normalize("customer", out)
+    assert again == out and list(again) == list(out)
 
 
 def test_normalize_tidies_lists_and_money():

@@ -23,7 +23,8 @@ def doctor_command(
 
     Prints one line per problem, `FILE: FIELD: PROBLEM`, and exits 1 when there is
     any; with --format json, an array of {file, field, problem, fixable, fixed,
-    action}. A clean CRM exits 0.
+    action, note}. A clean CRM exits 0; notes (a key crm does not define, kept as
+    written) are printed but are no problem.
 
     Example: crm doctor --fix
     """
@@ -47,7 +48,8 @@ def doctor_command(
         for p in report.problems:
             print(p.line() + (" (crm doctor --fix repairs it)" if p.fixable else ""))
     sys.stdout.flush()
-    n = len(report.problems)
+    notes = sum(p.note for p in report.problems)
+    n = len(report.problems) - notes
     if n and report.fixed:
         from crmcli.app import _autocommit
 
@@ -57,6 +59,8 @@ def doctor_command(
         hint = f"; {fixable} can be repaired with crm doctor --fix" if fixable else ""
         raise CrmError(f"{n} problem{'s' if n != 1 else ''} found{hint}")
     files = f"{report.files} file{'s' if report.files != 1 else ''}"
+    if notes:
+        files += f" ({notes} note{'s' if notes != 1 else ''})"
     if report.fixed:
         render.message(f"fixed {len(report.fixed)}; no problems left in {files}")
     else:
