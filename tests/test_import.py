@@ -125,10 +125,10 @@ def test_android_vcard_quoted_printable(crm):
     s = imp(str(sample("John_Doe_ANDROID.vcf")))
     by_card = {r["card"]: r for r in s["rows"]}
     assert len(by_card) == 6
-    # cards 1 and 2 hold only an e-mail: no name to make a lead of
-    for n in (1, 2):
-        assert by_card[n]["outcome"] == "rejected"
-        assert "no name" in by_card[n]["reason"]
+    # cards 1 and 2 hold only an e-mail: named after it, with a note
+    for n, email in ((1, "john.doe@company.com"), (2, "jane.doe@company.com")):
+        assert (by_card[n]["outcome"], by_card[n]["name"]) == ("created", email)
+        assert "no person's name: named after the e-mail address" in by_card[n]["notes"]
     assert lead_named("Ñ Ñ Ñ Ñ Ñ")["phones"] == ["123456789"]
     four = lead_named("Ñ Ñ Ñ Ñ Ñ Ñ Ñ Ñ Ñ Ñ Ñ")
     assert four["phones"] == ["123456", "234567", "3456789", "45678901"]
@@ -195,23 +195,23 @@ def test_korean_vcard_with_only_fn(crm):
 def test_broken_radicale_card_is_reported_with_a_reason(crm):
     r = run("lead", "import", str(sample("broken-vcards2.vcf")))
     assert r.code == 0, r.err
-    assert "1 created" in r.out and "1 rejected" in r.out
-    assert "card 2" in r.out and "no name" in r.out
+    assert "2 created" in r.out and "0 rejected" in r.out
+    assert "card 2" in r.out and "no person's name" in r.out
     s = imp(str(sample("broken-vcards2.vcf")))
-    bad = [x for x in s["rows"] if x["outcome"] == "rejected"]
-    assert [(x["card"], x["reason"]) for x in bad] == [(2, "no name (neither FN nor N)")]
+    (card2,) = [x for x in s["rows"] if x["card"] == 2]  # no FN or N, but an e-mail
+    assert card2["name"] == "test-misses-n-or-fn@example1.com"
     assert lead_named("Test Example")["emails"] == ["test-misses-n-or-fn@example.com"]
 
 
 def test_every_sample_imports_together_and_again_changes_nothing(crm):
     files = sorted(str(p) for p in SAMPLE_DIR.iterdir())
     first = imp(*files)
-    assert first["created"] == 19
-    assert first["rejected"] == 4  # 2 Android e-mail-only cards, Radicale, the group
+    assert first["created"] == 22  # the Android and Radicale e-mail-only cards too
+    assert first["rejected"] == 1  # the group
     before = snapshot(crm)
     second = imp(*files)
     assert second["created"] == second["merged"] == 0
-    assert second["skipped"] == 19
+    assert second["skipped"] == 22
     assert snapshot(crm) == before
 
 
@@ -310,8 +310,9 @@ def test_vcard_v3_chinese_n_without_fn_types_and_folding(crm):
     assert zhang["fields"]["note"] == "在深圳电子展上认识, 对水泵感兴趣"
     assert lead_named("Maria Garcia")["title"].endswith("fold across lines")
     rows = {r["card"]: r for r in s["rows"]}
-    assert rows[3]["outcome"] == "rejected"
-    assert "vobject cannot read" in rows[3]["reason"]
+    # card 3: its FN is not UTF-8; left out with a note, the card named after its e-mail
+    assert (rows[3]["outcome"], rows[3]["name"]) == ("created", "broken@example.com")
+    assert "FN left out: its bytes are not valid UTF-8" in rows[3]["notes"]
     assert rows[4]["outcome"] == "created"  # a broken EMAIL line does not lose the card
     assert any(n.startswith("EMAIL left out") for n in rows[4]["notes"])
     assert rows[5]["outcome"] == "created"  # the cards after a broken one import
@@ -368,7 +369,9 @@ def test_map_errors_write_nothing(crm):
     assert r.code == 1 and "unknown field 'shoe_size'" in r.err
     r = run("lead", "import", f, "--map", "Kontakt")
     assert r.code == 1 and "COLUMN=field" in r.err
-    r = run("lead", "import", f)  # no known column at all
+    unknown = crm / "unknown.csv"
+    unknown.write_text("Kontakt;Geburtstag\nEva Klein;1990-01-01\n")
+    r = run("lead", "import", str(unknown))  # no known column at all
     assert r.code == 1 and "--map COLUMN=field" in r.err
     assert snapshot(crm) == before
 
@@ -402,10 +405,10 @@ def test_dry_run_writes_nothing_and_says_the_same(crm):
 def test_second_run_creates_nothing_and_changes_no_file(crm):
     files = [str(FIXTURES / "contacts_gbk.csv"), str(FIXTURES / "cards_v3.vcf")]
     first = imp(*files, "--source", "trade-show", "--tag", "expo")
-    assert first["created"] == 6
+    assert first["created"] == 7
     before = snapshot(crm)
     again = imp(*files, "--source", "trade-show", "--tag", "expo")
-    assert (again["created"], again["merged"], again["skipped"]) == (0, 0, 6)
+    assert (again["created"], again["merged"], again["skipped"]) == (0, 0, 7)
     assert snapshot(crm) == before
 
 
@@ -512,7 +515,7 @@ def test_bad_rows_are_reported_by_line(crm):
     s = imp(f)
     rows = {r["line"]: r for r in s["rows"]}
     assert rows[2]["outcome"] == "created"
-    assert (rows[3]["outcome"], rows[3]["reason"]) == ("rejected", "no name")
+    assert (rows[3]["outcome"], rows[3]["name"]) == ("created", "nobody@example.com")
     assert rows[4]["outcome"] == "created"  # the note spans lines 4 and 5
     assert (rows[6]["outcome"], rows[6]["reason"]) == ("rejected", "no name, e-mail or phone")
     assert rows[7]["outcome"] == "created"
@@ -598,7 +601,7 @@ def test_json_summary_shape(crm):
 def test_table_summary_and_no_progress_bar_off_a_terminal(crm):
     r = run("lead", "import", str(FIXTURES / "bad_rows.csv"))
     assert r.code == 0
-    assert "Imported 3 created, 0 merged, 0 skipped as duplicates, 2 rejected" in r.out
+    assert "Imported 4 created, 0 merged, 0 skipped as duplicates, 1 rejected" in r.out
     assert "Importing" not in r.err
 
 
