@@ -25,7 +25,6 @@ from crmcli.errors import CrmError
 from crmcli.importers.text import (
     compose_name,
     decode_bytes,
-    encoding_label,
     has_bad_bytes,
     note_text,
     one_line,
@@ -69,7 +68,7 @@ _NAMES = {
     "department": "department, organization department, dept, abteilung, service, "
     "departement, departamento, reparto, afdeling, 部门, 部署, 부서",
     "note": "note, notes, comment, comments, remarks, notizen, anmerkungen, notas, notities, "
-    "opmerkingen, 备注, 说明, 附注, 메모",
+    "opmerkingen, anotacoes, 备注, 说明, 附注, 메모",
     "website": "website, web site, web page, url, homepage, home page, webseite, page web, "
     "site web, pagina web, webpagina, 网址, 网站, 主页, 网页",
     "fields": "fields",
@@ -206,7 +205,7 @@ def read_csv(
     mapped: set of --map columns found}. `encoding` (--encoding) reads the file in
     it; `no_header`: every row is data and --map names columns by number."""
     mapping = mapping or {}
-    text, encoding, guessed = decode_bytes(data, encoding)
+    text, encoding, note = decode_bytes(data, encoding)
     if not text.strip():
         raise CrmError(f"{filename}: the file is empty")
     dialect = _dialect(text)
@@ -220,7 +219,9 @@ def read_csv(
     except csv.Error as e:
         raise CrmError(f"{filename}: line {reader.line_num}: not valid CSV: {e}") from None
     header_at, header = _header(filename, rows, mapping, no_header)
-    targets = [mapping.get(norm_header(h)) or (None if no_header else known_field(h)) for h in header]
+    targets = [
+        mapping.get(norm_header(h)) or (None if no_header else known_field(h)) for h in header
+    ]
     # Outlook: "Title" is Mr./Ms. when there is also a "Job Title".
     norms = [norm_header(h) for h in header]
     if "job title" in norms:
@@ -228,7 +229,6 @@ def read_csv(
             if h == "title" and h not in mapping:
                 targets[i] = None
     mapped = {h for h in norms if h in mapping}
-    note = f"encoding guessed: {encoding_label(encoding)}" if guessed else None
     cards = []
     used_columns: set[int] = set()
     beyond: list[tuple[int, int]] = []
@@ -246,7 +246,7 @@ def read_csv(
     ]
     info = {
         "encoding": encoding,
-        "guessed": guessed,
+        "guessed": note is not None,
         "delimiter": dialect.delimiter,
         "columns": {h: t for h, t in zip(header, targets, strict=True) if t and t != "ignore"},
         "unused": unused,
@@ -310,7 +310,9 @@ def _card(
         if target is None or target == "ignore":
             continue
         if has_bad_bytes(cell):
-            card["error"] = "undecodable bytes (the file is not UTF-8 here; --encoding NAME reads it in another)"
+            card["error"] = (
+                "undecodable bytes (the file is not UTF-8 here; --encoding NAME reads it in another)"
+            )
             return card
         if target == "email":
             card["emails"] += split_values(cell, emails=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import re
 import unicodedata
+from typing import Any
 
 from crmcli.errors import CrmError
 from crmcli.store import fold
@@ -22,9 +23,16 @@ _WORD = re.compile(r"\w+")
 # CJK ideographs, kana and hangul: names written family name first, no space.
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 _APOSTROPHE = re.compile(r"^'(?=[=+\-@0-9])")
-# Equally likely guesses: the encoding more files are written in wins
-# (charset-normalizer scores short French text in cp1252 and cp1250 the same).
-_PREFERRED = ("utf_8", "cp1252", "iso8859_15", "latin_1", "gb18030", "cp932", "big5", "cp949")
+# Guesses charset-normalizer scores about as well (chaos within _MARGIN of its
+# best): the encoding more files are written in wins, multi-byte CJK encodings
+# first (short CJK text often scores as well in a single-byte one), then by
+# charset-normalizer's language coherence.
+_MARGIN = 0.02
+_NEAR = 0.05  # others this close are named in the note: the guess may be wrong
+_PREFERRED = (
+    "utf_8", "gb18030", "cp932", "euc_jis_2004", "euc_jp", "big5", "cp949",
+    "cp1252", "iso8859_15", "latin_1",
+)  # fmt: skip
 
 
 def check_encoding(name: str) -> str:
@@ -41,35 +49,55 @@ def encoding_label(name: str) -> str:
     return "windows-" + name[2:] if re.fullmatch(r"cp125\d", name) else name
 
 
-def guess_encoding(data: bytes) -> str | None:
-    """charset-normalizer's guess for bytes that are not UTF-8 (imported only then)."""
+def guess_encoding(data: bytes) -> tuple[str, list[str]] | None:
+    """(encoding, others that read the bytes differently but score nearly as well)
+    for bytes that are not UTF-8: charset-normalizer's guess (imported only
+    here). None when no encoding fits."""
     from charset_normalizer import from_bytes
 
-    results = from_bytes(data)
-    best = results.best()
-    if best is None:
+    results = list(from_bytes(data))
+    if not results:
         return None
-    ties = [m.encoding for m in results if (m.chaos, m.coherence) == (best.chaos, best.coherence)]
-    for name in _PREFERRED:
-        if name in ties:
-            return name
-    return best.encoding
+    low = min(m.chaos for m in results)
+
+    def rank(m: Any) -> tuple[int, float]:
+        names = m.could_be_from_charset or [m.encoding]
+        return min(
+            (_PREFERRED.index(n) for n in names if n in _PREFERRED), default=99
+        ), -m.coherence
+
+    chosen = min((m for m in results if m.chaos <= low + _MARGIN), key=rank)
+    names = chosen.could_be_from_charset or [chosen.encoding]
+    encoding = next((n for n in names if n in _PREFERRED), chosen.encoding)
+    text = str(chosen)
+    others = [m.encoding for m in results if m.chaos <= low + _NEAR and str(m) != text]
+    return encoding, others[:2]
 
 
-def decode_bytes(data: bytes, forced: str | None = None) -> tuple[str, str, bool]:
-    """(text, encoding, guessed) of a whole file. Undecodable bytes become lone
-    surrogates, which `has_bad_bytes` finds line by line."""
+def guess_note(encoding: str, others: list[str] | None = None) -> str:
+    """What a row or card read with a guessed encoding says."""
+    note = f"encoding guessed: {encoding_label(encoding)}"
+    if others:
+        names = " or ".join(encoding_label(o) for o in others)
+        note += f" (perhaps {names}: --encoding NAME reads the file in one)"
+    return note
+
+
+def decode_bytes(data: bytes, forced: str | None = None) -> tuple[str, str, str | None]:
+    """(text, encoding, the note to give each row when the encoding was guessed)
+    of a whole file. Undecodable bytes become lone surrogates, which
+    `has_bad_bytes` finds line by line."""
     if forced:
         if data.startswith(UTF8_BOM) and codecs.lookup(forced).name == "utf-8":
             data = data[3:]
-        return data.decode(forced, "surrogateescape"), forced, False
+        return data.decode(forced, "surrogateescape"), forced, None
     if data.startswith(UTF8_BOM):
-        return data[3:].decode("utf-8", "surrogateescape"), "utf-8-sig", False
+        return data[3:].decode("utf-8", "surrogateescape"), "utf-8-sig", None
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16", "replace"), "utf-16", False
+        return data.decode("utf-16", "replace"), "utf-16", None
     if b"\x00" not in data[:4096]:  # NULs: UTF-16 (or UTF-32) without a BOM
         try:
-            return data.decode("utf-8"), "utf-8", False
+            return data.decode("utf-8"), "utf-8", None
         except UnicodeDecodeError:
             pass
     lines = [line for line in data.splitlines() if any(b >= 0x80 for b in line)]
@@ -77,8 +105,8 @@ def decode_bytes(data: bytes, forced: str | None = None) -> tuple[str, str, bool
     if good * 2 <= len(lines) or b"\x00" in data[:4096]:
         guess = guess_encoding(data)
         if guess:
-            return data.decode(guess, "surrogateescape"), guess, True
-    return data.decode("utf-8", "surrogateescape"), "utf-8", False
+            return data.decode(guess[0], "surrogateescape"), guess[0], guess_note(*guess)
+    return data.decode("utf-8", "surrogateescape"), "utf-8", None
 
 
 def _is_utf8(line: bytes) -> bool:

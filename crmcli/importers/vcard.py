@@ -26,8 +26,8 @@ from crmcli.importers.text import (
     UTF8_BOM,
     compose_name,
     decode_bytes,
-    encoding_label,
     guess_encoding,
+    guess_note,
     note_text,
     one_line,
 )
@@ -36,7 +36,9 @@ _BEGIN = re.compile(rb"^\s*BEGIN\s*:\s*VCARD\s*$", re.I)
 _END = re.compile(rb"^\s*END\s*:\s*VCARD\s*$", re.I)
 _CHARSET = re.compile(rb"CHARSET=\"?([A-Za-z0-9_.:-]+)", re.I)
 # A quoted-printable value without a CHARSET (its continuation lines end in '=').
-_QP_VALUE = re.compile(rb"^[^:\r\n]*QUOTED-PRINTABLE[^:\r\n]*:((?:[^\r\n]*=\r?\n)*[^\r\n]*)", re.I | re.M)
+_QP_VALUE = re.compile(
+    rb"^[^:\r\n]*QUOTED-PRINTABLE[^:\r\n]*:((?:[^\r\n]*=\r?\n)*[^\r\n]*)", re.I | re.M
+)
 BINARY = ("PHOTO", "LOGO", "SOUND", "KEY")
 _ESCAPE = re.compile(r"\\([\\,;:nN])")
 _CARET = re.compile(r"\^([n^'])")
@@ -95,23 +97,28 @@ def split_cards(data: bytes) -> list[tuple[int, bytes]]:
 def read_vcf(data: bytes, filename: str, forced: str | None = None) -> list[dict[str, Any]]:
     """Cards from the bytes of a .vcf file (every card, numbered from 1). `forced`
     (--encoding) reads the whole file in that encoding."""
-    guessed = None
+    whole_note = None
     if forced or data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:4096]:
-        text, enc, was_guessed = decode_bytes(data, forced)  # UTF-16 and --encoding
+        text, _, whole_note = decode_bytes(data, forced)  # UTF-16 and --encoding
         data = text.encode("utf-8", "surrogateescape")
-        guessed = enc if was_guessed else None
     chunks = split_cards(data)
     if not chunks:
         raise CrmError(f"{filename}: no vCard in the file (no BEGIN:VCARD line)")
-    fallback = forced or guessed or _file_guess(chunks)
-    is_guess = not forced and fallback is not None
-    return [
-        _card(filename, i, line, chunk, fallback, is_guess)
-        for i, (line, chunk) in enumerate(chunks, 1)
+    fallback, note = forced, None
+    if not forced:
+        guess = _file_guess(chunks)
+        if guess:
+            fallback, note = guess[0], guess_note(*guess)
+    cards = [
+        _card(filename, i, line, chunk, fallback, note) for i, (line, chunk) in enumerate(chunks, 1)
     ]
+    if whole_note:
+        for card in cards:
+            card["notes"].insert(0, whole_note)
+    return cards
 
 
-def _file_guess(chunks: list[tuple[int, bytes]]) -> str | None:
+def _file_guess(chunks: list[tuple[int, bytes]]) -> tuple[str, str | None] | None:
     """One guess for the file's bytes that are neither UTF-8 nor have a CHARSET:
     whole cards, and quoted-printable values without one (None if there are none)."""
     sample = []
@@ -119,11 +126,13 @@ def _file_guess(chunks: list[tuple[int, bytes]]) -> str | None:
         if _is_utf8(chunk):
             for m in _QP_VALUE.finditer(chunk):
                 if b"CHARSET" not in m.group(0).split(b":", 1)[0].upper():
-                    raw = quopri.decodestring(m.group(1).replace(b"=\r\n", b"").replace(b"=\n", b""))
+                    raw = quopri.decodestring(
+                        m.group(1).replace(b"=\r\n", b"").replace(b"=\n", b"")
+                    )
                     if not _is_utf8(raw):
                         sample.append(raw)
-        elif not _CHARSET.search(chunk):
-            sample.append(chunk)
+        elif not _CHARSET.search(chunk):  # its lines with 8-bit bytes: the markup says nothing
+            sample += [ln for ln in chunk.splitlines() if not ln.isascii()]
     return guess_encoding(b"\n".join(sample)) if sample else None
 
 
@@ -157,7 +166,7 @@ def _decode(chunk: bytes, fallback: str | None) -> tuple[str | None, bool]:
 
 
 def _card(
-    filename: str, number: int, line: int, chunk: bytes, fallback: str | None, is_guess: bool
+    filename: str, number: int, line: int, chunk: bytes, fallback: str | None, note: str | None
 ) -> dict[str, Any]:
     card = _blank(filename, number)
     if not _END.match(chunk.rstrip(b"\r\n").splitlines()[-1] if chunk.strip() else b""):
@@ -171,8 +180,8 @@ def _card(
     if props is None:
         card["error"] = f"vobject cannot read the card (line {line}): {notes[0]}"
         return card
-    if (used or used_qp) and is_guess:
-        card["notes"].append(f"encoding guessed: {encoding_label(fallback or '')}")
+    if (used or used_qp) and note:
+        card["notes"].append(note)
     card["notes"] += notes
     _fill(card, props)
     return card
