@@ -84,8 +84,9 @@ def import_command(
 ) -> None:
     """Import leads from business cards: CSV and vCard files.
 
-    CSV (Google, Outlook, LinkedIn, HubSpot, generic headers) and vCards (2.1, 3.0,
-    4.0). Duplicates of leads merge into them, cards of customers are skipped,
+    CSV (Google, Outlook in eight languages, Thunderbird, LinkedIn, HubSpot, generic
+    headers) and vCards (2.1, 3.0, 4.0); encodings other than UTF-8 are guessed and
+    said on each row (--encoding forces one). Duplicates of leads merge into them, cards of customers are skipped,
     unusable rows are reported by line or card number.
     One import is one batch (see `crm lead list --batch`).
 
