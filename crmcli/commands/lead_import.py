@@ -52,6 +52,23 @@ def import_command(
             show_default=False,
         ),
     ] = None,
+    no_header: Annotated[
+        bool,
+        typer.Option(
+            "--no-header",
+            help="The CSV has no header row: name its columns by number (--map 1=name).",
+        ),
+    ] = False,
+    encoding: Annotated[
+        str | None,
+        typer.Option(
+            "--encoding",
+            metavar="NAME",
+            help="Read the files in this encoding (default: BOM, else UTF-8, else guessed "
+            "and said on each row).",
+            show_default=False,
+        ),
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would happen; write nothing.")
     ] = False,
@@ -67,8 +84,9 @@ def import_command(
 ) -> None:
     """Import leads from business cards: CSV and vCard files.
 
-    CSV (Google, Outlook, LinkedIn, HubSpot, generic headers) and vCards (2.1, 3.0,
-    4.0). Duplicates of leads merge into them, cards of customers are skipped,
+    CSV (Google, Outlook in eight languages, Thunderbird, LinkedIn, HubSpot, generic
+    headers) and vCards (2.1, 3.0, 4.0); encodings other than UTF-8 are guessed and
+    said on each row (--encoding forces one). Duplicates of leads merge into them, cards of customers are skipped,
     unusable rows are reported by line or card number.
     One import is one batch (see `crm lead list --batch`).
 
@@ -77,9 +95,11 @@ def import_command(
     from crmcli.importers import detect_format, read_source
     from crmcli.importers.csvreader import parse_map
     from crmcli.importers.engine import Importer, new_batch_id
+    from crmcli.importers.text import check_encoding
 
     store = get_store()
     mapping = parse_map(map_)
+    forced = check_encoding(encoding) if encoding else None
     fixed = input_format.value if input_format else None
     if files.count("-") > 1:
         raise CrmError("'-' (standard input) can be given once")
@@ -93,12 +113,17 @@ def import_command(
     for name in files:
         data = _read(name)
         fmt_in = detect_format(name, data, fixed)
-        file_cards, info = read_source(name, data, fmt_in, mapping)
+        file_cards, info = read_source(
+            name, data, fmt_in, mapping, encoding=forced, no_header=no_header
+        )
         if fmt_in == "csv":
             csv_files.append(name)
             seen_maps |= info.get("mapped", set())
             if info.get("unused"):
-                warnings.append((name, info["unused"]))
+                warnings.append((name, "columns not imported", info["unused"]))
+            if info.get("beyond"):
+                cells = [f"line {line} column {col}" for line, col in info["beyond"]]
+                warnings.append((name, "cells beyond the header not imported", cells))
         cards += file_cards
     if mapping:
         if not csv_files:
@@ -106,9 +131,12 @@ def import_command(
         missing = [c for c in mapping if c not in seen_maps]
         if missing:
             raise CrmError(f"--map: no column '{missing[0]}' in {', '.join(csv_files)}")
-    for name, unused in warnings:
-        listed = ", ".join(unused[:6]) + (f" and {len(unused) - 6} more" if len(unused) > 6 else "")
-        store.warn(f"{name}: columns not imported: {listed} (--map COLUMN=field takes one)")
+    if no_header and not csv_files:
+        raise CrmError("--no-header is for CSV files, but no CSV file is imported")
+    for name, what, items in warnings:
+        listed = ", ".join(items[:6]) + (f" and {len(items) - 6} more" if len(items) > 6 else "")
+        hint = " (--map COLUMN=field takes one)" if what.startswith("columns") else ""
+        store.warn(f"{name}: {what}: {listed}{hint}")
     check_known(store, "owners", owner, "owner")
     check_known(store, "sources", source, "source")
 

@@ -30,11 +30,18 @@ def detect_format(name: str, data: bytes, given: str | None = None) -> str:
 
 
 def read_source(
-    name: str, data: bytes, fmt: str, mapping: dict[str, str] | None = None
+    name: str,
+    data: bytes,
+    fmt: str,
+    mapping: dict[str, str] | None = None,
+    *,
+    encoding: str | None = None,
+    no_header: bool = False,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """(cards, info) of one file's bytes in format `fmt`."""
+    """(cards, info) of one file's bytes in format `fmt`; `encoding` (--encoding)
+    reads it in that encoding, `no_header` (CSV) has no header row."""
     try:
-        return _read(name, data, fmt, mapping)
+        return _read(name, data, fmt, mapping, encoding, no_header)
     except CrmError as e:
         if name == "-" and e.message.startswith("-: "):
             raise CrmError("standard input: " + e.message[3:], e.details) from None
@@ -42,15 +49,20 @@ def read_source(
 
 
 def _read(
-    name: str, data: bytes, fmt: str, mapping: dict[str, str] | None
+    name: str,
+    data: bytes,
+    fmt: str,
+    mapping: dict[str, str] | None,
+    encoding: str | None,
+    no_header: bool,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     if fmt == "vcf":
         from crmcli.importers.vcard import read_vcf
 
-        return read_vcf(data, name), {"format": "vcf"}
+        return read_vcf(data, name, encoding), {"format": "vcf"}
     if fmt == "csv":
         from crmcli.importers.csvreader import read_csv
 
-        cards, info = read_csv(data, name, mapping)
+        cards, info = read_csv(data, name, mapping, encoding=encoding, no_header=no_header)
         return cards, {"format": "csv", **info}
     raise CrmError(f"unknown input format '{fmt}' (csv or vcf)")

@@ -30,7 +30,7 @@ from typing import Any
 
 from crmcli.contactinfo import normalize_email, normalize_phone, phone_key
 from crmcli.errors import CrmError
-from crmcli.importers.text import name_key
+from crmcli.importers.text import display_name, name_key
 from crmcli.models import Record
 from crmcli.store import ID_ALPHABET, Store, new_id
 
@@ -74,7 +74,11 @@ def clean(card: Card, region: str | None) -> Card:
     added to its notes. The card's own keys are not changed."""
     notes = list(card.get("notes") or [])
     emails: list[str] = []
+    shown = ""  # the display name of the first address that has one
     for raw in card.get("emails") or []:
+        if "<" in raw:
+            label, raw = display_name(raw)
+            shown = shown or label
         try:
             e = check_email(raw)
         except CrmError as err:
@@ -93,9 +97,10 @@ def clean(card: Card, region: str | None) -> Card:
             del fields["fax"]
     name = card.get("name") or ""
     company = card.get("company") or ""
-    if not name and company and not card.get("error"):
-        name = company
-        notes.append("no person's name: named after the company")
+    if not name and not card.get("error"):
+        name, why = _stand_in(shown, company, emails, phones)
+        if name:
+            notes.append(f"no person's name: named after {why}")
     return {
         **card,
         "name": name,
@@ -106,6 +111,20 @@ def clean(card: Card, region: str | None) -> Card:
         "fields": fields,
         "notes": notes,
     }
+
+
+def _stand_in(shown: str, company: str, emails: list[str], phones: list[str]) -> tuple[str, str]:
+    """(name, what it is) for a card without a name: the e-mail's display name, the
+    company, the e-mail address or the phone number, the first there is."""
+    for name, why in (
+        (shown, "the e-mail's display name"),
+        (company, "the company"),
+        (emails[0] if emails else "", "the e-mail address"),
+        (phones[0] if phones else "", "the phone number"),
+    ):
+        if name:
+            return name, why
+    return "", ""
 
 
 def _phones(items: Iterable[str], region: str | None, notes: list[str], what: str) -> list[str]:
@@ -132,10 +151,8 @@ def _where(card: Card) -> str:
 def reject_reason(card: Card) -> str | None:
     if card.get("error"):
         return str(card["error"])
-    if not card["name"]:
-        if not card["emails"] and not card["phones"]:
-            return "no name, e-mail or phone"
-        return "no name (neither FN nor N)" if "card" in card else "no name"
+    if not card["name"]:  # clean() names a card with an e-mail or a phone after it
+        return "no name, e-mail or phone"
     return None
 
 
