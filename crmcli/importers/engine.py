@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from pathlib import PurePath
 from typing import Any
 
-from crmcli.contactinfo import normalize_email, normalize_phone, phone_key
+from crmcli.contactinfo import normalize_email, parse_phone, phone_key
 from crmcli.errors import CrmError
 from crmcli.importers.text import name_key
 from crmcli.models import Record
@@ -114,7 +114,9 @@ def _phones(items: Iterable[str], region: str | None, notes: list[str], what: st
         if len(phone_key(raw)) < 3:
             notes.append(f"{what} '{raw}' left out: not a phone number")
             continue
-        p = normalize_phone(raw, region, strict=False)
+        p, note = parse_phone(raw, region, strict=False)
+        if note:
+            notes.append(note if what == "phone" else note.replace("phone", what, 1))
         if phone_key(p) not in keys:
             keys.add(phone_key(p))
             out.append(p)
