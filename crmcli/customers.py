@@ -16,7 +16,7 @@ from crmcli.records import (
     phone_warnings,
     sort_records,
 )
-from crmcli.store import Store, fold
+from crmcli.store import Store, fold, new_id
 
 SORT_KEYS = ("name", "created", "updated")
 # Fields `edit --unset` may clear, with their empty value.
@@ -200,6 +200,7 @@ def add_contact(
     if not name.strip():
         raise CrmError("a contact needs a name")
     contact = {
+        "id": new_id(),  # random: two clones adding the same person never collide
         "name": name.strip(),
         "title": title,
         "emails": clean_emails(emails),

@@ -612,6 +612,8 @@ class Store:
             if old is not None and _same_but_updated(old, rec):
                 return old
             rec["updated"] = self.now_iso()
+        if kind == "customer":
+            rec = models.with_contact_ids(rec)
         problems = models.validate(kind, rec)
         if problems:
             raise RecordError(f"{self.rel(path)}: {problems[0]}", problems[1:])

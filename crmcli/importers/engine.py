@@ -154,33 +154,38 @@ class Lookup:
         self.lead_phone: dict[str, str] = {}
         self.lead_name: dict[tuple, str] = {}
         self.cust_email: dict[str, str] = {}
-        self.cust_phone: dict[str, str] = {}
+        self.cust_phone: dict[str, tuple[str, str]] = {}  # digits -> (label, customer id)
         self.cust_name: dict[tuple, str] = {}
         self._names_built = False
         for c in customers:
-            label = f"customer {c['id']} ({c['name']})"
-            self._customer(c.get("emails"), c.get("phones"), label)
-            self.cust_name.setdefault((name_key(c["name"]), ()), label)
-            for person in c.get("contacts") or []:
-                if not isinstance(person, dict):
-                    continue
-                plabel = f"{person.get('name') or 'a contact'} of {label}"
-                self._customer(person.get("emails"), person.get("phones"), plabel)
-                if person.get("name"):
-                    key = (name_key(str(person["name"])), name_key(c["name"]))
-                    self.cust_name.setdefault(key, plabel)
+            self.add_customer(c)
         for lead in leads:
             self.add_lead(lead)
         self.whole.clear()
 
-    def _customer(self, emails: Any, phones: Any, label: str) -> None:
+    def add_customer(self, c: Record) -> None:
+        label = f"customer {c['id']} ({c['name']})"
+        self._customer(c.get("emails"), c.get("phones"), label, c["id"])
+        self.cust_name.setdefault((name_key(c["name"]), ()), label)
+        self.cust_name.setdefault((name_key(c["name"]), c["id"]), label)
+        for person in c.get("contacts") or []:
+            if not isinstance(person, dict):
+                continue
+            plabel = f"{person.get('name') or 'a contact'} of {label}"
+            self._customer(person.get("emails"), person.get("phones"), plabel, c["id"])
+            if person.get("name"):
+                key = (name_key(str(person["name"])), name_key(c["name"]))
+                self.cust_name.setdefault(key, plabel)
+                self.cust_name.setdefault((key[0], c["id"]), plabel)
+
+    def _customer(self, emails: Any, phones: Any, label: str, cid: str) -> None:
         for e in emails or []:
             if isinstance(e, str):
                 self.cust_email.setdefault(e.lower(), label)
         for p in phones or []:
             k = phone_key(str(p))
             if len(k) >= MIN_PHONE_DIGITS:
-                self.cust_phone.setdefault(k, label)
+                self.cust_phone.setdefault(k, (label, cid))
 
     def add_lead(self, lead: Record) -> None:
         lid = lead["id"]
@@ -209,21 +214,31 @@ class Lookup:
         key = (name_key(name), name_key(company))
         return self.lead_name.get(key) if key[0] else None
 
-    def customer_of(self, c: Card) -> str | None:
-        """What customer the card belongs to, as a reason text; None if none."""
+    def customer_of(self, c: Card) -> tuple[str | None, tuple[str, str, str] | None]:
+        """(why the card is a customer's, or None; the shared phone, or None).
+
+        A card whose only tie to a customer is a phone (an office line), while its
+        name is not the customer's nor one of its contacts', is a new person at that
+        company: the second item is then (phone, the phone's holder, customer id)."""
         for e in c["emails"]:
             if e in self.cust_email:
-                return f"e-mail {e} belongs to {self.cust_email[e]}"
+                return f"e-mail {e} belongs to {self.cust_email[e]}", None
+        shared = None
+        name = name_key(c["name"])
         for p in c["phones"]:
             k = phone_key(p)
             if k in self.cust_phone:
-                return f"phone {p} belongs to {self.cust_phone[k]}"
+                label, cid = self.cust_phone[k]
+                if (name, cid) in self.cust_name:  # the customer's own name, or a contact's
+                    return f"phone {p} belongs to {label}", None
+                shared = shared or (p, label, cid)
+        if shared:
+            return None, shared
         if not c["emails"] and not c["phones"]:
-            name = name_key(c["name"])
             for key in ((name, ()), (name, name_key(c["company"]))):
                 if key in self.cust_name and key[0]:
-                    return f"same name as {self.cust_name[key]}"
-        return None
+                    return f"same name as {self.cust_name[key]}", None
+        return None, None
 
     def lead_of(self, c: Card) -> tuple[str | None, str, list[str]]:
         """(lead id, why, notes) of the lead the card duplicates."""
@@ -264,8 +279,10 @@ class Importer:
         owner: str | None = None,
         tags: list[str] | None = None,
         dry_run: bool = False,
+        as_contact: bool = False,
     ) -> None:
         self.store = store
+        self.as_contact = as_contact
         self.batch = batch
         self.source = source or None
         self.owner = owner or store.user
@@ -313,10 +330,15 @@ class Importer:
         if why:
             self._row(card, "rejected", None, why)
             return
-        belongs = self.lookup.customer_of(card)
+        belongs, shared = self.lookup.customer_of(card)
         if belongs:
             self._row(card, "skipped", None, f"already a customer: {belongs}")
             return
+        if shared and self.as_contact:
+            self._add_contact(card, *shared)
+            return
+        if shared:
+            card["notes"].append(f"phone {shared[0]} is also on {shared[1]}; a new person there")
         lid, how, notes = self.lookup.lead_of(card)
         card["notes"] += notes
         if lid is None:
@@ -367,6 +389,30 @@ class Importer:
         assert self.lookup is not None
         self.lookup.add_lead(rec)
         self._row(card, "created", self._public_id(rec["id"]), None)
+
+    def _add_contact(self, card: Card, phone: str, holder: str, cid: str) -> None:
+        """--as-contact: the card becomes a contact of customer `cid`, whose phone
+        (held by `holder`) it shares."""
+        assert self.lookup is not None
+        customer = self.store.load("customer", cid)
+        contact = {
+            "id": new_id(),
+            "name": card["name"],
+            "title": card["title"] or None,
+            "emails": card["emails"],
+            "phones": card["phones"],
+        }
+        customer = dict(customer, contacts=[*customer["contacts"], contact])
+        if not self.dry_run:
+            customer = self.store.save("customer", customer)
+            text = self._activity_text(card, [f"contact {card['name']}"])
+            self.store.add_activity(cid, "import", text)
+        self.lookup.add_customer(customer)
+        reason = (
+            f"added as a contact of customer {cid} ({customer['name']}): "
+            f"phone {phone} is also on {holder}"
+        )
+        self._row(card, "merged", cid, reason)
 
     def _merge(self, card: Card, lead: Record, how: str) -> None:
         new = dict(lead, emails=list(lead["emails"]), phones=list(lead["phones"]))
