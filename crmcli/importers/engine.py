@@ -27,7 +27,7 @@ from typing import Any
 from crmcli.contactinfo import normalize_email, parse_phone, phone_key
 from crmcli.errors import CrmError
 from crmcli.importers.text import name_key
-from crmcli.models import Record
+from crmcli.models import LEAD_STATUSES, Record
 from crmcli.store import ID_ALPHABET, Store, new_id
 
 MIN_PHONE_DIGITS = 5  # shorter numbers (extensions, junk) never match anything
@@ -87,6 +87,11 @@ def clean(card: Card, region: str | None) -> Card:
             fields["fax"] = "; ".join(faxes)
         else:
             del fields["fax"]
+    tags = [t for t in card.get("tags") or [] if isinstance(t, str)]
+    status = (card.get("status") or "new").strip().lower()
+    if status not in LEAD_STATUSES:
+        notes.append(f"status '{card['status']}' is no lead status: new")
+        status = "new"
     name = card.get("name") or ""
     company = card.get("company") or ""
     if not name and company and not card.get("error"):
@@ -100,6 +105,8 @@ def clean(card: Card, region: str | None) -> Card:
         "emails": emails,
         "phones": phones,
         "fields": fields,
+        "tags": tags,
+        "status": status,
         "notes": notes,
     }
 
@@ -370,10 +377,10 @@ class Importer:
             "title": card["title"] or None,
             "emails": card["emails"],
             "phones": card["phones"],
-            "source": self.source,
-            "status": "new",
-            "owner": self.owner,
-            "tags": list(self.tags),
+            "source": card.get("source") or self.source,
+            "status": card["status"],
+            "owner": card.get("owner") or self.owner,
+            "tags": sorted({*self.tags, *card["tags"]}),
             "customer": None,
             "deal": None,
             "batches": [self.batch],
@@ -437,10 +444,11 @@ class Importer:
             if new["fields"].get(key) in (None, "", [], {}):
                 new["fields"][key] = value
                 added.append(f"fields.{key}")
-        if self.source and not new.get("source"):
-            new["source"] = self.source
+        source = card.get("source") or self.source
+        if source and not new.get("source"):
+            new["source"] = source
             added.append("source")
-        for tag in self.tags:
+        for tag in sorted({*self.tags, *card["tags"]}):
             if tag not in new["tags"]:
                 new["tags"].append(tag)
                 added.append(f"tag {tag}")
