@@ -3,9 +3,11 @@
 One import is one batch (`imp-YYYYMMDD-HHMMSS-xxxx`). For each card, in order:
 
 - rejected: the reader could not use it, or it has no name;
-- skipped: its e-mail or phone belongs to a customer or one of its contacts
-  (a card with neither is matched by name), or it matches a lead and brings
-  nothing new;
+- skipped: its e-mail belongs to a customer or one of its contacts, or its
+  phone does and so does its name (a card with neither is matched by name), or
+  it matches a lead and brings nothing new. A card whose only tie to a customer
+  is a phone, under another name, is a new person there: a lead with a note,
+  or with `as_contact` a new contact of that customer (outcome merged);
 - merged: its e-mail matches a lead, or its phone matches a lead of the same
   name (colleagues share office lines); empty fields of the lead are filled,
   new e-mails, phones and tags added, the batch appended, a timeline entry left;
