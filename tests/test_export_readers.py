@@ -175,3 +175,52 @@ def test_lead_csv_imports_back_with_tags_source_status_and_owner(crm, tmp_path, 
         "tags": ["expo", "vip"],
     }
     assert lead["fields"] == {"size": "big"}
+
+
+# ----- khard --------------------------------------------------------------------------
+
+
+def test_khard_lists_the_exported_vcards(crm, tmp_path):
+    """khard (a vCard address book for the terminal) reads a directory of one card a
+    file, as vdirsyncer leaves it: every exported card is listed by its UID and name."""
+    import subprocess
+    import sys
+
+    import pytest
+
+    pytest.importorskip("khard")
+    cid = company_with_contacts()
+    ok("lead", "add", "Doe, John", "--company", "Company, The", "--email", "j@doe.example")
+    ok("lead", "add", "山田太郎", "--company", "株式会社テスト" * 8)  # long: folded
+    ok("lead", "add", "Eva Neu", "--company", "Neu KG", "--email", "eva@neu.de")
+    ok("lead", "convert", "Eva Neu")  # listed once: as the contact she became
+    text = ok("export", "--format", "vcf").out
+    book = tmp_path / "book"
+    book.mkdir()
+    cards = [c + "END:VCARD\r\n" for c in text.split("END:VCARD\r\n") if c.strip()]
+    for i, card in enumerate(cards):
+        (book / f"{i}.vcf").write_bytes(card.encode("utf-8"))
+    conf = tmp_path / "khard.conf"
+    conf.write_text(f"[addressbooks]\n[[crm]]\npath = {book}\n[general]\n", encoding="utf-8")
+    r = subprocess.run(
+        [sys.executable, "-m", "khard", "-c", str(conf), "list", "--parsable"],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    listed = {line.split("\t")[0]: line.split("\t")[1] for line in r.stdout.splitlines()}
+    expected = {}
+    for cust in ok("customer", "list", "--format", "json").json():
+        expected[f"crm-customer-{cust['id']}"] = cust["name"]
+        for c in cust["contacts"]:
+            expected[f"crm-customer-{cust['id']}-contact-{c['id']}"] = c["name"]
+    for lead in ok("lead", "list", "--status", "new", "--format", "json").json():
+        expected[f"crm-lead-{lead['id']}"] = lead["name"]
+    assert listed == expected
+    assert sorted(listed.values()) == sorted(
+        ["Acme GmbH", "Li Wei", "Zhang San", "Wang Fang", "Doe, John", "山田太郎", "Neu KG",
+         "Eva Neu"]
+    )  # fmt: skip
+    assert cid
