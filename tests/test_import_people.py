@@ -63,6 +63,17 @@ def test_as_contact_adds_the_new_person_to_that_customer(crm, tmp_path):
     assert any("contact Eva Neu" in a["text"] for a in cust["timeline"])
 
 
+def test_as_contact_never_adds_contacts_to_a_person_customer(crm, tmp_path):
+    ok("customer", "add", "Wang Fang", "--kind", "person", "--phone", "+86 138 0013 8000")
+    f = tmp_path / "cards.csv"
+    f.write_text("name,phone\nWang Lei,+86 138 0013 8000\n", encoding="utf-8")
+    s = ok("lead", "import", str(f), "--as-contact", "--format", "json").json()
+    assert s["rows"][0]["outcome"] == "created"
+    assert "also on customer" in s["rows"][0]["notes"][0]
+    (cust,) = ok("customer", "list", "--format", "json").json()
+    assert cust["contacts"] == []
+
+
 def test_as_contact_dry_run_writes_nothing(crm, tmp_path):
     cid = acme()
     f = tmp_path / "cards.csv"

@@ -67,8 +67,8 @@ def import_command(
         bool,
         typer.Option(
             "--as-contact",
-            help="A new person whose only match is a customer's shared phone becomes a "
-            "contact of that customer (default: a new lead).",
+            help="A new person whose only match is a company customer's shared phone "
+            "becomes a contact of that customer (default: a new lead).",
         ),
     ] = False,
     verbose: Annotated[

@@ -343,8 +343,7 @@ class Importer:
         if belongs:
             self._row(card, "skipped", None, f"already a customer: {belongs}")
             return
-        if shared and self.as_contact:
-            self._add_contact(card, *shared)
+        if shared and self.as_contact and self._add_contact(card, *shared):
             return
         if shared:
             card["notes"].append(f"phone {shared[0]} is also on {shared[1]}; a new person there")
@@ -399,11 +398,13 @@ class Importer:
         self.lookup.add_lead(rec)
         self._row(card, "created", self._public_id(rec["id"]), None)
 
-    def _add_contact(self, card: Card, phone: str, holder: str, cid: str) -> None:
-        """--as-contact: the card becomes a contact of customer `cid`, whose phone
-        (held by `holder`) it shares."""
+    def _add_contact(self, card: Card, phone: str, holder: str, cid: str) -> bool:
+        """--as-contact: the card becomes a contact of company customer `cid`, whose
+        phone (held by `holder`) it shares. False for a person customer (a lead then)."""
         assert self.lookup is not None
         customer = self.store.load("customer", cid)
+        if customer.get("kind") == "person":
+            return False
         contact = {
             "id": new_id(),
             "name": card["name"],
@@ -422,6 +423,7 @@ class Importer:
             f"phone {phone} is also on {holder}"
         )
         self._row(card, "merged", cid, reason)
+        return True
 
     def _merge(self, card: Card, lead: Record, how: str) -> None:
         new = dict(lead, emails=list(lead["emails"]), phones=list(lead["phones"]))
