@@ -83,10 +83,12 @@ def matches(rec: Record, query: str, phone_keys: list[str] | None = None) -> boo
         if q in fold(str(h)):
             return True
     keys = phone_search_keys(query) if phone_keys is None else phone_keys
+    if not keys:
+        return False
     phones = rec.get("phones", []) + [
         x for c in rec.get("contacts", []) for x in c.get("phones", [])
     ]
-    return any(k in phone_key(p) for k in keys for p in phones)
+    return any(k in d for d in map(phone_key, phones) for k in keys)
 
 
 def select(

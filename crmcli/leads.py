@@ -105,7 +105,7 @@ def matches(rec: Record, query: str, phone_keys: list[str] | None = None) -> boo
     if any(q in fold(str(h)) for h in hay):
         return True
     keys = phone_search_keys(query) if phone_keys is None else phone_keys
-    return any(k in phone_key(p) for k in keys for p in rec.get("phones", []))
+    return any(k in d for d in map(phone_key, rec.get("phones", [])) for k in keys)
 
 
 def check_status(status: str, *, manual: bool = False) -> str:
