@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from crmcli import models
-from crmcli.contactinfo import phone_key
+from crmcli.contactinfo import phone_key, phone_search_keys
 from crmcli.errors import CrmError
 from crmcli.models import Record
 from crmcli.records import (
@@ -13,9 +13,10 @@ from crmcli.records import (
     clean_phones,
     duplicates,
     edit_contact_details,
+    phone_warnings,
     sort_records,
 )
-from crmcli.store import Store, fold
+from crmcli.store import Store, fold, new_id
 
 SORT_KEYS = ("name", "created", "updated")
 # Fields `edit --unset` may clear, with their empty value.
@@ -54,7 +55,7 @@ def add(
         raise CrmError(f"kind '{kind}' must be company or person")
     emails_ = clean_emails(emails)
     phones_ = clean_phones(store, phones)
-    warnings = duplicates(store, "customer", emails_, phones_)
+    warnings = phone_warnings(store, phones_) + duplicates(store, "customer", emails_, phones_)
     rec = store.create(
         "customer",
         name=name.strip(),
@@ -71,21 +72,23 @@ def add(
     return rec, warnings
 
 
-def matches(rec: Record, query: str) -> bool:
-    """Does `query` (folded) occur in the name, e-mails, phones or contacts?"""
+def matches(rec: Record, query: str, phone_keys: list[str] | None = None) -> bool:
+    """Does `query` (folded) occur in the name, e-mails, phones or contacts, or one
+    of `phone_keys` (contactinfo.phone_search_keys) in the digits of a phone?"""
     hay = [rec.get("name") or "", *rec.get("emails", []), *rec.get("phones", [])]
     for c in rec.get("contacts", []):
         hay += [str(c.get("name") or ""), *c.get("emails", []), *c.get("phones", [])]
     q = fold(query)
-    digits = phone_key(query)
     for h in hay:
         if q in fold(str(h)):
             return True
-    return len(digits) >= 3 and any(
-        digits in phone_key(p)
-        for p in rec.get("phones", [])
-        + [x for c in rec.get("contacts", []) for x in c.get("phones", [])]
-    )
+    keys = phone_search_keys(query) if phone_keys is None else phone_keys
+    if not keys:
+        return False
+    phones = rec.get("phones", []) + [
+        x for c in rec.get("contacts", []) for x in c.get("phones", [])
+    ]
+    return any(k in d for d in map(phone_key, phones) for k in keys)
 
 
 def select(
@@ -96,15 +99,18 @@ def select(
     source: str | None = None,
     search: str | None = None,
     sort: str = "name",
+    region: str | None = None,
 ) -> list[Record]:
-    """Filter and sort customers as `customer list` does."""
+    """Filter and sort customers as `customer list` does (`region`: settings
+    default_region, for a phone searched in national format)."""
+    keys = phone_search_keys(search, region) if search else []
     out = [
         r
         for r in records
         if (tag is None or tag in r.get("tags", []))
         and (owner is None or r.get("owner") == owner)
         and (source is None or r.get("source") == source)
-        and (not search or matches(r, search))
+        and (not search or matches(r, search, keys))
     ]
     if sort not in SORT_KEYS:
         raise CrmError(f"cannot sort by '{sort}' (use {', '.join(SORT_KEYS)})")
@@ -177,7 +183,8 @@ def edit(
         remove_phones=remove_phones,
         unset=unset,
     )
-    warnings = duplicates(store, "customer", new_emails, new_phones, exclude=rec["id"])
+    warnings = phone_warnings(store, new_phones)
+    warnings += duplicates(store, "customer", new_emails, new_phones, exclude=rec["id"])
     return store.save("customer", rec), warnings
 
 
@@ -189,11 +196,13 @@ def add_contact(
     title: str | None = None,
     emails: list[str] | None = None,
     phones: list[str] | None = None,
-) -> Record:
-    """Add a person at a company customer."""
+) -> tuple[Record, list[str]]:
+    """Add a person at a company customer; returns the customer and warnings about
+    phones kept as written."""
     if not name.strip():
         raise CrmError("a contact needs a name")
     contact = {
+        "id": new_id(),  # random: two clones adding the same person never collide
         "name": name.strip(),
         "title": title,
         "emails": clean_emails(emails),
@@ -203,7 +212,7 @@ def add_contact(
         if fold(str(c.get("name"))) == fold(contact["name"]):
             raise CrmError(f"customer {rec['id']} already has a contact named '{c.get('name')}'")
     rec = dict(rec, contacts=[*rec["contacts"], contact])
-    return store.save("customer", rec)
+    return store.save("customer", rec), phone_warnings(store, contact["phones"])
 
 
 def _merge_contacts(a: list[dict], b: list[dict]) -> list[dict]:

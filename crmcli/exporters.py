@@ -7,7 +7,11 @@
 - csv: the fields of one kind in file order (then any extra keys), lists joined
   with "; ", mappings as JSON, formulas neutralised (render.csv_cell).
 - vcf: leads, customers and the contacts of company customers, one vCard 4.0
-  each, that `crm lead import` reads back as they were.
+  each, that `crm lead import` reads back as they were. UIDs are stable: a
+  contact's is built on its id (models.contact_id), not its place in the list.
+  A converted lead is left out (it is the customer or contact it became) unless
+  asked for. URL values are written as URIs (not text-escaped) and lines are
+  folded at 75 octets between characters (vobject counts characters).
 """
 
 from __future__ import annotations
@@ -42,10 +46,13 @@ def parse_kinds(items: Iterable[str] | None) -> list[str]:
     return [k for k in ORDER if k in wanted]
 
 
-def export_parts(store: Store, fmt: str, kinds: list[str]) -> Iterator[tuple[str, int]]:
+def export_parts(
+    store: Store, fmt: str, kinds: list[str], *, include_converted: bool = False
+) -> Iterator[tuple[str, int]]:
     """The export as parts of text, each with how many records (vCards) it holds:
     JSON lines one kind at a time, so 100,000 records are never all in memory.
-    A request that cannot be met raises here, before any part is made."""
+    A request that cannot be met raises here, before any part is made.
+    `include_converted`: vCards of converted leads too."""
     if fmt == "jsonl":
         return _jsonl_parts(store, kinds or ORDER)
     if fmt == "csv":
@@ -63,7 +70,7 @@ def export_parts(store: Store, fmt: str, kinds: list[str]) -> Iterator[tuple[str
                 f"vCards hold customers and leads only, not {other[0]}s; "
                 "use --format jsonl or csv for them"
             )
-        text = vcf_text(store, kinds or list(VCF_KINDS))
+        text = vcf_text(store, kinds or list(VCF_KINDS), include_converted=include_converted)
         return iter([(text, text.count("BEGIN:VCARD\r\n"))])
     raise CrmError(f"unknown export format '{fmt}' ({', '.join(FORMATS)})")
 
@@ -108,11 +115,13 @@ def csv_text(records: list[Record], kind: str) -> str:
 # ----- vCard 4.0 ----------------------------------------------------------------------
 
 
-def vcf_text(store: Store, kinds: list[str]) -> str:
+def vcf_text(store: Store, kinds: list[str], *, include_converted: bool = False) -> str:
     parts = []
     for kind in kinds:
         for rec in store.all(kind):
             if kind == "lead":
+                if rec.get("status") == "converted" and not include_converted:
+                    continue  # it is the customer (or contact) it became
                 parts.append(lead_vcard(rec))
             else:
                 parts += customer_vcards(rec)
@@ -154,8 +163,28 @@ def _vcard(
     if note:
         card.add("note").value = note
     if url:
-        card.add("url").value = url
-    return card.serialize()
+        line = card.add("url")
+        line.value = " ".join(url.split())
+        line.encoded = True  # a URI: its commas and semicolons are not escaped
+    text = card.serialize(lineLength=1 << 30)  # folded here: vobject counts characters
+    return "".join(fold_line(x) + "\r\n" for x in text.split("\r\n")[:-1])
+
+
+def fold_line(line: str, limit: int = 75) -> str:
+    """A content line folded (RFC 6350 3.2) so that no line is longer than `limit`
+    octets in UTF-8, never inside a character."""
+    if len(line) * 4 <= limit or len(line.encode("utf-8")) <= limit:
+        return line
+    parts: list[str] = []
+    start, size = 0, 0
+    for i, ch in enumerate(line):
+        n = len(ch.encode("utf-8"))
+        if size + n > limit:
+            parts.append(line[start:i])
+            start, size = i, 1  # the continuation line's leading space
+        size += n
+    parts.append(line[start:])
+    return "\r\n ".join(parts)
 
 
 def _str(value: Any) -> str | None:
@@ -201,12 +230,12 @@ def customer_vcards(rec: Record) -> list[str]:
             url=_str(rec.get("website")),
         )
     ]
-    for i, person in enumerate(rec.get("contacts") or [], 1):
+    for person in rec.get("contacts") or []:
         if not isinstance(person, dict) or not _str(person.get("name")):
             continue
         cards.append(
             _vcard(
-                f"crm-customer-{rec['id']}-contact-{i}",
+                f"crm-customer-{rec['id']}-contact-{models.contact_id(rec['id'], person)}",
                 str(person["name"]),
                 org=[rec["name"]],
                 title=_str(person.get("title")),

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from crmcli import models
-from crmcli.contactinfo import phone_key
+from crmcli.contactinfo import phone_key, phone_search_keys
 from crmcli.errors import CrmError
 from crmcli.models import Record
 from crmcli.records import (
@@ -21,6 +21,7 @@ from crmcli.records import (
     clean_phones,
     duplicates,
     edit_contact_details,
+    phone_warnings,
     sort_records,
 )
 from crmcli.store import Store, fold
@@ -48,9 +49,12 @@ def _name(rec: Record) -> str:
 def _contact_warnings(
     store: Store, emails: list[str], phones: list[str], exclude: str | None = None
 ) -> list[str]:
-    """Other leads and customers that already hold one of these e-mails/phones."""
-    return duplicates(store, "lead", emails, phones, exclude=exclude) + duplicates(
-        store, "customer", emails, phones
+    """Phones kept as written, and other leads and customers that already hold one
+    of these e-mails/phones."""
+    return (
+        phone_warnings(store, phones)
+        + duplicates(store, "lead", emails, phones, exclude=exclude)
+        + duplicates(store, "customer", emails, phones)
     )
 
 
@@ -92,15 +96,16 @@ def add(
     return rec, warnings
 
 
-def matches(rec: Record, query: str) -> bool:
-    """Does `query` (folded) occur in the name, company, e-mails or phones?"""
+def matches(rec: Record, query: str, phone_keys: list[str] | None = None) -> bool:
+    """Does `query` (folded) occur in the name, company, e-mails or phones, or one of
+    `phone_keys` (contactinfo.phone_search_keys) in the digits of a phone?"""
     hay = [rec.get("name") or "", rec.get("company") or "", *rec.get("emails", [])]
     hay += rec.get("phones", [])
     q = fold(query)
     if any(q in fold(str(h)) for h in hay):
         return True
-    digits = phone_key(query)
-    return len(digits) >= 3 and any(digits in phone_key(p) for p in rec.get("phones", []))
+    keys = phone_search_keys(query) if phone_keys is None else phone_keys
+    return any(k in d for d in map(phone_key, rec.get("phones", [])) for k in keys)
 
 
 def check_status(status: str, *, manual: bool = False) -> str:
@@ -124,9 +129,12 @@ def select(
     tag: str | None = None,
     batch: str | None = None,
     sort: str = "created",
+    region: str | None = None,
 ) -> list[Record]:
     """Filter and sort leads as `lead list` does: every status unless `statuses`
-    is given; newest first by default (`created`, `updated`), or by name."""
+    is given; newest first by default (`created`, `updated`), or by name. `region`
+    (settings default_region) reads a phone searched in national format."""
+    keys = phone_search_keys(search, region) if search else []
     wanted = {check_status(s) for s in statuses or []}
     if sort not in SORT_KEYS:
         raise CrmError(f"cannot sort by '{sort}' (use {', '.join(SORT_KEYS)})")
@@ -138,7 +146,7 @@ def select(
         and (owner is None or r.get("owner") == owner)
         and (tag is None or tag in r.get("tags", []))
         and (batch is None or batch in r.get("batches", []))
-        and (not search or matches(r, search))
+        and (not search or matches(r, search, keys))
     ]
     return sort_records(out, sort)
 

@@ -249,6 +249,42 @@ def _place_unknown(kind: str, rec: Record, out: Record) -> Record:
     return placed
 
 
+def with_contact_ids(rec: Record) -> Record:
+    """The customer with an id on each contact (Store.save gives them lazily, as
+    a customer is written: see contact_id)."""
+    contacts = rec.get("contacts")
+    if not isinstance(contacts, list) or not isinstance(rec.get("id"), str):
+        return rec
+    return dict(rec, contacts=[_with_id(rec["id"], c) for c in contacts])
+
+
+def contact_id(customer_id: str, contact: dict[str, Any]) -> str:
+    """A contact's id: its own `id` (random, given when it was added), else one derived
+    from the customer's id and the contact's name, so that clones that give an old
+    contact its id lazily give it the same one. The vCard export's UID is built on it."""
+    own = contact.get("id")
+    if isinstance(own, str) and own:
+        return own
+    import hashlib
+
+    from crmcli.store import ID_ALPHABET, ID_LENGTH, fold
+
+    seed = f"{customer_id}\0{fold(str(contact.get('name') or ''))}".encode()
+    n = int.from_bytes(hashlib.sha256(seed).digest()[:8], "big")
+    chars = []
+    for _ in range(ID_LENGTH):
+        n, r = divmod(n, len(ID_ALPHABET))
+        chars.append(ID_ALPHABET[r])
+    return "".join(chars)
+
+
+def _with_id(customer_id: str, contact: Any) -> Any:
+    """The contact with its id first (given lazily: see contact_id)."""
+    if not isinstance(contact, dict) or (isinstance(contact.get("id"), str) and contact["id"]):
+        return contact
+    return {"id": contact_id(customer_id, contact), **contact}
+
+
 def _check(ftype: str, value: Any) -> str | None:
     """The problem with `value` for a field of `ftype`, or None when it is fine."""
     optional = not ftype.endswith("!")
@@ -303,6 +339,7 @@ def _check(ftype: str, value: Any) -> str | None:
 # The fields of the mappings in a list field, checked like a record's own.
 ITEM_SCHEMAS: dict[tuple[str, str], list[tuple[str, str]]] = {
     ("customer", "contacts"): [
+        ("id", "str"),  # see contact_id
         ("name", "str!"),
         ("title", "str"),
         ("emails", "list"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from crmcli import models
-from crmcli.contactinfo import normalize_email, normalize_phone, phone_key
+from crmcli.contactinfo import normalize_email, normalize_phone, parse_phone, phone_key
 from crmcli.errors import CrmError
 from crmcli.models import Record
 from crmcli.store import Store
@@ -19,6 +19,16 @@ def clean_emails(items: list[str] | None) -> list[str]:
 def clean_phones(store: Store, items: list[str] | None) -> list[str]:
     region = store.settings.get("default_region")
     return [normalize_phone(p, region) for p in items or [] if p.strip()]
+
+
+def phone_warnings(store: Store, phones: list[str]) -> list[str]:
+    """Why a cleaned phone was kept as written (contactinfo.parse_phone): it is not
+    valid in settings default_region, and where it would be."""
+    region = store.settings.get("default_region")
+    if not region:
+        return []
+    notes = (parse_phone(p, region, strict=False)[1] for p in phones if not p.startswith("+"))
+    return [n for n in notes if n]
 
 
 def duplicates(

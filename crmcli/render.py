@@ -146,18 +146,33 @@ def csv_cell(value: Any) -> str:
         text = to_json(value, indent=None) if value else ""
     else:
         text = str(value)
-    if text and text[0] in "=+-@\t\r":
-        text = "'" + text  # a spreadsheet must not run it as a formula
+    if text and (text[0] in _FORMULA_START or "\n" in text or "\r" in text):
+        # A spreadsheet must not run it as a formula: at the start of the cell, nor
+        # of any line in it (some read a line break inside a cell as a new row).
+        text = _FORMULA.sub(r"\1'", text)
     return text
+
+
+_FORMULA_START = "=+-@\t\r"
+_FORMULA = re.compile(r"(^|[\r\n])(?=[=+\-@\t\r])")
 
 
 def write_csv(
     records: Iterable[dict[str, Any]], columns: Sequence[str], stream: Any = None
 ) -> None:
-    writer = csv.writer(stream or sys.stdout, lineterminator="\n")
-    writer.writerow(columns)
-    for rec in records:
-        writer.writerow([csv_cell(rec.get(c)) for c in columns])
+    """Rows end in "\n"; a cell holding "\r" or "\n" is quoted (the csv module quotes
+    only the characters of its line terminator, so rows are written with "\r\n" and
+    that ending is then replaced): a bare carriage return never splits a row."""
+    import io
+
+    out = stream or sys.stdout
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    for row in ([*columns], *([csv_cell(rec.get(c)) for c in columns] for rec in records)):
+        writer.writerow(row)
+        out.write(buf.getvalue()[:-2] + "\n")
+        buf.seek(0)
+        buf.truncate()
 
 
 # ----- tables ----------------------------------------------------------------------

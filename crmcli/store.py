@@ -675,6 +675,8 @@ class Store:
                 return old
             if has_times:
                 rec["updated"] = self.now_iso()
+        if kind == "customer":
+            rec = models.with_contact_ids(rec)
         problems = models.validate(kind, rec)
         if problems:
             raise RecordError(f"{self.rel(path)}: {problems[0]}", problems[1:])

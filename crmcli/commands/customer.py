@@ -103,10 +103,18 @@ def list_cmd(
     Example: crm customer list --search 北京 --sort updated --format json
     """
     from crmcli import customers
+    from crmcli.contactinfo import display_phone
 
     store = get_store()
+    region = store.settings.get("default_region")
     records = customers.select(
-        store.all("customer"), tag=tag, owner=owner, source=source, search=search, sort=sort
+        store.all("customer"),
+        tag=tag,
+        owner=owner,
+        source=source,
+        search=search,
+        sort=sort,
+        region=region,
     )
     output_list(
         records,
@@ -115,8 +123,8 @@ def list_cmd(
          ("e-mail", {"overflow": "ellipsis", "no_wrap": True, "ratio": 3, "max_width": 26}),
          ("phone", {"no_wrap": True}), ("owner", {"no_wrap": True}),
          ("tags", {"overflow": "ellipsis", "no_wrap": True, "ratio": 2})],
-        lambda r: [r["id"], r["name"], (r["emails"] or [""])[0], (r["phones"] or [""])[0],
-                   r["owner"], r["tags"]],
+        lambda r: [r["id"], r["name"], (r["emails"] or [""])[0],
+                   display_phone((r["phones"] or [""])[0], region), r["owner"], r["tags"]],
         csv_columns=CSV_COLUMNS,
         limit=limit,
         empty="no customers",
@@ -138,15 +146,29 @@ def show_cmd(ref: CustomerRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
     if fmt == ShowFormat.json:
         render.print_json({**rec, "timeline": timeline, **links})
         return
+    region = store.settings.get("default_region")
     render.record_view(
-        [(k, v) for k, v in rec.items() if k not in ("contacts", "fields")]
+        [(k, phones_shown(v, region) if k == "phones" else v)
+         for k, v in rec.items() if k not in ("contacts", "fields")]
         + [(f"fields.{k}", v) for k, v in rec["fields"].items()],
         title=f"{rec['name']} ({rec['id']})",
-    )
-    show_related(rec["contacts"], links, timeline)
+    )  # fmt: skip
+    show_related(rec["contacts"], links, timeline, region)
 
 
-def show_related(contacts: list[dict], links: dict[str, list[dict]], timeline: list[dict]) -> None:
+def phones_shown(phones: list[str], region: str | None) -> list[str]:
+    """Phones as a table shows them: grouped for reading (contactinfo.display_phone)."""
+    from crmcli.contactinfo import display_phone
+
+    return [display_phone(str(p), region) for p in phones or []]
+
+
+def show_related(
+    contacts: list[dict],
+    links: dict[str, list[dict]],
+    timeline: list[dict],
+    region: str | None = None,
+) -> None:
     """The sections under a record in `show`: contacts, linked records, timeline."""
     from crmcli import render
 
@@ -154,7 +176,15 @@ def show_related(contacts: list[dict], links: dict[str, list[dict]], timeline: l
         render.section("Contacts")
         render.table(
             ["name", "title", "e-mails", "phones"],
-            [[c.get("name"), c.get("title"), c.get("emails"), c.get("phones")] for c in contacts],
+            [
+                [
+                    c.get("name"),
+                    c.get("title"),
+                    c.get("emails"),
+                    phones_shown(c.get("phones"), region),
+                ]
+                for c in contacts
+            ],
         )
     for kind, records in links.items():
         if records:
@@ -257,8 +287,12 @@ def contact_add_cmd(
     store = get_store()
     with store.lock():
         rec = store.resolve("customer", ref)
-        rec = customers.add_contact(store, rec, name, title=title, emails=email, phones=phone)
+        rec, warnings = customers.add_contact(
+            store, rec, name, title=title, emails=email, phones=phone
+        )
         store.note_change(f'customer: add contact "{name}" to "{rec["name"]}"')
+    for w in warnings:
+        store.warn(w)
     print(f"Added contact {name} to customer {rec['id']}: {rec['name']}")
 
 

@@ -36,6 +36,14 @@ def export_command(
             show_default=False,
         ),
     ] = None,
+    include_converted: Annotated[
+        bool,
+        typer.Option(
+            "--include-converted",
+            help="vCard: converted leads too (by default left out: each is the customer "
+            "or contact it became).",
+        ),
+    ] = False,
     output: Annotated[
         str | None,
         typer.Option(
@@ -64,7 +72,7 @@ def export_command(
     store = get_store()
     kinds = exporters.parse_kinds(kind)
     chosen = fmt.value if fmt else _from_name(output)
-    parts = exporters.export_parts(store, chosen, kinds)
+    parts = exporters.export_parts(store, chosen, kinds, include_converted=include_converted)
     if output is None or output == "-":
         for text, _n in parts:
             sys.stdout.write(text)

@@ -136,6 +136,7 @@ def list_cmd(
         tag=tag,
         batch=batch,
         sort=sort,
+        region=store.settings.get("default_region"),
     )
     output_list(
         records,
@@ -159,7 +160,7 @@ def show_cmd(ref: LeadRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
     Example: crm lead show "Li Wei"
     """
     from crmcli import leads, records, render
-    from crmcli.commands.customer import show_related
+    from crmcli.commands.customer import phones_shown, show_related
 
     store = get_store()
     rec = store.resolve("lead", ref)
@@ -175,6 +176,8 @@ def show_cmd(ref: LeadRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
             target = targets[key]
             name = (target.get("name") or target.get("title")) if target else "(not found)"
             return f"{v} ({name})"
+        if key == "phones":
+            return phones_shown(v, store.settings.get("default_region"))  # type: ignore[arg-type]
         return v
 
     render.record_view(

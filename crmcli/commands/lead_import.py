@@ -80,6 +80,18 @@ def import_command(
             show_default=False,
         ),
     ] = None,
+    as_contact: Annotated[
+        bool,
+        typer.Option(
+            "--as-contact",
+            help="A new person whose only match is a company customer's shared phone "
+            "becomes a contact of that customer (default: a new lead).",
+        ),
+    ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option("--verbose", "-v", help="List every row, duplicates with nothing new too."),
+    ] = False,
     fmt: ShowFormatOpt = ShowFormat.table,
 ) -> None:
     """Import leads from business cards: CSV and vCard files.
@@ -147,6 +159,7 @@ def import_command(
         owner=owner,
         tags=tag,
         dry_run=dry_run,
+        as_contact=as_contact,
     )
     try:
         with _terminate_as_interrupt():
@@ -169,7 +182,16 @@ def import_command(
             file=sys.stderr,
         )
         raise
-    _report(importer.summary(), fmt)
+    summary = importer.summary()
+    _report(summary, fmt, verbose)
+    if summary["rejected"] and summary["rejected"] == len(summary["rows"]):
+        n = summary["rejected"]
+        first = summary["rows"][0]
+        where = f"card {first['card']}" if "card" in first else f"line {first['line']}"
+        raise CrmError(
+            f"every row was rejected ({n} of {n}), nothing imported; "
+            f"{_short(first['file'])} {where}: {first['reason']}"
+        )
 
 
 def _read(name: str) -> bytes:
@@ -252,42 +274,30 @@ def _short(name: str) -> str:
     return "standard input" if name == "-" else PurePath(name).name
 
 
-def _report(summary: dict[str, Any], fmt: ShowFormat) -> None:
+def _report(summary: dict[str, Any], fmt: ShowFormat, verbose: bool = False) -> None:
     from crmcli import render
 
     if fmt == ShowFormat.json:
         render.print_json(summary)
         return
-    # The rows to look at: rejected first, then skipped, merged, created with notes;
-    # a long import shows the first TABLE_ROWS (JSON lists every row).
-    order = {"rejected": 0, "skipped": 1, "merged": 2, "created": 3}
-    shown = [r for r in summary["rows"] if r["outcome"] != "created" or r["notes"]]
+    # The rows that need a look: rejected first, then merged, and any row with notes
+    # (guessed encodings, phones kept as written, ...); duplicates that bring nothing
+    # new only with --verbose. A long import shows the first TABLE_ROWS.
+    order = {"rejected": 0, "merged": 1, "skipped": 2, "created": 3}
+    shown = [r for r in summary["rows"] if verbose or _needs_look(r)]
     shown.sort(key=lambda r: order[r["outcome"]])
+    quiet = sum(1 for r in summary["rows"] if r["outcome"] == "skipped" and not _needs_look(r))
     if shown:
-        rows = shown[:TABLE_ROWS]
-        files = {r["file"] for r in rows}
-        many = len(files) > 1
-        columns: list[Any] = [
-            ("where", {"no_wrap": True}),
-            ("outcome", {"no_wrap": True}),
-            ("name", {"overflow": "fold", "ratio": 2}),
-            ("reason", {"overflow": "fold", "ratio": 5}),
-        ]
-        if many:
-            columns.insert(0, ("file", {"overflow": "fold", "ratio": 2}))
-        table_rows = []
-        for r in rows:
-            where = f"card {r['card']}" if "card" in r else f"line {r['line']}"
-            notes = r["notes"] if r["outcome"] in ("created", "merged") else []
-            reason = "; ".join(x for x in [r["reason"], *notes] if x)
-            row = [where, r["outcome"], r["name"] or "", reason]
-            table_rows.append([_short(r["file"]), *row] if many else row)
-        title = None if many else _short(next(iter(files)))
-        render.table(columns, table_rows, title=title)  # fmt: skip
-        if len(rows) < len(shown):
+        _table(shown[:TABLE_ROWS])
+        if len(shown) > TABLE_ROWS:
             render.message(
-                f"{len(shown) - len(rows)} more rows not shown (--format json shows all)"
+                f"{len(shown) - TABLE_ROWS} more rows not shown (--format json shows all)"
             )
+    if quiet and not verbose:
+        render.message(
+            f"{quiet} duplicate{'s' if quiet != 1 else ''} with nothing new not listed "
+            "(--verbose lists them)"
+        )
     c = summary
     counts = (
         f"{c['created']} created, {c['merged']} merged, "
@@ -298,3 +308,29 @@ def _report(summary: dict[str, Any], fmt: ShowFormat) -> None:
     else:
         batch = f" (batch {c['batch']})" if c["created"] or c["merged"] else ""
         print(f"Imported {counts}{batch}")
+
+
+def _needs_look(row: dict[str, Any]) -> bool:
+    return row["outcome"] in ("rejected", "merged") or bool(row["notes"])
+
+
+def _table(rows: list[dict[str, Any]]) -> None:
+    from crmcli import render
+
+    files = {r["file"] for r in rows}
+    many = len(files) > 1
+    columns: list[Any] = [
+        ("where", {"no_wrap": True}),
+        ("outcome", {"no_wrap": True}),
+        ("name", {"overflow": "fold", "ratio": 2}),
+        ("reason", {"overflow": "fold", "ratio": 5}),
+    ]
+    if many:
+        columns.insert(0, ("file", {"overflow": "fold", "ratio": 2}))
+    table_rows = []
+    for r in rows:
+        where = f"card {r['card']}" if "card" in r else f"line {r['line']}"
+        reason = "; ".join(x for x in [r["reason"], *r["notes"]] if x)
+        row = [where, r["outcome"], r["name"] or "", reason]
+        table_rows.append([_short(r["file"]), *row] if many else row)
+    render.table(columns, table_rows, title=None if many else _short(next(iter(files))))

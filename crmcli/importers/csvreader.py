@@ -34,7 +34,8 @@ from crmcli.importers.text import (
 # What a column can hold (the targets of --map).
 TARGETS = (
     "name", "first_name", "middle_name", "last_name", "company", "title", "department",
-    "email", "phone", "fax", "note", "website", "fields", "ignore",
+    "email", "phone", "fax", "note", "website", "fields", "tags", "source", "status", "owner",
+    "ignore",
 )  # fmt: skip
 TARGET_ALIASES = {
     "first": "first_name", "given": "first_name", "given_name": "first_name",
@@ -72,8 +73,12 @@ _NAMES = {
     "website": "website, web site, web page, url, homepage, home page, webseite, page web, "
     "site web, pagina web, webpagina, 网址, 网站, 主页, 网页",
     "fields": "fields",
+    "tags": "tags",
+    "source": "source",
+    "status": "status",
+    "owner": "owner",
     # the other columns of `crm export --format csv`: known, not imported
-    "ignore": "id, status, owner, source, tags, batches, customer, deal, created, updated, "
+    "ignore": "id, batches, customer, deal, created, updated, "
     "kind, tier, tier manual, cadence, contacts",
 }
 
@@ -338,6 +343,10 @@ def _card(
                     _add_field(card, str(k), v)
             else:
                 card["notes"].append("column fields: not a JSON object, ignored")
+        elif target == "tags":  # the lead columns of `crm export --format csv`
+            card["tags"] = [t.strip() for t in cell.split(";") if t.strip()]
+        elif target in ("source", "status", "owner"):
+            card[target] = one_line(cell)
         elif target.startswith("fields."):
             _add_field(card, target[7:], note_text(cell))
     if not card["name"]:

@@ -3,9 +3,11 @@
 One import is one batch (`imp-YYYYMMDD-HHMMSS-xxxx`). For each card, in order:
 
 - rejected: the reader could not use it, or it has no name;
-- skipped: its e-mail or phone belongs to a customer or one of its contacts
-  (a card with neither is matched by name), or it matches a lead and brings
-  nothing new;
+- skipped: its e-mail belongs to a customer or one of its contacts, or its
+  phone does and so does its name (a card with neither is matched by name), or
+  it matches a lead and brings nothing new. A card whose only tie to a customer
+  is a phone, under another name, is a new person there: a lead with a note,
+  or with `as_contact` a new contact of that customer (outcome merged);
 - merged: its e-mail matches a lead, or its phone matches a lead of the same
   name (colleagues share office lines); empty fields of the lead are filled,
   new e-mails, phones and tags added, the batch appended, a timeline entry left;
@@ -28,10 +30,10 @@ from collections.abc import Callable, Iterable
 from pathlib import PurePath
 from typing import Any
 
-from crmcli.contactinfo import normalize_email, normalize_phone, phone_key
+from crmcli.contactinfo import normalize_email, parse_phone, phone_key
 from crmcli.errors import CrmError
 from crmcli.importers.text import display_name, name_key
-from crmcli.models import Record
+from crmcli.models import LEAD_STATUSES, Record
 from crmcli.store import ID_ALPHABET, Store, new_id
 
 MIN_PHONE_DIGITS = 5  # shorter numbers (extensions, junk) never match anything
@@ -95,6 +97,11 @@ def clean(card: Card, region: str | None) -> Card:
             fields["fax"] = "; ".join(faxes)
         else:
             del fields["fax"]
+    tags = [t for t in card.get("tags") or [] if isinstance(t, str)]
+    status = (card.get("status") or "new").strip().lower()
+    if status not in LEAD_STATUSES:
+        notes.append(f"status '{card['status']}' is no lead status: new")
+        status = "new"
     name = card.get("name") or ""
     company = card.get("company") or ""
     if not name and not card.get("error"):
@@ -109,6 +116,8 @@ def clean(card: Card, region: str | None) -> Card:
         "emails": emails,
         "phones": phones,
         "fields": fields,
+        "tags": tags,
+        "status": status,
         "notes": notes,
     }
 
@@ -137,7 +146,9 @@ def _phones(items: Iterable[str], region: str | None, notes: list[str], what: st
         if len(phone_key(raw)) < 3:
             notes.append(f"{what} '{raw}' left out: not a phone number")
             continue
-        p = normalize_phone(raw, region, strict=False)
+        p, note = parse_phone(raw, region, strict=False)
+        if note:
+            notes.append(note if what == "phone" else note.replace("phone", what, 1))
         if phone_key(p) not in keys:
             keys.add(phone_key(p))
             out.append(p)
@@ -173,33 +184,38 @@ class Lookup:
         self.lead_phone: dict[str, str] = {}
         self.lead_name: dict[tuple, str] = {}
         self.cust_email: dict[str, str] = {}
-        self.cust_phone: dict[str, str] = {}
+        self.cust_phone: dict[str, tuple[str, str]] = {}  # digits -> (label, customer id)
         self.cust_name: dict[tuple, str] = {}
         self._names_built = False
         for c in customers:
-            label = f"customer {c['id']} ({c['name']})"
-            self._customer(c.get("emails"), c.get("phones"), label)
-            self.cust_name.setdefault((name_key(c["name"]), ()), label)
-            for person in c.get("contacts") or []:
-                if not isinstance(person, dict):
-                    continue
-                plabel = f"{person.get('name') or 'a contact'} of {label}"
-                self._customer(person.get("emails"), person.get("phones"), plabel)
-                if person.get("name"):
-                    key = (name_key(str(person["name"])), name_key(c["name"]))
-                    self.cust_name.setdefault(key, plabel)
+            self.add_customer(c)
         for lead in leads:
             self.add_lead(lead)
         self.whole.clear()
 
-    def _customer(self, emails: Any, phones: Any, label: str) -> None:
+    def add_customer(self, c: Record) -> None:
+        label = f"customer {c['id']} ({c['name']})"
+        self._customer(c.get("emails"), c.get("phones"), label, c["id"])
+        self.cust_name.setdefault((name_key(c["name"]), ()), label)
+        self.cust_name.setdefault((name_key(c["name"]), c["id"]), label)
+        for person in c.get("contacts") or []:
+            if not isinstance(person, dict):
+                continue
+            plabel = f"{person.get('name') or 'a contact'} of {label}"
+            self._customer(person.get("emails"), person.get("phones"), plabel, c["id"])
+            if person.get("name"):
+                key = (name_key(str(person["name"])), name_key(c["name"]))
+                self.cust_name.setdefault(key, plabel)
+                self.cust_name.setdefault((key[0], c["id"]), plabel)
+
+    def _customer(self, emails: Any, phones: Any, label: str, cid: str) -> None:
         for e in emails or []:
             if isinstance(e, str):
                 self.cust_email.setdefault(e.lower(), label)
         for p in phones or []:
             k = phone_key(str(p))
             if len(k) >= MIN_PHONE_DIGITS:
-                self.cust_phone.setdefault(k, label)
+                self.cust_phone.setdefault(k, (label, cid))
 
     def add_lead(self, lead: Record) -> None:
         lid = lead["id"]
@@ -228,21 +244,31 @@ class Lookup:
         key = (name_key(name), name_key(company))
         return self.lead_name.get(key) if key[0] else None
 
-    def customer_of(self, c: Card) -> str | None:
-        """What customer the card belongs to, as a reason text; None if none."""
+    def customer_of(self, c: Card) -> tuple[str | None, tuple[str, str, str] | None]:
+        """(why the card is a customer's, or None; the shared phone, or None).
+
+        A card whose only tie to a customer is a phone (an office line), while its
+        name is not the customer's nor one of its contacts', is a new person at that
+        company: the second item is then (phone, the phone's holder, customer id)."""
         for e in c["emails"]:
             if e in self.cust_email:
-                return f"e-mail {e} belongs to {self.cust_email[e]}"
+                return f"e-mail {e} belongs to {self.cust_email[e]}", None
+        shared = None
+        name = name_key(c["name"])
         for p in c["phones"]:
             k = phone_key(p)
             if k in self.cust_phone:
-                return f"phone {p} belongs to {self.cust_phone[k]}"
+                label, cid = self.cust_phone[k]
+                if (name, cid) in self.cust_name:  # the customer's own name, or a contact's
+                    return f"phone {p} belongs to {label}", None
+                shared = shared or (p, label, cid)
+        if shared:
+            return None, shared
         if not c["emails"] and not c["phones"]:
-            name = name_key(c["name"])
             for key in ((name, ()), (name, name_key(c["company"]))):
                 if key in self.cust_name and key[0]:
-                    return f"same name as {self.cust_name[key]}"
-        return None
+                    return f"same name as {self.cust_name[key]}", None
+        return None, None
 
     def lead_of(self, c: Card) -> tuple[str | None, str, list[str]]:
         """(lead id, why, notes) of the lead the card duplicates."""
@@ -297,8 +323,10 @@ class Importer:
         owner: str | None = None,
         tags: list[str] | None = None,
         dry_run: bool = False,
+        as_contact: bool = False,
     ) -> None:
         self.store = store
+        self.as_contact = as_contact
         self.batch = batch
         self.source = source or None
         self.owner = owner or store.user
@@ -352,10 +380,14 @@ class Importer:
         if why:
             self._row(card, "rejected", None, why)
             return
-        belongs = self.lookup.customer_of(card)
+        belongs, shared = self.lookup.customer_of(card)
         if belongs:
             self._row(card, "skipped", None, f"already a customer: {belongs}")
             return
+        if shared and self.as_contact and self._add_contact(card, *shared):
+            return
+        if shared:
+            card["notes"].append(f"phone {shared[0]} is also on {shared[1]}; a new person there")
         lid, how, notes = self.lookup.lead_of(card)
         card["notes"] += notes
         if lid is None:
@@ -407,10 +439,10 @@ class Importer:
             "title": card["title"] or None,
             "emails": card["emails"],
             "phones": card["phones"],
-            "source": self.source,
-            "status": "new",
-            "owner": self.owner,
-            "tags": list(self.tags),
+            "source": card.get("source") or self.source,
+            "status": card["status"],
+            "owner": card.get("owner") or self.owner,
+            "tags": sorted({*self.tags, *card["tags"]}),
             "customer": None,
             "deal": None,
             "batches": [self.batch],
@@ -426,6 +458,33 @@ class Importer:
         assert self.lookup is not None
         self.lookup.add_lead(rec)
         self._row(card, "created", self._public_id(rec["id"]), None)
+
+    def _add_contact(self, card: Card, phone: str, holder: str, cid: str) -> bool:
+        """--as-contact: the card becomes a contact of company customer `cid`, whose
+        phone (held by `holder`) it shares. False for a person customer (a lead then)."""
+        assert self.lookup is not None
+        customer = self.store.load("customer", cid)
+        if customer.get("kind") == "person":
+            return False
+        contact = {
+            "id": new_id(),
+            "name": card["name"],
+            "title": card["title"] or None,
+            "emails": card["emails"],
+            "phones": card["phones"],
+        }
+        customer = dict(customer, contacts=[*customer["contacts"], contact])
+        if not self.dry_run:
+            customer = self.store.save("customer", customer)
+            text = self._activity_text(card, [f"contact {card['name']}"])
+            self.store.add_activity(cid, "import", text)
+        self.lookup.add_customer(customer)
+        reason = (
+            f"added as a contact of customer {cid} ({customer['name']}): "
+            f"phone {phone} is also on {holder}"
+        )
+        self._row(card, "merged", cid, reason)
+        return True
 
     def _merge(self, card: Card, lead: Record, how: str, completed: str | None) -> None:
         if completed:
@@ -452,10 +511,11 @@ class Importer:
             if new["fields"].get(key) in (None, "", [], {}):
                 new["fields"][key] = value
                 added.append(f"fields.{key}")
-        if self.source and not new.get("source"):
-            new["source"] = self.source
+        source = card.get("source") or self.source
+        if source and not new.get("source"):
+            new["source"] = source
             added.append("source")
-        for tag in self.tags:
+        for tag in sorted({*self.tags, *card["tags"]}):
             if tag not in new["tags"]:
                 new["tags"].append(tag)
                 added.append(f"tag {tag}")
