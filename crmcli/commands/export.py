@@ -66,9 +66,12 @@ def export_command(
     chosen = fmt.value if fmt else _from_name(output)
     parts = exporters.export_parts(store, chosen, kinds)
     if output is None or output == "-":
+        from crmcli.render import raw
+
+        out = raw(sys.stdout)  # data for programs: as is, not escaped for a terminal
         for text, _n in parts:
-            sys.stdout.write(text)
-        sys.stdout.flush()
+            out.write(text)
+        out.flush()
         return
     target = Path(output).expanduser()
     if target.is_dir():

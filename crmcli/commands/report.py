@@ -113,7 +113,7 @@ def _table(
 def _line(text: str = "") -> None:
     from crmcli import render
 
-    render.console().print(text, markup=False, highlight=False)
+    render.console().print(render.safe(text), markup=False, highlight=False)
 
 
 def _scope(data: dict[str, Any], what: str) -> str:

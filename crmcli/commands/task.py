@@ -595,12 +595,15 @@ def export_cmd(
         component=as_.value,
     )
     if ics == "-":
-        if hasattr(sys.stdout, "buffer"):
-            sys.stdout.flush()
-            sys.stdout.buffer.write(data)
+        from crmcli.render import raw
+
+        out = raw(sys.stdout)  # a calendar for programs: the bytes as is
+        if hasattr(out, "buffer"):
+            out.flush()
+            out.buffer.write(data)
         else:
-            sys.stdout.write(data.decode("utf-8"))
-        sys.stdout.flush()
+            out.write(data.decode("utf-8"))
+        out.flush()
         return
     path = Path(ics).expanduser()
     try:
