@@ -255,14 +255,17 @@ def _check(ftype: str, value: Any) -> str | None:
         if isinstance(value, Decimal) and value and abs(value.adjusted()) > MONEY_DIGITS:
             return "is out of range"  # 1e+999999999 would take a gigabyte to print
     elif base == "time":
-        from crmcli.dates import parse_iso
+        from crmcli.dates import check_range, parse_iso
+        from crmcli.errors import DateError
 
         if not isinstance(value, str):
             return "must be an ISO 8601 timestamp"
         try:
-            parse_iso(value)
+            check_range(parse_iso(value), value, "")
         except (ValueError, OverflowError):
             return f"'{value}' is not an ISO 8601 timestamp"
+        except DateError as e:  # year 9999 or 1: a date past any sum with it (OverflowError)
+            return e.message.strip()
     elif base.startswith("enum"):
         allowed = base.split(":", 1)[1].split("|")
         if value not in allowed:

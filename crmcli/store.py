@@ -193,7 +193,8 @@ class Store:
         )
         from crmcli.dates import use_zone
 
-        use_zone(self.settings.get("timezone"))  # for timestamps written without an offset
+        # timestamps written without an offset; slash dates whose order is ambiguous
+        use_zone(self.settings.get("timezone"), self.settings.get("date_order"))
         self.warnings: list[str] = []
         self.warn: Callable[[str], None] = warn or self.warnings.append
         self.changed: list[Path] = []  # files written or removed by this process

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 import typer
 
 from crmcli.commands.common import (
+    MAX_LIMIT,
     LimitOpt,
     ListFormat,
     ListFormatOpt,
@@ -530,7 +531,13 @@ def remind_cmd(
     ] = RemindFormat.text,
     limit: Annotated[
         int,
-        typer.Option("--limit", "-n", help="Items per owner and section in text (0: all)."),
+        typer.Option(
+            "--limit",
+            "-n",
+            min=0,
+            max=MAX_LIMIT,
+            help="Items per owner and section in text (0: all).",
+        ),
     ] = 50,
 ) -> None:
     """What needs attention today, for cron; silent when nothing does.
