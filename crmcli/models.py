@@ -252,6 +252,8 @@ def _check(ftype: str, value: Any) -> str | None:
             return "must be a number"
         if isinstance(value, Decimal) and not value.is_finite():
             return "must be a finite number"
+        if value < 0:
+            return f"{value} must be a number of at least 0"
         if isinstance(value, Decimal) and value and abs(value.adjusted()) > MONEY_DIGITS:
             return "is out of range"  # 1e+999999999 would take a gigabyte to print
     elif base == "time":
@@ -281,6 +283,7 @@ ITEM_SCHEMAS: dict[tuple[str, str], list[tuple[str, str]]] = {
         ("emails", "list"),
         ("phones", "list"),
     ],
+    ("deal", "lines"): [("qty", "money"), ("unit_price", "money")],
 }
 
 

@@ -55,11 +55,10 @@ def export_command(
 
     Example: crm export --kind lead --format csv --output leads.csv
     """
-    from pathlib import Path
 
     from crmcli import exporters
     from crmcli.errors import CrmError
-    from crmcli.store import atomic_write
+    from crmcli.store import atomic_write, user_path
 
     store = get_store()
     kinds = exporters.parse_kinds(kind)
@@ -73,7 +72,7 @@ def export_command(
             out.write(text)
         out.flush()
         return
-    target = Path(output).expanduser()
+    target = user_path(output, "--output")
     if target.is_dir():
         raise CrmError(f"{output} is a directory; give a file name")
     count = 0

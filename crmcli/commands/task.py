@@ -583,7 +583,6 @@ def export_cmd(
     Example: crm task export --ics ~/Calendars/crm.ics --owner alice
     """
     import sys
-    from pathlib import Path
 
     from crmcli import calendar_export, tasks
     from crmcli.errors import CrmError
@@ -612,7 +611,9 @@ def export_cmd(
             out.write(data.decode("utf-8"))
         out.flush()
         return
-    path = Path(ics).expanduser()
+    from crmcli.store import user_path
+
+    path = user_path(ics, "--ics")
     try:
         atomic_write(path, data)
     except OSError as e:
