@@ -496,7 +496,7 @@ def occurrence_id(series: str, due: datetime) -> str:
 def done(store: Store, task: Record) -> tuple[Record, Record | None, bool]:
     """Complete a task. A recurring one gets its next occurrence; returns
     (task, next occurrence or None, whether the next one existed already)."""
-    from crmcli.dates import iso
+    from crmcli.dates import check_range, iso
 
     if task.get("status") == "done":
         raise CrmError(f"task {task['id']} ({task['title']}) is done already")
@@ -509,6 +509,7 @@ def done(store: Store, task: Record) -> tuple[Record, Record | None, bool]:
         except CrmError as e:
             raise CrmError(f"tasks/{task['id']}.yaml: every: {e.message}") from None
         due = next_due(task, now, store.tz, series_start(store, task))
+        check_range(due, iso(due), "the next occurrence")  # before anything is written
         series = task.get("series") or task["id"]
         nid = occurrence_id(series, due)
         if store.exists("task", nid):

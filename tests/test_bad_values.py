@@ -249,3 +249,14 @@ def test_an_unknown_region_code_is_named(crm):
     r = run("customer", "add", "Acme", "--phone", "030 1234567")
     assert r.code == 1
     assert r.err == "Error: crm.yaml: 'default_region' 'XX' is not a known region code\n"
+
+
+def test_done_refuses_a_next_occurrence_past_2200_before_writing(crm):
+    rid = _add_task("--due", "2200-12-15", "--every", "1y", "-f", "json").json()["id"]
+    before = {p.name: p.read_bytes() for p in (crm / "tasks").iterdir()}
+    r = run("task", "done", rid)
+    assert r.code == 1
+    assert r.err.startswith(
+        "Error: the next occurrence '2201-12-15T23:59:59+08:00' is out of range"
+    )
+    assert {p.name: p.read_bytes() for p in (crm / "tasks").iterdir()} == before
