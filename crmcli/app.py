@@ -156,8 +156,25 @@ def _plain_help(command: Any) -> Any:
 
 
 def main() -> None:
-    """Console entry point: run the app, map errors to exit codes."""
+    """Console entry point: run the app, map errors to exit codes. All it prints passes
+    render.SafeStream (control characters from data shown escaped); a character the
+    terminal's encoding lacks is shown as a \\u escape, never an error."""
+    from crmcli import render
+
+    streams = sys.stdout, sys.stderr
+    for stream in streams:
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+    sys.stdout, sys.stderr = render.SafeStream(sys.stdout), render.SafeStream(sys.stderr)
+    try:
+        _main()
+    finally:
+        sys.stdout, sys.stderr = streams
+
+
+def _main() -> None:
     from crmcli.errors import CrmError
+    from crmcli.render import safe
 
     for arg in sys.argv[1:]:
         try:
@@ -177,7 +194,7 @@ def main() -> None:
                 _autocommit()
             raise
     except CrmError as e:
-        print(f"Error: {e.message}", file=sys.stderr)
+        print(f"Error: {safe(e.message, lines=False)}", file=sys.stderr)
         for line in e.details:
             print(line, file=sys.stderr)
         if os.environ.get("CRM_DEBUG"):
@@ -193,7 +210,8 @@ def main() -> None:
         if os.environ.get("CRM_DEBUG"):
             raise
         print(
-            f"Error: unexpected {type(e).__name__}: {e} (run with CRM_DEBUG=1 for a traceback)",
+            f"Error: unexpected {type(e).__name__}: {safe(str(e), lines=False)}"
+            " (run with CRM_DEBUG=1 for a traceback)",
             file=sys.stderr,
         )
         sys.exit(1)

@@ -39,6 +39,10 @@ def parse_phone(
     """
     import phonenumbers
 
+    if region and region not in phonenumbers.SUPPORTED_REGIONS:
+        from crmcli.errors import SettingsError
+
+        raise SettingsError(f"crm.yaml: 'default_region' '{region}' is not a known region code")
     raw = " ".join(text.split())
     digits = re.sub(r"\D", "", raw)
     if len(digits) < 3:

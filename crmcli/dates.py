@@ -24,15 +24,35 @@ _UNITS = {
 _TIME_RE = r"(?P<time>\d{1,2}(?::\d{2})?(?::\d{2})?\s*(?:am|pm)?|noon|midnight)"
 
 
+# The years a date may fall in: past them lies a typo (or a value that overflows).
+YEARS = (1900, 2200)
+DATE_ORDERS = ("DMY", "MDY", "YMD")
+
 # The zone that timestamps written without an offset (by hand) are read in: the
 # CRM's settings timezone once a Store is opened (use_zone), else the machine's.
 _zone: list = [None, None]  # [zone name, its tzinfo once looked up]
+# How a slash date whose order is ambiguous (03/04/2026) is read: settings date_order.
+_date_order: list[str | None] = [None]
 
 
-def use_zone(name: str | None) -> None:
-    """Read timestamps that lack an offset in the zone `name` (the CRM's timezone)."""
+def use_zone(name: str | None, date_order: str | None = None) -> None:
+    """Read timestamps that lack an offset in the zone `name` (the CRM's timezone), and
+    ambiguous slash dates in `date_order` (DMY, MDY, YMD; None: refuse them)."""
+    _date_order[0] = date_order
     if name != _zone[0]:
         _zone[:] = [name, None]
+
+
+def check_range(dt: datetime, text: str, what: str = "the date") -> datetime:
+    """`dt` when its year lies in YEARS and its offset within a day; else DateError
+    naming `text`."""
+    try:
+        dt.utcoffset()
+    except ValueError:  # dateutil builds a +25:00 zone that datetime then refuses
+        raise DateError(f"{what} '{text}' has an offset out of range (-23:59 to +23:59)") from None
+    if not YEARS[0] <= dt.year <= YEARS[1]:
+        raise DateError(f"{what} '{text}' is out of range (years {YEARS[0]} to {YEARS[1]})")
+    return dt
 
 
 def _naive_zone() -> tzinfo:
@@ -62,9 +82,9 @@ def now(tz: tzinfo | None = None) -> datetime:
     if fixed:
         try:
             dt = parse_iso(fixed, tz)
-        except (ValueError, DateError) as e:
+        except (ValueError, OverflowError, DateError) as e:
             raise DateError(f"CRM_NOW is not an ISO timestamp: '{fixed}'") from e
-        return dt.astimezone(tz)
+        return check_range(dt, fixed, "CRM_NOW").astimezone(tz)
     return datetime.now(tz).replace(microsecond=0)
 
 
@@ -152,16 +172,45 @@ def parse_when(text: str, current: datetime | None = None, *, end_of_day: bool =
     Unparseable text raises DateError quoting it: never a silent guess.
     """
     try:
-        return _parse_when(text, current, end_of_day=end_of_day)
+        dt = _parse_when(text, current, end_of_day=end_of_day)
     except (ValueError, OverflowError):  # +99999y, year 10000: past what a date can hold
         raise DateError(f"the date '{text}' is out of range") from None
+    return check_range(dt, text)
+
+
+_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d*)?")
+_DAY_MONTH = re.compile(r"(\d{1,2})([./])(\d{1,2})\2(\d+)(?=$|[ T])(.*)")
+
+
+def _numeric_date(text: str) -> str:
+    """`text` with a leading dotted or slash date (12.10.2026, 03/04/2026) written as
+    ISO. Dotted dates are day first; a slash date is read by its numbers when only
+    one order makes a date, else by settings date_order, else refused."""
+    m = _DAY_MONTH.fullmatch(text.strip())
+    if not m:
+        return text
+    a, sep, b, year, rest = int(m[1]), m[2], int(m[3]), m[4], m[5]
+    how = "write it as YYYY-MM-DD (e.g. 2026-04-03)"
+    if len(year) != 4:
+        raise DateError(f"the date '{text}' needs a four-digit year: {how}")
+    order = "DMY" if sep == "." or a > 12 else "MDY" if b > 12 or a == b else _date_order[0]
+    if order not in ("DMY", "MDY"):
+        raise DateError(
+            f"the date '{text}' could be day or month first: {how}, "
+            "or set date_order (DMY or MDY) in crm.yaml"
+        )
+    day, month = (a, b) if order == "DMY" else (b, a)
+    return f"{year}-{month:02d}-{day:02d}{rest}"
 
 
 def _parse_when(text: str, current: datetime | None, *, end_of_day: bool) -> datetime:
     current = current or now()
     tz = current.tzinfo
-    raw = text
-    text = " ".join(text.strip().lower().split())
+    shown = text
+    if _NUMBER.fullmatch(text.strip()):
+        raise DateError(f"'{shown}' is a number, not a date (try 2026-12-01, +3d or tomorrow)")
+    raw = _numeric_date(text)
+    text = " ".join(raw.strip().lower().split())
     if not text:
         raise DateError("empty date")
     default_time = time(23, 59, 59) if end_of_day else time()
@@ -182,7 +231,7 @@ def _parse_when(text: str, current: datetime | None, *, end_of_day: bool) -> dat
             try:
                 at = _parse_time(m["time"]) if m["time"] else default_time
             except ValueError:
-                raise DateError(f"cannot understand the date '{raw}'") from None
+                raise DateError(f"cannot understand the date '{shown}'") from None
             return datetime.combine(day, at, tzinfo=tz)
 
     # ISO, then free form through dateutil.
@@ -201,10 +250,10 @@ def _parse_when(text: str, current: datetime | None, *, end_of_day: bool) -> dat
                 dt = parser.parse(raw, default=datetime.combine(current.date(), time()))
         except parser.UnknownTimezoneWarning:
             raise DateError(
-                f"cannot understand the time zone in '{raw}' (use an offset like +08:00)"
+                f"cannot understand the time zone in '{shown}' (use an offset like +08:00)"
             ) from None
         except (ValueError, OverflowError, parser.ParserError):
-            raise DateError(f"cannot understand the date '{raw}'") from None
+            raise DateError(f"cannot understand the date '{shown}'") from None
         has_time = bool(re.search(r"\d:\d|\d\s*(am|pm)\b|noon|midnight", text))
     if not has_time:
         dt = datetime.combine(dt.date(), default_time)

@@ -186,9 +186,12 @@ def parse_money(text: Any, what: str = "amount") -> Decimal:
     if not _MONEY_RE.match(raw):
         raise CrmError(f"{what} '{text}' is not a number like 1200 or 1200.50")
     try:
-        return Decimal(raw.lstrip("+"))
+        value = Decimal(raw.lstrip("+"))
     except InvalidOperation:  # pragma: no cover - the pattern already excludes it
         raise CrmError(f"{what} '{text}' is not a number") from None
+    if value and abs(value.adjusted()) > models.MONEY_DIGITS:
+        raise CrmError(f"{what} '{text}' is out of range")
+    return value
 
 
 def parse_qty(text: Any) -> Decimal:
@@ -323,7 +326,10 @@ def _line_number(line: Record, key: str, where: str) -> Decimal | None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
         raise CrmError(f"{where}: '{key}' must be a number, not {value!r}")
-    return Decimal(value)
+    try:
+        return parse_money(value, key) if key != "qty" else parse_qty(value)
+    except CrmError as e:
+        raise CrmError(f"{where}: {e.message}") from None
 
 
 def _checked_lines(deal: Record) -> list[tuple[Record, Decimal, Decimal]]:

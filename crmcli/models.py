@@ -318,17 +318,22 @@ def _check(ftype: str, value: Any) -> str | None:
             return "must be a number"
         if isinstance(value, Decimal) and not value.is_finite():
             return "must be a finite number"
+        if value < 0:
+            return f"{value} must be a number of at least 0"
         if isinstance(value, Decimal) and value and abs(value.adjusted()) > MONEY_DIGITS:
             return "is out of range"  # 1e+999999999 would take a gigabyte to print
     elif base == "time":
-        from crmcli.dates import parse_iso
+        from crmcli.dates import check_range, parse_iso
+        from crmcli.errors import DateError
 
         if not isinstance(value, str):
             return "must be an ISO 8601 timestamp"
         try:
-            parse_iso(value)
+            check_range(parse_iso(value), value, "")
         except (ValueError, OverflowError):
             return f"'{value}' is not an ISO 8601 timestamp"
+        except DateError as e:  # year 9999 or 1: a date past any sum with it (OverflowError)
+            return e.message.strip()
     elif base.startswith("enum"):
         allowed = base.split(":", 1)[1].split("|")
         if value not in allowed:
@@ -345,6 +350,7 @@ ITEM_SCHEMAS: dict[tuple[str, str], list[tuple[str, str]]] = {
         ("emails", "list"),
         ("phones", "list"),
     ],
+    ("deal", "lines"): [("qty", "money"), ("unit_price", "money")],
 }
 
 

@@ -211,6 +211,7 @@ def to_text(data: dict[str, Any], tz: tzinfo, limit: int = 0) -> str:
     lines within 80 columns. Empty when nothing needs attention. With `limit`,
     each owner's section lists that many items and says how many more there are."""
     from crmcli.dates import parse_iso
+    from crmcli.render import safe
 
     if is_empty(data):
         return ""
@@ -220,11 +221,12 @@ def to_text(data: dict[str, Any], tz: tzinfo, limit: int = 0) -> str:
     indent = " " * (LABEL + 3)
 
     def add(owner: str | None, section: str, label: str, pieces: list[tuple[str, str]]) -> None:
-        key = (owner or NO_OWNER, section)
+        key = (safe(owner, lines=False) if owner else NO_OWNER, section)
         shown[key] = shown.get(key, 0) + 1
         if limit and shown[key] > limit:
             return
         first = f"  {label:<{LABEL}} " if label else "  "
+        pieces = [(sep, safe(text, lines=False)) for sep, text in pieces]
         lines = _fit(first, pieces, indent if label else "    ")
         by_owner.setdefault(key[0], {}).setdefault(section, []).extend(lines)
 

@@ -2,6 +2,12 @@
 
 Data goes to stdout, messages to stderr. Off a terminal, or with NO_COLOR set,
 there is no colour and no progress bar. rich is imported only when a table is drawn.
+
+Text from data (a name off a business card, an e-mail subject) may hold control
+characters and escape sequences; `safe` shows them escaped (`\\x1b`, `\\u202e`).
+Everything crm prints passes it: the CLI writes through SafeStream, and rich, which
+writes its own colour codes, is given text that `safe` has escaped (cell, table).
+CSV and `crm export` are for programs and carry the data as is.
 """
 
 from __future__ import annotations
@@ -20,6 +26,47 @@ _DEC_RE = re.compile(r'"\\u0000dec:([-0-9.eE+]+)"')
 _DEC_MARK = "\\u0000dec:"
 
 
+# C0 controls (but for newline and tab, kept where text may run over lines), DEL, C1,
+# and the Unicode marks that reorder or split text on screen (bidi, line separators).
+_MARKS = "\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_UNSAFE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_MARKS}]")
+_UNSAFE_LINE = re.compile(f"[\x00-\x1f\x7f-\x9f{_MARKS}]")
+
+
+_NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def _escaped(m: re.Match) -> str:
+    # \n \t \r by name, other C0 as \xNN, the rest as \uNNNN (valid in a JSON string)
+    c = ord(m[0])
+    return _NAMED.get(m[0]) or (f"\\x{c:02x}" if c < 0x7F else f"\\u{c:04x}")
+
+
+def safe(text: str, lines: bool = True) -> str:
+    """`text` with control characters and bidi marks escaped; newlines and tabs kept
+    unless `lines` is False (a one-line cell or message)."""
+    return (_UNSAFE if lines else _UNSAFE_LINE).sub(_escaped, text)
+
+
+class SafeStream:
+    """A text stream that escapes what `safe` escapes in all written to it (the CLI
+    puts one over stdout and stderr); `inner` is the stream beneath (rich, CSV)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def write(self, text: str) -> int:
+        return self.inner.write(safe(text))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def raw(stream: Any) -> Any:
+    """The stream beneath a SafeStream: for rich (text escaped by the caller) and CSV."""
+    return stream.inner if isinstance(stream, SafeStream) else stream
+
+
 def is_terminal(stream: Any = None) -> bool:
     stream = stream or sys.stdout
     return hasattr(stream, "isatty") and stream.isatty()
@@ -35,7 +82,7 @@ def console(stderr: bool = False) -> Any:
     stream = sys.stderr if stderr else sys.stdout
     tty = is_terminal(stream)
     return Console(
-        file=stream,
+        file=raw(stream),
         no_color=not use_colour(stream),
         highlight=False,
         emoji=False,
@@ -51,7 +98,7 @@ def message(text: str) -> None:
 
 
 def warn(text: str) -> None:
-    print(f"Warning: {text}", file=sys.stderr)
+    print(f"Warning: {safe(text, lines=False)}", file=sys.stderr)
 
 
 # ----- JSON ------------------------------------------------------------------------
@@ -165,7 +212,7 @@ def write_csv(
     that ending is then replaced): a bare carriage return never splits a row."""
     import io
 
-    out = stream or sys.stdout
+    out = stream or raw(sys.stdout)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     for row in ([*columns], *([csv_cell(rec.get(c)) for c in columns] for rec in records)):
@@ -179,13 +226,21 @@ def write_csv(
 
 
 def cell(value: Any) -> str:
+    """A value as one line of a table (control characters and newlines escaped)."""
     if value is None:
         return ""
     if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
+        return safe(", ".join(str(v) for v in value), lines=False)
     if isinstance(value, Decimal):
         return f"{value:,.2f}" if value == value.quantize(Decimal("0.01")) else f"{value:,f}"
-    return str(value)
+    return safe(str(value), lines=False)
+
+
+def lines_cell(text: Any) -> Any:
+    """Text shown over lines in a table cell (a note): newlines and tabs kept."""
+    from rich.text import Text
+
+    return Text(safe(str(text)))
 
 
 def table(
@@ -209,7 +264,7 @@ def table(
     # Columns apart by two spaces, a rule under the header: ASCII off a terminal.
     ascii_head = box.Box("    \n    \n -- \n    \n    \n    \n    \n    \n", ascii=True)
     t = Table(
-        title=title,
+        title=safe(title, lines=False) if title else None,
         box=box.SIMPLE_HEAD if is_terminal() else ascii_head,
         show_edge=False,
         pad_edge=False,
@@ -236,16 +291,16 @@ def record_view(pairs: Iterable[tuple[str, Any]], title: str | None = None) -> N
 
     con = console()
     if title:
-        con.print(title, style="bold" if use_colour() else "", markup=False)
+        con.print(safe(title, lines=False), style="bold" if use_colour() else "", markup=False)
     t = Table(box=None, show_header=False, pad_edge=False)
     t.add_column("field", style="bold" if use_colour() else "", no_wrap=True)
     t.add_column("value", overflow="fold")
     for k, v in pairs:
-        t.add_row(Text(k), v if isinstance(v, Text) else Text(cell(v)))
+        t.add_row(Text(cell(k)), v if isinstance(v, Text) else Text(cell(v)))
     con.print(t)
 
 
 def section(title: str) -> None:
     con = console()
     con.print()
-    con.print(title, style="bold" if use_colour() else "", markup=False)
+    con.print(safe(title, lines=False), style="bold" if use_colour() else "", markup=False)

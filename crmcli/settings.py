@@ -6,6 +6,8 @@ A missing key takes its default; a malformed one is an error naming the key.
 from __future__ import annotations
 
 import copy
+import math
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ DEFAULTS: dict[str, Any] = {
     "name": "My CRM",
     "currency": "USD",
     "timezone": None,
+    "date_order": None,
     "default_region": None,
     "user": None,
     "owners": [],
@@ -40,8 +43,20 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+# The number settings and their largest sane value (percents; days; an amount).
+NUMBER_RANGES = {
+    "max_discount": 100,
+    "big_deal": 10**30,
+    "stall_days": 36500,
+    "commit_probability": 100,
+}
+
+
 def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float, Decimal)) and not isinstance(v, bool)
+    """A finite number (YAML's .nan and .inf are not: no sum or comparison holds)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float, Decimal)):
+        return False
+    return v.is_finite() if isinstance(v, Decimal) else math.isfinite(v)
 
 
 def _check_list_of_str(key: str, v: Any) -> None:
@@ -59,13 +74,14 @@ def validate(data: dict[str, Any]) -> dict[str, Any]:
     for key in ("timezone", "default_region", "user"):
         if s[key] is not None and not isinstance(s[key], str):
             raise SettingsError(f"{SETTINGS_FILE}: '{key}' must be a text or null")
-    if s["default_region"]:
-        s["default_region"] = s["default_region"].upper()
+    _check_zone_and_region(s)
     for key in ("owners", "approvers", "sources"):
         _check_list_of_str(key, s[key])
-    for key in ("max_discount", "big_deal", "stall_days", "commit_probability"):
+    for key, most in NUMBER_RANGES.items():
         if not _is_number(s[key]) or s[key] < 0:
             raise SettingsError(f"{SETTINGS_FILE}: '{key}' must be a number of at least 0")
+        if s[key] > most:
+            raise SettingsError(f"{SETTINGS_FILE}: '{key}' must be a number of at most {most}")
     pipeline = s["pipeline"]
     if not isinstance(pipeline, list) or not pipeline:
         raise SettingsError(f"{SETTINGS_FILE}: 'pipeline' must be a list of stages")
@@ -86,18 +102,58 @@ def validate(data: dict[str, Any]) -> dict[str, Any]:
                 f"{SETTINGS_FILE}: 'pipeline' stage '{st['stage']}' is reserved or repeated"
             )
         seen.add(st["stage"])
-    products = s["products"]
+    _check_products(s["products"])
+    git = s["git"]
+    if not isinstance(git, dict):
+        raise SettingsError(f"{SETTINGS_FILE}: 'git' must be a mapping like {{autocommit: false}}")
+    if not isinstance(git.get("autocommit", False), bool):
+        raise SettingsError(f"{SETTINGS_FILE}: 'git.autocommit' must be true or false")
+    return s
+
+
+def _check_zone_and_region(s: dict[str, Any]) -> None:
+    from crmcli.dates import DATE_ORDERS, get_tz
+    from crmcli.errors import DateError
+
+    if s["timezone"] is not None:
+        if not s["timezone"].strip():
+            raise SettingsError(
+                f"{SETTINGS_FILE}: 'timezone' must be an IANA zone like Asia/Shanghai, "
+                "or null for the machine's zone"
+            )
+        try:
+            get_tz(s["timezone"])
+        except DateError as e:
+            raise SettingsError(f"{SETTINGS_FILE}: 'timezone' {e.message}") from None
+    if s["default_region"] is not None:
+        s["default_region"] = s["default_region"].strip().upper()
+        if not re.fullmatch(r"[A-Z]{2}", s["default_region"]):
+            raise SettingsError(
+                f"{SETTINGS_FILE}: 'default_region' must be a two-letter region code "
+                "(e.g. CN, US, DE) or null"
+            )
+    if s["date_order"] is not None and s["date_order"] not in DATE_ORDERS:
+        raise SettingsError(
+            f"{SETTINGS_FILE}: 'date_order' must be one of {', '.join(DATE_ORDERS)} or null"
+        )
+
+
+def _check_products(products: Any) -> None:
     if not isinstance(products, list):
         raise SettingsError(f"{SETTINGS_FILE}: 'products' must be a list")
+    skus = set()
     for i, p in enumerate(products):
-        if not isinstance(p, dict) or not isinstance(p.get("sku"), str):
-            raise SettingsError(f"{SETTINGS_FILE}: 'products' item {i + 1} needs a 'sku'")
+        where = f"{SETTINGS_FILE}: 'products' item {i + 1}"
+        if not isinstance(p, dict) or not isinstance(p.get("sku"), str) or not p["sku"].strip():
+            raise SettingsError(f"{where} needs a 'sku'")
+        if p["sku"] in skus:
+            raise SettingsError(f"{where}: sku '{p['sku']}' is listed twice")
+        skus.add(p["sku"])
         for k in ("price", "floor"):
-            if p.get(k) is not None and not _is_number(p[k]):
-                raise SettingsError(f"{SETTINGS_FILE}: 'products' item {i + 1}: '{k}' not a number")
-    if not isinstance(s["git"], dict):
-        raise SettingsError(f"{SETTINGS_FILE}: 'git' must be a mapping like {{autocommit: false}}")
-    return s
+            if p.get(k) is not None and (not _is_number(p[k]) or p[k] < 0):
+                raise SettingsError(f"{where}: '{k}' must be a number of at least 0")
+        if p.get("price") is not None and p.get("floor") is not None and p["floor"] > p["price"]:
+            raise SettingsError(f"{where}: 'floor' {p['floor']} is above the price {p['price']}")
 
 
 def load(root: Path) -> dict[str, Any]:
@@ -150,6 +206,7 @@ def init_text(name: str, timezone: str | None, currency: str = "USD") -> str:
 name: {json.dumps(name, ensure_ascii=False)}
 currency: {currency}            # default currency for amounts
 timezone: {tz}   # IANA zone; null: the machine's local zone
+date_order: null         # how 03/04/2026 is read: DMY, MDY or YMD; null: refused as ambiguous
 default_region: null     # for phone numbers written without +country, e.g. CN, US, DE
 user: null               # the acting user (else env CRM_USER, git user.name, login)
 owners: []               # the salespeople, e.g. [alice, bob]

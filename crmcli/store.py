@@ -37,11 +37,20 @@ DERIVED_DIR = ".crm"
 GITIGNORE = (".crm/", ".*.tmp")
 
 
+def user_path(text: str, what: str) -> Path:
+    """The path `text` names, `~` and `~user` expanded; CrmError naming `what` when
+    that user is unknown."""
+    try:
+        return Path(text).expanduser()
+    except RuntimeError:  # ~nouser/...: no such user, no home directory
+        raise CrmError(f"{what} '{text}': cannot find that user's home directory") from None
+
+
 def locate(dir_option: str | None = None, cwd: Path | None = None) -> Path:
     """The CRM root: --dir, else env CRM_DIR, else the nearest ancestor with crm.yaml."""
     given = dir_option or os.environ.get("CRM_DIR")
     if given:
-        root = Path(given).expanduser()
+        root = user_path(given, "--dir" if dir_option else "CRM_DIR")
         if not (root / SETTINGS_FILE).is_file():
             raise NoCrmError(
                 f"no CRM at '{given}' (no {SETTINGS_FILE} there); create one with: crm init {given}"
@@ -193,7 +202,8 @@ class Store:
         )
         from crmcli.dates import use_zone
 
-        use_zone(self.settings.get("timezone"))  # for timestamps written without an offset
+        # timestamps written without an offset; slash dates whose order is ambiguous
+        use_zone(self.settings.get("timezone"), self.settings.get("date_order"))
         self.warnings: list[str] = []
         self.warn: Callable[[str], None] = warn or self.warnings.append
         self.changed: list[Path] = []  # files written or removed by this process
@@ -290,7 +300,10 @@ class Store:
             data = yamlio.loads(text)
         except yamlio.YAMLError as e:
             raise RecordError(f"{rel}: not valid YAML: {yamlio.describe(e)}") from None
-        if isinstance(data, dict) and isinstance(data.get("merged_into"), str):
+        if isinstance(data, dict) and "merged_into" in data:
+            target = data["merged_into"]
+            if not isinstance(target, str) or not ID_RE.match(target):
+                raise RecordError(f"{rel}: merged_into: {target!r} is not a valid {kind} id")
             data["id"] = path.stem
             return data  # a tombstone left by a merge
         problems = models.validate(kind, data)
@@ -612,19 +625,23 @@ class Store:
             derived.mkdir(exist_ok=True)
         except OSError as e:
             raise CrmError(f"cannot create {derived}: {e.strerror}") from None
+        lock = FileLock(str(derived / "lock"))
         try:
-            with FileLock(str(derived / "lock"), timeout=timeout):
-                self._locked = True
-                try:
-                    self.invalidate()  # another process may have written while we waited
-                    yield
-                    self.commit_changes()
-                finally:
-                    self._locked = False
+            lock.acquire(timeout=timeout)
         except Timeout:
             raise CrmError(
                 f"another crm command holds the lock {DERIVED_DIR}/lock; try again"
             ) from None
+        except OSError as e:  # a read-only folder, a lock file of another user
+            raise CrmError(f"cannot take the lock {DERIVED_DIR}/lock: {e.strerror}") from None
+        self._locked = True
+        try:
+            self.invalidate()  # another process may have written while we waited
+            yield
+            self.commit_changes()
+        finally:
+            self._locked = False
+            lock.release()
 
     def autocommits(self) -> bool:
         """Is settings git.autocommit on?"""

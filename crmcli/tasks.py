@@ -448,30 +448,45 @@ def add(
     return store.save("task", rec, create=True), warnings
 
 
-def next_due(task: Record, now: datetime, tz: tzinfo) -> datetime:
-    """The next occurrence of a recurring task after `now`: its due plus the
-    interval as many times as it takes (past occurrences are skipped). Counted
-    in the CRM's zone, so 09:00 stays 09:00 across a DST change."""
+def next_due(task: Record, now: datetime, tz: tzinfo, start: datetime | None = None) -> datetime:
+    """The next occurrence of a recurring task after `now` and after its own due:
+    the series' `start` (the first task's due; else this task's) plus the interval
+    k times, each counted from the start, so a monthly series begun on the 31st stays
+    on the last day of each month (31 Jan, 28 Feb, 31 Mar). Past occurrences are
+    skipped. Counted in the CRM's zone, so 09:00 stays 09:00 across a DST change."""
     from crmcli.dates import parse_duration
 
     step = parse_duration(task["every"])
-    base = due_of(task)
+    own = due_of(task)
+    base = start or own
     if base is None:
         base = datetime.combine(now.astimezone(tz).date(), END_OF_DAY, tzinfo=tz)
     elif is_all_day(base):
         base = datetime.combine(base.date(), END_OF_DAY, tzinfo=tz)
     else:
         base = base.astimezone(tz)
+    after = max(now, own) if own else now
     k = 1
     while True:
         candidate = base + step * k
         # normalise the offset for the wall time (zoneinfo after arithmetic)
         candidate = candidate.replace(tzinfo=tz)
-        if candidate > now:
+        if candidate > after:
             return candidate
         k += 1
         if k > 100000:  # a guard, never reached with intervals of a day or more
             raise CrmError(f"cannot find the next occurrence of task {task['id']}")
+
+
+def series_start(store: Store, task: Record) -> datetime | None:
+    """The due of the first task of `task`'s series (None when it is gone or broken)."""
+    series = task.get("series")
+    if not series or series == task["id"] or not store.exists("task", series):
+        return None
+    try:
+        return due_of(store.load("task", series))
+    except CrmError:
+        return None
 
 
 def occurrence_id(series: str, due: datetime) -> str:
@@ -481,7 +496,7 @@ def occurrence_id(series: str, due: datetime) -> str:
 def done(store: Store, task: Record) -> tuple[Record, Record | None, bool]:
     """Complete a task. A recurring one gets its next occurrence; returns
     (task, next occurrence or None, whether the next one existed already)."""
-    from crmcli.dates import iso
+    from crmcli.dates import check_range, iso
 
     if task.get("status") == "done":
         raise CrmError(f"task {task['id']} ({task['title']}) is done already")
@@ -493,7 +508,8 @@ def done(store: Store, task: Record) -> tuple[Record, Record | None, bool]:
             parse_every(task["every"])
         except CrmError as e:
             raise CrmError(f"tasks/{task['id']}.yaml: every: {e.message}") from None
-        due = next_due(task, now, store.tz)
+        due = next_due(task, now, store.tz, series_start(store, task))
+        check_range(due, iso(due), "the next occurrence")  # before anything is written
         series = task.get("series") or task["id"]
         nid = occurrence_id(series, due)
         if store.exists("task", nid):

@@ -337,8 +337,8 @@ def test_export_inside_the_crm_survives_a_concurrent_fix(crm, store, acme, monke
     parts = exporters.export_parts
     seen = []
 
-    def with_doctor_between_parts(*args):
-        for i, part in enumerate(parts(*args)):
+    def with_doctor_between_parts(*args, **kwargs):
+        for i, part in enumerate(parts(*args, **kwargs)):
             if i == 1:
                 seen.extend(p.name for p in crm.glob(".*.tmp"))
                 with Store(crm).lock():

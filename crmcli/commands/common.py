@@ -109,10 +109,15 @@ SourceOpt = Annotated[str | None, typer.Option("--source", "-s", help="Where it 
 SearchOpt = Annotated[
     str | None, typer.Option("--search", "-q", help="Text to find (case/accent-insensitive).")
 ]
+MAX_LIMIT = 10_000_000  # rows: more than any CRM holds, less than makes memory run out
 LimitOpt = Annotated[
     int | None,
     typer.Option(
-        "--limit", "-n", help="Rows in a table (0: all; default 50). JSON and CSV list all."
+        "--limit",
+        "-n",
+        min=0,
+        max=MAX_LIMIT,
+        help="Rows in a table (0: all; default 50). JSON and CSV list all.",
     ),
 ]
 

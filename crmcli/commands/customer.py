@@ -197,7 +197,10 @@ def show_related(
     render.section("Timeline")
     render.table(
         ["when", "by", "kind", ("text", {"overflow": "fold", "ratio": 1})],
-        [[a["at"][:16].replace("T", " "), a["by"], a["kind"], a["text"]] for a in timeline],
+        [
+            [a["at"][:16].replace("T", " "), a["by"], a["kind"], render.lines_cell(a["text"])]
+            for a in timeline
+        ],
         empty="  (no entries)",
     )
 

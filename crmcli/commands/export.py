@@ -63,22 +63,24 @@ def export_command(
 
     Example: crm export --kind lead --format csv --output leads.csv
     """
-    from pathlib import Path
 
     from crmcli import exporters
     from crmcli.errors import CrmError
-    from crmcli.store import atomic_write
+    from crmcli.store import atomic_write, user_path
 
     store = get_store()
     kinds = exporters.parse_kinds(kind)
     chosen = fmt.value if fmt else _from_name(output)
     parts = exporters.export_parts(store, chosen, kinds, include_converted=include_converted)
     if output is None or output == "-":
+        from crmcli.render import raw
+
+        out = raw(sys.stdout)  # data for programs: as is, not escaped for a terminal
         for text, _n in parts:
-            sys.stdout.write(text)
-        sys.stdout.flush()
+            out.write(text)
+        out.flush()
         return
-    target = Path(output).expanduser()
+    target = user_path(output, "--output")
     if target.is_dir():
         raise CrmError(f"{output} is a directory; give a file name")
     count = 0

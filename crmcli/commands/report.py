@@ -113,7 +113,7 @@ def _table(
 def _line(text: str = "") -> None:
     from crmcli import render
 
-    render.console().print(text, markup=False, highlight=False)
+    render.console().print(render.safe(text), markup=False, highlight=False)
 
 
 def _scope(data: dict[str, Any], what: str) -> str:
@@ -241,7 +241,10 @@ def funnel_cmd(
 @app.command("forecast")
 def forecast_cmd(
     months: Annotated[
-        int, typer.Option("--months", "-m", help="How many months, from the current one.")
+        int,
+        typer.Option(
+            "--months", "-m", min=1, max=120, help="How many months, from the current one."
+        ),
     ] = 3,
     owner: OwnerOpt = None,
     fmt: ShowFormatOpt = ShowFormat.table,
@@ -552,7 +555,11 @@ def stalled_cmd(
     days: Annotated[
         int | None,
         typer.Option(
-            "--days", "-d", help="Idle for this many days (default: settings stall_days)."
+            "--days",
+            "-d",
+            min=0,
+            max=36500,
+            help="Idle for this many days (default: settings stall_days).",
         ),
     ] = None,
     owner: OwnerOpt = None,

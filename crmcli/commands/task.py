@@ -6,6 +6,7 @@ from typing import Annotated, Any
 import typer
 
 from crmcli.commands.common import (
+    MAX_LIMIT,
     LimitOpt,
     ListFormat,
     ListFormatOpt,
@@ -530,7 +531,13 @@ def remind_cmd(
     ] = RemindFormat.text,
     limit: Annotated[
         int,
-        typer.Option("--limit", "-n", help="Items per owner and section in text (0: all)."),
+        typer.Option(
+            "--limit",
+            "-n",
+            min=0,
+            max=MAX_LIMIT,
+            help="Items per owner and section in text (0: all).",
+        ),
     ] = 50,
 ) -> None:
     """What needs attention today, for cron; silent when nothing does.
@@ -576,7 +583,6 @@ def export_cmd(
     Example: crm task export --ics ~/Calendars/crm.ics --owner alice
     """
     import sys
-    from pathlib import Path
 
     from crmcli import calendar_export, tasks
     from crmcli.errors import CrmError
@@ -595,14 +601,19 @@ def export_cmd(
         component=as_.value,
     )
     if ics == "-":
-        if hasattr(sys.stdout, "buffer"):
-            sys.stdout.flush()
-            sys.stdout.buffer.write(data)
+        from crmcli.render import raw
+
+        out = raw(sys.stdout)  # a calendar for programs: the bytes as is
+        if hasattr(out, "buffer"):
+            out.flush()
+            out.buffer.write(data)
         else:
-            sys.stdout.write(data.decode("utf-8"))
-        sys.stdout.flush()
+            out.write(data.decode("utf-8"))
+        out.flush()
         return
-    path = Path(ics).expanduser()
+    from crmcli.store import user_path
+
+    path = user_path(ics, "--ics")
     try:
         atomic_write(path, data)
     except OSError as e:
