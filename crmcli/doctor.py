@@ -33,7 +33,7 @@ from crmcli import models
 from crmcli.errors import CrmError, SettingsError
 from crmcli.models import KINDS, Record
 from crmcli.settings import SETTINGS_FILE
-from crmcli.store import ID_RE, Store, atomic_write
+from crmcli.store import DERIVED_DIR, ID_RE, Store, atomic_write
 
 # Kinds an activity's `on` may point at.
 TIMELINE_KINDS = ("customer", "lead", "deal", "task")
@@ -166,6 +166,7 @@ class _Checker:
 
     def run(self) -> None:
         self.temp_files(self.root)
+        self.tracked_derived()
         for kind, folder in KINDS.items():
             directory = self.root / folder
             try:
@@ -181,7 +182,7 @@ class _Checker:
                 if name.startswith("."):
                     continue
                 path = directory / name
-                if not name.endswith(".yaml") or not entry.is_file():
+                if not name.endswith(".yaml"):
                     self.add(path, None, "not a record file (crm ignores it)")
                     continue
                 self.files += 1
@@ -190,6 +191,19 @@ class _Checker:
         self.tombstone_targets()
         for kind in ("customer", "lead"):
             self.duplicates(kind)
+
+    def tracked_derived(self) -> None:
+        """.crm/ is this machine's derived data: git must not carry it to other clones."""
+        from crmcli import gitops
+
+        try:
+            proc = gitops.git(self.root, "ls-files", "-z", "--", DERIVED_DIR, check=False)
+        except CrmError:
+            return  # no git
+        tracked = [n for n in proc.stdout.split("\0") if n] if proc.returncode == 0 else []
+        if tracked:
+            self.add(f"{DERIVED_DIR}/", None, f"git tracks {len(tracked)} file(s) of crm's derived "
+                     f"data; untrack them with: git rm -r --cached {DERIVED_DIR}")  # fmt: skip
 
     def temp_files(self, directory: Path) -> None:
         try:
@@ -213,9 +227,9 @@ class _Checker:
             self.add(path, None, f"'{stem}' is not a valid id (only a-z, 0-9 and -), "
                      "so crm cannot refer to this record; rename the file")  # fmt: skip
         try:
-            raw = path.read_bytes()
-        except OSError as e:
-            self.add(path, None, f"cannot read: {e.strerror}")
+            raw = self.store.read_bytes(path)  # never a link, FIFO or huge file
+        except CrmError as e:
+            self.add(path, None, _strip_file(e.message, self.store.rel(path)))
             return
         try:
             text = raw.decode("utf-8")
