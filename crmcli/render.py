@@ -163,14 +163,21 @@ def write_csv(
 # ----- tables ----------------------------------------------------------------------
 
 
+MAX_CELL = 1000  # characters of one value a table shows (JSON and CSV keep it whole)
+
+
 def cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    if isinstance(value, Decimal):
+        text = ", ".join(str(v) for v in value)
+    elif isinstance(value, Decimal):
         return f"{value:,.2f}" if value == value.quantize(Decimal("0.01")) else f"{value:,f}"
-    return str(value)
+    else:
+        text = str(value)
+    if len(text) > MAX_CELL:  # drawing a huge value takes rich seconds
+        return f"{text[:MAX_CELL]}… ({len(text) - MAX_CELL:,} more characters)"
+    return text
 
 
 def table(
