@@ -3,9 +3,10 @@
 The YAML files stay the only truth. Parsing YAML costs about 0.1 ms a record,
 so reading 100,000 files on every command would take seconds; the index keeps
 each file's parsed record (as JSON: plain data, never objects that loading could
-run) beside the file's stat signature (mtime_ns, ctime_ns, size, inode). Every read stats every file of the kind it
-needs and re-parses those whose signature changed, so an edit by hand, by git
-checkout/pull/merge, an added or deleted file is seen by the very next command.
+run) beside the file's stat signature (mtime_ns, ctime_ns, size, inode). Every
+read stats every file of the kind it needs and re-parses those whose signature
+changed, so an edit by hand, by git checkout/pull/merge, an added or deleted file
+is seen by the very next command.
 
 Racy files: a file modified within RACY_NS of being indexed could be modified
 again without its signature changing (coarse file-system clocks), so such
@@ -67,8 +68,8 @@ CREATE TABLE IF NOT EXISTS meta (version INTEGER, root_dev INTEGER, root_ino INT
 """
 # `json` is the record as a JSON list prints it (render.record_json), `lite` the
 # record's few fields that lists of names and links need (see models.LIGHT_FIELDS),
-# `blob` the whole record; both as `dumps` writes them. `sort` orders a kind's list after `due`
-# (tasks: priority rank, created and id; see ORDER). The blob comes last: SQLite
+# `blob` the whole record; both as `dumps` writes them. `sort` orders a kind's list
+# after `due` (tasks: priority rank, created and id; see ORDER). The blob comes last: SQLite
 # reads the small columns of a row without walking the blob's overflow pages;
 # rec_sig and rec_ok cover the freshness check and the broken-file query without
 # reading the table. `sig` is the file's stat
@@ -269,9 +270,8 @@ class Index:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=OFF")
             meta = ", ".join(str(int(v)) for v in self._meta(os.stat(self.path).st_ino))
-            db.executescript(
-                f"BEGIN IMMEDIATE; {_SCHEMA} DELETE FROM meta; INSERT INTO meta VALUES ({meta}); COMMIT;"
-            )
+            script = f"{_SCHEMA} DELETE FROM meta; INSERT INTO meta VALUES ({meta});"
+            db.executescript(f"BEGIN IMMEDIATE; {script} COMMIT;")  # one transaction
         except BaseException:
             db.close()
             raise
