@@ -163,7 +163,8 @@ def _decimal_text(obj: Any) -> str:
 
 
 _encode = json.JSONEncoder(ensure_ascii=False, default=_decimal_text).encode
-_decode = json.JSONDecoder(parse_float=Decimal).decode
+# The decoder's C scanner itself: decode() adds two regex matches a row (a third more)
+_scan = json.JSONDecoder(parse_float=Decimal).scan_once
 
 
 def _plain(v: Any) -> bool:
@@ -215,7 +216,10 @@ def loads(text: str) -> Any:
     """The value that `dumps` wrote, exactly."""
     if text[:1] == "~":
         return _untag(json.loads(text[1:]))
-    return _decode(text)
+    try:
+        return _scan(text, 0)[0]
+    except StopIteration:  # (the scanner's way to say "no JSON value here")
+        raise ValueError(f"not a value of the index: {text[:40]!r}") from None
 
 
 class Index:
