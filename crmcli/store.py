@@ -289,7 +289,9 @@ class Store:
                 with open(os.open(path, _READ_FLAGS), "rb") as f:
                     st = os.fstat(f.fileno())  # (replaced since the lstat?)
                     if stat.S_ISREG(st.st_mode):
-                        data = f.read(limit + 1)
+                        data = f.read(st.st_size + 1)  # (read(n) allocates n bytes first)
+                        if st.st_size < len(data) <= limit:  # it grew since the fstat
+                            data += f.read(limit + 1 - len(data))
                         if len(data) <= limit:
                             return data
         except FileNotFoundError:
