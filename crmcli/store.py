@@ -281,31 +281,33 @@ class Store:
         `max_record_bytes` is read: a symbolic link is never followed and a FIFO,
         device or directory never opened (a FIFO would block); each is a RecordError
         naming the file."""
-        rel = self.rel(path)
         limit = self.settings.get("max_record_bytes", DEFAULT_MAX_RECORD_BYTES)
         try:
             st = os.lstat(path)
             if stat.S_ISREG(st.st_mode) and st.st_size <= limit:
-                with open(os.open(path, _READ_FLAGS), "rb") as f:
-                    st = os.fstat(f.fileno())  # (replaced since the lstat?)
+                fd = os.open(path, _READ_FLAGS)
+                try:
+                    st = os.fstat(fd)  # (replaced since the lstat?)
                     if stat.S_ISREG(st.st_mode):
-                        data = f.read(st.st_size + 1)  # (read(n) allocates n bytes first)
+                        data = _read(fd, st.st_size + 1)
                         if st.st_size < len(data) <= limit:  # it grew since the fstat
-                            data += f.read(limit + 1 - len(data))
+                            data += _read(fd, limit + 1 - len(data))
                         if len(data) <= limit:
                             return data
+                finally:
+                    os.close(fd)
         except FileNotFoundError:
-            raise NotFoundError(f"{rel}: no such record") from None
+            raise NotFoundError(f"{self.rel(path)}: no such record") from None
         except OSError as e:
             if e.errno == errno.ELOOP:  # O_NOFOLLOW: it became a link since the lstat
-                raise RecordError(f"{rel}: {_not_a_file(stat.S_IFLNK)}") from None
-            raise RecordError(f"{rel}: cannot read: {e.strerror}") from None
+                raise RecordError(f"{self.rel(path)}: {_not_a_file(stat.S_IFLNK)}") from None
+            raise RecordError(f"{self.rel(path)}: cannot read: {e.strerror}") from None
         if stat.S_ISREG(st.st_mode):
             raise RecordError(
-                f"{rel}: is over {limit:,} bytes, too big for a record "
+                f"{self.rel(path)}: is over {limit:,} bytes, too big for a record "
                 "(settings max_record_bytes); not read"
             )
-        raise RecordError(f"{rel}: {_not_a_file(st.st_mode)}")
+        raise RecordError(f"{self.rel(path)}: {_not_a_file(st.st_mode)}")
 
     def read_file(self, kind: str, path: Path) -> Record:
         """Parse and check one record file; RecordError names the file and field."""
@@ -734,6 +736,17 @@ class Store:
         return self.create(
             "activity", on=on, kind=kind, text=text, by=by or self.user, at=self.now_iso()
         )
+
+
+def _read(fd: int, n: int) -> bytes:
+    """Up to `n` bytes of `fd`: fewer only at its end (os.read allocates `n` first)."""
+    data = os.read(fd, n)
+    while len(data) < n:
+        more = os.read(fd, n - len(data))
+        if not more:
+            break
+        data += more
+    return data
 
 
 def _not_a_file(mode: int) -> str:
