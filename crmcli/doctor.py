@@ -45,7 +45,7 @@ from crmcli import models
 from crmcli.errors import CrmError, SettingsError
 from crmcli.models import KINDS, Record
 from crmcli.settings import SETTINGS_FILE
-from crmcli.store import ID_RE, Store, atomic_write
+from crmcli.store import DERIVED_DIR, ID_RE, Store, atomic_write
 
 # Kinds an activity's `on` may point at.
 TIMELINE_KINDS = ("customer", "lead", "deal", "task")
@@ -194,6 +194,7 @@ class _Checker:
 
     def run(self) -> None:
         self.temp_files(self.root, lambda name: name in _ROOT_FILES)
+        self.tracked_derived()
         for kind, folder in KINDS.items():
             directory = self.root / folder
             try:
@@ -223,7 +224,7 @@ class _Checker:
             name = entry.name
             if name.startswith("."):
                 continue
-            if not name.endswith(".yaml") or not entry.is_file():
+            if not name.endswith(".yaml"):  # odd entries named so: record_file names them
                 self.add(directory / name, None, "not a record file (crm ignores it)")
                 continue
             self.files += 1
@@ -235,6 +236,19 @@ class _Checker:
             elif self.record_file(kind, directory / name) and name in sigs:
                 sound[name] = sigs[name]
         self.store.mark_checked(kind, sound, RULES)
+
+    def tracked_derived(self) -> None:
+        """.crm/ is this machine's derived data: git must not carry it to other clones."""
+        from crmcli import gitops
+
+        try:
+            proc = gitops.git(self.root, "ls-files", "-z", "--", DERIVED_DIR, check=False)
+        except CrmError:
+            return  # no git
+        tracked = [n for n in proc.stdout.split("\0") if n] if proc.returncode == 0 else []
+        if tracked:
+            self.add(f"{DERIVED_DIR}/", None, f"git tracks {len(tracked)} file(s) of crm's derived "
+                     f"data; untrack them with: git rm -r --cached {DERIVED_DIR}")  # fmt: skip
 
     def temp_files(self, directory: Path, beside: Callable[[str], bool]) -> None:
         """Hidden `.tmp` files. Only one that crm names (`.NAME.PID-N.tmp` beside a
@@ -276,9 +290,9 @@ class _Checker:
             self.add(path, None, f"'{stem}' is not a valid id (only a-z, 0-9 and -), "
                      "so crm cannot refer to this record; rename the file")  # fmt: skip
         try:
-            raw = path.read_bytes()
-        except OSError as e:
-            self.add(path, None, f"cannot read: {e.strerror}")
+            raw = self.store.read_bytes(path)  # never a link, FIFO or huge file
+        except CrmError as e:
+            self.add(path, None, _strip_file(e.message, self.store.rel(path)))
             return False
         try:
             text = raw.decode("utf-8")

@@ -2,28 +2,36 @@
 
 The YAML files stay the only truth. Parsing YAML costs about 0.1 ms a record,
 so reading 100,000 files on every command would take seconds; the index keeps
-each file's parsed record (pickled) beside the file's stat signature
-(mtime_ns, ctime_ns, size, inode). Every read stats every file of the kind it
-needs and re-parses those whose signature changed, so an edit by hand, by git
-checkout/pull/merge, an added or deleted file is seen by the very next command.
+each file's parsed record (as JSON: plain data, never objects that loading could
+run) beside the file's stat signature (mtime_ns, ctime_ns, size, inode). Every
+read stats every file of the kind it needs and re-parses those whose signature
+changed, so an edit by hand, by git checkout/pull/merge, an added or deleted file
+is seen by the very next command.
 
 Racy files: a file modified within RACY_NS of being indexed could be modified
 again without its signature changing (coarse file-system clocks), so such
 entries get no signature and are re-parsed on every read until they are old
 enough (the same trick git uses for its index).
 
-Deleting .crm/ loses nothing: the index is rebuilt on the next read. Any SQLite
-trouble (read-only directory, corrupt file) makes the store read the files
-directly instead.
+Deleting .crm/ loses nothing: the index is rebuilt on the next read. Only an
+index this user's crm made here is used: a `meta` row written when the file is
+created holds the schema version, the CRM root's device and inode, the file's own
+inode and the uid. A file that git checked out, that was copied or made by another
+user, from another CRM, of another schema, truncated or garbage fails that check
+(or any SQLite error) and is deleted and built again. Other SQLite trouble (a
+read-only directory) makes the store read the files directly instead.
 """
 
 from __future__ import annotations
 
+import json
 import os
-import pickle
+import re
 import sqlite3
+import stat
 import time
 from collections.abc import Callable, Iterable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +39,7 @@ from crmcli import models
 from crmcli.models import Record
 
 RACY_NS = 3_000_000_000
-VERSION = 9  # 9: doctor marks; files with a key twice, anchors or non-text keys are broken
+VERSION = 10  # 10: records as JSON (no pickle), doctor marks, a key twice is broken
 
 # A parsed file: (0, error message, details) or (1, record) or (2, tombstone)
 Parsed = tuple[int, Any]
@@ -45,8 +53,8 @@ CREATE TABLE IF NOT EXISTS rec (
     status TEXT, owner TEXT, due REAL, text TEXT, sort TEXT,
     link_on TEXT, customer TEXT, lead TEXT, deal TEXT,
     json TEXT,
-    lite BLOB,
-    blob BLOB,
+    lite TEXT,
+    blob TEXT,
     checked INTEGER,
     PRIMARY KEY (kind, name)
 );
@@ -56,11 +64,13 @@ CREATE INDEX IF NOT EXISTS rec_on ON rec (kind, link_on);
 CREATE INDEX IF NOT EXISTS rec_customer ON rec (kind, customer);
 CREATE INDEX IF NOT EXISTS rec_status ON rec (kind, status, due);
 CREATE TABLE IF NOT EXISTS folder (kind TEXT PRIMARY KEY, digest INTEGER);
+CREATE TABLE IF NOT EXISTS meta (version INTEGER, root_dev INTEGER, root_ino INTEGER,
+    db_ino INTEGER, uid INTEGER);
 """
 # `json` is the record as a JSON list prints it (render.record_json), `lite` the
 # record's few fields that lists of names and links need (see models.LIGHT_FIELDS),
-# `blob` the whole record; both pickled. `sort` orders a kind's list after `due`
-# (tasks: priority rank, created and id; see ORDER). The blob comes last: SQLite
+# `blob` the whole record; both as `dumps` writes them. `sort` orders a kind's list
+# after `due` (tasks: priority rank, created and id; see ORDER). The blob comes last: SQLite
 # reads the small columns of a row without walking the blob's overflow pages;
 # rec_sig and rec_ok cover the freshness check and the broken-file query without
 # reading the table. `sig` is the file's stat
@@ -117,6 +127,10 @@ def columns(kind: str, rec: Record, fold: Callable[[str], str], due_ts: Callable
     )
 
 
+def _uid() -> int:
+    return os.getuid() if hasattr(os, "getuid") else 0
+
+
 def _first(row: tuple) -> Any:
     return row[0]
 
@@ -132,29 +146,151 @@ def _digest(current: dict[str, tuple[int, int]]) -> int:
     return int.from_bytes(h.digest(), "big", signed=True)
 
 
+# ----- records as plain data: JSON -------------------------------------------------------
+# A record holds str, int, bool, None, lists, mappings with text keys and Decimals (now
+# and then a float: .inf, .nan). `dumps` writes JSON that json.loads with Decimal for
+# fractions reads back exactly: a Decimal is written as its own text, always with a
+# point or an exponent (`1.50`, `1.0E+2`, `100E0`), so it reads back as the same
+# Decimal and an int stays an int. A record that this cannot carry exactly (a float,
+# a key that is not text, a NUL in a text, an infinite Decimal) is written tagged
+# instead (`~` then every mapping and number spelled out) and read back walking it.
+
+_DEC = "\x00dec:"
+_DEC_MARK = "\\u0000dec:"
+_DEC_RE = re.compile(r'"\\u0000dec:([-0-9.E+]+)"')
+
+
+def _decimal_text(obj: Any) -> str:
+    if type(obj) is not Decimal:
+        raise TypeError(f"cannot write {type(obj).__name__} in the index")
+    text = str(obj)
+    return _DEC + (text if "." in text or "E" in text else text + "E0")
+
+
+_encode = json.JSONEncoder(ensure_ascii=False, default=_decimal_text).encode
+# The decoder's C scanner itself: decode() adds two regex matches a row (a third more)
+_scan = json.JSONDecoder(parse_float=Decimal).scan_once
+
+
+def _plain(v: Any) -> bool:
+    """Whether plain JSON (with Decimals as numbers) carries `v` exactly."""
+    t = type(v)
+    if t is str:
+        return "\x00" not in v
+    if t is dict:
+        return all(type(k) is str and "\x00" not in k and _plain(x) for k, x in v.items())
+    if t is list:
+        return all(map(_plain, v))
+    if t is Decimal:
+        return v.is_finite()
+    return t is int or t is bool or v is None
+
+
+def _tag(v: Any) -> Any:
+    t = type(v)
+    if t is dict:
+        return {"m": [[_tag(k), _tag(x)] for k, x in v.items()]}
+    if t is list or t is tuple:
+        return [_tag(x) for x in v]
+    if t is Decimal:
+        return {"d": str(v)}
+    if t is float:
+        return {"f": repr(v)}
+    return v
+
+
+def _untag(v: Any) -> Any:
+    if type(v) is list:
+        return [_untag(x) for x in v]
+    if type(v) is dict:
+        if "m" in v:
+            return {_untag(k): _untag(x) for k, x in v["m"]}
+        return Decimal(v["d"]) if "d" in v else float(v["f"])
+    return v
+
+
+def dumps(value: Any) -> str:
+    """`value` (a record, a part of one, or a broken file's message) as JSON text."""
+    if _plain(value):
+        text = _encode(value)
+        return _DEC_RE.sub(r"\1", text) if _DEC_MARK in text else text
+    return "~" + json.dumps(_tag(value), ensure_ascii=False)
+
+
+def loads(text: str) -> Any:
+    """The value that `dumps` wrote, exactly."""
+    if text[:1] == "~":
+        return _untag(json.loads(text[1:]))
+    try:
+        return _scan(text, 0)[0]
+    except StopIteration:  # (the scanner's way to say "no JSON value here")
+        raise ValueError(f"not a value of the index: {text[:40]!r}") from None
+
+
 class Index:
     """One CRM's index file. Use `sync(kind)` before any query of that kind."""
 
     def __init__(self, root: Path, key: str) -> None:
+        self.root = root
         self.path = root / ".crm" / f"index-v{VERSION}-{key}.sqlite"
         self.db: sqlite3.Connection | None = None
         self.synced: set[str] = set()
 
     def connect(self) -> sqlite3.Connection:
         if self.db is None:
+            if (self.root / ".crm").is_symlink():  # never write where a link points
+                raise OSError(f"{self.root / '.crm'} is a symbolic link")
             self.path.parent.mkdir(exist_ok=True)
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            try:
-                db.execute("PRAGMA journal_mode=WAL")
-                db.execute("PRAGMA synchronous=OFF")
-                db.executescript(_SCHEMA)
-            except sqlite3.DatabaseError:
-                db.close()
-                self.path.unlink(missing_ok=True)  # corrupt: derived data, start again
-                db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-                db.executescript(_SCHEMA)
+            db = self._open_trusted()
+            if db is None:  # not this user's own index of this CRM: never trusted
+                self.discard()
+                db = self._create()
             self.db = db
         return self.db
+
+    def _meta(self, db_ino: int) -> tuple[int, ...]:
+        """What the meta row of an index that crm made here as this user holds."""
+        root = os.stat(self.root)
+        return (VERSION, root.st_dev, root.st_ino, db_ino, _uid())
+
+    def _open_trusted(self) -> sqlite3.Connection | None:
+        """The index file if this user's crm made it for this CRM; else None."""
+        try:
+            st = os.lstat(self.path)
+        except FileNotFoundError:
+            return None
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != _uid():
+            return None
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            db.execute("PRAGMA trusted_schema=OFF")
+            row = db.execute("SELECT * FROM meta").fetchall()
+            if row == [self._meta(st.st_ino)]:
+                db.execute("PRAGMA synchronous=OFF")
+                return db
+        except sqlite3.Error:
+            pass  # garbage, truncated, another schema
+        db.close()
+        return None
+
+    def _create(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=OFF")
+            meta = ", ".join(str(int(v)) for v in self._meta(os.stat(self.path).st_ino))
+            script = f"{_SCHEMA} DELETE FROM meta; INSERT INTO meta VALUES ({meta});"
+            db.executescript(f"BEGIN IMMEDIATE; {script} COMMIT;")  # one transaction
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def discard(self) -> None:
+        """Delete the index file (derived data: the next read builds it again)."""
+        self.close()
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
 
     def sync(
         self,
@@ -176,8 +312,8 @@ class Index:
                 for e in it:
                     n = e.name
                     if n.endswith(".yaml") and n[0] != ".":
-                        try:
-                            st = e.stat()
+                        try:  # a link's own signature: read_file never follows one
+                            st = e.stat(follow_symlinks=False)
                         except FileNotFoundError:
                             continue
                         m, c = st.st_mtime_ns, st.st_ctime_ns
@@ -205,11 +341,10 @@ class Index:
                 sig = None  # racy: could change again unseen within the clock's grain
                 racy = True
             if ok == 1:
-                cols_, json_ = cols(value), encode(value)
-                lite_ = pickle.dumps(lite(value), protocol=5)
+                cols_, json_, lite_ = cols(value), encode(value), dumps(lite(value))
             else:
                 cols_, json_, lite_ = (None,) * 9, None, None
-            rows.append((kind, n, sig, ok, *cols_, json_, lite_, pickle.dumps(value, protocol=5)))
+            rows.append((kind, n, sig, ok, *cols_, json_, lite_, dumps(value)))
         db.execute("BEGIN IMMEDIATE")
         try:
             db.executemany("DELETE FROM rec WHERE kind=? AND name=?", [(kind, n) for n in gone])
@@ -246,7 +381,6 @@ class Index:
         db = self.connect()
         # Sorted here, not by ORDER BY: that makes SQLite walk the whole kind in name
         # order instead of using the index that answers the condition.
-        loads = pickle.loads
         rows = db.execute(sql, (kind, *params))
         if fields is None:
             found = [(n, o, loads(b)) for n, o, b in rows]

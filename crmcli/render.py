@@ -225,22 +225,34 @@ def write_csv(
 # ----- tables ----------------------------------------------------------------------
 
 
+MAX_CELL = 1000  # characters of one value a table shows (JSON and CSV keep it whole)
+
+
 def cell(value: Any) -> str:
     """A value as one line of a table (control characters and newlines escaped)."""
     if value is None:
         return ""
     if isinstance(value, list):
-        return safe(", ".join(str(v) for v in value), lines=False)
-    if isinstance(value, Decimal):
+        text = ", ".join(str(v) for v in value)
+    elif isinstance(value, Decimal):
         return f"{value:,.2f}" if value == value.quantize(Decimal("0.01")) else f"{value:,f}"
-    return safe(str(value), lines=False)
+    else:
+        text = str(value)
+    return safe(_cut(text), lines=False)
+
+
+def _cut(text: str) -> str:
+    """A huge value cut for a table: drawing it takes rich seconds."""
+    if len(text) > MAX_CELL:
+        return f"{text[:MAX_CELL]}… ({len(text) - MAX_CELL:,} more characters)"
+    return text
 
 
 def lines_cell(text: Any) -> Any:
     """Text shown over lines in a table cell (a note): newlines and tabs kept."""
     from rich.text import Text
 
-    return Text(safe(str(text)))
+    return Text(safe(_cut(str(text))))
 
 
 def table(

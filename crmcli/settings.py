@@ -15,6 +15,7 @@ from typing import Any
 from crmcli.errors import SettingsError
 
 SETTINGS_FILE = "crm.yaml"
+DEFAULT_MAX_RECORD_BYTES = 1_000_000  # a record file bigger than this is refused by name
 
 DEFAULT_PIPELINE = [
     {"stage": "new", "probability": 10},
@@ -40,6 +41,7 @@ DEFAULTS: dict[str, Any] = {
     "stall_days": 14,
     "commit_probability": 70,
     "git": {"autocommit": False},
+    "max_record_bytes": DEFAULT_MAX_RECORD_BYTES,
 }
 
 
@@ -82,6 +84,11 @@ def validate(data: dict[str, Any]) -> dict[str, Any]:
             raise SettingsError(f"{SETTINGS_FILE}: '{key}' must be a number of at least 0")
         if s[key] > most:
             raise SettingsError(f"{SETTINGS_FILE}: '{key}' must be a number of at most {most}")
+    limit = s["max_record_bytes"]
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+        raise SettingsError(
+            f"{SETTINGS_FILE}: 'max_record_bytes' must be a whole number of at least 1"
+        )
     pipeline = s["pipeline"]
     if not isinstance(pipeline, list) or not pipeline:
         raise SettingsError(f"{SETTINGS_FILE}: 'pipeline' must be a list of stages")

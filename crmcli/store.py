@@ -8,9 +8,11 @@ The core never prints: problems with single files met while listing go to
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import secrets
+import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
@@ -26,7 +28,7 @@ from crmcli.errors import (
     RecordError,
 )
 from crmcli.models import KINDS, Record
-from crmcli.settings import SETTINGS_FILE
+from crmcli.settings import DEFAULT_MAX_RECORD_BYTES, SETTINGS_FILE
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -35,6 +37,8 @@ MIN_PREFIX = 4
 DERIVED_DIR = ".crm"
 # .crm/: derived data; .*.tmp: the temp file of a write that was killed (doctor --fix)
 GITIGNORE = (".crm/", ".*.tmp")
+# Record files are opened without following a link and without blocking (a FIFO)
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
 
 def user_path(text: str, what: str) -> Path:
@@ -283,19 +287,48 @@ class Store:
 
     # ----- reading -----------------------------------------------------------------
 
+    def read_bytes(self, path: Path) -> bytes:
+        """The bytes of one record file. Only a regular file within settings
+        `max_record_bytes` is read: a symbolic link is never followed and a FIFO,
+        device or directory never opened (a FIFO would block); each is a RecordError
+        naming the file."""
+        limit = self.settings.get("max_record_bytes", DEFAULT_MAX_RECORD_BYTES)
+        try:
+            st = os.lstat(path)
+            if stat.S_ISREG(st.st_mode) and st.st_size <= limit:
+                fd = os.open(path, _READ_FLAGS)
+                try:
+                    st = os.fstat(fd)  # (replaced since the lstat?)
+                    if stat.S_ISREG(st.st_mode):
+                        data = _read(fd, st.st_size + 1)
+                        if st.st_size < len(data) <= limit:  # it grew since the fstat
+                            data += _read(fd, limit + 1 - len(data))
+                        if len(data) <= limit:
+                            return data
+                finally:
+                    os.close(fd)
+        except FileNotFoundError:
+            raise NotFoundError(f"{self.rel(path)}: no such record") from None
+        except OSError as e:
+            if e.errno == errno.ELOOP:  # O_NOFOLLOW: it became a link since the lstat
+                raise RecordError(f"{self.rel(path)}: {_not_a_file(stat.S_IFLNK)}") from None
+            raise RecordError(f"{self.rel(path)}: cannot read: {e.strerror}") from None
+        if stat.S_ISREG(st.st_mode):
+            raise RecordError(
+                f"{self.rel(path)}: is over {limit:,} bytes, too big for a record "
+                "(settings max_record_bytes); not read"
+            )
+        raise RecordError(f"{self.rel(path)}: {_not_a_file(st.st_mode)}")
+
     def read_file(self, kind: str, path: Path) -> Record:
         """Parse and check one record file; RecordError names the file and field."""
         from crmcli import yamlio
 
         rel = self.rel(path)
         try:
-            text = path.read_bytes().decode("utf-8")
-        except FileNotFoundError:
-            raise NotFoundError(f"{rel}: no such record") from None
+            text = self.read_bytes(path).decode("utf-8")
         except UnicodeDecodeError as e:
             raise RecordError(f"{rel}: not UTF-8 text (byte {e.start})") from None
-        except OSError as e:
-            raise RecordError(f"{rel}: cannot read: {e.strerror}") from None
         try:
             data = yamlio.loads(text)
         except yamlio.YAMLError as e:
@@ -361,6 +394,7 @@ class Store:
                         models.LIGHT_FIELDS,
                         models.ITEM_SCHEMAS,
                         self.settings.get("timezone"),
+                        self.settings.get("max_record_bytes"),  # what read_bytes refuses
                     )
                 ).encode()
             ).hexdigest()[:10]
@@ -391,8 +425,11 @@ class Store:
                 for _ok, (message, _details) in idx.rows(kind, ok=(0,)):
                     self.warn(f"skipping {message}")
             return query(idx)
-        except (sqlite3.Error, OSError):
+        except (sqlite3.Error, OSError) as e:
             idx.close()
+            if isinstance(e, sqlite3.DatabaseError) and not isinstance(e, sqlite3.OperationalError):
+                with contextlib.suppress(OSError):  # corrupt: built again by the next command
+                    idx.discard()
             self._index = False  # fall back to reading the files
             return None
 
@@ -781,6 +818,31 @@ class Store:
         return self.create(
             "activity", on=on, kind=kind, text=text, by=by or self.user, at=self.now_iso()
         )
+
+
+def _read(fd: int, n: int) -> bytes:
+    """Up to `n` bytes of `fd`: fewer only at its end (os.read allocates `n` first)."""
+    data = os.read(fd, n)
+    while len(data) < n:
+        more = os.read(fd, n - len(data))
+        if not more:
+            break
+        data += more
+    return data
+
+
+def _not_a_file(mode: int) -> str:
+    """Why an entry named like a record is not read."""
+    if stat.S_ISLNK(mode):
+        return "is a symbolic link; crm does not follow links in record folders (not read)"
+    what = (
+        "a directory" if stat.S_ISDIR(mode)
+        else "a FIFO (named pipe)" if stat.S_ISFIFO(mode)
+        else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+        else "a socket" if stat.S_ISSOCK(mode)
+        else "a special file"
+    )  # fmt: skip
+    return f"is {what}, not a record file (not read)"
 
 
 def _encode(rel: str, rec: Record) -> bytes:
