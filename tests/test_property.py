@@ -95,9 +95,6 @@ BAD_VALUES = {  # field -> value (YAML text) the kind's schema refuses
     "deal": [("status", "maybe"), ("amount", "lots"), ("title", "''"), ("stage_history", "7")],
     "task": [("status", "later"), ("priority", "whenever"), ("title", "~"), ("due", "[1, 2]")],
 }
-# Covered by item 2 (YAML duplicate keys): today the last value wins and doctor --fix keeps
-# it; set True once a duplicated key makes a broken file.
-DUPLICATE_KEYS_REFUSED = False
 # Keys no kind defines (a key of another kind, such as `contacts:` on a lead, is item 2's).
 UNKNOWN_KEYS = [("nickname", "Bob"), ("x-note", "kept by hand"), ("zz_rating", "5")]
 # Non-record files a person, an editor or git leaves in a record folder: never read as a
@@ -485,7 +482,6 @@ class CrmMachine(RuleBasedStateMachine):
                 path.write_bytes(_ended(path.read_bytes()) + f"{key}: {value}\n".encode())
                 self.unknown[path.relative_to(self.root).as_posix()] = (key, value)
 
-    @precondition(lambda self: DUPLICATE_KEYS_REFUSED)
     @rule(kind=st.sampled_from(KINDS), n=PICK)
     def hand_duplicate_key(self, kind: str, n: int) -> None:
         """Both sides of a git conflict kept: the same key twice is a broken file."""
