@@ -182,7 +182,7 @@ def test_lead_csv_imports_back_with_tags_source_status_and_owner(crm, tmp_path, 
 
 def test_khard_lists_the_exported_vcards(crm, tmp_path):
     """khard (a vCard address book for the terminal) reads a directory of one card a
-    file, as vdirsyncer leaves it: every exported card is listed by its UID and name."""
+    file, as a CardDAV sync tool leaves it: every exported card is listed by its UID and name."""
     import subprocess
     import sys
 
