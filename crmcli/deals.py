@@ -29,6 +29,7 @@ from typing import Any
 
 from crmcli import models
 from crmcli.errors import CrmError
+from crmcli.formats import money_text
 from crmcli.models import Record
 from crmcli.store import Store, fold
 
@@ -207,22 +208,6 @@ def parse_currency(text: str) -> str:
     if not _CURRENCY_RE.match(code):
         raise CrmError(f"currency '{text}' must be a three-letter code like CNY, EUR or USD")
     return code.upper()
-
-
-def money_text(amount: Decimal | None, currency: str | None = None) -> str:
-    """1,200.50 CNY for people (exact: more decimals are kept when there are any)."""
-    if amount is None or isinstance(amount, bool):
-        return ""
-    if not isinstance(amount, Decimal):
-        try:
-            amount = _decimal(amount)
-        except (InvalidOperation, ValueError):
-            return str(amount)
-    if not amount.is_finite():
-        return str(amount)
-    q = Decimal("0.01")
-    text = f"{amount:,.2f}" if amount == amount.quantize(q) else f"{amount:,f}"
-    return f"{text} {currency}" if currency else text
 
 
 def totals(deals: list[Record], settings: dict[str, Any]) -> tuple[dict[str, Decimal], int]:

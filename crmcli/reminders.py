@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from crmcli import models
+from crmcli.formats import money_text
 from crmcli.models import Record
 from crmcli.store import Store
 from crmcli.tasks import (
@@ -134,13 +135,6 @@ def is_empty(data: dict[str, Any]) -> bool:
 # ----- plain text ---------------------------------------------------------------------
 
 
-def _money(amount: Any, currency: str | None) -> str:
-    if amount is None:
-        return ""
-    text = f"{Decimal(amount):,.2f}"
-    return f"{text} {currency}" if currency else text
-
-
 def _when(task: dict[str, Any], now: datetime, tz: tzinfo) -> str:
     if task["late"]:
         return f"{task['late']} late"
@@ -244,7 +238,7 @@ def to_text(data: dict[str, Any], tz: tzinfo, limit: int = 0) -> str:
         pieces = [("", d["title"])]
         if d.get("customer_name"):
             pieces.append((" - ", d["customer_name"]))
-        money = _money(d.get("amount"), d.get("currency"))
+        money = money_text(d.get("amount"), d.get("currency"))
         if money:
             pieces.append((" - ", money))
         pieces.append((" ", f"(closes {d['close_date']}, {d['id']})"))
@@ -254,7 +248,7 @@ def to_text(data: dict[str, Any], tz: tzinfo, limit: int = 0) -> str:
         pieces = [("", d["title"])]
         if d.get("customer_name"):
             pieces.append((" - ", d["customer_name"]))
-        pieces += [(" - ", _money(d.get("amount"), d.get("currency"))), (" ", f"({d['id']})")]
+        pieces += [(" - ", money_text(d.get("amount"), d.get("currency"))), (" ", f"({d['id']})")]
         add(d.get("owner"), "Big deals waiting for approval", "", pieces)
     for c in data["contact_due"]:
         if c["last_contact"]:

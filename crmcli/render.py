@@ -235,7 +235,9 @@ def cell(value: Any) -> str:
     if isinstance(value, list):
         text = ", ".join(str(v) for v in value)
     elif isinstance(value, Decimal):
-        return f"{value:,.2f}" if value == value.quantize(Decimal("0.01")) else f"{value:,f}"
+        from crmcli.formats import money_text
+
+        return money_text(value)
     else:
         text = str(value)
     return safe(_cut(text), lines=False)

@@ -510,6 +510,16 @@ def test_remind_plain_text_grouped_by_owner(crm, store, monkeypatch):
     assert [c["id"] for c in data["contact_due"]] == [zhang]
 
 
+def test_remind_shows_money_exact_as_every_table_does(crm, store):
+    """1234.567 is shown as 1,234.567 CNY, never rounded to 1,234.57 (formats.money_text)."""
+    acme = customer("Acme GmbH")
+    deal(store, "Odd amount", customer=acme, close_date="2026-11-18", amount=Decimal("1234.567"))
+    out = run("task", "remind").out
+    assert "1,234.567 CNY" in out and "1,234.57 " not in out
+    listed = run("deal", "list").out
+    assert "1,234.567" in listed
+
+
 def test_remind_lines_fit_80_columns_with_long_and_cjk_titles(crm):
     from crmcli.reminders import _width
 
