@@ -33,7 +33,6 @@ class GitError(CrmError):
     """A git command failed; `output` is what it said."""
 
     def __init__(self, args: Sequence[str], code: int, output: str) -> None:
-        self.args_ = list(args)
         self.code = code
         self.output = output
         super().__init__(
@@ -775,7 +774,6 @@ class SyncResult:
     pulled: int = 0
     pushed: int = 0
     driver_registered: bool = False
-    attributes_committed: bool = False
     uncommitted: list[str] = field(default_factory=list)
     # conflicts the merge kept in records this sync changed: {kind, id, name, path,
     # field, ours: the value the record holds, theirs: the value set aside, from}
@@ -846,11 +844,7 @@ def sync(root: Path, *, max_tries: int = 3) -> SyncResult:
     res.driver_registered = register_driver(top)
     if ensure_attributes(root):
         try:
-            res.attributes_committed = bool(
-                commit_paths(
-                    root, [root / ".gitattributes"], "crm: merge record files field by field"
-                )
-            )
+            commit_paths(root, [root / ".gitattributes"], "crm: merge record files field by field")
         except GitError as e:
             raise CrmError(
                 f"cannot commit .gitattributes (the merge driver): {first_line(e.output)}"

@@ -82,8 +82,6 @@ CREATE TABLE IF NOT EXISTS meta (version INTEGER, root_dev INTEGER, root_ino INT
 # wrong with on its own (Index.mark_checked); a row written by sync has none, so the
 # mark goes as soon as the file changes.
 
-# Columns a query may filter on (see Store.find).
-COLUMNS = ("status", "owner", "link_on", "customer", "lead", "deal")
 # The order of a kind's list, as SQL: tasks most urgent first, as tasks.urgency_key
 # sorts them (no due last, then by due, priority, created, id); the rest by id.
 ORDER = {"task": "due IS NULL, due, sort"}
