@@ -3,6 +3,7 @@ CRM, and bench/run.py --quick goes through every case without crashing."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -99,14 +100,21 @@ def test_taskwarrior_export_shifts_dates_keeping_overdue(generated):
 
 
 def test_run_quick_goes_through_every_case(tmp_path):
+    saved = tmp_path / "runs.json"
+    argv = ["--quick", "--cache", str(tmp_path / "cache"), "--json", str(saved), "--timeout", "60"]
     proc = subprocess.run(
-        [sys.executable, str(BENCH / "run.py"), "--quick", "--cache", str(tmp_path / "cache")],
+        [sys.executable, str(BENCH / "run.py"), *argv],
         capture_output=True,
         text=True,
         timeout=120,
         cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
+    results = json.loads(saved.read_text())["results"]
+    assert len(results) >= 10
+    for r in results:  # every command ran and did its work: no error, timeout or n/a
+        assert r["status"] == "pass" or r["status"].startswith("FAIL ("), r
+        assert len(r["seconds"]) == 1, r
     rows = [line for line in proc.stdout.splitlines() if line.startswith("| `crm")]
     commands = {row.split("|")[1].strip() for row in rows}
     assert {
