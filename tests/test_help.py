@@ -1,6 +1,10 @@
-"""Every command has help text that ends with an example, and --help works everywhere."""
+"""Every command has help text that ends with an example, --help works everywhere, and
+README.md mentions every command."""
 
 from __future__ import annotations
+
+import re
+from pathlib import Path
 
 import pytest
 import typer.main
@@ -33,3 +37,14 @@ def test_every_command_has_help_with_an_example(path, command):
 def test_the_main_groups_exist():
     names = {p[0] for p, _ in COMMANDS if len(p) == 1}
     assert {"init", "customer", "lead", "deal", "task", "report"} <= names
+
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("path", [p for p, _ in COMMANDS if p], ids=" ".join)
+def test_every_command_is_mentioned_in_the_readme(path):
+    words = r"\s+".join(map(re.escape, path))
+    assert re.search(rf"\bcrm {words}(?![\w-])", README), (
+        f"README.md never says `crm {' '.join(path)}`"
+    )
