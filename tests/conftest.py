@@ -94,6 +94,32 @@ def run(*args: str, input: str | None = None) -> Result:
     return Result(code, out.getvalue(), err.getvalue())
 
 
+def snapshot(root: Path, pattern: str = "**/*") -> dict[str, bytes]:
+    """The bytes of every file under `root` that matches `pattern`, by its path, the
+    derived .crm/ folder left out: what a refused command must leave as it was."""
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.glob(pattern))
+        if p.is_file() and ".crm" not in p.relative_to(root).parts
+    }
+
+
+def refused(r: Result, *words: str) -> None:
+    """The command failed as a user error: exit 1, one `Error: ...` line naming `words`."""
+    assert r.code == 1, (r.out, r.err)
+    assert r.err.startswith("Error: "), r.err
+    assert "Traceback" not in r.err
+    for w in words:
+        assert w in r.err.splitlines()[0], r.err
+
+
+def added(kind: str, *args: str) -> dict:
+    """`crm KIND add ARGS... --format json` succeeded; the record it printed."""
+    r = run(kind, "add", *args, "--format", "json")
+    assert r.code == 0, r.err
+    return r.json()
+
+
 @pytest.fixture
 def cli():
     return run

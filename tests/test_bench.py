@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from conftest import snapshot
 
 from crmcli.store import Store
 
@@ -22,10 +23,6 @@ import generate  # noqa: E402
 import taskwarrior  # noqa: E402
 
 ID = re.compile(r"^[a-z0-9]{8}$")
-
-
-def _files(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.yaml"))}
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +78,7 @@ def test_generator_is_deterministic_and_has_a_tasks_mode(generated, tmp_path):
     root, _ = generated
     again = tmp_path / "again"
     generate.generate(again, 200, seed=7, now=generate.NOW)
-    assert _files(again) == _files(root)
+    assert snapshot(again, "**/*.yaml") == snapshot(root, "**/*.yaml")
     tasks = tmp_path / "tasks"
     counts = generate.generate(tasks, 300, seed=7, now=generate.NOW, tasks_only=True)
     assert counts["task"] == 300 and counts["lead"] == counts["activity"] == 0

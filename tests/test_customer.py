@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import run
+from conftest import added, run, snapshot
 from rich.cells import cell_len
 
 from crmcli import customers, records
@@ -13,13 +13,7 @@ from crmcli.errors import CrmError
 
 
 def add(*args: str) -> str:
-    r = run("customer", "add", *args, "--format", "json")
-    assert r.code == 0, r.err
-    return r.json()["id"]
-
-
-def snapshot(root):
-    return {p: p.read_bytes() for p in sorted(root.rglob("*.yaml"))}
+    return added("customer", *args)["id"]
 
 
 # ----- add ------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from conftest import run, set_settings
+from conftest import added, refused, run, set_settings
 
 from crmcli import deals
 from crmcli.errors import CrmError
@@ -29,12 +29,6 @@ def shop(crm):
     return crm
 
 
-def add(*args: str) -> dict:
-    r = run("deal", "add", *args, "--format", "json")
-    assert r.code == 0, r.err
-    return r.json()
-
-
 def show(ref: str) -> dict:
     r = run("deal", "show", ref, "--format", "json")
     assert r.code == 0, r.err
@@ -43,14 +37,6 @@ def show(ref: str) -> dict:
 
 def deal_file(root, deal) -> bytes:
     return (root / "deals" / f"{deal['id']}.yaml").read_bytes()
-
-
-def refused(r, *words: str) -> None:
-    assert r.code == 1, (r.out, r.err)
-    assert r.err.startswith("Error: "), r.err
-    assert "Traceback" not in r.err
-    for w in words:
-        assert w in r.err, r.err
 
 
 # ----- the pipeline ---------------------------------------------------------------------------
@@ -83,9 +69,9 @@ def test_is_big_compares_the_number(store):
 
 
 def test_stages_command_counts_deals(shop):
-    add("A", "--customer", "Acme GmbH")
-    add("B", "--customer", "Acme GmbH", "--stage", "proposal")
-    add("C", "--customer", "Acme GmbH", "--stage", "proposal")
+    added("deal", "A", "--customer", "Acme GmbH")
+    added("deal", "B", "--customer", "Acme GmbH", "--stage", "proposal")
+    added("deal", "C", "--customer", "Acme GmbH", "--stage", "proposal")
     r = run("deal", "stages", "--format", "json")
     assert r.code == 0, r.err
     rows = {row["stage"]: row for row in r.json()}
@@ -116,7 +102,9 @@ def test_parse_money_is_exact_and_refuses_floats():
 
 
 def test_lines_sum_exactly_in_yaml_and_json(shop):
-    rec = add("Bolts and nuts", "--customer", "Acme GmbH", "--line", "BOLT:1", "--line", "NUT:1")
+    rec = added(
+        "deal", "Bolts and nuts", "--customer", "Acme GmbH", "--line", "BOLT:1", "--line", "NUT:1"
+    )
     text = deal_file(shop, rec).decode()
     assert "\namount: 0.3\n" in text
     assert '"amount": 0.3,' in run("deal", "show", rec["id"], "-f", "json").out
@@ -125,7 +113,7 @@ def test_lines_sum_exactly_in_yaml_and_json(shop):
 
 
 def test_amount_option_is_exact_and_refuses_bad_numbers(shop):
-    rec = add("Exact", "--customer", "Acme GmbH", "--amount", "1234567.89")
+    rec = added("deal", "Exact", "--customer", "Acme GmbH", "--amount", "1234567.89")
     assert "\namount: 1234567.89\n" in deal_file(shop, rec).decode()
     for bad in ("NaN", "-1", "1e5", "12,5"):
         refused(run("deal", "add", "X", "--customer", "Acme GmbH", "--amount", bad), bad)
@@ -133,10 +121,10 @@ def test_amount_option_is_exact_and_refuses_bad_numbers(shop):
 
 
 def test_list_totals_per_currency_never_summed_across(shop):
-    add("A", "--customer", "Acme GmbH", "--amount", "100.10")
-    add("B", "--customer", "Acme GmbH", "--amount", "0.20")
-    add("C", "--customer", "Acme GmbH", "--line", "EU-1:2", "--currency", "EUR")
-    add("D", "--customer", "Acme GmbH")
+    added("deal", "A", "--customer", "Acme GmbH", "--amount", "100.10")
+    added("deal", "B", "--customer", "Acme GmbH", "--amount", "0.20")
+    added("deal", "C", "--customer", "Acme GmbH", "--line", "EU-1:2", "--currency", "EUR")
+    added("deal", "D", "--customer", "Acme GmbH")
     r = run("deal", "list")
     assert r.code == 0, r.err
     total = [line for line in r.out.splitlines() if line.startswith("Total:")]
@@ -149,7 +137,7 @@ def test_list_totals_per_currency_never_summed_across(shop):
 
 
 def test_add_with_lines(shop):
-    rec = add("Pump order", "--customer", "Acme GmbH", "--line", "PUMP-100:3", "--close",
+    rec = added("deal", "Pump order", "--customer", "Acme GmbH", "--line", "PUMP-100:3", "--close",
               "2026-12-20", "--tag", "q4")  # fmt: skip
     assert rec["amount"] == 3600 and rec["currency"] == "CNY"
     assert rec["stage"] == "new" and rec["status"] == "open"
@@ -183,7 +171,9 @@ def test_lines_need_products_in_settings(crm):
 def test_product_currency_must_match(shop):
     refused(run("deal", "add", "X", "--customer", "Acme GmbH", "--line", "EU-1:1"), "EUR", "CNY")
     assert (
-        add("X", "--customer", "Acme GmbH", "--line", "EU-1:1", "--currency", "eur")["currency"]
+        added("deal", "X", "--customer", "Acme GmbH", "--line", "EU-1:1", "--currency", "eur")[
+            "currency"
+        ]
         == "EUR"
     )
 
@@ -197,12 +187,12 @@ def test_add_refuses_unknown_stage_and_customer(shop):
 
 
 def test_list_filters_and_default_open(shop):
-    a = add("Alpha", "--customer", "Acme GmbH", "--close", "2026-12-01")
-    b = add("Beta", "--customer", "Acme GmbH", "--close", "2026-12-15", "--owner", "bob",
+    a = added("deal", "Alpha", "--customer", "Acme GmbH", "--close", "2026-12-01")
+    b = added("deal", "Beta", "--customer", "Acme GmbH", "--close", "2026-12-15", "--owner", "bob",
             "--stage", "proposal")  # fmt: skip
-    c = add("Gamma", "--customer", "Acme GmbH")
+    c = added("deal", "Gamma", "--customer", "Acme GmbH")
     run("customer", "add", "Other Co")
-    add("Delta", "--customer", "Other Co", "--close", "2026-11-30")
+    added("deal", "Delta", "--customer", "Other Co", "--close", "2026-11-30")
     assert run("deal", "won", c["id"]).code == 0
 
     def titles(*args):
@@ -228,10 +218,10 @@ def test_list_filters_and_default_open(shop):
 
 
 def test_list_table_fits_80_columns(shop):
-    add("A rather long deal title that goes on and on 大单", "--customer", "Acme GmbH",
+    added("deal", "A rather long deal title that goes on and on 大单", "--customer", "Acme GmbH",
         "--amount", "150000", "--close", "2026-12-31", "--stage", "negotiation")  # fmt: skip
-    add("Small", "--customer", "Acme GmbH", "--line", "PUMP-100:1:900", "--owner", "bob")
-    add("Next year", "--customer", "Acme GmbH", "--amount", "10", "--close", "2027-01-15")
+    added("deal", "Small", "--customer", "Acme GmbH", "--line", "PUMP-100:1:900", "--owner", "bob")
+    added("deal", "Next year", "--customer", "Acme GmbH", "--amount", "10", "--close", "2027-01-15")
     r = run("deal", "list")
     assert r.code == 0, r.err
     assert all(len(line) <= 80 for line in r.out.splitlines())
@@ -244,7 +234,7 @@ def test_list_table_fits_80_columns(shop):
 
 
 def test_show_has_lines_history_approvals_tasks_timeline(shop):
-    rec = add("Pump order", "--customer", "Acme GmbH", "--line", "PUMP-100:2:950")
+    rec = added("deal", "Pump order", "--customer", "Acme GmbH", "--line", "PUMP-100:2:950")
     store = Store(shop)
     store.create("task", title="Call the buyer", deal=rec["id"])
     run("deal", "move", rec["id"], "proposal")
@@ -268,7 +258,7 @@ def test_show_has_lines_history_approvals_tasks_timeline(shop):
 
 
 def test_move_appends_history_and_timeline(shop):
-    rec = add("Pump order", "--customer", "Acme GmbH")
+    rec = added("deal", "Pump order", "--customer", "Acme GmbH")
     r = run("deal", "move", "pump order", "negotiation")
     assert r.code == 0, r.err
     data = show(rec["id"])
@@ -280,7 +270,7 @@ def test_move_appends_history_and_timeline(shop):
 
 
 def test_move_to_unknown_stage_is_refused_with_the_stages(shop):
-    rec = add("Pump order", "--customer", "Acme GmbH")
+    rec = added("deal", "Pump order", "--customer", "Acme GmbH")
     before = deal_file(shop, rec)
     refused(run("deal", "move", rec["id"], "closing"), "'closing'",
             "new, qualified, proposal, negotiation")  # fmt: skip
@@ -290,7 +280,7 @@ def test_move_to_unknown_stage_is_refused_with_the_stages(shop):
 
 
 def test_moving_a_closed_deal_is_refused(shop):
-    rec = add("Pump order", "--customer", "Acme GmbH")
+    rec = added("deal", "Pump order", "--customer", "Acme GmbH")
     assert run("deal", "won", rec["id"]).code == 0
     before = deal_file(shop, rec)
     refused(run("deal", "move", rec["id"], "proposal"), "is won", "crm deal reopen")
@@ -298,7 +288,7 @@ def test_moving_a_closed_deal_is_refused(shop):
 
 
 def test_won_sets_status_closed_at_and_history(shop):
-    rec = add("Pump order", "--customer", "Acme GmbH", "--stage", "proposal")
+    rec = added("deal", "Pump order", "--customer", "Acme GmbH", "--stage", "proposal")
     r = run("deal", "won", rec["id"])
     assert r.code == 0, r.err
     data = show(rec["id"])
@@ -310,7 +300,7 @@ def test_won_sets_status_closed_at_and_history(shop):
 
 
 def test_lost_needs_a_reason(shop):
-    rec = add("Pump order", "--customer", "Acme GmbH")
+    rec = added("deal", "Pump order", "--customer", "Acme GmbH")
     before = deal_file(shop, rec)
     refused(run("deal", "lost", rec["id"]), "--reason")
     refused(run("deal", "lost", rec["id"], "--reason", "  "), "--reason")
@@ -324,7 +314,7 @@ def test_lost_needs_a_reason(shop):
 
 
 def test_reopen_returns_to_last_open_stage(shop):
-    rec = add("Pump order", "--customer", "Acme GmbH")
+    rec = added("deal", "Pump order", "--customer", "Acme GmbH")
     run("deal", "move", rec["id"], "negotiation")
     run("deal", "lost", rec["id"], "--reason", "budget")
     r = run("deal", "reopen", rec["id"])
@@ -361,7 +351,7 @@ def test_transitions_note_their_change(shop):
 
 
 def test_line_below_floor_needs_approval_and_won_is_refused(shop):
-    rec = add("Cheap pumps", "--customer", "Acme GmbH", "--line", "PUMP-100:2:950")
+    rec = added("deal", "Cheap pumps", "--customer", "Acme GmbH", "--line", "PUMP-100:2:950")
     assert rec["needs_approval"] is True and rec["amount"] == 1900
     listed = run("deal", "list")
     assert "!" in listed.out and "needs approval" in listed.out
@@ -372,17 +362,23 @@ def test_line_below_floor_needs_approval_and_won_is_refused(shop):
 
 
 def test_discount_beyond_max_discount_needs_approval(shop):
-    ok = add("Fair", "--customer", "Acme GmbH", "--line", "PUMP-100:1:1020")  # 15% off: fine
+    ok = added(
+        "deal", "Fair", "--customer", "Acme GmbH", "--line", "PUMP-100:1:1020"
+    )  # 15% off: fine
     assert ok["needs_approval"] is False
-    deep = add("Deep", "--customer", "Acme GmbH", "--line", "NUT:10:0.15")  # 25% off, no floor
+    deep = added(
+        "deal", "Deep", "--customer", "Acme GmbH", "--line", "NUT:10:0.15"
+    )  # 25% off, no floor
     assert deep["needs_approval"] is True
     assert any("25.0% below the list price" in x for x in show(deep["id"])["approval_reasons"])
 
 
 def test_explicit_amount_below_list_total_needs_approval(shop):
-    within = add("A", "--customer", "Acme GmbH", "--line", "PUMP-100:2", "--amount", "2100")
+    within = added(
+        "deal", "A", "--customer", "Acme GmbH", "--line", "PUMP-100:2", "--amount", "2100"
+    )
     assert within["amount"] == 2100 and within["needs_approval"] is False
-    deep = add("B", "--customer", "Acme GmbH", "--line", "PUMP-100:2", "--amount", "1800")
+    deep = added("deal", "B", "--customer", "Acme GmbH", "--line", "PUMP-100:2", "--amount", "1800")
     assert deep["needs_approval"] is True
     reasons = show(deep["id"])["approval_reasons"]
     assert any("25.0% below the list prices" in x for x in reasons)
@@ -390,7 +386,7 @@ def test_explicit_amount_below_list_total_needs_approval(shop):
 
 
 def test_approve_records_and_clears(shop):
-    rec = add("Cheap pumps", "--customer", "Acme GmbH", "--line", "PUMP-100:2:950")
+    rec = added("deal", "Cheap pumps", "--customer", "Acme GmbH", "--line", "PUMP-100:2:950")
     r = run("deal", "approve", rec["id"], "--by", "carol", "--note", "strategic")
     assert r.code == 0, r.err
     data = show(rec["id"])
@@ -399,12 +395,12 @@ def test_approve_records_and_clears(shop):
                                   "note": "strategic"}]  # fmt: skip
     assert data["timeline"][0]["kind"] == "approval"
     assert run("deal", "won", rec["id"]).code == 0
-    other = add("Fine", "--customer", "Acme GmbH", "--line", "PUMP-100:1")
+    other = added("deal", "Fine", "--customer", "Acme GmbH", "--line", "PUMP-100:1")
     refused(run("deal", "approve", other["id"], "--by", "carol"), "needs no approval")
 
 
 def test_approve_by_non_approver_is_refused(shop):
-    rec = add("Cheap pumps", "--customer", "Acme GmbH", "--line", "PUMP-100:2:950")
+    rec = added("deal", "Cheap pumps", "--customer", "Acme GmbH", "--line", "PUMP-100:2:950")
     before = deal_file(shop, rec)
     refused(run("deal", "approve", rec["id"], "--by", "bob"), "bob", "carol, dave")
     refused(run("deal", "approve", rec["id"]), "alice", "carol, dave")  # default: the user
@@ -412,14 +408,14 @@ def test_approve_by_non_approver_is_refused(shop):
 
 
 def test_no_approvers_configured(shop):
-    rec = add("Cheap pumps", "--customer", "Acme GmbH", "--line", "PUMP-100:2:950")
+    rec = added("deal", "Cheap pumps", "--customer", "Acme GmbH", "--line", "PUMP-100:2:950")
     set_settings(shop, approvers=[])
     refused(run("deal", "approve", rec["id"], "--by", "carol"), "set approvers in crm.yaml")
     refused(run("deal", "won", rec["id"]), "add them to crm.yaml")
 
 
 def test_changing_lines_after_approval_asks_again(shop):
-    rec = add("Cheap pumps", "--customer", "Acme GmbH", "--line", "PUMP-100:2:950")
+    rec = added("deal", "Cheap pumps", "--customer", "Acme GmbH", "--line", "PUMP-100:2:950")
     run("deal", "approve", rec["id"], "--by", "carol")
     assert show(rec["id"])["needs_approval"] is False
     r = run("deal", "edit", rec["id"], "--line", "PUMP-100:1:900")
@@ -437,7 +433,9 @@ def test_changing_lines_after_approval_asks_again(shop):
 
 
 def test_changing_amount_after_approval_asks_again(shop):
-    rec = add("Pumps", "--customer", "Acme GmbH", "--line", "PUMP-100:2", "--amount", "1900")
+    rec = added(
+        "deal", "Pumps", "--customer", "Acme GmbH", "--line", "PUMP-100:2", "--amount", "1900"
+    )
     run("deal", "approve", rec["id"], "--by", "dave")
     run("deal", "edit", rec["id"], "--amount", "1950")
     assert show(rec["id"])["needs_approval"] is True
@@ -446,7 +444,7 @@ def test_changing_amount_after_approval_asks_again(shop):
 
 
 def test_hand_edited_price_is_still_checked_on_won(shop):
-    rec = add("Pumps", "--customer", "Acme GmbH", "--line", "PUMP-100:1")
+    rec = added("deal", "Pumps", "--customer", "Acme GmbH", "--line", "PUMP-100:1")
     path = shop / "deals" / f"{rec['id']}.yaml"
     path.write_text(path.read_text().replace("unit_price: 1200.00", "unit_price: 500"))
     refused(run("deal", "won", rec["id"]), "below the floor")
@@ -456,7 +454,7 @@ def test_hand_edited_price_is_still_checked_on_won(shop):
 
 
 def test_edit_fields_and_lines(shop):
-    rec = add("Pumps", "--customer", "Acme GmbH", "--line", "PUMP-100:1", "--line", "BOLT:10",
+    rec = added("deal", "Pumps", "--customer", "Acme GmbH", "--line", "PUMP-100:1", "--line", "BOLT:10",
               "--tag", "old")  # fmt: skip
     r = run("deal", "edit", rec["id"], "--title", "Pumps and bolts", "--close", "2027-01-15",
             "--owner", "bob", "--tag", "new", "--remove-tag", "old", "--remove-line", "BOLT",
@@ -478,14 +476,14 @@ def test_edit_fields_and_lines(shop):
 
 
 def test_edit_of_closed_deal_terms_is_refused(shop):
-    rec = add("Pumps", "--customer", "Acme GmbH", "--amount", "100")
+    rec = added("deal", "Pumps", "--customer", "Acme GmbH", "--amount", "100")
     run("deal", "won", rec["id"])
     refused(run("deal", "edit", rec["id"], "--amount", "50"), "reopen")
     assert run("deal", "edit", rec["id"], "--title", "Pumps (won)").code == 0
 
 
 def test_note_assign_and_rm(shop):
-    rec = add("Pumps", "--customer", "Acme GmbH")
+    rec = added("deal", "Pumps", "--customer", "Acme GmbH")
     assert run("deal", "note", rec["id"], "-", input="Sent the quote\n").code == 0
     store = Store(shop)
     task = store.create("task", title="Follow up", deal=rec["id"], owner="alice")
@@ -508,7 +506,7 @@ def test_note_assign_and_rm(shop):
 
 
 def test_deal_in_removed_stage_still_lists_and_is_flagged(shop):
-    rec = add("Old stage deal", "--customer", "Acme GmbH", "--stage", "qualified")
+    rec = added("deal", "Old stage deal", "--customer", "Acme GmbH", "--stage", "qualified")
     set_settings(shop, pipeline=[{"stage": "new", "probability": 10},
                                  {"stage": "proposal", "probability": 50}])  # fmt: skip
     r = run("deal", "list")
@@ -529,7 +527,7 @@ def test_deal_in_removed_stage_still_lists_and_is_flagged(shop):
 
 
 def test_reopen_into_a_removed_stage_warns(shop):
-    rec = add("Deal", "--customer", "Acme GmbH", "--stage", "qualified")
+    rec = added("deal", "Deal", "--customer", "Acme GmbH", "--stage", "qualified")
     run("deal", "won", rec["id"])
     set_settings(shop, pipeline=[{"stage": "new", "probability": 10}])
     r = run("deal", "reopen", rec["id"])
@@ -542,8 +540,8 @@ def test_reopen_into_a_removed_stage_warns(shop):
 
 def test_big_deal_flag(shop):
     set_settings(shop, big_deal=100000)
-    big = add("Big", "--customer", "Acme GmbH", "--amount", "100000")
-    small = add("Small", "--customer", "Acme GmbH", "--amount", "99999.99")
+    big = added("deal", "Big", "--customer", "Acme GmbH", "--amount", "100000")
+    small = added("deal", "Small", "--customer", "Acme GmbH", "--amount", "99999.99")
     assert "big" in show(big["id"])["flags"] and "big" not in show(small["id"])["flags"]
     r = run("deal", "list")
     line = next(x for x in r.out.splitlines() if x.startswith(big["id"]))
@@ -553,7 +551,7 @@ def test_big_deal_flag(shop):
 
 
 def test_snooze(shop):
-    rec = add("Pumps", "--customer", "Acme GmbH")
+    rec = added("deal", "Pumps", "--customer", "Acme GmbH")
     r = run("deal", "snooze", rec["id"], "2027-01-10", "--reason", "budget frozen")
     assert r.code == 0, r.err
     data = show(rec["id"])
@@ -572,7 +570,7 @@ def test_snooze(shop):
 
 
 def test_every_write_holds_the_lock_and_leaves_files_on_error(shop):
-    rec = add("Pumps", "--customer", "Acme GmbH")
+    rec = added("deal", "Pumps", "--customer", "Acme GmbH")
     before = deal_file(shop, rec)
     refused(run("deal", "edit", rec["id"], "--line", "NOPE:1"), "NOPE")
     refused(run("deal", "edit", rec["id"], "--close", "not a date at all"), "not a date")

@@ -5,19 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import run, set_settings
+from conftest import run, set_settings, snapshot
 
 from crmcli import doctor, yamlio
 from crmcli.store import Store
-
-
-def tree(root: Path) -> dict[str, bytes]:
-    """Every file's bytes under `root`, except the derived .crm/ folder."""
-    return {
-        str(p.relative_to(root)): p.read_bytes()
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and ".crm" not in p.relative_to(root).parts
-    }
 
 
 def lines(r) -> list[str]:
@@ -116,7 +107,7 @@ def test_links_to_missing_records_are_reported_and_left_alone(crm, store, acme):
     deal = store.create("deal", title="Pump", stage="new", customer="zzzz9999")
     task = store.create("task", title="Call", deal="nope0000", lead="../etc")
     note = store.add_activity("gone0000", "note", "orphan")
-    before = tree(crm)
+    before = snapshot(crm)
     r = run("doctor", "--fix")
     assert r.code == 1
     out = lines(r)
@@ -130,7 +121,7 @@ def test_links_to_missing_records_are_reported_and_left_alone(crm, store, acme):
     assert f"tasks/{task['id']}.yaml: lead: '../etc' is not a valid lead id" in out
     assert any(x.startswith(f"activities/{note['id']}.yaml: on: is on gone0000") for x in out)
     assert not any("fixable" in x or "--fix" in x for x in out)
-    assert tree(crm) == before  # a dangling link is data: never dropped
+    assert snapshot(crm) == before  # a dangling link is data: never dropped
 
 
 def test_links_through_tombstones_are_repointed(crm, store, acme):
@@ -477,10 +468,10 @@ def test_check_only_never_writes(crm, store, acme):
     store.create("deal", title="Merged", stage="new", customer=old["id"])
     store.write_tombstone("customer", old["id"], acme["id"])
     (crm / "customers" / ".x.yaml.1.tmp").write_text("", encoding="utf-8")
-    before = tree(crm)
+    before = snapshot(crm)
     assert run("doctor").code == 1
     assert run("doctor", "--format", "json").code == 1
-    assert tree(crm) == before
+    assert snapshot(crm) == before
 
 
 def test_fix_says_what_changed_for_the_commit_message(crm, store, acme, dead_pid):

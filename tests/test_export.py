@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, run
+from conftest import FIXTURES, run, snapshot
 
 from crmcli import exporters
 from crmcli.store import Store
-
-
-def snapshot(root: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(root)): hashlib.sha1(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*.yaml"))
-        if ".crm" not in p.parts
-    }
 
 
 def ok(*args: str, input: str | None = None):

@@ -7,7 +7,7 @@ import os
 import shutil
 
 import pytest
-from conftest import run
+from conftest import added, run
 
 from crmcli.store import Store
 
@@ -19,7 +19,7 @@ def names(*args: str) -> list[str]:
 
 
 def add(name: str, *args: str) -> str:
-    return run("customer", "add", name, *args, "--format", "json").json()["id"]
+    return added("customer", name, *args)["id"]
 
 
 def age(path, seconds: int = 3600) -> None:

@@ -15,7 +15,7 @@ import random
 import tempfile
 from pathlib import Path
 
-from conftest import Result, run
+from conftest import Result, run, snapshot
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -110,15 +110,6 @@ STRAYS = [
 BROKEN_STRAYS = [("zz-stray.yaml", b"::: garbage :::\n"), ("zz-empty.yaml", b"")]
 
 
-def tree(root: Path) -> dict[str, bytes]:
-    """Every file's bytes under `root`, except the derived .crm/ folder."""
-    return {
-        p.relative_to(root).as_posix(): p.read_bytes()
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and ".crm" not in p.relative_to(root).parts
-    }
-
-
 def _ended(data: bytes) -> bytes:
     """`data` ending with a newline, as an editor leaves a file before one types more."""
     return data if data.endswith(b"\n") or not data else data + b"\n"
@@ -163,7 +154,7 @@ class CrmMachine(RuleBasedStateMachine):
     def crm(self, *args: str, input: str | None = None, repairs: bool = False) -> Result:
         """Run one command and check what every command promises (`repairs`: doctor --fix,
         which exits 1 for the problems it leaves after repairing what it can)."""
-        before = tree(self.root)
+        before = snapshot(self.root)
         if self.no_index:
             os.environ["CRM_NO_INDEX"] = "1"
         try:
@@ -173,7 +164,7 @@ class CrmMachine(RuleBasedStateMachine):
         answered_cleanly(r, args)
         with open("/tmp/prop.log", "a") as log:
             log.write(f"{r.code} {args[:2]} {r.err.splitlines()[-1:] if r.code else ''}\n")
-        after = tree(self.root)
+        after = snapshot(self.root)
         if r.code != 0 and not repairs:
             assert after == before, f"crm {' '.join(args)} failed and changed files"
         for rel, data in {**self.broken, **self.strays}.items():
@@ -241,7 +232,7 @@ class CrmMachine(RuleBasedStateMachine):
         s.create("task", title="Call back", customer=acme["id"], every="1w")
         s.create("task", title="Send quote")
         s.add_activity(acme["id"], "note", "Met at the fair")
-        self._discover({}, tree(self.root))
+        self._discover({}, snapshot(self.root))
 
     # ----- commands -----------------------------------------------------------------
 
@@ -564,11 +555,11 @@ class CrmMachine(RuleBasedStateMachine):
 
     @invariant()
     def every_record_lists(self) -> None:
-        files = tree(self.root)
+        files = snapshot(self.root)
         for kind in KINDS:
             for no_index in (False, True):
                 self._check_list(kind, no_index)
-        assert tree(self.root) == files, "a list changed files"
+        assert snapshot(self.root) == files, "a list changed files"
         for rel, (key, value) in self.unknown.items():
             folder, _, name = rel.partition("/")
             kind = next(k for k in KINDS if models.KINDS[k] == folder)

@@ -15,7 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import run
+from conftest import run, snapshot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,15 +23,6 @@ from crmcli import doctor, models, yamlio
 from crmcli.store import Store
 
 PY = sys.executable
-
-
-def tree(root: Path) -> dict[str, bytes]:
-    """Every file's bytes under `root`, except the derived .crm/ folder."""
-    return {
-        str(p.relative_to(root)): p.read_bytes()
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and ".crm" not in p.relative_to(root).parts
-    }
 
 
 def record_files(root: Path) -> list[Path]:
@@ -255,19 +246,19 @@ def test_read_only_folder_fails_cleanly(crm, acme):
 @pytest.mark.parametrize("call", ["replace", "fsync"])
 def test_disk_full_during_a_save_keeps_the_old_file(crm, acme, monkeypatch, call):
     path = crm / "customers" / f"{acme['id']}.yaml"
-    before = tree(crm)
+    before = snapshot(crm)
     monkeypatch.setattr(os, call, _no_space)
     r = run("customer", "edit", "acme", "--industry", "Pumps", "--add-tag", "vip")
     monkeypatch.undo()
     assert r.code == 1
     assert r.err == f"Error: cannot write customers/{acme['id']}.yaml: No space left on device\n"
     assert path.read_bytes() == before[f"customers/{acme['id']}.yaml"]
-    assert tree(crm) == before  # and no temp file left behind
+    assert snapshot(crm) == before  # and no temp file left behind
 
 
 @pytest.mark.parametrize("call", ["link", "fsync"])
 def test_disk_full_during_a_create_writes_nothing(crm, acme, monkeypatch, call):
-    before = tree(crm)
+    before = snapshot(crm)
     monkeypatch.setattr(os, call, _no_space)
     r1 = run("customer", "add", "Bolt AG")
     r2 = run("customer", "note", "acme", "Called")
@@ -276,7 +267,7 @@ def test_disk_full_during_a_create_writes_nothing(crm, acme, monkeypatch, call):
         assert r.code == 1
         assert r.err.startswith("Error: cannot write ")
         assert r.err.rstrip().endswith("No space left on device")
-    assert tree(crm) == before
+    assert snapshot(crm) == before
 
 
 def test_merge_failing_half_way_loses_no_data(crm, store, acme, monkeypatch):
@@ -362,10 +353,10 @@ READS = [
 @given(t=TEXT, which=st.integers(min_value=0, max_value=len(READS) - 1))
 def test_read_commands_answer_cleanly_and_change_nothing(world, t, which):
     root = world["root"]
-    before = tree(root)
+    before = snapshot(root)
     r = run(*READS[which](t, world))
     answered_cleanly(r)
-    assert tree(root) == before
+    assert snapshot(root) == before
 
 
 def _allowed(prefixes: tuple[str, ...], may_change: tuple[str, ...] = ()):
@@ -414,10 +405,10 @@ def _writes(w: dict) -> list:
 def test_write_commands_answer_cleanly_and_touch_only_their_files(world, t, which):
     root = world["root"]
     make_args, check = _writes(world)[which]
-    before = tree(root)
+    before = snapshot(root)
     r = run(*make_args(t))
     answered_cleanly(r)
-    after = tree(root)
+    after = snapshot(root)
     if r.code != 0:
         assert after == before, "a failing command changed files"
     else:
@@ -486,15 +477,15 @@ def test_random_bytes_in_a_record_file_never_crash_or_spread(
         data = _mutated(content[1], kind, Store(root).load(kind, rec["id"]), key)
     path.write_bytes(data)
     try:
-        before = tree(root)
+        before = snapshot(root)
         reads = FILE_READS[kind]
         for args in (reads[which % len(reads)], [kind, "show", rec["id"]]):
             r = run(*args)
             answered_cleanly(r)
-            assert tree(root) == before, args
+            assert snapshot(root) == before, args
         report = doctor.check(root)  # the core, without the CLI's start-up
         assert all(p.file and p.problem for p in report.problems)
-        assert tree(root) == before
+        assert snapshot(root) == before
     finally:
         path.write_bytes(original)
 
@@ -513,10 +504,10 @@ def test_random_csv_to_lead_import(world, head, body):
     if not _import_available():
         pytest.skip("crm lead import is not built yet")
     root = world["root"]
-    before = tree(root)
+    before = snapshot(root)
     r = run("lead", "import", "-", input=head + body)
     answered_cleanly(r)
-    after = tree(root)
+    after = snapshot(root)
     if r.code != 0:
         assert after == before
     else:
@@ -546,12 +537,12 @@ def test_random_csv_to_lead_import(world, head, body):
 )
 def test_refs_that_look_like_paths_never_leave_the_crm(world, ref, args, tmp_path):
     root = world["root"]
-    before = tree(root)
+    before = snapshot(root)
     outside = sorted(p.name for p in tmp_path.iterdir())
     r = run(*[a.replace("{ref}", ref) for a in args])
     answered_cleanly(r)
     assert r.code != 0
-    assert tree(root) == before
+    assert snapshot(root) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == outside
 
 
@@ -565,11 +556,11 @@ def test_links_and_tombstones_holding_paths_are_refused(world):
         encoding="utf-8",
     )
     (root / "customers" / "evil0001.yaml").write_text("merged_into: ../../../etc/passwd\n")
-    before = tree(root)
+    before = snapshot(root)
     for args in (["deal", "show", world["deal"]["id"]], ["customer", "show", "evil0001"],
                  ["deal", "list"], ["customer", "list"], ["report", "forecast"]):  # fmt: skip
         answered_cleanly(run(*args))
-    assert tree(root) == before
+    assert snapshot(root) == before
     out = run("doctor").out
     assert (
         f"deals/{world['deal']['id']}.yaml: customer: '../../../etc/passwd' is not a valid" in out
@@ -614,13 +605,13 @@ def test_a_tag_in_settings_runs_nothing(world, tmp_path):
 
 def test_non_utf8_arguments_and_input_are_refused(world):
     root = world["root"]
-    before = tree(root)
+    before = snapshot(root)
     r = run("customer", "add", "Caf\udce9")
     assert (r.code, r.err) == (1, "Error: argument 'Caf\\xe9' is not valid UTF-8 text\n")
     r = run("customer", "note", world["customer"]["id"], "-", input="bad \udcff text")
     answered_cleanly(r)
     assert r.code == 1
-    assert tree(root) == before
+    assert snapshot(root) == before
 
 
 @pytest.mark.parametrize(
@@ -635,9 +626,9 @@ def test_non_utf8_arguments_and_input_are_refused(world):
     ],
 )
 def test_dates_past_what_a_date_can_hold_are_errors(world, args):
-    before = tree(world["root"])
+    before = snapshot(world["root"])
     r = run(*args)
     answered_cleanly(r)
     if r.code != 2:  # 2: an option not built yet
         assert r.code == 1 and ("out of range" in r.err or "too long" in r.err), r.err
-    assert tree(world["root"]) == before
+    assert snapshot(world["root"]) == before

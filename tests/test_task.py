@@ -7,23 +7,13 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import run, set_settings
+from conftest import added, run, set_settings, snapshot
 
 from crmcli import tasks
 from crmcli.store import Store
 
 TZ = ZoneInfo("Asia/Shanghai")
 BOX = set("─│┌┐└┘├┤┬┴┼━┃═║╭╮╯╰")
-
-
-def files(crm):
-    return {p.name: p.read_bytes() for p in (crm / "tasks").glob("*.yaml")}
-
-
-def add(*args) -> dict:
-    r = run("task", "add", *args, "--format", "json")
-    assert r.code == 0, r.err
-    return r.json()
 
 
 def listed(*args) -> list[dict]:
@@ -33,10 +23,7 @@ def listed(*args) -> list[dict]:
 
 
 def customer(name, tier=None, cadence=None, owner=None) -> str:
-    args = ["customer", "add", name, "--format", "json"]
-    if owner:
-        args += ["--owner", owner]
-    cid = run(*args).json()["id"]
+    cid = added("customer", name, *(["--owner", owner] if owner else []))["id"]
     edit = []
     if tier:
         edit += ["--tier", tier]
@@ -93,7 +80,7 @@ def test_add_prints_the_id_and_stores_a_date_as_the_end_of_that_day(crm):
     ],
 )
 def test_every_when_form_for_a_due(crm, when, due):
-    assert add("T", "--due", when)["due"] == due
+    assert added("task", "T", "--due", when)["due"] == due
 
 
 def test_garbage_due_is_an_error_quoting_the_text_and_writes_nothing(crm):
@@ -101,7 +88,7 @@ def test_garbage_due_is_an_error_quoting_the_text_and_writes_nothing(crm):
     assert r.code == 1
     assert r.err.startswith("Error: ") and "'someday maybe'" in r.err
     assert r.out == ""
-    assert files(crm) == {}
+    assert snapshot(crm, "tasks/*.yaml") == {}
 
 
 @pytest.mark.parametrize(
@@ -118,14 +105,14 @@ def test_add_errors(crm, args, needle):
     r = run("task", "add", "T", *args)
     assert r.code == 1
     assert r.err.startswith("Error: ") and needle in r.err
-    assert files(crm) == {}
+    assert snapshot(crm, "tasks/*.yaml") == {}
 
 
 def test_a_task_links_one_record(crm):
     cid = customer("Acme GmbH")
     r = run("task", "add", "T", "--customer", cid, "--deal", "whatever")
     assert r.code == 1 and "one of" in r.err
-    rec = add("T", "--customer", "acme gmbh")
+    rec = added("task", "T", "--customer", "acme gmbh")
     assert rec["customer"] == cid and rec["lead"] is None and rec["deal"] is None
 
 
@@ -134,9 +121,12 @@ def test_bad_choice_is_a_usage_error(crm):
 
 
 def test_complaint_defaults_to_medium_severity(crm):
-    rec = add("Broken pump", "--kind", "complaint")
+    rec = added("task", "Broken pump", "--kind", "complaint")
     assert rec["severity"] == "medium"
-    assert add("Leak", "--kind", "complaint", "--severity", "critical")["severity"] == "critical"
+    assert (
+        added("task", "Leak", "--kind", "complaint", "--severity", "critical")["severity"]
+        == "critical"
+    )
 
 
 def test_a_due_in_the_past_warns(crm):
@@ -148,14 +138,14 @@ def test_a_due_in_the_past_warns(crm):
 
 
 def test_order_overdue_most_late_first_then_due_then_priority_no_due_last(crm):
-    add("no due low", "--priority", "low")
-    add("no due urgent", "--priority", "urgent")
-    add("later", "--due", "+3d")
-    add("today normal", "--due", "today")
-    add("today urgent", "--due", "today", "--priority", "urgent")
-    add("late 1h", "--due", "today 09:00")
-    add("late 3d", "--due", "3 days ago")
-    add("late 1d", "--due", "yesterday")
+    added("task", "no due low", "--priority", "low")
+    added("task", "no due urgent", "--priority", "urgent")
+    added("task", "later", "--due", "+3d")
+    added("task", "today normal", "--due", "today")
+    added("task", "today urgent", "--due", "today", "--priority", "urgent")
+    added("task", "late 1h", "--due", "today 09:00")
+    added("task", "late 3d", "--due", "3 days ago")
+    added("task", "late 1d", "--due", "yesterday")
     titles = [t["title"] for t in listed()]
     assert titles == [
         "late 3d",
@@ -172,10 +162,10 @@ def test_order_overdue_most_late_first_then_due_then_priority_no_due_last(crm):
 
 def test_list_filters(crm):
     cid = customer("Acme GmbH")
-    a = add("mine", "--due", "today", "--customer", cid)
-    add("bobs", "--due", "+2d", "--owner", "bob", "--kind", "call")
-    add("far", "--due", "+1m")
-    done = add("finished")
+    a = added("task", "mine", "--due", "today", "--customer", cid)
+    added("task", "bobs", "--due", "+2d", "--owner", "bob", "--kind", "call")
+    added("task", "far", "--due", "+1m")
+    done = added("task", "finished")
     assert run("task", "done", done["id"]).code == 0
     assert [t["title"] for t in listed("--owner", "bob")] == ["bobs"]
     assert [t["title"] for t in listed("--kind", "call")] == ["bobs"]
@@ -190,7 +180,7 @@ def test_list_filters(crm):
 
 
 def test_list_json_is_records_and_csv_has_a_header(crm):
-    rec = add("Call", "--due", "yesterday")
+    rec = added("task", "Call", "--due", "yesterday")
     (got,) = listed("--overdue")
     assert got == rec
     r = run("task", "list", "--format", "csv")
@@ -199,7 +189,16 @@ def test_list_json_is_records_and_csv_has_a_header(crm):
 
 def test_list_table_is_plain_off_a_terminal(crm):
     cid = customer("张伟贸易有限公司")
-    add("给张伟打电话确认订单", "--due", "yesterday", "--customer", cid, "--priority", "high")
+    added(
+        "task",
+        "给张伟打电话确认订单",
+        "--due",
+        "yesterday",
+        "--customer",
+        cid,
+        "--priority",
+        "high",
+    )
     r = run("task", "list")
     assert r.code == 0
     assert "张伟贸易" in r.out and "1d" in r.out and "high" in r.out
@@ -212,9 +211,9 @@ def test_list_with_a_customer_finds_tasks_through_deals_and_leads(crm, store):
     cid = customer("Acme GmbH")
     d = deal(store, "Pump order", customer=cid)
     lead = store.create("lead", name="Li Wei", customer=cid, status="converted")
-    add("via deal", "--deal", d["id"])
-    add("via lead", "--lead", lead["id"])
-    add("other")
+    added("task", "via deal", "--deal", d["id"])
+    added("task", "via lead", "--lead", lead["id"])
+    added("task", "other")
     assert sorted(t["title"] for t in listed("--customer", cid)) == ["via deal", "via lead"]
     assert [t["title"] for t in listed("--deal", "Pump order")] == ["via deal"]
 
@@ -232,7 +231,7 @@ def test_complaints_rank_by_tier_then_severity_then_age(crm, store, monkeypatch)
         args = ["--kind", "complaint", "--severity", severity]
         for k, v in link.items():
             args += [f"--{k}", v]
-        add(title, *args)
+        added("task", title, *args)
 
     complaint("C critical", "critical", "2026-11-01T10:00:00+08:00", customer=c)
     complaint("none critical", "critical", "2026-11-01T10:00:00+08:00", customer=none)
@@ -242,7 +241,7 @@ def test_complaints_rank_by_tier_then_severity_then_age(crm, store, monkeypatch)
     complaint("B high old via lead", "high", "2026-11-10T10:00:00+08:00", lead=lead["id"])
     complaint("A low via deal", "low", "2026-11-22T10:00:00+08:00", deal=d["id"])
     monkeypatch.setenv("CRM_NOW", "2026-11-23T10:00:00+08:00")
-    add("not a complaint", "--customer", a)
+    added("task", "not a complaint", "--customer", a)
     got = [t["title"] for t in listed("--kind", "complaint")]
     assert got == [
         "A low via deal",
@@ -261,7 +260,7 @@ def test_complaints_rank_by_tier_then_severity_then_age(crm, store, monkeypatch)
 
 
 def test_done_and_reopen(crm):
-    rec = add("Call Zhang", "--due", "today")
+    rec = added("task", "Call Zhang", "--due", "today")
     r = run("task", "done", "call zhang")
     assert r.code == 0 and r.out.startswith(f"Done task {rec['id']}")
     assert last_change() == 'task: done "Call Zhang"'
@@ -276,7 +275,7 @@ def test_done_and_reopen(crm):
 
 
 def test_cancel_keeps_the_task_as_cancelled_and_ends_a_series(crm):
-    rec = add("Call Zhang", "--due", "today")
+    rec = added("task", "Call Zhang", "--due", "today")
     r = run("task", "cancel", "call zhang")
     assert r.code == 0 and r.out.startswith(f"Cancelled task {rec['id']}")
     assert last_change() == 'task: cancel "Call Zhang"'
@@ -287,14 +286,14 @@ def test_cancel_keeps_the_task_as_cancelled_and_ends_a_series(crm):
     assert r.code == 1 and "cancelled, not open" in r.err
     assert run("task", "reopen", rec["id"]).code == 0
     assert [t["status"] for t in listed()] == ["open"]
-    weekly = add("Weekly report", "--due", "2026-11-23T17:00", "--every", "1w")
+    weekly = added("task", "Weekly report", "--due", "2026-11-23T17:00", "--every", "1w")
     r = run("task", "cancel", weekly["id"])
     assert r.code == 0 and "no next occurrence" in r.out
     assert [t["title"] for t in listed()] == ["Call Zhang"]  # the series made no next one
 
 
 def test_recurring_done_makes_the_next_occurrence_with_a_derived_id(crm):
-    rec = add("Weekly report", "--due", "2026-11-23T17:00", "--every", "1w")
+    rec = added("task", "Weekly report", "--due", "2026-11-23T17:00", "--every", "1w")
     assert rec["series"] == rec["id"] and rec["every"] == "1w"
     r = run("task", "done", "Weekly report")
     assert r.code == 0, r.err
@@ -311,7 +310,7 @@ def test_recurring_done_makes_the_next_occurrence_with_a_derived_id(crm):
 
 
 def test_recurrence_skips_occurrences_already_past(crm, monkeypatch):
-    rec = add("Invoice run", "--due", "2026-11-02", "--every", "1w")
+    rec = added("task", "Invoice run", "--due", "2026-11-02", "--every", "1w")
     assert rec["due"] == "2026-11-02T23:59:59+08:00"
     r = run("task", "done", rec["id"])
     assert r.code == 0
@@ -322,7 +321,7 @@ def test_recurrence_skips_occurrences_already_past(crm, monkeypatch):
 
 
 def test_monthly_recurrence_from_the_due_date(crm):
-    rec = add("Rent", "--due", "2026-10-31T09:00", "--every", "1m")
+    rec = added("task", "Rent", "--due", "2026-10-31T09:00", "--every", "1m")
     run("task", "done", rec["id"])
     (nxt,) = listed()
     assert nxt["due"] == "2026-11-30T09:00:00+08:00"
@@ -334,7 +333,7 @@ def test_two_clones_completing_the_same_occurrence_make_one_next_task(crm, tmp_p
     it in): done does not fail and does not make a second one."""
     import shutil
 
-    rec = add("Standup notes", "--due", "today 18:00", "--every", "1d")
+    rec = added("task", "Standup notes", "--due", "today 18:00", "--every", "1d")
     clone = tmp_path / "clone"
     shutil.copytree(crm, clone)
     r = run("--dir", str(clone), "task", "done", rec["id"])
@@ -346,7 +345,7 @@ def test_two_clones_completing_the_same_occurrence_make_one_next_task(crm, tmp_p
     assert r.code == 0, r.err
     assert "already there" in r.out
     assert (crm / "tasks" / f"{nid}.yaml").read_bytes() == made
-    assert sorted(files(crm)) == sorted(files(clone))
+    assert sorted(snapshot(crm, "tasks/*.yaml")) == sorted(snapshot(clone, "tasks/*.yaml"))
 
 
 def test_next_due_keeps_the_wall_time_across_dst(crm):
@@ -358,7 +357,7 @@ def test_next_due_keeps_the_wall_time_across_dst(crm):
 
 
 def test_snooze(crm):
-    rec = add("Call", "--due", "yesterday")
+    rec = added("task", "Call", "--due", "yesterday")
     r = run("task", "snooze", "Call", "+2d")
     assert r.code == 0, r.err
     assert last_change() == 'task: snooze "Call" to 2026-11-25'
@@ -366,21 +365,21 @@ def test_snooze(crm):
     assert got["due"] == "2026-11-25T23:59:59+08:00"
     assert run("task", "snooze", rec["id"], "tomorrow 9:00").code == 0
     assert listed()[0]["due"] == "2026-11-24T09:00:00+08:00"
-    before = files(crm)
+    before = snapshot(crm, "tasks/*.yaml")
     r = run("task", "snooze", rec["id"], "yesterday")
     assert r.code == 1 and "'yesterday'" in r.err
     r = run("task", "snooze", rec["id"], "mañana-ish")
     assert r.code == 1 and "'mañana-ish'" in r.err
     run("task", "done", rec["id"])
-    before = files(crm)
+    before = snapshot(crm, "tasks/*.yaml")
     r = run("task", "snooze", rec["id"], "+1d")
     assert r.code == 1 and "reopen" in r.err
-    assert files(crm) == before
+    assert snapshot(crm, "tasks/*.yaml") == before
 
 
 def test_edit(crm):
     cid = customer("Acme GmbH")
-    rec = add("Call", "--due", "today", "--customer", cid)
+    rec = added("task", "Call", "--due", "today", "--customer", cid)
     r = run("task", "edit", "Call", "--title", "Call back", "--priority", "urgent",
             "--due", "tomorrow 11:00", "--owner", "bob", "--format", "json")  # fmt: skip
     assert r.code == 0, r.err
@@ -393,27 +392,27 @@ def test_edit(crm):
     got = run("task", "edit", rec["id"], "--unset", "customer", "--unset", "every",
               "--format", "json").json()  # fmt: skip
     assert got["customer"] is None and got["every"] is None
-    before = files(crm)
+    before = snapshot(crm, "tasks/*.yaml")
     assert run("task", "edit", rec["id"], "--severity", "high").code == 1
     assert run("task", "edit", rec["id"], "--unset", "title").code == 1
     assert run("task", "edit", rec["id"], "--due", "never ever").code == 1
-    assert files(crm) == before
+    assert snapshot(crm, "tasks/*.yaml") == before
     got = run("task", "edit", rec["id"], "--kind", "complaint", "--format", "json").json()
     assert got["severity"] == "medium"
 
 
 def test_rm(crm):
-    rec = add("Call")
+    rec = added("task", "Call")
     r = run("task", "rm", "Call")
     assert r.code == 0 and rec["id"] in r.out
     assert last_change() == 'task: rm "Call"'
-    assert files(crm) == {}
+    assert snapshot(crm, "tasks/*.yaml") == {}
     r = run("task", "rm", "Call")
     assert r.code == 1 and "no task matches 'Call'" in r.err
 
 
 def test_show(crm):
-    rec = add("Call", "--due", "yesterday")
+    rec = added("task", "Call", "--due", "yesterday")
     r = run("task", "show", rec["id"][:5])
     assert r.code == 0 and "Call" in r.out and "late" in r.out
     got = run("task", "show", "Call", "--format", "json").json()
@@ -433,7 +432,7 @@ def test_due_contact_by_cadence(crm, store, monkeypatch):
     monkeypatch.setenv("CRM_NOW", "2026-11-10T10:00:00+08:00")
     assert run("customer", "note", noted, "Called, all fine").code == 0
     monkeypatch.setenv("CRM_NOW", "2026-11-11T10:00:00+08:00")
-    t = add("Visit", "--customer", tasked)
+    t = added("task", "Visit", "--customer", tasked)
     assert run("task", "done", t["id"]).code == 0
     monkeypatch.setenv("CRM_NOW", "2026-11-23T10:00:00+08:00")
     got = listed("--due-contact")
@@ -456,9 +455,9 @@ def test_due_contact_by_cadence(crm, store, monkeypatch):
 def test_remind_is_silent_when_nothing_needs_attention(crm, store):
     r = run("task", "remind")
     assert (r.code, r.out, r.err) == (0, "", "")
-    add("Later", "--due", "tomorrow 9:00")
-    add("No due")
-    done = add("Done", "--due", "yesterday")
+    added("task", "Later", "--due", "tomorrow 9:00")
+    added("task", "No due")
+    done = added("task", "Done", "--due", "yesterday")
     run("task", "done", done["id"])
     deal(store, "Fine deal", close_date="2026-12-31", amount=Decimal("500000"))
     deal(store, "Won deal", status="won", close_date="2026-01-01")
@@ -479,9 +478,9 @@ def test_remind_plain_text_grouped_by_owner(crm, store, monkeypatch):
              amount=Decimal("120000.50"), owner="bob")  # fmt: skip
     deal(store, "Huge order", customer=acme, needs_approval=True,
          amount=Decimal("250000"), owner="alice")  # fmt: skip
-    add("Call Zhang", "--due", "2 days ago", "--customer", zhang, "--priority", "high")
-    add("Send quote", "--due", "today 15:00", "--deal", d["id"], "--owner", "bob")
-    add("Tomorrow thing", "--due", "tomorrow 9:00")
+    added("task", "Call Zhang", "--due", "2 days ago", "--customer", zhang, "--priority", "high")
+    added("task", "Send quote", "--due", "today 15:00", "--deal", d["id"], "--owner", "bob")
+    added("task", "Tomorrow thing", "--due", "tomorrow 9:00")
     r = run("task", "remind")
     assert r.code == 0, r.err
     out = r.out
@@ -523,9 +522,9 @@ def test_remind_shows_money_exact_as_every_table_does(crm, store):
 def test_remind_lines_fit_80_columns_with_long_and_cjk_titles(crm):
     from crmcli.reminders import _width
 
-    add("A very long task title about calling the customer back regarding the broken "
+    added("task", "A very long task title about calling the customer back regarding the broken "
         "pump shipment that went to the wrong warehouse", "--due", "today 9:00")  # fmt: skip
-    add("给张伟打电话确认订单" * 5, "--due", "yesterday", "--priority", "urgent")
+    added("task", "给张伟打电话确认订单" * 5, "--due", "yesterday", "--priority", "urgent")
     out = run("task", "remind").out
     assert out
     assert all(_width(line) <= 80 for line in out.splitlines())
@@ -534,7 +533,7 @@ def test_remind_lines_fit_80_columns_with_long_and_cjk_titles(crm):
 
 
 def test_remind_counts_lateness_across_time_zones(crm, monkeypatch):
-    add("Call Shanghai", "--due", "2026-11-23T10:00:00+08:00")
+    added("task", "Call Shanghai", "--due", "2026-11-23T10:00:00+08:00")
     # 02:30 UTC is 10:30 in Shanghai: 30 minutes late
     monkeypatch.setenv("CRM_NOW", "2026-11-23T02:30:00Z")
     data = run("task", "remind", "--format", "json").json()
@@ -553,7 +552,7 @@ def test_remind_counts_lateness_across_time_zones(crm, monkeypatch):
 
 
 def test_all_day_due_is_late_by_days_in_the_crm_zone(crm, monkeypatch):
-    add("File taxes", "--due", "2026-11-20")
+    added("task", "File taxes", "--due", "2026-11-20")
     data = run("task", "remind", "--format", "json").json()
     assert data["tasks"][0]["late"] == "3d"
 
@@ -577,10 +576,12 @@ def test_export_ics(crm, tmp_path):
     import icalendar
 
     cid = customer("Acme GmbH")
-    timed = add("Call Zhang", "--due", "tomorrow 10:00", "--customer", cid, "--priority", "urgent")
-    allday = add("Send report", "--due", "2026-12-01")
-    add("No due")
-    finished = add("Finished", "--due", "today")
+    timed = added(
+        "task", "Call Zhang", "--due", "tomorrow 10:00", "--customer", cid, "--priority", "urgent"
+    )
+    allday = added("task", "Send report", "--due", "2026-12-01")
+    added("task", "No due")
+    finished = added("task", "Finished", "--due", "today")
     run("task", "done", finished["id"])
     out = tmp_path / "tasks.ics"
     r = run("task", "export", "--ics", str(out))
@@ -610,7 +611,7 @@ def test_export_ics(crm, tmp_path):
 def test_export_ics_as_todo(crm):
     import icalendar
 
-    rec = add("Call", "--due", "tomorrow 10:00")
+    rec = added("task", "Call", "--due", "tomorrow 10:00")
     r = run("task", "export", "--ics", "-", "--as", "todo")
     cal = icalendar.Calendar.from_ical(r.out)
     (todo,) = cal.walk("VTODO")
@@ -676,7 +677,7 @@ def machine_in_utc(monkeypatch):
 
 
 def test_a_due_written_without_offset_is_read_in_the_crms_zone(crm, monkeypatch, machine_in_utc):
-    rec = add("Call Zhang", "--due", "2026-11-30")
+    rec = added("task", "Call Zhang", "--due", "2026-11-30")
     path = crm / "tasks" / f"{rec['id']}.yaml"
     text = path.read_text(encoding="utf-8")
     # by hand, no offset: 09:30 in Shanghai is overdue at 10:00 there (in UTC it is not)
