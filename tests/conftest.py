@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +60,19 @@ def crm(tmp_path, monkeypatch) -> Path:
     _write_tz(root)
     monkeypatch.setenv("CRM_DIR", str(root))
     return root
+
+
+@pytest.fixture(params=["index", "no index"])
+def index(request, crm, monkeypatch) -> Iterator[bool]:
+    """Run the test twice: reading through the index, and with it off (CRM_NO_INDEX=1,
+    the index an earlier fixture built removed); after it, the index is there or not."""
+    on = request.param == "index"
+    if not on:
+        monkeypatch.setenv("CRM_NO_INDEX", "1")
+        for path in crm.glob(".crm/index-*"):
+            path.unlink()
+    yield on
+    assert bool(list(crm.glob(".crm/index-*.sqlite"))) == on
 
 
 @pytest.fixture

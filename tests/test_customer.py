@@ -89,7 +89,7 @@ def test_usage_error_exits_2(crm):
 # ----- list -----------------------------------------------------------------------------
 
 
-def test_list_filters_and_sorts(crm):
+def test_list_filters_and_sorts(crm, index):
     add("Zeta AG", "--tag", "vip", "--owner", "bob", "--source", "web")
     add("alpha ltd", "--source", "referral")
     add("Mid Corp", "--tag", "vip")
@@ -112,7 +112,7 @@ def test_search_is_case_and_accent_insensitive_and_finds_cjk_and_contacts(crm):
     assert search("nothing") == []
 
 
-def test_list_csv_has_header_and_neutralises_formulas(crm):
+def test_list_csv_has_header_and_neutralises_formulas(crm, index):
     add("=HYPERLINK(1)", "-p", "+49 30 1234567")
     lines = run("customer", "list", "--format", "csv").out.splitlines()
     assert lines[0].startswith("id,name,kind,emails,phones")

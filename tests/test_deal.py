@@ -120,7 +120,7 @@ def test_amount_option_is_exact_and_refuses_bad_numbers(shop):
     assert len(list((shop / "deals").glob("*.yaml"))) == 1
 
 
-def test_list_totals_per_currency_never_summed_across(shop):
+def test_list_totals_per_currency_never_summed_across(shop, index):
     added("deal", "A", "--customer", "Acme GmbH", "--amount", "100.10")
     added("deal", "B", "--customer", "Acme GmbH", "--amount", "0.20")
     added("deal", "C", "--customer", "Acme GmbH", "--line", "EU-1:2", "--currency", "EUR")
@@ -186,7 +186,7 @@ def test_add_refuses_unknown_stage_and_customer(shop):
     assert run("deal", "add", "X").code == 2  # --customer is required
 
 
-def test_list_filters_and_default_open(shop):
+def test_list_filters_and_default_open(shop, index):
     a = added("deal", "Alpha", "--customer", "Acme GmbH", "--close", "2026-12-01")
     b = added("deal", "Beta", "--customer", "Acme GmbH", "--close", "2026-12-15", "--owner", "bob",
             "--stage", "proposal")  # fmt: skip
@@ -217,7 +217,7 @@ def test_list_filters_and_default_open(shop):
     assert a["id"] in csv.out and b["id"] in csv.out
 
 
-def test_list_table_fits_80_columns(shop):
+def test_list_table_fits_80_columns(shop, index):
     added("deal", "A rather long deal title that goes on and on 大单", "--customer", "Acme GmbH",
         "--amount", "150000", "--close", "2026-12-31", "--stage", "negotiation")  # fmt: skip
     added("deal", "Small", "--customer", "Acme GmbH", "--line", "PUMP-100:1:900", "--owner", "bob")

@@ -143,20 +143,20 @@ def names(*args: str) -> list[str]:
     return [x["name"] for x in r.json()]
 
 
-def test_list_shows_every_status_newest_first(three):
+def test_list_shows_every_status_newest_first(three, index):
     run("lead", "status", three["bob"], "disqualified")
     assert names() == ["Bob Stone", "李伟", "Zoë Müller"]
     assert names("--sort", "name") == ["Bob Stone", "Zoë Müller", "李伟"]
 
 
-def test_list_sort_by_updated(three):
+def test_list_sort_by_updated(three, index):
     run("lead", "note", three["zoe"], "a note does not change the lead")
     run("lead", "edit", three["zoe"], "--title", "CTO")
     assert names("--sort", "updated") == ["Zoë Müller", "Bob Stone", "李伟"]
     refused(run("lead", "list", "--sort", "size"), "cannot sort by 'size'")
 
 
-def test_list_filters(three):
+def test_list_filters(three, index):
     assert names("--status", "contacted") == ["Zoë Müller"]
     assert names("--status", "new", "--status", "contacted") == ["Bob Stone", "李伟", "Zoë Müller"]
     assert names("--status", "NEW") == ["Bob Stone", "李伟"]
@@ -166,7 +166,7 @@ def test_list_filters(three):
     assert names("--status", "converted") == []
 
 
-def test_list_unknown_status_is_an_error(three):
+def test_list_unknown_status_is_an_error(three, index):
     refused(run("lead", "list", "--status", "hot"), "unknown lead status 'hot'")
 
 
@@ -179,7 +179,7 @@ def test_search_name_company_email_phone_case_and_accent_insensitive(three):
     assert names("--search", "nobody") == []
 
 
-def test_list_by_batch(crm, store):
+def test_list_by_batch(crm, store, index):
     store.create("lead", name="From cards", batches=["b-2026-11-20", "b2"])
     store.create("lead", name="Other import", batches=["b3"])
     add("Typed in")
@@ -188,7 +188,7 @@ def test_list_by_batch(crm, store):
     assert names("--batch", "b") == []
 
 
-def test_list_csv_has_header_and_the_columns(three):
+def test_list_csv_has_header_and_the_columns(three, index):
     r = run("lead", "list", "--format", "csv", "--sort", "name")
     assert r.code == 0
     lines = r.out.splitlines()
@@ -209,7 +209,7 @@ def test_table_fits_80_columns_with_chinese_names(crm):
     assert "id" in r.out.splitlines()[0] and "status" in r.out.splitlines()[0]
 
 
-def test_list_empty_and_limit(crm):
+def test_list_empty_and_limit(crm, index):
     r = run("lead", "list")
     assert r.code == 0 and r.out == "" and "no leads" in r.err
     for i in range(3):

@@ -160,7 +160,7 @@ def test_order_overdue_most_late_first_then_due_then_priority_no_due_last(crm):
     assert [t["title"] for t in listed("--overdue")] == ["late 3d", "late 1d", "late 1h"]
 
 
-def test_list_filters(crm):
+def test_list_filters(crm, index):
     cid = customer("Acme GmbH")
     a = added("task", "mine", "--due", "today", "--customer", cid)
     added("task", "bobs", "--due", "+2d", "--owner", "bob", "--kind", "call")
@@ -179,7 +179,7 @@ def test_list_filters(crm):
     assert r.code == 1 and "'whenever'" in r.err
 
 
-def test_list_json_is_records_and_csv_has_a_header(crm):
+def test_list_json_is_records_and_csv_has_a_header(crm, index):
     rec = added("task", "Call", "--due", "yesterday")
     (got,) = listed("--overdue")
     assert got == rec
@@ -187,7 +187,7 @@ def test_list_json_is_records_and_csv_has_a_header(crm):
     assert r.out.splitlines()[0].startswith("id,title,due,status")
 
 
-def test_list_table_is_plain_off_a_terminal(crm):
+def test_list_table_is_plain_off_a_terminal(crm, index):
     cid = customer("张伟贸易有限公司")
     added(
         "task",
@@ -207,7 +207,7 @@ def test_list_table_is_plain_off_a_terminal(crm):
     assert run("task", "list", "--owner", "nobody").err.strip() == "no tasks"
 
 
-def test_list_with_a_customer_finds_tasks_through_deals_and_leads(crm, store):
+def test_list_with_a_customer_finds_tasks_through_deals_and_leads(crm, store, index):
     cid = customer("Acme GmbH")
     d = deal(store, "Pump order", customer=cid)
     lead = store.create("lead", name="Li Wei", customer=cid, status="converted")
