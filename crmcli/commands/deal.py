@@ -130,7 +130,7 @@ def add_cmd(
     amount: AmountOpt = None,
     currency: CurrencyOpt = None,
     stage: Annotated[
-        str | None, typer.Option("--stage", "-s", help="Open stage (default: the first).")
+        str | None, typer.Option("--stage", help="Open stage (default: the first).")
     ] = None,
     close: CloseOpt = None,
     owner: OwnerOpt = None,
@@ -185,7 +185,7 @@ def _flag_text(flags: list[str]) -> str:
 
 @app.command("list")
 def list_cmd(
-    stage: Annotated[str | None, typer.Option("--stage", "-s", help="Only in this stage.")] = None,
+    stage: Annotated[str | None, typer.Option("--stage", help="Only in this stage.")] = None,
     status: Annotated[
         StatusFilter | None,
         typer.Option(help="open (default), won, lost or all.", show_default=False),
@@ -492,7 +492,7 @@ def lost_cmd(ref: DealRef, reason: ReasonOpt = None) -> None:
 def reopen_cmd(
     ref: DealRef,
     stage: Annotated[
-        str | None, typer.Option("--stage", "-s", help="Reopen in this stage instead.")
+        str | None, typer.Option("--stage", help="Reopen in this stage instead.")
     ] = None,
 ) -> None:
     """Reopen a won or lost deal in its last open stage.

@@ -36,7 +36,7 @@ app = typer.Typer(
 )
 
 STATUSES = "new, contacted, qualified or disqualified"
-CompanyOpt = Annotated[str | None, typer.Option("--company", "-c", help="The company.")]
+CompanyOpt = Annotated[str | None, typer.Option("--company", help="The company.")]
 TitleOpt = Annotated[str | None, typer.Option("--title", help="Job title.")]
 CSV_COLUMNS = [
     "id", "name", "company", "title", "emails", "phones", "source", "status", "owner",

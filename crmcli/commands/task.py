@@ -99,13 +99,11 @@ def add_cmd(
     lead: LeadOpt = None,
     deal: DealOpt = None,
     owner: OwnerOpt = None,
-    priority: Annotated[Priority, typer.Option("--priority", "-p")] = Priority.normal,
+    priority: Annotated[Priority, typer.Option("--priority")] = Priority.normal,
     kind: Annotated[Kind, typer.Option("--kind", "-k")] = Kind.todo,
     severity: Annotated[
         Severity | None,
-        typer.Option(
-            "--severity", "-s", help="For complaints (default medium).", show_default=False
-        ),
+        typer.Option("--severity", help="For complaints (default medium).", show_default=False),
     ] = None,
     every: EveryOpt = None,
     fmt: ShowFormatOpt = ShowFormat.table,
@@ -453,13 +451,9 @@ def edit_cmd(
     lead: LeadOpt = None,
     deal: DealOpt = None,
     owner: OwnerOpt = None,
-    priority: Annotated[
-        Priority | None, typer.Option("--priority", "-p", show_default=False)
-    ] = None,
+    priority: Annotated[Priority | None, typer.Option("--priority", show_default=False)] = None,
     kind: Annotated[Kind | None, typer.Option("--kind", "-k", show_default=False)] = None,
-    severity: Annotated[
-        Severity | None, typer.Option("--severity", "-s", show_default=False)
-    ] = None,
+    severity: Annotated[Severity | None, typer.Option("--severity", show_default=False)] = None,
     every: EveryOpt = None,
     unset: Annotated[
         list[str] | None,

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from crmcli.commands.common import LimitOpt, ShowFormat, ShowFormatOpt, get_store
+from crmcli.commands.common import LimitOpt, ShowFormat, ShowFormatOpt, default_limit, get_store
 
 
 class RecordKind(str, Enum):
@@ -43,8 +43,7 @@ def history_command(
 
     store = get_store()
     kind_name, rid, relpath, title = _find(store, ref, kind.value if kind else None)
-    n = limit if limit and limit > 0 else None
-    entries = gitops.record_history(store.root, relpath, limit=n)
+    entries = gitops.record_history(store.root, relpath, limit=limit or None)
     if fmt == ShowFormat.json:
         render.print_json(entries)
         return
@@ -52,11 +51,15 @@ def history_command(
     if not entries:
         render.message("no history: the file is not in git yet")
         return
-    for e in entries:
+    n = default_limit(limit)
+    shown = entries[:n] if n else entries
+    for e in shown:
         print()
         print(_headline(store, e))
         for line in _change_lines(e):
             print(line)
+    if len(entries) > len(shown):
+        render.message(f"{len(entries) - len(shown)} more not shown (--limit 0 shows all)")
 
 
 def _find(
