@@ -190,7 +190,7 @@ def list_cmd(
     deal_id = store.resolve("deal", deal)["id"] if deal else None
     before = tasks.parse_due(store, due_before) if due_before else None
     from crmcli import render
-    from crmcli.commands.common import default_limit
+    from crmcli.commands.common import default_limit, limited
 
     lines = None
     if kind is None and cust_id is None:
@@ -207,9 +207,8 @@ def list_cmd(
         )
     records: Any
     if lines is not None:
-        lines = lines[:limit] if limit else lines
         if fmt == ListFormat.json:
-            render.print_json_lines(lines)
+            render.print_json_lines(limited(lines, limit))
             return
         records = render.JsonRecords(lines)
         links = None
@@ -235,8 +234,6 @@ def list_cmd(
             records = tasks.by_complaint_rank(records, links)  # type: ignore[arg-type]
         else:
             records = tasks.by_urgency(records)
-        if limit:
-            records = records[:limit]
     tz = store.tz
 
     def when(t: dict) -> str:
@@ -311,8 +308,6 @@ def _list_due_contact(
 
     cust_id = store.resolve("customer", customer)["id"] if customer else None
     records = tasks.contact_due(store, now, owner=owner, customer=cust_id)
-    if limit:
-        records = records[:limit]
 
     def since(value: str | None) -> str:
         return f"{(now - parse_iso(value)).days}d ago" if value else "never"
