@@ -81,3 +81,21 @@ def test_each_short_flag_means_one_long_option_everywhere():
     clashes = {s: dict(m) for s, m in meanings.items() if len(m) > 1}
     assert not clashes, f"short flags with more than one meaning: {clashes}"
     assert set(meanings["-o"]) == {"--owner"} and set(meanings["-f"]) == {"--format"}
+
+
+def test_choices_are_built_from_the_lists_in_models(monkeypatch):
+    import importlib
+
+    from crmcli import models
+    from crmcli.commands import deal, task
+
+    monkeypatch.setattr(models, "PRIORITIES", [*models.PRIORITIES, "someday"])
+    monkeypatch.setattr(models, "DEAL_STATUSES", [*models.DEAL_STATUSES, "parked"])
+    try:
+        assert "someday" in [p.value for p in importlib.reload(task).Priority]
+        assert "parked" in [s.value for s in importlib.reload(deal).StatusFilter]
+    finally:
+        monkeypatch.undo()
+        importlib.reload(task)
+        importlib.reload(deal)
+    assert [p.value for p in task.Priority] == models.PRIORITIES

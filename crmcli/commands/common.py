@@ -42,6 +42,16 @@ class ShowFormat(str, Enum):
     json = "json"
 
 
+def choices(name: str, values: Iterable[str]) -> Any:
+    """A str Enum of option choices built from a list in models (not a copy of it)."""
+    return Enum(name, {v: v for v in values}, type=str)
+
+
+def one_of(values: Sequence[str]) -> str:
+    """'a, b or c' for help texts."""
+    return ", ".join(values[:-1]) + f" or {values[-1]}" if len(values) > 1 else "".join(values)
+
+
 def _completer(kind: str) -> Callable[[str], list[tuple[str, str]]]:
     def complete(incomplete: str) -> list[tuple[str, str]]:
         from crmcli import models

@@ -4,11 +4,11 @@ snooze, note, assign, rm."""
 import contextlib
 from datetime import date
 from decimal import Decimal
-from enum import Enum
 from typing import Annotated, Any
 
 import typer
 
+from crmcli import models
 from crmcli.commands.common import (
     DealRef,
     FieldOpt,
@@ -20,6 +20,7 @@ from crmcli.commands.common import (
     ShowFormatOpt,
     TagOpt,
     check_known,
+    choices,
     confirm_added,
     get_store,
     output_list,
@@ -37,11 +38,7 @@ app = typer.Typer(
 )
 
 
-class StatusFilter(str, Enum):
-    open = "open"
-    won = "won"
-    lost = "lost"
-    all = "all"
+StatusFilter = choices("StatusFilter", [*models.DEAL_STATUSES, "all"])
 
 
 CSV_COLUMNS = [

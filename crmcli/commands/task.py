@@ -5,6 +5,7 @@ from typing import Annotated, Any
 
 import typer
 
+from crmcli import models
 from crmcli.commands.common import (
     MAX_LIMIT,
     LimitOpt,
@@ -15,6 +16,7 @@ from crmcli.commands.common import (
     ShowFormatOpt,
     TaskRef,
     check_known,
+    choices,
     confirm_added,
     get_store,
     output_list,
@@ -30,33 +32,10 @@ app = typer.Typer(
 )
 
 
-class Priority(str, Enum):
-    low = "low"
-    normal = "normal"
-    high = "high"
-    urgent = "urgent"
-
-
-class Kind(str, Enum):
-    todo = "todo"
-    call = "call"
-    email = "email"
-    meeting = "meeting"
-    complaint = "complaint"
-
-
-class Severity(str, Enum):
-    low = "low"
-    medium = "medium"
-    high = "high"
-    critical = "critical"
-
-
-class Status(str, Enum):
-    open = "open"
-    done = "done"
-    cancelled = "cancelled"
-    all = "all"
+Priority = choices("Priority", models.PRIORITIES)
+Kind = choices("Kind", models.TASK_KINDS)
+Severity = choices("Severity", models.SEVERITIES)
+Status = choices("Status", [*models.TASK_STATUSES, "all"])
 
 
 class RemindFormat(str, Enum):

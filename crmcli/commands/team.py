@@ -1,19 +1,21 @@
 """Team use over git: crm history, undo, sync, merge-driver."""
 
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from crmcli.commands.common import LimitOpt, ShowFormat, ShowFormatOpt, default_limit, get_store
+from crmcli import models
+from crmcli.commands.common import (
+    LimitOpt,
+    ShowFormat,
+    ShowFormatOpt,
+    choices,
+    default_limit,
+    get_store,
+)
 
-
-class RecordKind(str, Enum):
-    customer = "customer"
-    lead = "lead"
-    deal = "deal"
-    task = "task"
+RecordKind = choices("RecordKind", [k for k in models.KINDS if k != "activity"])
 
 
 def history_command(
