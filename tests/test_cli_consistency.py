@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
 import typer.main
@@ -81,6 +82,9 @@ def test_each_short_flag_means_one_long_option_everywhere():
     clashes = {s: dict(m) for s, m in meanings.items() if len(m) > 1}
     assert not clashes, f"short flags with more than one meaning: {clashes}"
     assert set(meanings["-o"]) == {"--owner"} and set(meanings["-f"]) == {"--format"}
+    readme = " ".join((Path(__file__).parents[1] / "README.md").read_text().split())
+    for short, longs in meanings.items():
+        assert f"`{short}` `{next(iter(longs))}`" in readme, f"README does not list {short}"
 
 
 def test_choices_are_built_from_the_lists_in_models(monkeypatch):
