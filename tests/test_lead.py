@@ -216,7 +216,8 @@ def test_list_empty_and_limit(crm, index):
         add(f"Lead {i}")
     r = run("lead", "list", "--limit", "2")
     assert "1 more not shown" in r.err
-    assert len(names("--limit", "2")) == 3  # JSON is never cut
+    assert len(names("--limit", "2")) == 2  # --limit cuts JSON too (issue 12)
+    assert len(names()) == 3  # without it JSON lists all
 
 
 # ----- show, REF ------------------------------------------------------------------------

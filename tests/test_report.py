@@ -622,7 +622,10 @@ def test_stalled_and_customers_limit_table_rows(full):
     r = run("report", "customers", "--limit", "2")
     assert "Acme" in r.out and "Initech" in r.out and "Globex" not in r.out
     assert "3 more not shown" in r.err
-    assert len(jrun("stalled", "--limit", "1")["deals"]) == 3  # JSON is never cut
+    data = jrun("stalled", "--limit", "1")  # --limit cuts the JSON list too (issue 12)
+    assert len(data["deals"]) == 1 and data["total"]["count"] == 3
+    assert len(jrun("stalled")["deals"]) == 3
+    assert len(jrun("customers", "--limit", "2")["customers"]) == 2
 
 
 def test_stalled_snooze_ends_on_its_day(crm, monkeypatch):

@@ -42,6 +42,16 @@ class ShowFormat(str, Enum):
     json = "json"
 
 
+def choices(name: str, values: Iterable[str]) -> Any:
+    """A str Enum of option choices built from a list in models (not a copy of it)."""
+    return Enum(name, {v: v for v in values}, type=str)
+
+
+def one_of(values: Sequence[str]) -> str:
+    """'a, b or c' for help texts."""
+    return ", ".join(values[:-1]) + f" or {values[-1]}" if len(values) > 1 else "".join(values)
+
+
 def _completer(kind: str) -> Callable[[str], list[tuple[str, str]]]:
     def complete(incomplete: str) -> list[tuple[str, str]]:
         from crmcli import models
@@ -117,7 +127,8 @@ LimitOpt = Annotated[
         "-n",
         min=0,
         max=MAX_LIMIT,
-        help="Rows in a table (0: all; default 50). JSON and CSV list all.",
+        help="At most N records, in every format (0: all). Without it a table shows 50 "
+        "and says how many more; JSON and CSV list all.",
     ),
 ]
 
@@ -161,10 +172,15 @@ TABLE_LIMIT = 50
 
 def default_limit(limit: int | None) -> int:
     """Rows a table shows: --limit N, 0 for all; by default 50 (drawing a table costs
-    about 0.3 ms a row; JSON and CSV always carry every row)."""
+    about 0.3 ms a row)."""
     if limit is None:
         return TABLE_LIMIT
     return max(limit, 0)
+
+
+def limited(records: Sequence[Any], limit: int | None) -> Sequence[Any]:
+    """The records --limit lets through in every format: the first N (None or 0: all)."""
+    return records[:limit] if limit else records
 
 
 def output_list(
@@ -178,13 +194,14 @@ def output_list(
     title: str | None = None,
     empty: str = "no records",
 ) -> None:
-    """Print a list: JSON array of records, CSV of `csv_columns`, or a table."""
+    """Print a list: JSON array of records, CSV of `csv_columns`, or a table; --limit N
+    keeps the first N in every format, a table shows 50 by default."""
     from crmcli import render
 
     if fmt == ListFormat.json:
-        render.print_json(list(records))
+        render.print_json(list(limited(records, limit)))
     elif fmt == ListFormat.csv:
-        render.write_csv(records, csv_columns)
+        render.write_csv(limited(records, limit), csv_columns)
     else:
         n = default_limit(limit)
         shown = records[:n] if n else records

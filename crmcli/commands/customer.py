@@ -4,6 +4,7 @@ from typing import Annotated
 
 import typer
 
+from crmcli import models
 from crmcli.commands.common import (
     CustomerRef,
     EmailOpt,
@@ -21,6 +22,7 @@ from crmcli.commands.common import (
     check_known,
     confirm_added,
     get_store,
+    one_of,
     output_list,
     parse_fields,
     read_text_arg,
@@ -223,7 +225,7 @@ def edit_cmd(
     remove_email: Annotated[list[str] | None, typer.Option(help="Remove an e-mail.")] = None,
     remove_phone: Annotated[list[str] | None, typer.Option(help="Remove a phone.")] = None,
     tier: Annotated[
-        str | None, typer.Option(help="Tier A, B or C (kept by report --apply).")
+        str | None, typer.Option(help=f"Tier {one_of(models.TIERS)} (kept by report --apply).")
     ] = None,
     cadence: Annotated[
         str | None, typer.Option(help="Stay-in-touch cadence, e.g. 30d, 2w, 1m.")

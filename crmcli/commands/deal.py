@@ -4,11 +4,11 @@ snooze, note, assign, rm."""
 import contextlib
 from datetime import date
 from decimal import Decimal
-from enum import Enum
 from typing import Annotated, Any
 
 import typer
 
+from crmcli import models
 from crmcli.commands.common import (
     DealRef,
     FieldOpt,
@@ -20,6 +20,7 @@ from crmcli.commands.common import (
     ShowFormatOpt,
     TagOpt,
     check_known,
+    choices,
     confirm_added,
     get_store,
     output_list,
@@ -37,11 +38,7 @@ app = typer.Typer(
 )
 
 
-class StatusFilter(str, Enum):
-    open = "open"
-    won = "won"
-    lost = "lost"
-    all = "all"
+StatusFilter = choices("StatusFilter", [*models.DEAL_STATUSES, "all"])
 
 
 CSV_COLUMNS = [
@@ -130,7 +127,7 @@ def add_cmd(
     amount: AmountOpt = None,
     currency: CurrencyOpt = None,
     stage: Annotated[
-        str | None, typer.Option("--stage", "-s", help="Open stage (default: the first).")
+        str | None, typer.Option("--stage", help="Open stage (default: the first).")
     ] = None,
     close: CloseOpt = None,
     owner: OwnerOpt = None,
@@ -185,7 +182,7 @@ def _flag_text(flags: list[str]) -> str:
 
 @app.command("list")
 def list_cmd(
-    stage: Annotated[str | None, typer.Option("--stage", "-s", help="Only in this stage.")] = None,
+    stage: Annotated[str | None, typer.Option("--stage", help="Only in this stage.")] = None,
     status: Annotated[
         StatusFilter | None,
         typer.Option(help="open (default), won, lost or all.", show_default=False),
@@ -492,7 +489,7 @@ def lost_cmd(ref: DealRef, reason: ReasonOpt = None) -> None:
 def reopen_cmd(
     ref: DealRef,
     stage: Annotated[
-        str | None, typer.Option("--stage", "-s", help="Reopen in this stage instead.")
+        str | None, typer.Option("--stage", help="Reopen in this stage instead.")
     ] = None,
 ) -> None:
     """Reopen a won or lost deal in its last open stage.

@@ -4,6 +4,7 @@ from typing import Annotated
 
 import typer
 
+from crmcli import models
 from crmcli.commands.common import (
     EmailOpt,
     FieldOpt,
@@ -21,6 +22,7 @@ from crmcli.commands.common import (
     check_known,
     confirm_added,
     get_store,
+    one_of,
     output_list,
     parse_fields,
     read_text_arg,
@@ -35,8 +37,8 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-STATUSES = "new, contacted, qualified or disqualified"
-CompanyOpt = Annotated[str | None, typer.Option("--company", "-c", help="The company.")]
+STATUSES = one_of([s for s in models.LEAD_STATUSES if s != "converted"])  # convert sets that
+CompanyOpt = Annotated[str | None, typer.Option("--company", help="The company.")]
 TitleOpt = Annotated[str | None, typer.Option("--title", help="Job title.")]
 CSV_COLUMNS = [
     "id", "name", "company", "title", "emails", "phones", "source", "status", "owner",
@@ -101,7 +103,7 @@ def list_cmd(
         list[str] | None,
         typer.Option(
             "--status",
-            help=f"Only this status (repeatable): {STATUSES.replace(' or', ',')}, converted.",
+            help=f"Only this status (repeatable): {', '.join(models.LEAD_STATUSES)}.",
             autocompletion=_complete_status,
             show_default=False,
         ),

@@ -18,6 +18,7 @@ from crmcli.commands.common import (
     ShowFormatOpt,
     default_limit,
     get_store,
+    limited,
 )
 from crmcli.errors import CrmError
 
@@ -242,9 +243,7 @@ def funnel_cmd(
 def forecast_cmd(
     months: Annotated[
         int,
-        typer.Option(
-            "--months", "-m", min=1, max=120, help="How many months, from the current one."
-        ),
+        typer.Option("--months", min=1, max=120, help="How many months, from the current one."),
     ] = 3,
     owner: OwnerOpt = None,
     fmt: ShowFormatOpt = ShowFormat.table,
@@ -454,6 +453,7 @@ def customers_cmd(
         data = compute()
     data["applied"] = applied
     if fmt == ShowFormat.json:
+        data["customers"] = list(limited(data["customers"], limit))
         _emit_json(data)
         return
     rows = []
@@ -556,7 +556,6 @@ def stalled_cmd(
         int | None,
         typer.Option(
             "--days",
-            "-d",
             min=0,
             max=36500,
             help="Idle for this many days (default: settings stall_days).",
@@ -586,6 +585,7 @@ def stalled_cmd(
         owner=owner,
     )
     if fmt == ShowFormat.json:
+        data["deals"] = list(limited(data["deals"], limit))
         _emit_json(data)
         return
     rows = []

@@ -5,6 +5,7 @@ from typing import Annotated, Any
 
 import typer
 
+from crmcli import models
 from crmcli.commands.common import (
     MAX_LIMIT,
     LimitOpt,
@@ -15,6 +16,7 @@ from crmcli.commands.common import (
     ShowFormatOpt,
     TaskRef,
     check_known,
+    choices,
     confirm_added,
     get_store,
     output_list,
@@ -30,33 +32,10 @@ app = typer.Typer(
 )
 
 
-class Priority(str, Enum):
-    low = "low"
-    normal = "normal"
-    high = "high"
-    urgent = "urgent"
-
-
-class Kind(str, Enum):
-    todo = "todo"
-    call = "call"
-    email = "email"
-    meeting = "meeting"
-    complaint = "complaint"
-
-
-class Severity(str, Enum):
-    low = "low"
-    medium = "medium"
-    high = "high"
-    critical = "critical"
-
-
-class Status(str, Enum):
-    open = "open"
-    done = "done"
-    cancelled = "cancelled"
-    all = "all"
+Priority = choices("Priority", models.PRIORITIES)
+Kind = choices("Kind", models.TASK_KINDS)
+Severity = choices("Severity", models.SEVERITIES)
+Status = choices("Status", [*models.TASK_STATUSES, "all"])
 
 
 class RemindFormat(str, Enum):
@@ -99,13 +78,11 @@ def add_cmd(
     lead: LeadOpt = None,
     deal: DealOpt = None,
     owner: OwnerOpt = None,
-    priority: Annotated[Priority, typer.Option("--priority", "-p")] = Priority.normal,
+    priority: Annotated[Priority, typer.Option("--priority")] = Priority.normal,
     kind: Annotated[Kind, typer.Option("--kind", "-k")] = Kind.todo,
     severity: Annotated[
         Severity | None,
-        typer.Option(
-            "--severity", "-s", help="For complaints (default medium).", show_default=False
-        ),
+        typer.Option("--severity", help="For complaints (default medium).", show_default=False),
     ] = None,
     every: EveryOpt = None,
     fmt: ShowFormatOpt = ShowFormat.table,
@@ -192,7 +169,7 @@ def list_cmd(
     deal_id = store.resolve("deal", deal)["id"] if deal else None
     before = tasks.parse_due(store, due_before) if due_before else None
     from crmcli import render
-    from crmcli.commands.common import default_limit
+    from crmcli.commands.common import default_limit, limited
 
     lines = None
     if kind is None and cust_id is None:
@@ -209,9 +186,8 @@ def list_cmd(
         )
     records: Any
     if lines is not None:
-        lines = lines[:limit] if limit else lines
         if fmt == ListFormat.json:
-            render.print_json_lines(lines)
+            render.print_json_lines(limited(lines, limit))
             return
         records = render.JsonRecords(lines)
         links = None
@@ -237,8 +213,6 @@ def list_cmd(
             records = tasks.by_complaint_rank(records, links)  # type: ignore[arg-type]
         else:
             records = tasks.by_urgency(records)
-        if limit:
-            records = records[:limit]
     tz = store.tz
 
     def when(t: dict) -> str:
@@ -313,8 +287,6 @@ def _list_due_contact(
 
     cust_id = store.resolve("customer", customer)["id"] if customer else None
     records = tasks.contact_due(store, now, owner=owner, customer=cust_id)
-    if limit:
-        records = records[:limit]
 
     def since(value: str | None) -> str:
         return f"{(now - parse_iso(value)).days}d ago" if value else "never"
@@ -453,13 +425,9 @@ def edit_cmd(
     lead: LeadOpt = None,
     deal: DealOpt = None,
     owner: OwnerOpt = None,
-    priority: Annotated[
-        Priority | None, typer.Option("--priority", "-p", show_default=False)
-    ] = None,
+    priority: Annotated[Priority | None, typer.Option("--priority", show_default=False)] = None,
     kind: Annotated[Kind | None, typer.Option("--kind", "-k", show_default=False)] = None,
-    severity: Annotated[
-        Severity | None, typer.Option("--severity", "-s", show_default=False)
-    ] = None,
+    severity: Annotated[Severity | None, typer.Option("--severity", show_default=False)] = None,
     every: EveryOpt = None,
     unset: Annotated[
         list[str] | None,

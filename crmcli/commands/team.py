@@ -1,19 +1,21 @@
 """Team use over git: crm history, undo, sync, merge-driver."""
 
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from crmcli.commands.common import LimitOpt, ShowFormat, ShowFormatOpt, get_store
+from crmcli import models
+from crmcli.commands.common import (
+    LimitOpt,
+    ShowFormat,
+    ShowFormatOpt,
+    choices,
+    default_limit,
+    get_store,
+)
 
-
-class RecordKind(str, Enum):
-    customer = "customer"
-    lead = "lead"
-    deal = "deal"
-    task = "task"
+RecordKind = choices("RecordKind", [k for k in models.KINDS if k != "activity"])
 
 
 def history_command(
@@ -43,8 +45,7 @@ def history_command(
 
     store = get_store()
     kind_name, rid, relpath, title = _find(store, ref, kind.value if kind else None)
-    n = limit if limit and limit > 0 else None
-    entries = gitops.record_history(store.root, relpath, limit=n)
+    entries = gitops.record_history(store.root, relpath, limit=limit or None)
     if fmt == ShowFormat.json:
         render.print_json(entries)
         return
@@ -52,11 +53,15 @@ def history_command(
     if not entries:
         render.message("no history: the file is not in git yet")
         return
-    for e in entries:
+    n = default_limit(limit)
+    shown = entries[:n] if n else entries
+    for e in shown:
         print()
         print(_headline(store, e))
         for line in _change_lines(e):
             print(line)
+    if len(entries) > len(shown):
+        render.message(f"{len(entries) - len(shown)} more not shown (--limit 0 shows all)")
 
 
 def _find(
