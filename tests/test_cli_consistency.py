@@ -81,7 +81,7 @@ def test_each_short_flag_means_one_long_option_everywhere():
                 meanings[short][long].append(" ".join(path) or "crm")
     clashes = {s: dict(m) for s, m in meanings.items() if len(m) > 1}
     assert not clashes, f"short flags with more than one meaning: {clashes}"
-    assert set(meanings["-o"]) == {"--owner"} and set(meanings["-f"]) == {"--format"}
+    assert set(meanings["-o"]) == {"--output"} and set(meanings["-f"]) == {"--format"}
     readme = " ".join((Path(__file__).parents[1] / "README.md").read_text().split())
     for short, longs in meanings.items():
         assert f"`{short}` `{next(iter(longs))}`" in readme, f"README does not list {short}"

@@ -114,7 +114,7 @@ FieldOpt = Annotated[
     list[str] | None,
     typer.Option("--field", help="Custom field KEY=VALUE (repeatable).", show_default=False),
 ]
-OwnerOpt = Annotated[str | None, typer.Option("--owner", "-o", help="Owner (salesperson).")]
+OwnerOpt = Annotated[str | None, typer.Option("--owner", help="Owner (salesperson).")]
 SourceOpt = Annotated[str | None, typer.Option("--source", "-s", help="Where it came from.")]
 SearchOpt = Annotated[
     str | None, typer.Option("--search", "-q", help="Text to find (case/accent-insensitive).")

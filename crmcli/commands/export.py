@@ -48,6 +48,7 @@ def export_command(
         str | None,
         typer.Option(
             "--output",
+            "-o",
             metavar="FILE",
             help="Write to FILE (atomically) instead of standard output.",
             show_default=False,

@@ -38,7 +38,7 @@ def import_command(
     ],
     source: SourceOpt = None,
     owner: Annotated[
-        str | None, typer.Option("--owner", "-o", help="Owner of new leads (default: you).")
+        str | None, typer.Option("--owner", help="Owner of new leads (default: you).")
     ] = None,
     tag: TagOpt = None,
     map_: Annotated[
