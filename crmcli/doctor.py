@@ -45,7 +45,7 @@ from crmcli import models
 from crmcli.errors import CrmError, SettingsError
 from crmcli.models import KINDS, Record
 from crmcli.settings import SETTINGS_FILE
-from crmcli.store import DERIVED_DIR, ID_RE, Store, atomic_write
+from crmcli.store import DERIVED_DIR, ID_RE, Store
 
 # Kinds an activity's `on` may point at.
 TIMELINE_KINDS = ("customer", "lead", "deal", "task")
@@ -595,12 +595,7 @@ def _rewrite(store: Store, kind: str, path: Path) -> Callable[[], str]:
             data = None
         if not isinstance(data, dict) or models.validate(kind, {**data, "id": path.stem}):
             raise CrmError("changed since the check; run crm doctor again")
-        rec = models.normalize(kind, {**data, "id": path.stem})
-        new = yamlio.dumps(rec).encode("utf-8")
-        if new != raw:
-            atomic_write(path, new)
-            store.changed.append(path)
-            store.invalidate(kind)
+        store.write(kind, {**data, "id": path.stem}, old=raw)
         return "rewrote it in canonical form (same data)"
 
     return repair

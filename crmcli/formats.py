@@ -1,4 +1,5 @@
-"""How values read for people, in one place: money (exact, never rounded).
+"""How values read for people, in one place: money (exact, never rounded),
+yes/no for booleans, short local times.
 
 The files and JSON keep values as they are; these are for tables, `show`, the
 plain text of `task remind` and messages. Phones: contactinfo.display_phone.
@@ -6,6 +7,7 @@ plain text of `task remind` and messages. Phones: contactinfo.display_phone.
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -26,3 +28,18 @@ def money_text(amount: Any, currency: str | None = None) -> str:
         return str(amount)
     text = f"{amount:,.2f}" if amount == amount.quantize(_CENT) else f"{amount:,f}"
     return f"{text} {currency}" if currency else text
+
+
+def yes_no(value: bool) -> str:
+    """A boolean for people: yes or no (JSON and CSV keep true and false)."""
+    return "yes" if value else "no"
+
+
+def time_text(when: datetime | str | None) -> str:
+    """2026-11-23 10:00 for people: a datetime, or a stored ISO stamp as written
+    (in the offset it was written with); nothing for no time."""
+    if when is None:
+        return ""
+    if isinstance(when, datetime):
+        return when.strftime("%Y-%m-%d %H:%M")
+    return str(when)[:16].replace("T", " ")

@@ -460,18 +460,15 @@ def merge_files(base: Path, ours: Path, theirs: Path, name: str | None = None) -
     """Merge three versions of a record file into `ours` (git's %O %A %B; `name` is
     %P, the file's path in the repository). Raises MergeFailed, leaving `ours` as it
     was, when a version cannot be read as a record."""
-    from crmcli import models, yamlio
-    from crmcli.store import atomic_write
+    from crmcli.store import write_record
 
     b = _read(Path(base), "the common ancestor")
     o = _read(Path(ours), "our version")
     t = _read(Path(theirs), "their version")
     result = merge_records(b, o, t)
     kind = kind_of(name) or kind_of(str(ours))  # %P, else OURS if it sits in deals/ etc.
-    if kind and "merged_into" not in result:
-        result = models.normalize(kind, result)
     try:
-        atomic_write(Path(ours), yamlio.dumps(result).encode("utf-8"))
+        write_record(Path(ours), kind, result, check=False)  # invalid sides merge: doctor tells
     except OSError as e:
         raise MergeFailed(f"cannot write {ours}: {e.strerror}") from None
 

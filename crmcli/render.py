@@ -234,6 +234,10 @@ def cell(value: Any) -> str:
         return ""
     if isinstance(value, list):
         text = ", ".join(str(v) for v in value)
+    elif isinstance(value, bool):
+        from crmcli.formats import yes_no
+
+        return yes_no(value)
     elif isinstance(value, Decimal):
         from crmcli.formats import money_text
 

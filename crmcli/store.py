@@ -731,19 +731,28 @@ class Store:
                 rec["updated"] = self.now_iso()
         if kind == "customer":
             rec = models.with_contact_ids(rec)
-        problems = models.validate(kind, rec)
-        if problems:
-            raise RecordError(f"{self.rel(path)}: {problems[0]}", problems[1:])
-        data = _encode(self.rel(path), rec)
+        return self.write(kind, rec, create=create)
+
+    def write(
+        self, kind: str, rec: Record, *, create: bool = False, old: bytes | None = None
+    ) -> Record:
+        """The store's one way to put a record (or tombstone) in its file, through
+        write_record, and to forget what it read of `kind`; see write_record for
+        `create` (its `exclusive`) and `old`."""
+        path = self.path(kind, rec["id"])
+        rel = self.rel(path)
         try:
-            atomic_write(path, data, exclusive=create, sync=not self._bulk)
+            written = write_record(
+                path, kind, rec, rel=rel, exclusive=create, sync=not self._bulk, old=old
+            )
         except FileExistsError:
-            raise CrmError(f"{self.rel(path)} already exists") from None
+            raise CrmError(f"{rel} already exists") from None
         except OSError as e:
-            raise CrmError(f"cannot write {self.rel(path)}: {e.strerror}") from None
-        self.changed.append(path)
-        self.invalidate(kind)
-        return rec
+            raise CrmError(f"cannot write {rel}: {e.strerror}") from None
+        if written is not None:
+            self.changed.append(path)
+            self.invalidate(kind)
+        return written or rec
 
     @contextlib.contextmanager
     def bulk(self) -> Iterator[None]:
@@ -766,16 +775,7 @@ class Store:
         self.messages.append(message)
 
     def write_tombstone(self, kind: str, rid: str, merged_into: str) -> None:
-        from crmcli import yamlio
-
-        path = self.path(kind, rid)
-        rec = {"id": rid, "merged_into": merged_into, "updated": self.now_iso()}
-        try:
-            atomic_write(path, yamlio.dumps(rec).encode("utf-8"))
-        except OSError as e:
-            raise CrmError(f"cannot write {self.rel(path)}: {e.strerror}") from None
-        self.changed.append(path)
-        self.invalidate(kind)
+        self.write(kind, {"id": rid, "merged_into": merged_into, "updated": self.now_iso()})
 
     def delete(self, kind: str, rid: str) -> None:
         path = self.path(kind, rid)
@@ -843,6 +843,39 @@ def _not_a_file(mode: int) -> str:
         else "a special file"
     )  # fmt: skip
     return f"is {what}, not a record file (not read)"
+
+
+def write_record(
+    path: Path,
+    kind: str | None,
+    rec: Record,
+    *,
+    rel: str | None = None,
+    exclusive: bool = False,
+    sync: bool = True,
+    old: bytes | None = None,
+    check: bool = True,
+) -> Record | None:
+    """The one writer of record files (Store.write, and the merge driver, which has
+    no Store): a record of a known `kind` is normalised and, with `check`, validated
+    (a tombstone, `merged_into`, or a file of no known kind is written as it is),
+    dumped with yamlio and written atomically (atomic_write: `exclusive`, `sync`).
+
+    Returns what was written; None when the bytes equal `old` (the file's bytes as
+    the caller read them), which are then not written again. Raises RecordError,
+    naming the file as `rel`, for a record that is not valid; OSError as it comes.
+    """
+    rel = rel or str(path)
+    if kind and "merged_into" not in rec:
+        rec = models.normalize(kind, rec)
+        problems = models.validate(kind, rec) if check else []
+        if problems:
+            raise RecordError(f"{rel}: {problems[0]}", problems[1:])
+    data = _encode(rel, rec)
+    if data == old:
+        return None
+    atomic_write(path, data, exclusive=exclusive, sync=sync)
+    return rec
 
 
 def _encode(rel: str, rec: Record) -> bytes:

@@ -510,3 +510,69 @@ def test_init_ignores_derived_data_and_killed_writes_temp_files(tmp_path):
     (older / ".gitignore").write_text("notes/\n.crm/", encoding="utf-8")  # no final newline
     init(older)
     assert (older / ".gitignore").read_text(encoding="utf-8") == "notes/\n.crm/\n.*.tmp\n"
+
+
+# ----- the one writer -----------------------------------------------------------------------
+
+
+def _spy_writes(monkeypatch) -> list[str]:
+    """The names of the files crmcli.store.write_record writes, in order."""
+    from crmcli import store as store_mod
+
+    written: list[str] = []
+    real = store_mod.write_record
+
+    def spy(path, *args, **kwargs):
+        written.append(path.name)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(store_mod, "write_record", spy)
+    return written
+
+
+def test_store_doctor_and_merge_driver_write_a_record_to_the_same_bytes(
+    store, crm, tmp_path, monkeypatch
+):
+    from crmcli.mergedriver import merge_files
+
+    written = _spy_writes(monkeypatch)
+    rec = store.create("customer", name="Acme GmbH", tags=["vip", "b2b"], contacts=[{"name": "Jo"}])
+    path = crm / "customers" / f"{rec['id']}.yaml"
+    saved = path.read_bytes()
+    shuffled = dict(reversed(list(yamlio.loads(saved.decode("utf-8")).items())))
+    path.write_text(yamlio.dumps({**shuffled, "tags": ["vip", "b2b", "vip"]}), encoding="utf-8")
+    assert run("doctor", "--fix").code == 0
+    fixed = path.read_bytes()
+    sides = [tmp_path / side for side in ("O", "A", "B")]
+    for side in sides:
+        side.write_bytes(yamlio.dumps(shuffled).encode("utf-8"))
+    merge_files(*sides, f"customers/{rec['id']}.yaml")
+    assert fixed == saved and sides[1].read_bytes() == saved
+    assert written == [path.name, path.name, "A"]  # every write went through write_record
+
+
+def test_store_and_merge_driver_write_a_tombstone_to_the_same_bytes(
+    store, crm, tmp_path, monkeypatch
+):
+    from crmcli.mergedriver import merge_files
+
+    written = _spy_writes(monkeypatch)
+    store.write_tombstone("customer", "old00001", "keep0001")
+    saved = (crm / "customers" / "old00001.yaml").read_bytes()
+    sides = [tmp_path / side for side in ("O", "A", "B")]
+    for side in sides:
+        side.write_bytes(saved)
+    merge_files(*sides, "customers/old00001.yaml")
+    assert sides[1].read_bytes() == saved
+    assert written == ["old00001.yaml", "A"]
+
+
+def test_an_invalid_record_is_written_by_no_path(store, crm):
+    from crmcli.store import write_record
+
+    path = crm / "customers" / "bad00001.yaml"
+    with pytest.raises(RecordError, match=r"^customers/bad00001.yaml: name"):
+        write_record(path, "customer", {"id": "bad00001"}, rel="customers/bad00001.yaml")
+    assert not path.exists()
+    write_record(path, "customer", {"id": "bad00001"}, check=False)  # the merge driver's form
+    assert yamlio.loads(path.read_text(encoding="utf-8"))["name"] is None

@@ -173,6 +173,7 @@ def show_related(
 ) -> None:
     """The sections under a record in `show`: contacts, linked records, timeline."""
     from crmcli import render
+    from crmcli.formats import time_text
 
     if contacts:
         render.section("Contacts")
@@ -199,10 +200,7 @@ def show_related(
     render.section("Timeline")
     render.table(
         ["when", "by", "kind", ("text", {"overflow": "fold", "ratio": 1})],
-        [
-            [a["at"][:16].replace("T", " "), a["by"], a["kind"], render.lines_cell(a["text"])]
-            for a in timeline
-        ],
+        [[time_text(a["at"]), a["by"], a["kind"], render.lines_cell(a["text"])] for a in timeline],
         empty="  (no entries)",
     )
 

@@ -295,6 +295,7 @@ def show_cmd(ref: DealRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
     from crmcli import deals, records, render
     from crmcli.commands.customer import show_related
     from crmcli.errors import CrmError
+    from crmcli.formats import time_text, yes_no
 
     store = get_store()
     settings = store.settings
@@ -337,7 +338,7 @@ def show_cmd(ref: DealRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
         elif k == "amount":
             v = deals.money_text(v, rec.get("currency"))
         elif k == "needs_approval":
-            v = "yes: " + "; ".join(reasons) if v else "no"
+            v = f"{yes_no(True)}: {'; '.join(reasons)}" if v else yes_no(False)
         elif k == "snooze_reason" and not v:
             continue
         pairs.append((k, v))
@@ -359,7 +360,7 @@ def show_cmd(ref: DealRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
     render.section("Stage history")
     render.table(
         ["when", "stage", "by"],
-        [[str(h.get("at", ""))[:16].replace("T", " "), h.get("stage"), h.get("by")]
+        [[time_text(h.get("at")), h.get("stage"), h.get("by")]
          for h in rec["stage_history"]],
         empty="  (no entries)",
     )  # fmt: skip
@@ -367,7 +368,7 @@ def show_cmd(ref: DealRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
         render.section("Approvals")
         render.table(
             ["when", "by", ("note", {"overflow": "fold", "ratio": 1})],
-            [[str(a.get("at", ""))[:16].replace("T", " "), a.get("by"), a.get("note")]
+            [[time_text(a.get("at")), a.get("by"), a.get("note")]
              for a in rec["approvals"]],
         )  # fmt: skip
     show_related([], links, timeline)

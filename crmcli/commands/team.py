@@ -111,11 +111,12 @@ def _find(
 
 def _headline(store: Any, e: dict) -> str:
     from crmcli.dates import parse_iso
+    from crmcli.formats import time_text
 
     if e["commit"] is None:
         return f"(not committed)  {e['action']}"
     try:
-        when = parse_iso(e["date"]).astimezone(store.tz).strftime("%Y-%m-%d %H:%M")
+        when = time_text(parse_iso(e["date"]).astimezone(store.tz))
     except (ValueError, TypeError):
         when = e["date"]
     head = f"{when}  {e['author']}  "

@@ -1,0 +1,32 @@
+"""Values for people read one way (crmcli.formats): booleans as yes/no and short
+times in tables and show; JSON and CSV keep true/false and whole stamps."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from conftest import run
+
+from crmcli.formats import time_text, yes_no
+
+
+def test_yes_no_and_time_text():
+    assert (yes_no(True), yes_no(False)) == ("yes", "no")
+    assert time_text("2026-11-23T10:00:00+08:00") == "2026-11-23 10:00"
+    at = datetime(2026, 11, 23, 10, 5, tzinfo=timezone(timedelta(hours=8)))
+    assert time_text(at) == "2026-11-23 10:05"
+    assert time_text(None) == ""
+
+
+def test_show_reads_booleans_as_yes_no_and_json_keeps_true(crm):
+    assert run("customer", "add", "Acme GmbH").code == 0
+    assert run("customer", "edit", "Acme GmbH", "--tier", "a").code == 0
+    lines = run("customer", "show", "Acme GmbH").out.splitlines()
+    assert [line.split() for line in lines if line.startswith("tier_manual")] == [
+        ["tier_manual", "yes"]
+    ]
+    assert run("customer", "show", "Acme GmbH", "-f", "json").json()["tier_manual"] is True
+    assert run("deal", "add", "Pump order", "--customer", "Acme GmbH").code == 0
+    out = run("deal", "show", "Pump order").out
+    assert "needs_approval  no" in out
+    assert "2026-11-23 10:00  new    alice" in out  # the stage history's short time
