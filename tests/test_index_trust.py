@@ -115,19 +115,14 @@ def test_index_of_another_user_is_rebuilt(crm, monkeypatch):
         assert titles() == ["Real task"]
 
 
-def test_index_of_another_schema_version_is_rebuilt(crm, monkeypatch):
+@pytest.mark.parametrize(
+    "change",
+    ["version = version - 1", "root_ino = root_ino + 1"],  # another schema; another CRM root
+)
+def test_index_whose_meta_is_not_this_crms_is_rebuilt(crm, monkeypatch, change):
     lying_index(crm, monkeypatch)
     db = sqlite3.connect(index_file(crm))
-    db.execute("UPDATE meta SET version = version - 1")
-    db.commit()
-    db.close()
-    assert titles() == ["Real task"]
-
-
-def test_index_of_another_crm_root_is_rebuilt(crm, monkeypatch):
-    lying_index(crm, monkeypatch)
-    db = sqlite3.connect(index_file(crm))
-    db.execute("UPDATE meta SET root_ino = root_ino + 1")
+    db.execute(f"UPDATE meta SET {change}")
     db.commit()
     db.close()
     assert titles() == ["Real task"]

@@ -28,6 +28,7 @@ from crmcli.commands.common import (
     read_text_arg,
     ref_option,
 )
+from crmcli.formats import money_text
 
 app = typer.Typer(
     help=(
@@ -163,7 +164,7 @@ def add_cmd(
             fields=parse_fields(field),
         )
     _approval_message(store, rec, reasons)
-    extra = f" ({deals.money_text(rec['amount'], rec['currency'])})" if rec["amount"] else ""
+    extra = f" ({money_text(rec['amount'], rec['currency'])})" if rec["amount"] else ""
     confirm_added(fmt, "deal", rec, extra)
 
 
@@ -240,7 +241,7 @@ def list_cmd(
         a, cur = d.get("amount"), None if one_cur else d.get("currency")
         if a is not None and whole:
             return f"{int(a):,}" + (f" {cur}" if cur else "")
-        return deals.money_text(a, cur)
+        return money_text(a, cur)
 
     one_line = {"no_wrap": True}
     spec: list[tuple[str, dict, Any, bool]] = [  # header, options, cell, shown
@@ -279,7 +280,7 @@ def list_cmd(
     output_list(records, fmt, columns, row, csv_columns=CSV_COLUMNS, limit=limit, empty="no deals")
     if fmt == ListFormat.table and records:
         sums, missing = deals.totals(records, settings)
-        text = ", ".join(deals.money_text(v, c) for c, v in sums.items()) or "nothing"
+        text = ", ".join(money_text(v, c) for c, v in sums.items()) or "nothing"
         extra = f"; {missing} without an amount" if missing else ""
         print(f"Total: {text} ({len(records)} deal(s){extra})")
         if shown_flags:
@@ -336,7 +337,7 @@ def show_cmd(ref: DealRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
         elif k == "stage":
             v = stage
         elif k == "amount":
-            v = deals.money_text(v, rec.get("currency"))
+            v = money_text(v, rec.get("currency"))
         elif k == "needs_approval":
             v = f"{yes_no(True)}: {'; '.join(reasons)}" if v else yes_no(False)
         elif k == "snooze_reason" and not v:
@@ -353,8 +354,8 @@ def show_cmd(ref: DealRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
              ("unit", {"justify": "right"}), ("total", {"justify": "right"}),
              ("list", {"justify": "right"}), ("floor", {"justify": "right"})],
             [[i + 1, ln.get("sku"), ln.get("name"), ln.get("qty"),
-              deals.money_text(ln.get("unit_price")), deals.money_text(ln.get("total")),
-              deals.money_text(ln.get("list_price")), deals.money_text(ln.get("floor"))]
+              money_text(ln.get("unit_price")), money_text(ln.get("total")),
+              money_text(ln.get("list_price")), money_text(ln.get("floor"))]
              for i, ln in enumerate(rec["lines"])],
         )  # fmt: skip
     render.section("Stage history")

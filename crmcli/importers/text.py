@@ -101,7 +101,7 @@ def decode_bytes(data: bytes, forced: str | None = None) -> tuple[str, str, str 
         except UnicodeDecodeError:
             pass
     lines = [line for line in data.splitlines() if any(b >= 0x80 for b in line)]
-    good = sum(1 for line in lines if _is_utf8(line))
+    good = sum(1 for line in lines if is_utf8(line))
     if good * 2 <= len(lines) or b"\x00" in data[:4096]:
         guess = guess_encoding(data)
         if guess:
@@ -109,7 +109,7 @@ def decode_bytes(data: bytes, forced: str | None = None) -> tuple[str, str, str 
     return data.decode("utf-8", "surrogateescape"), "utf-8", None
 
 
-def _is_utf8(line: bytes) -> bool:
+def is_utf8(line: bytes) -> bool:
     try:
         line.decode("utf-8")
     except UnicodeDecodeError:

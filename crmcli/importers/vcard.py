@@ -28,6 +28,7 @@ from crmcli.importers.text import (
     decode_bytes,
     guess_encoding,
     guess_note,
+    is_utf8,
     note_text,
     one_line,
 )
@@ -123,25 +124,17 @@ def _file_guess(chunks: list[tuple[int, bytes]]) -> tuple[str, str | None] | Non
     whole cards, and quoted-printable values without one (None if there are none)."""
     sample = []
     for _, chunk in chunks:
-        if _is_utf8(chunk):
+        if is_utf8(chunk):
             for m in _QP_VALUE.finditer(chunk):
                 if b"CHARSET" not in m.group(0).split(b":", 1)[0].upper():
                     raw = quopri.decodestring(
                         m.group(1).replace(b"=\r\n", b"").replace(b"=\n", b"")
                     )
-                    if not _is_utf8(raw):
+                    if not is_utf8(raw):
                         sample.append(raw)
         elif not _CHARSET.search(chunk):  # its lines with 8-bit bytes: the markup says nothing
             sample += [ln for ln in chunk.splitlines() if not ln.isascii()]
     return guess_encoding(b"\n".join(sample)) if sample else None
-
-
-def _is_utf8(data: bytes) -> bool:
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def _blank(filename: str, number: int) -> dict[str, Any]:
