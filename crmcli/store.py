@@ -441,6 +441,33 @@ class Store:
             kind, lambda idx: [v for _ok, v in idx.rows(kind, where, params, ok=(1, 2), lite=lite)]
         )
 
+    def query(
+        self,
+        kind: str,
+        where: dict[str, Any] | None = None,
+        *,
+        fields: tuple[str, ...] | None = None,
+        order: str | None = None,
+        limit: int | None = None,
+    ) -> list[Record]:
+        """The one way to read records of `kind` (issue 12): the live records matching
+        every condition of `where`, in id order (`order="list"`: the kind's list order,
+        tasks most urgent first), at most `limit` of them.
+
+        `where` keys: status (a value or a list), owner, on, customer, lead, deal,
+        due_before (a datetime), text (a folded substring of names, e-mails, phones,
+        titles). `fields`: only those fields of each record (a projection, served by
+        the index without loading whole records). Answered by the index when it can,
+        by reading the files when it cannot; the same answer either way."""
+        found = self.find(kind, **(where or {}))
+        if order == "list" and kind == "task":
+            from crmcli import tasks
+
+            found = tasks.sort_tasks(found) if hasattr(tasks, "sort_tasks") else found
+        if fields is not None:
+            found = [{f: r.get(f) for f in fields} for r in found]
+        return found if limit is None else found[:limit]
+
     def all(self, kind: str, *, tombstones: bool = False) -> list[Record]:
         """Every readable record of `kind`; broken files are skipped with a warning."""
         if kind not in self._cache:
