@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from crmcli import models
@@ -27,6 +28,9 @@ UNSETTABLE = {
     "source": None,
     "tier": None,
     "cadence": None,
+    "billing_address": None,
+    "country": None,
+    "tax_id": None,
     "emails": [],
     "phones": [],
     "tags": [],
@@ -137,8 +141,10 @@ def edit(
     tier: str | None = None,
     cadence: str | None = None,
     unset: list[str] | None = None,
+    billing: dict[str, str | None] | None = None,
 ) -> tuple[Record, list[str]]:
-    """Apply changes to a customer and save it; returns it and duplicate warnings."""
+    """Apply changes to a customer and save it; returns it and duplicate warnings.
+    `billing`: billing_address, country, tax_id (the buyer on quotes and orders)."""
     rec = dict(rec)
     if name is not None:
         if not name.strip():
@@ -153,9 +159,14 @@ def edit(
         ("industry", industry),
         ("owner", owner),
         ("source", source),
+        *(billing or {}).items(),
     ):
         if value is not None:
-            rec[attr] = value
+            rec[attr] = value.strip()
+    if billing and billing.get("country") is not None:
+        rec["country"] = rec["country"].upper()
+        if not re.fullmatch(r"[A-Z]{2}", rec["country"]):
+            raise CrmError(f"country '{billing['country']}' must be a two-letter code like DE")
     if tier is not None:
         tier = tier.upper()
         if tier not in models.TIERS:

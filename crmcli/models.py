@@ -62,6 +62,9 @@ SCHEMAS: dict[str, list[tuple[str, str]]] = {
         ("tier", "enum?:A|B|C"),
         ("tier_manual", "bool"),
         ("cadence", "str"),
+        ("billing_address", "str"),
+        ("country", "str"),
+        ("tax_id", "str"),
         ("contacts", "dicts"),
         ("fields", "map"),
         ("created", "time!"),
@@ -107,6 +110,7 @@ SCHEMAS: dict[str, list[tuple[str, str]]] = {
         ("created", "time!"),
         ("updated", "time!"),
         ("closed_at", "time"),
+        ("handed_off_at", "time"),
     ],
     "task": [
         ("id", "str!"),

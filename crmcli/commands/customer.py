@@ -228,6 +228,11 @@ def edit_cmd(
     cadence: Annotated[
         str | None, typer.Option(help="Stay-in-touch cadence, e.g. 30d, 2w, 1m.")
     ] = None,
+    billing_address: Annotated[
+        str | None, typer.Option(help="Billing address (on quotes and orders).")
+    ] = None,
+    country: Annotated[str | None, typer.Option(help="Two-letter country code, e.g. DE.")] = None,
+    tax_id: Annotated[str | None, typer.Option(help="Tax id, e.g. DE123456789.")] = None,
     unset: Annotated[
         list[str] | None,
         typer.Option(help="Clear a field (website, owner, tier, fields.KEY, ...)."),
@@ -237,6 +242,8 @@ def edit_cmd(
     """Change a customer. --email, --phone and --tag add to what is there.
 
     Example: crm customer edit acme --add-tag key-account --remove-email old@acme.de
+
+    Example: crm customer edit acme --billing-address "Hauptstr. 1, 10115 Berlin" --tax-id DE123456789
     """
     from crmcli import customers, render
 
@@ -263,6 +270,7 @@ def edit_cmd(
             tier=tier,
             cadence=cadence,
             unset=unset,
+            billing={"billing_address": billing_address, "country": country, "tax_id": tax_id},
         )
         store.note_change(f'customer: edit "{rec["name"]}"')
     for w in warnings:
