@@ -317,7 +317,7 @@ def _line_number(line: Record, key: str, where: str) -> Decimal | None:
         raise CrmError(f"{where}: {e.message}") from None
 
 
-def _checked_lines(deal: Record) -> list[tuple[Record, Decimal, Decimal]]:
+def checked_lines(deal: Record) -> list[tuple[Record, Decimal, Decimal]]:
     """(line, qty, unit_price) for each line, naming a malformed one."""
     out = []
     for i, line in enumerate(deal.get("lines") or []):
@@ -332,7 +332,7 @@ def _checked_lines(deal: Record) -> list[tuple[Record, Decimal, Decimal]]:
 
 def lines_total(deal: Record) -> Decimal:
     """The sum of qty x unit_price over the lines, exact."""
-    return sum((q * p for _, q, p in _checked_lines(deal)), Decimal(0))
+    return sum((q * p for _, q, p in checked_lines(deal)), Decimal(0))
 
 
 def approval_reasons(settings: dict[str, Any], deal: Record) -> list[str]:
@@ -346,7 +346,7 @@ def approval_reasons(settings: dict[str, Any], deal: Record) -> list[str]:
     max_discount = _decimal(settings.get("max_discount", 15))
     reasons = []
     list_sum = floor_sum = Decimal(0)
-    checked = _checked_lines(deal)
+    checked = checked_lines(deal)
     for i, (line, qty, price) in enumerate(checked):
         where = f"deals/{deal.get('id')}.yaml: lines item {i + 1}"
         list_price = _line_number(line, "list_price", where)

@@ -2,6 +2,7 @@
 snooze, note, assign, rm."""
 
 import contextlib
+import sys
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
@@ -40,6 +41,7 @@ app = typer.Typer(
 
 
 StatusFilter = choices("StatusFilter", [*models.DEAL_STATUSES, "all"])
+OrderFormat = choices("OrderFormat", ["json", "csv", "orderx"])
 
 
 CSV_COLUMNS = [
@@ -437,6 +439,46 @@ def edit_cmd(
         render.print_json(rec)
     else:
         print(f"Updated deal {rec['id']}: {rec['title']}")
+
+
+@app.command("order")
+def order_cmd(
+    ref: DealRef,
+    fmt: Annotated[
+        OrderFormat | None,  # type: ignore[valid-type]
+        typer.Option(
+            "--format",
+            "-f",
+            help="json, csv or orderx (Order-X XML). Default: from the --output name, else json.",
+            show_default=False,
+        ),
+    ] = None,
+    output: Annotated[
+        str | None,
+        typer.Option("--output", "-o", metavar="FILE", help="Write to FILE instead of stdout."),
+    ] = None,
+) -> None:
+    """The order of a won deal as the ERP takes it (the same deal, the same order).
+
+    Example: crm deal order "Pump order" --format orderx --output O-pump.xml
+    """
+    from crmcli import orders
+    from crmcli.errors import CrmError
+    from crmcli.store import atomic_write, user_path
+
+    store = get_store()
+    chosen = fmt.value if fmt else orders.format_of(output)
+    data = orders.encode(orders.order(store, store.resolve("deal", ref)), chosen)
+    if output is None or output == "-":
+        from crmcli.render import raw
+
+        raw(sys.stdout).write(data.decode("utf-8"))  # data for programs: as is
+        return
+    try:
+        atomic_write(user_path(output, "--output"), data)
+    except OSError as e:
+        raise CrmError(f"cannot write {output}: {e.strerror}") from None
+    print(f"Wrote the order to {output}", file=sys.stderr)
 
 
 @app.command("move")
