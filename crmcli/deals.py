@@ -413,6 +413,18 @@ def _still_unapproved(settings: dict[str, Any], deal: Record) -> bool:
 # ----- reading ------------------------------------------------------------------------------
 
 
+def refuse_unapproved(settings: dict[str, Any], deal: Record, doing: str) -> None:
+    """An error naming the reasons and the approvers while the deal needs a price
+    approval (before it is won, before it is quoted)."""
+    if _still_unapproved(settings, deal):
+        reasons = approval_reasons(settings, deal) or ["needs_approval is set"]
+        raise CrmError(
+            f"deal {deal['id']} ({deal['title']}) needs a price approval before it is {doing} "
+            f"({'; '.join(reasons)}); {approvers_hint(settings)}; "
+            f"then: crm deal approve {deal['id']} --by NAME",
+        )
+
+
 def label(deal: Record) -> str:
     return f'"{deal["title"]}"'
 
@@ -714,13 +726,7 @@ def win(store: Store, deal: Record) -> Record:
     if deal["status"] == "won":
         raise CrmError(f"deal {deal['id']} ({deal['title']}) is already won")
     _refuse_closed(deal, "win it")
-    if _still_unapproved(settings, deal):
-        reasons = approval_reasons(settings, deal) or ["needs_approval is set"]
-        raise CrmError(
-            f"deal {deal['id']} ({deal['title']}) needs a price approval before it is won "
-            f"({'; '.join(reasons)}); {approvers_hint(settings)}; "
-            f"then: crm deal approve {deal['id']} --by NAME",
-        )
+    refuse_unapproved(settings, deal, "won")
     return _close(store, deal, "won")
 
 

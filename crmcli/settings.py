@@ -47,7 +47,9 @@ DEFAULTS: dict[str, Any] = {
 }
 
 # The keys of settings `company` (the seller on quotes and orders); name is required.
-COMPANY_KEYS = ("name", "address", "country", "tax_id", "bank", "email", "phone", "logo", "footer")
+COMPANY_KEYS = (
+    "name", "address", "country", "tax_id", "bank", "email", "phone", "logo", "terms", "footer",
+)  # fmt: skip
 # How the prices of products and lines are meant: before tax (net) or with it (gross).
 PRICE_BASES = ("net", "gross")
 
@@ -295,6 +297,7 @@ git: {{autocommit: false}}
 #   email: sales@ourco.example
 #   phone: "+49 30 1234567"
 #   logo: logo.png         # an image file, relative to this folder
+#   terms: "Payment 30 days net. Delivery ex works."
 #   footer: "OurCo GmbH, Amtsgericht Berlin HRB 12345"
 # Tax rates in percent: a default and per product sku; prices net (before tax) or gross:
 # taxes: {{default: 19, prices: net, PUMP-100: 7}}

@@ -42,6 +42,7 @@ app = typer.Typer(
 
 StatusFilter = choices("StatusFilter", [*models.DEAL_STATUSES, "all"])
 OrderFormat = choices("OrderFormat", ["json", "csv", "orderx"])
+QuoteLang = choices("QuoteLang", ["en", "zh", "de"])
 
 
 CSV_COLUMNS = [
@@ -439,6 +440,62 @@ def edit_cmd(
         render.print_json(rec)
     else:
         print(f"Updated deal {rec['id']}: {rec['title']}")
+
+
+@app.command("quote")
+def quote_cmd(
+    ref: DealRef,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="FILE.pdf or FILE.html (default: Q-<deal id>-<n>.pdf here).",
+            show_default=False,
+        ),
+    ] = None,
+    valid_until: Annotated[
+        str | None,
+        typer.Option(
+            help="Valid until WHEN (2026-12-31, +2w); default: 30 days.", show_default=False
+        ),
+    ] = None,
+    lang: Annotated[
+        QuoteLang | None,  # type: ignore[valid-type]
+        typer.Option(
+            help="en, zh or de; default: by the customer's country, else en.", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """A quote for the customer to sign, from the deal's lines: numbered Q-<deal id>-<n>,
+    with taxes and totals; refused while the deal needs a price approval. Each quote is
+    an entry of kind quote on the deal's timeline.
+
+    Example: crm deal quote "Pump replacement 2027" -o q.pdf --valid-until +2w --lang de
+    """
+    from crmcli import quotes
+    from crmcli.errors import CrmError
+    from crmcli.store import atomic_write, user_path
+
+    store = get_store()
+    with store.lock():
+        rec = store.resolve("deal", ref)
+        q = quotes.make(store, rec, valid_until, getattr(lang, "value", lang))
+        name = output or f"{q['number']}.pdf"
+        kind = name.lower().rsplit(".", 1)[-1]
+        if kind not in ("pdf", "html", "htm"):
+            raise CrmError(f"--output {name}: give a file name ending in .pdf or .html")
+        data = quotes.pdf(q, store.root) if kind == "pdf" else quotes.html(q).encode("utf-8")
+        try:
+            atomic_write(user_path(name, "--output"), data)
+        except OSError as e:
+            raise CrmError(f"cannot write {name}: {e.strerror}") from None
+        quotes.record(store, q, name)
+    total = quotes.totals(q)[-1]
+    print(
+        f"Quote {q['number']} for deal {rec['id']} ({rec['title']}): {total[1]} {q['currency']} -> {name}"
+    )
 
 
 @app.command("order")
