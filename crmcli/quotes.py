@@ -169,6 +169,16 @@ def _notes(q: dict[str, Any]) -> list[str]:
     return notes
 
 
+def document(q: dict[str, Any], name: str, root: Path) -> bytes:
+    """The quote as the file `name` asks for: .pdf or .html (.htm)."""
+    kind = name.lower().rsplit(".", 1)[-1]
+    if kind == "pdf":
+        return pdf(q, root)
+    if kind in ("html", "htm"):
+        return html(q).encode("utf-8")
+    raise CrmError(f"--output {name}: give a file name ending in .pdf or .html")
+
+
 # ----- PDF ----------------------------------------------------------------------------
 
 

@@ -54,6 +54,7 @@ def test_a_malformed_key_is_an_error_naming_it(crm, values, key):
 
 
 def test_good_company_and_taxes_are_read(crm):
+    assert settings.validate({"company": None})["taxes"] == {}  # both optional
     set_settings(
         crm,
         products=PRODUCTS,

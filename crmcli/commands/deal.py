@@ -483,10 +483,7 @@ def quote_cmd(
         rec = store.resolve("deal", ref)
         q = quotes.make(store, rec, valid_until, getattr(lang, "value", lang))
         name = output or f"{q['number']}.pdf"
-        kind = name.lower().rsplit(".", 1)[-1]
-        if kind not in ("pdf", "html", "htm"):
-            raise CrmError(f"--output {name}: give a file name ending in .pdf or .html")
-        data = quotes.pdf(q, store.root) if kind == "pdf" else quotes.html(q).encode("utf-8")
+        data = quotes.document(q, name, store.root)
         try:
             atomic_write(user_path(name, "--output"), data)
         except OSError as e:
