@@ -58,6 +58,10 @@ def quote_entries(deal_id: str) -> list[dict]:
 
 def test_the_pdf_has_every_line_and_total_and_ink(shop, tmp_path):
     pdftotext, pdftoppm = _tool("pdftotext"), _tool("pdftoppm")
+    from PIL import Image
+
+    Image.new("RGB", (120, 40), (0, 0, 0)).save(shop / "logo.png")  # a black bar
+    set_settings(shop, company={**COMPANY, "logo": "logo.png"})
     d = deal("北京华泰机械有限公司", "PUMP-100:3:1100", "VALVE-20:7", "SVC:1")
     out = tmp_path / "q.pdf"
     r = run("deal", "quote", d["id"], "-o", str(out), "--valid-until", "2026-12-31")
@@ -86,13 +90,12 @@ def test_the_pdf_has_every_line_and_total_and_ink(shop, tmp_path):
         pattern = r"(^|\s)" + r"\s+".join(cells) + r"(\s|$)"
         assert any(re.search(pattern, row) for row in rows), (words, text)
     # page 1 is not blank: poppler renders it and the ink is counted
-    from PIL import Image
-
     subprocess.run([pdftoppm, "-png", "-r", "40", "-f", "1", "-l", "1", "-singlefile",
                     str(out), str(tmp_path / "page")], check=True)  # fmt: skip
     page = Image.open(tmp_path / "page.png").convert("L")
     dark = sum(page.histogram()[:128])  # pixels darker than mid-grey
     assert dark > 2000, dark  # text on a white page; a blank one has none
+    assert page.crop((page.width * 3 // 4, 0, page.width, page.height // 8)).getextrema()[0] == 0
     # on the timeline, with number and totals; `deal show` lists the versions
     (entry,) = quote_entries(d["id"])
     assert entry["text"].startswith(f"Q-{d['id']}-1: net 9,898.50 EUR, tax 1,160.72 EUR, "
@@ -173,3 +176,14 @@ def test_no_cjk_font_says_what_to_install(shop, tmp_path, monkeypatch):
     monkeypatch.delenv("CRM_FONT")
     monkeypatch.setattr(quotes, "FONT_DIRS", (str(tmp_path),))
     refused(run("deal", "quote", d["id"], "-o", str(tmp_path / "q.pdf")), "fonts-noto-cjk")
+
+
+def test_a_logo_that_is_no_image_is_named(shop, tmp_path):
+    _tool("pdftotext")  # the font comes with fonts-noto-cjk, installed beside poppler
+    (shop / "logo.png").write_text("not a picture")
+    set_settings(shop, company={**COMPANY, "logo": "logo.png"})
+    d = deal("Müller Pumpen GmbH", "PUMP-100:2")
+    refused(
+        run("deal", "quote", d["id"], "-o", str(tmp_path / "q.pdf")), "company.logo", "logo.png"
+    )
+    assert not (tmp_path / "q.pdf").exists() and quote_entries(d["id"]) == []
