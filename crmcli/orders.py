@@ -131,6 +131,7 @@ def _line(
 def priced(store: Store, deal: Record) -> dict[str, Any]:
     """Seller, buyer, currency, lines with tax, totals per rate and in all (see above)."""
     from crmcli import deals
+    from crmcli.formats import money_text
 
     settings = store.settings
     where = f"deal {deal['id']} ({deal['title']})"
@@ -142,8 +143,8 @@ def priced(store: Store, deal: Record) -> dict[str, Any]:
     total = deals.lines_total(deal)
     if deal.get("amount") is not None and deal["amount"] != total:
         raise CrmError(
-            f"{where}: its amount {deals.money_text(deal['amount'])} is not the sum of its lines "
-            f"{deals.money_text(total)}; put a discount on the line prices "
+            f"{where}: its amount {money_text(deal['amount'])} is not the sum of its lines "
+            f"{money_text(total)}; put a discount on the line prices "
             f"(crm deal edit {deal['id']} --replace-lines --line SKU:QTY:PRICE)"
         )
     company, customer = seller(settings), buyer(store, deal)
