@@ -188,6 +188,10 @@ def test_a_deal_without_lines_or_customer_is_refused(shop):
     d = added("deal", "Lump sum", "--customer", "北京华泰机械有限公司", "--amount", "500")
     assert run("deal", "won", d["id"]).code == 0
     refused(run("deal", "order", d["id"]), "has no lines", "--line")
+    d = added("deal", "Deal price", "--customer", "北京华泰机械有限公司", "--line", "PUMP-100:1",
+              "--amount", "1150")  # fmt: skip
+    assert run("deal", "won", d["id"]).code == 0
+    refused(run("deal", "order", d["id"]), "1,150.00 is not the sum of its lines 1,200.00")
     d = won("Nobody's", "PUMP-100:1")
     assert run("deal", "edit", d["id"], "--unset", "customer").code == 0
     refused(run("deal", "order", d["id"]), "has no customer", "--customer")
