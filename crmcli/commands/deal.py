@@ -16,17 +16,23 @@ from crmcli.commands.common import (
     ListFormat,
     ListFormatOpt,
     OwnerOpt,
+    RemoveTagOpt,
     ShowFormat,
     ShowFormatOpt,
     TagOpt,
-    check_known,
+    add_assign_command,
+    add_note_command,
+    add_rm_command,
+    change_set,
     choices,
     confirm_added,
+    confirm_updated,
     get_store,
+    mutate,
     output_list,
-    parse_fields,
     read_text_arg,
     ref_option,
+    warn_unknown,
 )
 from crmcli.formats import money_text
 
@@ -123,6 +129,7 @@ def stages_cmd(fmt: ShowFormatOpt = ShowFormat.table) -> None:
 
 @app.command("add")
 def add_cmd(
+    ctx: typer.Context,
     title: Annotated[str, typer.Argument(help="The deal's title.", show_default=False)],
     customer: Annotated[str, ref_option("customer", "--customer", "-c")],
     amount: AmountOpt = None,
@@ -146,23 +153,10 @@ def add_cmd(
     """
     from crmcli import deals
 
-    store = get_store()
-    check_known(store, "owners", owner, "owner")
+    changes = change_set(ctx)
+    store = warn_unknown(owner)
     with store.lock():
-        cid = _customer_id(store, customer)
-        rec, reasons = deals.add(
-            store,
-            title,
-            customer=cid,
-            amount=amount,
-            currency=currency,
-            stage=stage,
-            close=close,
-            owner=owner,
-            lines=line,
-            tags=tag,
-            fields=parse_fields(field),
-        )
+        rec, reasons = deals.add(store, changes)
     _approval_message(store, rec, reasons)
     extra = f" ({money_text(rec['amount'], rec['currency'])})" if rec["amount"] else ""
     confirm_added(fmt, "deal", rec, extra)
@@ -382,6 +376,7 @@ def show_cmd(ref: DealRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
 
 @app.command("edit")
 def edit_cmd(
+    ctx: typer.Context,
     ref: DealRef,
     title: Annotated[str | None, typer.Option(help="New title.")] = None,
     customer: Annotated[str | None, ref_option("customer", "--customer", "-c")] = None,
@@ -390,7 +385,7 @@ def edit_cmd(
     close: CloseOpt = None,
     owner: OwnerOpt = None,
     tag: TagOpt = None,
-    remove_tag: Annotated[list[str] | None, typer.Option(help="Remove a tag.")] = None,
+    remove_tag: RemoveTagOpt = None,
     line: LineOpt = None,
     remove_line: Annotated[
         list[str] | None, typer.Option(help="Remove a line: its sku or number (1 = first).")
@@ -409,34 +404,13 @@ def edit_cmd(
 
     Example: crm deal edit "Pump order" --remove-line PUMP-100 --line PUMP-200:2:950
     """
-    from crmcli import deals, render
+    from crmcli import deals
 
-    store = get_store()
-    check_known(store, "owners", owner, "owner")
-    with store.lock():
-        rec = store.resolve("deal", ref)
-        rec, reasons = deals.edit(
-            store,
-            rec,
-            title=title,
-            customer=_customer_id(store, customer),
-            amount=amount,
-            currency=currency,
-            close=close,
-            owner=owner,
-            tags=tag,
-            remove_tags=remove_tag,
-            lines=line,
-            remove_lines=remove_line,
-            replace_lines=replace_lines,
-            fields=parse_fields(field),
-            unset=unset,
-        )
+    changes = change_set(ctx, edit=True)
+    store = warn_unknown(owner)
+    before, rec, reasons = mutate("deal", ref, lambda s, r: (r, *deals.edit(s, r, changes)))
     _approval_message(store, rec, reasons)
-    if fmt == ShowFormat.json:
-        render.print_json(rec)
-    else:
-        print(f"Updated deal {rec['id']}: {rec['title']}")
+    confirm_updated(fmt, "deal", before, rec)
 
 
 @app.command("move")
@@ -560,65 +534,14 @@ def snooze_cmd(
     print(f"Snoozed deal {rec['id']} ({rec['title']}) until {rec['snoozed_until']}")
 
 
-@app.command("note")
-def note_cmd(
-    ref: DealRef,
-    text: Annotated[str, typer.Argument(help="The note; '-' reads it from stdin.")],
-) -> None:
-    """Add a note to a deal's timeline (with author and time).
-
-    Example: crm deal note "Pump order" "Sent the revised quote"
-    """
-    store = get_store()
-    body = read_text_arg(text)
-    with store.lock():
-        rec = store.resolve("deal", ref)
-        entry = store.add_activity(rec["id"], "note", body)
-        store.note_change(f'deal: note on "{rec["title"]}"')
-    print(f"Noted on deal {rec['id']} ({rec['title']}) as {entry['id']}")
-
-
-@app.command("assign")
-def assign_cmd(
-    ref: DealRef,
-    owner: Annotated[str, typer.Argument(help="The new owner.", show_default=False)],
-    with_open_work: Annotated[
-        bool, typer.Option("--with-open-work", help="Move its open tasks too.")
-    ] = False,
-) -> None:
-    """Hand a deal over to another owner (recorded on the timeline).
-
-    Example: crm deal assign "Pump order" bob --with-open-work
-    """
-    from crmcli import records
-
-    store = get_store()
-    check_known(store, "owners", owner, "owner")
-    with store.lock():
-        rec = store.resolve("deal", ref)
-        rec, moved = records.assign(store, "deal", rec, owner, with_open_work=with_open_work)
-        store.note_change(f'deal: assign "{rec["title"]}" to {owner}')
-    extra = f", with {len(moved)} open task(s)" if moved else ""
-    print(f"Assigned deal {rec['id']} ({rec['title']}) to {owner}{extra}")
-
-
-@app.command("rm")
-def rm_cmd(
-    ref: DealRef,
-    force: Annotated[
-        bool, typer.Option("--force", help="Remove even if tasks or leads link to it.")
-    ] = False,
-) -> None:
+add_note_command(app, "deal", 'crm deal note "Pump order" "Sent the revised quote"')
+add_assign_command(app, "deal", "tasks", 'crm deal assign "Pump order" bob --with-open-work')
+add_rm_command(
+    app,
+    "deal",
     """Remove a deal and its timeline. Refuses while tasks or leads link to it.
 
     Example: crm deal rm "Old quote" --force
-    """
-    from crmcli import records
-
-    store = get_store()
-    with store.lock():
-        rec = store.resolve("deal", ref)
-        unlinked = records.remove(store, "deal", rec, force=force)
-        store.note_change(f'deal: remove "{rec["title"]}"')
-    extra = f"; unlinked {len(unlinked)} record(s)" if unlinked else ""
-    print(f"Removed deal {rec['id']} ({rec['title']}){extra}")
+    """,
+    linked_from="tasks or leads",
+)

@@ -15,12 +15,16 @@ from crmcli.commands.common import (
     ShowFormat,
     ShowFormatOpt,
     TaskRef,
-    check_known,
+    add_rm_command,
+    change_set,
     choices,
     confirm_added,
+    confirm_updated,
     get_store,
+    mutate,
     output_list,
     ref_option,
+    warn_unknown,
 )
 
 app = typer.Typer(
@@ -72,6 +76,7 @@ def _v(e: Enum | None) -> Any:
 
 @app.command("add")
 def add_cmd(
+    ctx: typer.Context,
     title: Annotated[str, typer.Argument(help="What to do.", show_default=False)],
     due: DueOpt = None,
     customer: CustomerOpt = None,
@@ -93,26 +98,13 @@ def add_cmd(
     """
     from crmcli import tasks
 
-    store = get_store()
-    check_known(store, "owners", owner, "owner")
+    changes = change_set(ctx)
+    store = warn_unknown(owner)
     with store.lock():
-        rec, warnings = tasks.add(
-            store,
-            title,
-            due=due,
-            customer=customer,
-            lead=lead,
-            deal=deal,
-            owner=owner,
-            priority=priority.value,
-            kind=kind.value,
-            severity=_v(severity),
-            every=every,
-        )
-        store.note_change(f'task: add "{rec["title"]}"')
+        rec, warnings = tasks.add(store, changes)
+    extra = f" (due {tasks.due_label(tasks.due_of(rec), store.tz)})" if rec["due"] else ""
     for w in warnings:
         store.warn(w)
-    extra = f" (due {tasks.due_label(tasks.due_of(rec), store.tz)})" if rec["due"] else ""
     confirm_added(fmt, "task", rec, extra)
 
 
@@ -332,10 +324,6 @@ def show_cmd(ref: TaskRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
     render.record_view(pairs, title=f"{rec['title']} ({rec['id']})")
 
 
-def _done_message(rec: dict) -> str:
-    return f'task: done "{rec["title"]}"'
-
-
 @app.command("done")
 def done_cmd(ref: TaskRef) -> None:
     """Mark a task done. A recurring one gets its next occurrence (past ones skipped).
@@ -345,13 +333,7 @@ def done_cmd(ref: TaskRef) -> None:
     from crmcli import tasks
 
     store = get_store()
-    with store.lock():
-        rec = tasks.resolve(store, ref, prefer="open")
-        rec, nxt, existed = tasks.done(store, rec)
-        msg = _done_message(rec)
-        if nxt is not None:
-            msg += f"; next on {tasks.due_label(tasks.due_of(nxt), store.tz)}"
-        store.note_change(msg)
+    rec, nxt, existed = mutate("task", ref, tasks.done, _resolve_open)
     print(f"Done task {rec['id']}: {rec['title']}")
     if nxt is not None:
         label = tasks.due_label(tasks.due_of(nxt), store.tz)
@@ -370,11 +352,7 @@ def cancel_cmd(ref: TaskRef) -> None:
     """
     from crmcli import tasks
 
-    store = get_store()
-    with store.lock():
-        rec = tasks.resolve(store, ref, prefer="open")
-        rec = tasks.cancel(store, rec)
-        store.note_change(f'task: cancel "{rec["title"]}"')
+    rec = mutate("task", ref, tasks.cancel, _resolve_open)
     print(f"Cancelled task {rec['id']}: {rec['title']}")
     if rec.get("every"):
         print(f"It repeated every {rec['every']}: no next occurrence was made")
@@ -388,11 +366,7 @@ def reopen_cmd(ref: TaskRef) -> None:
     """
     from crmcli import tasks
 
-    store = get_store()
-    with store.lock():
-        rec = tasks.resolve(store, ref, prefer="done")
-        rec = tasks.reopen(store, rec)
-        store.note_change(f'task: reopen "{rec["title"]}"')
+    rec = mutate("task", ref, tasks.reopen, lambda s, r: tasks.resolve(s, r, prefer="done"))
     print(f"Reopened task {rec['id']}: {rec['title']}")
 
 
@@ -408,16 +382,14 @@ def snooze_cmd(
     from crmcli import tasks
 
     store = get_store()
-    with store.lock():
-        rec = tasks.resolve(store, ref, prefer="open")
-        rec = tasks.snooze(store, rec, when)
-        label = tasks.due_label(tasks.due_of(rec), store.tz)
-        store.note_change(f'task: snooze "{rec["title"]}" to {label}')
+    rec = mutate("task", ref, lambda s, r: tasks.snooze(s, r, when), _resolve_open)
+    label = tasks.due_label(tasks.due_of(rec), store.tz)
     print(f"Snoozed task {rec['id']} ({rec['title']}) to {label}")
 
 
 @app.command("edit")
 def edit_cmd(
+    ctx: typer.Context,
     ref: TaskRef,
     title: Annotated[str | None, typer.Option(help="New title.")] = None,
     due: DueOpt = None,
@@ -439,48 +411,29 @@ def edit_cmd(
 
     Example: crm task edit "Call Zhang" --priority urgent --due "today 16:00"
     """
-    from crmcli import render, tasks
+    from crmcli import tasks
 
-    store = get_store()
-    check_known(store, "owners", owner, "owner")
-    with store.lock():
-        rec = tasks.resolve(store, ref, prefer="open")
-        rec = tasks.edit(
-            store,
-            rec,
-            title=title,
-            due=due,
-            customer=customer,
-            lead=lead,
-            deal=deal,
-            owner=owner,
-            priority=_v(priority),
-            kind=_v(kind),
-            severity=_v(severity),
-            every=every,
-            unset=unset,
-        )
-        store.note_change(f'task: edit "{rec["title"]}"')
-    if fmt == ShowFormat.json:
-        render.print_json(rec)
-    else:
-        print(f"Updated task {rec['id']}: {rec['title']}")
+    changes = change_set(ctx, edit=True)
+    warn_unknown(owner)
+    before, rec = mutate("task", ref, lambda s, r: (r, tasks.edit(s, r, changes)), _resolve_open)
+    confirm_updated(fmt, "task", before, rec)
 
 
-@app.command("rm")
-def rm_cmd(ref: TaskRef) -> None:
+def _resolve_open(store: Any, ref: str) -> dict:
+    from crmcli import tasks
+
+    return tasks.resolve(store, ref, prefer="open")
+
+
+add_rm_command(
+    app,
+    "task",
     """Remove a task (and its timeline entries, if any).
 
     Example: crm task rm "Call Zhang"
-    """
-    from crmcli import records, tasks
-
-    store = get_store()
-    with store.lock():
-        rec = tasks.resolve(store, ref, prefer="open")
-        records.remove(store, "task", rec, force=True)
-        store.note_change(f'task: rm "{rec["title"]}"')
-    print(f"Removed task {rec['id']}: {rec['title']}")
+    """,
+    resolve=_resolve_open,
+)
 
 
 @app.command("remind")
