@@ -59,8 +59,8 @@ class ChangeSet:
         `--unset website`, `--remove-tag vip`)."""
         label = self.options.get(f"{op}:{name}")
         if label is None:
-            flag = "--" + name.removeprefix(FIELD_PREFIX).replace("_", "-")
-            label = f"--unset {name}" if op == "unset" else flag
+            flag = name.removeprefix(FIELD_PREFIX).replace("_", "-")
+            label = {"unset": f"--unset {name}", "remove": f"--remove-{flag}"}.get(op, f"--{flag}")
         return f"{label} {item}" if item is not None and op != "unset" else label
 
     def check(self) -> None:
