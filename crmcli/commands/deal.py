@@ -290,7 +290,6 @@ def show_cmd(ref: DealRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
     from crmcli import deals, records, render
     from crmcli.commands.customer import show_related
     from crmcli.errors import CrmError
-    from crmcli.formats import time_text, yes_no
 
     store = get_store()
     settings = store.settings
@@ -310,37 +309,63 @@ def show_cmd(ref: DealRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
              "timeline": timeline, **links}
         )  # fmt: skip
         return
-    customer = None
-    if rec.get("customer"):
-        try:
-            c = store.load("customer", rec["customer"])
-            customer = f"{c['name']} ({c['id']})"
-        except Exception:  # noqa: BLE001 - a dangling link still shows
-            customer = f"{rec['customer']} (missing)"
-    stage = rec["stage"]
+    pairs = _show_pairs(store, rec, flags, probability, reasons)
+    render.record_view(pairs, title=f"{rec['title']} ({rec['id']})")
+    _show_sections(rec)
+    show_related([], links, timeline)
     if deals.stage_removed(settings, rec):
+        store.warn(
+            f"stage '{rec['stage']}' is no longer in the pipeline; move the deal with "
+            f"crm deal move {rec['id']} STAGE"
+        )
+
+
+def _customer_label(store: Any, cid: str | None) -> str | None:
+    if not cid:
+        return None
+    try:
+        c = store.load("customer", cid)
+    except Exception:  # noqa: BLE001 - a dangling link still shows
+        return f"{cid} (missing)"
+    return f"{c['name']} ({c['id']})"
+
+
+def _show_pairs(
+    store: Any, rec: dict, flags: list[str], probability: Any, reasons: list[str]
+) -> list[tuple[str, Any]]:
+    """The fields of a deal as `show` lists them: customer by name, stage with its
+    probability, money with its currency, why it needs approval, the flags."""
+    from crmcli import deals
+    from crmcli.formats import yes_no
+
+    stage = rec["stage"]
+    if deals.stage_removed(store.settings, rec):
         stage += " (no longer in the pipeline)"
     elif probability is not None:
         stage += f" ({probability}%)"
+    shown = {
+        "customer": lambda v: _customer_label(store, v),
+        "stage": lambda v: stage,
+        "amount": lambda v: money_text(v, rec.get("currency")),
+        "needs_approval": lambda v: f"{yes_no(True)}: {'; '.join(reasons)}" if v else yes_no(False),
+    }
     pairs: list[tuple[str, Any]] = []
     for k, v in rec.items():
         if k in ("lines", "stage_history", "approvals", "fields", "title"):
             continue
-        if k == "customer":
-            v = customer
-        elif k == "stage":
-            v = stage
-        elif k == "amount":
-            v = money_text(v, rec.get("currency"))
-        elif k == "needs_approval":
-            v = f"{yes_no(True)}: {'; '.join(reasons)}" if v else yes_no(False)
-        elif k == "snooze_reason" and not v:
+        if k == "snooze_reason" and not v:
             continue
-        pairs.append((k, v))
+        pairs.append((k, shown[k](v) if k in shown else v))
     if flags:
         pairs.insert(1, ("flags", _flag_text(flags)))
-    pairs += [(f"fields.{k}", v) for k, v in rec["fields"].items()]
-    render.record_view(pairs, title=f"{rec['title']} ({rec['id']})")
+    return pairs + [(f"fields.{k}", v) for k, v in rec["fields"].items()]
+
+
+def _show_sections(rec: dict) -> None:
+    """The lines, stage history and approvals under a deal in `show`."""
+    from crmcli import render
+    from crmcli.formats import time_text
+
     if rec["lines"]:
         render.section("Lines")
         render.table(
@@ -366,12 +391,6 @@ def show_cmd(ref: DealRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
             [[time_text(a.get("at")), a.get("by"), a.get("note")]
              for a in rec["approvals"]],
         )  # fmt: skip
-    show_related([], links, timeline)
-    if deals.stage_removed(settings, rec):
-        store.warn(
-            f"stage '{rec['stage']}' is no longer in the pipeline; move the deal with "
-            f"crm deal move {rec['id']} STAGE"
-        )
 
 
 @app.command("edit")
