@@ -256,15 +256,53 @@ def confirm_updated(
     )
 
 
-def warn_unknown(owner: str | None, source: str | None = None) -> Any:
-    """Warn about an owner or source not in the settings; returns the store."""
-    store = get_store()
-    check_known(store, "owners", owner, "owner")
-    check_known(store, "sources", source, "source")
-    return store
-
-
 # ----- changing one record ----------------------------------------------------------------
+
+
+def with_options(*groups: Callable[..., None]) -> Callable[[Callable[..., None]], Any]:
+    """Give a command (taking **options) the options declared by the parameters of
+    `groups` as well as its own: what `add` and `edit` of a noun share is declared once.
+    Typer reads the command's signature: its own parameters, the groups', --format."""
+    import inspect
+
+    def wrap(command: Callable[..., None]) -> Any:
+        own = [
+            p.replace(kind=inspect.Parameter.KEYWORD_ONLY) if p.default is not p.empty else p
+            for p in inspect.signature(command).parameters.values()
+            if p.kind is not p.VAR_KEYWORD
+        ]
+        extra = [
+            p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+            for group in groups
+            for p in inspect.signature(group).parameters.values()
+        ]
+        fmt = [p for p in own if p.name == "fmt"]
+        rest = [p for p in own if p.name != "fmt"]
+        command.__signature__ = inspect.Signature([*rest, *extra, *fmt])  # type: ignore[attr-defined]
+        return command
+
+    return wrap
+
+
+def contact_options(
+    email: EmailOpt = None,
+    phone: PhoneOpt = None,
+    owner: OwnerOpt = None,
+    source: SourceOpt = None,
+    tag: TagOpt = None,
+    field: FieldOpt = None,
+) -> None:
+    """The options `add` and `edit` of customers and leads share."""
+
+
+def contact_edit_options(
+    add_tag: AddTagOpt = None,
+    remove_tag: RemoveTagOpt = None,
+    remove_email: RemoveEmailOpt = None,
+    remove_phone: RemovePhoneOpt = None,
+) -> None:
+    """The options `edit` of customers and leads adds."""
+
 
 # How an option of `add` or `edit` enters the change set, when not by setting the field
 # of its name: (operation, field).
@@ -317,6 +355,9 @@ def change_set(ctx: typer.Context, edit: bool = False) -> Any:
         changes = ChangeSet(**cs)
     except ConflictError as e:
         ctx.fail(e.message)
+    store = get_store()
+    check_known(store, "owners", changes.set.get("owner"), "owner")
+    check_known(store, "sources", changes.set.get("source"), "source")
     if edit and changes.empty:
         raise CrmError(
             f"nothing to change: give an option to change (crm {ctx.command_path.removeprefix('crm ')} --help)"

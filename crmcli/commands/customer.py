@@ -1,39 +1,35 @@
 """crm customer ...: add, list, show, edit, contact add, note, assign, merge, rm."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from crmcli import models
 from crmcli.commands.common import (
-    AddTagOpt,
     CustomerRef,
     EmailOpt,
-    FieldOpt,
     LimitOpt,
     ListFormat,
     ListFormatOpt,
     OwnerOpt,
     PhoneOpt,
-    RemoveEmailOpt,
-    RemovePhoneOpt,
-    RemoveTagOpt,
     SearchOpt,
     ShowFormat,
     ShowFormatOpt,
     SourceOpt,
-    TagOpt,
     add_assign_command,
     add_note_command,
     add_rm_command,
     change_set,
     confirm_added,
     confirm_updated,
+    contact_edit_options,
+    contact_options,
     get_store,
     mutate,
     one_of,
     output_list,
-    warn_unknown,
+    with_options,
 )
 
 app = typer.Typer(
@@ -55,20 +51,21 @@ CSV_COLUMNS = [
 ]  # fmt: skip
 
 
+def _customer_options(
+    kind: KindOpt = None,
+    website: Annotated[str | None, typer.Option(help="Web site.")] = None,
+    industry: Annotated[str | None, typer.Option(help="Industry.")] = None,
+) -> None:
+    """The options of `customer add` and `customer edit` beside contact_options."""
+
+
 @app.command("add")
+@with_options(_customer_options, contact_options)
 def add_cmd(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The customer's name.", show_default=False)],
-    kind: KindOpt = None,
-    email: EmailOpt = None,
-    phone: PhoneOpt = None,
-    website: Annotated[str | None, typer.Option(help="Web site.")] = None,
-    industry: Annotated[str | None, typer.Option(help="Industry.")] = None,
-    owner: OwnerOpt = None,
-    source: SourceOpt = None,
-    tag: TagOpt = None,
-    field: FieldOpt = None,
     fmt: ShowFormatOpt = ShowFormat.table,
+    **options: Any,
 ) -> None:
     """Add a customer (a company unless --kind person).
 
@@ -77,7 +74,7 @@ def add_cmd(
     from crmcli import customers
 
     changes = change_set(ctx)
-    store = warn_unknown(owner, source)
+    store = get_store()
     with store.lock():
         rec, warnings = customers.add(store, changes)
     confirm_added(fmt, "customer", rec, warnings=warnings)
@@ -199,23 +196,11 @@ def show_related(
 
 
 @app.command("edit")
+@with_options(_customer_options, contact_options, contact_edit_options)
 def edit_cmd(
     ctx: typer.Context,
     ref: CustomerRef,
     name: Annotated[str | None, typer.Option(help="New name.")] = None,
-    kind: KindOpt = None,
-    email: EmailOpt = None,
-    phone: PhoneOpt = None,
-    website: Annotated[str | None, typer.Option(help="Web site.")] = None,
-    industry: Annotated[str | None, typer.Option(help="Industry.")] = None,
-    owner: OwnerOpt = None,
-    source: SourceOpt = None,
-    tag: TagOpt = None,
-    field: FieldOpt = None,
-    add_tag: AddTagOpt = None,
-    remove_tag: RemoveTagOpt = None,
-    remove_email: RemoveEmailOpt = None,
-    remove_phone: RemovePhoneOpt = None,
     tier: Annotated[
         str | None, typer.Option(help=f"Tier {one_of(models.TIERS)} (kept by report --apply).")
     ] = None,
@@ -227,6 +212,7 @@ def edit_cmd(
         typer.Option(help="Clear a field (website, owner, tier, fields.KEY, ...)."),
     ] = None,
     fmt: ShowFormatOpt = ShowFormat.table,
+    **options: Any,
 ) -> None:
     """Change a customer. --email, --phone and --tag add to what is there.
 
@@ -235,7 +221,6 @@ def edit_cmd(
     from crmcli import customers
 
     changes = change_set(ctx, edit=True)
-    warn_unknown(owner, source)
     before, rec, warnings = mutate(
         "customer", ref, lambda s, r: (r, *customers.edit(s, r, changes))
     )

@@ -32,7 +32,7 @@ from crmcli.commands.common import (
     output_list,
     read_text_arg,
     ref_option,
-    warn_unknown,
+    with_options,
 )
 from crmcli.formats import money_text
 
@@ -79,6 +79,18 @@ LineOpt = Annotated[
     ),
 ]
 ReasonOpt = Annotated[str | None, typer.Option("--reason", "-r", help="Why ('-': stdin).")]
+
+
+def _deal_options(
+    amount: AmountOpt = None,
+    currency: CurrencyOpt = None,
+    close: CloseOpt = None,
+    owner: OwnerOpt = None,
+    line: LineOpt = None,
+    tag: TagOpt = None,
+    field: FieldOpt = None,
+) -> None:
+    """The options `deal add` and `deal edit` share."""
 
 
 def _customer_id(store: Any, ref: str | None) -> str | None:
@@ -128,21 +140,16 @@ def stages_cmd(fmt: ShowFormatOpt = ShowFormat.table) -> None:
 
 
 @app.command("add")
+@with_options(_deal_options)
 def add_cmd(
     ctx: typer.Context,
     title: Annotated[str, typer.Argument(help="The deal's title.", show_default=False)],
     customer: Annotated[str, ref_option("customer", "--customer", "-c")],
-    amount: AmountOpt = None,
-    currency: CurrencyOpt = None,
     stage: Annotated[
         str | None, typer.Option("--stage", help="Open stage (default: the first).")
     ] = None,
-    close: CloseOpt = None,
-    owner: OwnerOpt = None,
-    line: LineOpt = None,
-    tag: TagOpt = None,
-    field: FieldOpt = None,
     fmt: ShowFormatOpt = ShowFormat.table,
+    **options: Any,
 ) -> None:
     """Add a deal for a customer. With --line the amount is the lines' total.
 
@@ -154,7 +161,7 @@ def add_cmd(
     from crmcli import deals
 
     changes = change_set(ctx)
-    store = warn_unknown(owner)
+    store = get_store()
     with store.lock():
         rec, reasons = deals.add(store, changes)
     _approval_message(store, rec, reasons)
@@ -394,30 +401,25 @@ def _show_sections(rec: dict) -> None:
 
 
 @app.command("edit")
+@with_options(_deal_options)
 def edit_cmd(
     ctx: typer.Context,
     ref: DealRef,
     title: Annotated[str | None, typer.Option(help="New title.")] = None,
     customer: Annotated[str | None, ref_option("customer", "--customer", "-c")] = None,
-    amount: AmountOpt = None,
-    currency: CurrencyOpt = None,
-    close: CloseOpt = None,
-    owner: OwnerOpt = None,
-    tag: TagOpt = None,
     remove_tag: RemoveTagOpt = None,
-    line: LineOpt = None,
     remove_line: Annotated[
         list[str] | None, typer.Option(help="Remove a line: its sku or number (1 = first).")
     ] = None,
     replace_lines: Annotated[
         bool, typer.Option("--replace-lines", help="The --line options replace all lines.")
     ] = False,
-    field: FieldOpt = None,
     unset: Annotated[
         list[str] | None,
         typer.Option(help="Clear a field: amount, close, owner, customer, tags, fields.KEY."),
     ] = None,
     fmt: ShowFormatOpt = ShowFormat.table,
+    **options: Any,
 ) -> None:
     """Change a deal. --tag and --line add; changing lines or amount re-checks approval.
 
@@ -426,7 +428,7 @@ def edit_cmd(
     from crmcli import deals
 
     changes = change_set(ctx, edit=True)
-    store = warn_unknown(owner)
+    store = get_store()
     before, rec, reasons = mutate("deal", ref, lambda s, r: (r, *deals.edit(s, r, changes)))
     _approval_message(store, rec, reasons)
     confirm_updated(fmt, "deal", before, rec)

@@ -6,36 +6,30 @@ import typer
 
 from crmcli import models
 from crmcli.commands.common import (
-    AddTagOpt,
-    EmailOpt,
-    FieldOpt,
     LeadRef,
     LimitOpt,
     ListFormat,
     ListFormatOpt,
     OwnerOpt,
-    PhoneOpt,
-    RemoveEmailOpt,
-    RemovePhoneOpt,
-    RemoveTagOpt,
     SearchOpt,
     ShowFormat,
     ShowFormatOpt,
     SourceOpt,
-    TagOpt,
     add_assign_command,
     add_note_command,
     add_rm_command,
     change_set,
     confirm_added,
     confirm_updated,
+    contact_edit_options,
+    contact_options,
     get_store,
     mutate,
     one_of,
     output_list,
     record_label,
     ref_option,
-    warn_unknown,
+    with_options,
 )
 
 app = typer.Typer(
@@ -66,18 +60,14 @@ def _label(rec: dict) -> str:
 
 
 @app.command("add")
+@with_options(contact_options)
 def add_cmd(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The person's name.", show_default=False)],
     company: CompanyOpt = None,
     title: TitleOpt = None,
-    email: EmailOpt = None,
-    phone: PhoneOpt = None,
-    source: SourceOpt = None,
-    owner: OwnerOpt = None,
-    tag: TagOpt = None,
-    field: FieldOpt = None,
     fmt: ShowFormatOpt = ShowFormat.table,
+    **options: Any,
 ) -> None:
     """Add a lead (status new; owner: you unless --owner).
 
@@ -86,7 +76,7 @@ def add_cmd(
     from crmcli import leads
 
     changes = change_set(ctx)
-    store = warn_unknown(owner, source)
+    store = get_store()
     with store.lock():
         rec, warnings = leads.add(store, changes)
     confirm_added(fmt, "lead", rec, warnings=warnings)
@@ -186,27 +176,19 @@ def show_cmd(ref: LeadRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
 
 
 @app.command("edit")
+@with_options(contact_options, contact_edit_options)
 def edit_cmd(
     ctx: typer.Context,
     ref: LeadRef,
     name: Annotated[str | None, typer.Option(help="New name.")] = None,
     company: CompanyOpt = None,
     title: TitleOpt = None,
-    email: EmailOpt = None,
-    phone: PhoneOpt = None,
-    source: SourceOpt = None,
-    owner: OwnerOpt = None,
-    tag: TagOpt = None,
-    field: FieldOpt = None,
-    add_tag: AddTagOpt = None,
-    remove_tag: RemoveTagOpt = None,
-    remove_email: RemoveEmailOpt = None,
-    remove_phone: RemovePhoneOpt = None,
     unset: Annotated[
         list[str] | None,
         typer.Option(help="Clear a field (company, title, source, owner, fields.KEY, ...)."),
     ] = None,
     fmt: ShowFormatOpt = ShowFormat.table,
+    **options: Any,
 ) -> None:
     """Change a lead. --email, --phone, --tag and --field add to what is there.
 
@@ -215,7 +197,6 @@ def edit_cmd(
     from crmcli import leads
 
     changes = change_set(ctx, edit=True)
-    warn_unknown(owner, source)
     before, rec, warnings = mutate("lead", ref, lambda s, r: (r, *leads.edit(s, r, changes)))
     confirm_updated(fmt, "lead", before, rec, warnings)
 

@@ -24,7 +24,7 @@ from crmcli.commands.common import (
     mutate,
     output_list,
     ref_option,
-    warn_unknown,
+    with_options,
 )
 
 app = typer.Typer(
@@ -70,27 +70,34 @@ CSV_COLUMNS = [
 ]  # fmt: skip
 
 
-def _v(e: Enum | None) -> Any:
-    return e.value if e is not None else None
-
-
-@app.command("add")
-def add_cmd(
-    ctx: typer.Context,
-    title: Annotated[str, typer.Argument(help="What to do.", show_default=False)],
+def _task_options(
     due: DueOpt = None,
     customer: CustomerOpt = None,
     lead: LeadOpt = None,
     deal: DealOpt = None,
     owner: OwnerOpt = None,
-    priority: Annotated[Priority, typer.Option("--priority")] = Priority.normal,
-    kind: Annotated[Kind, typer.Option("--kind", "-k")] = Kind.todo,
     severity: Annotated[
         Severity | None,
         typer.Option("--severity", help="For complaints (default medium).", show_default=False),
     ] = None,
     every: EveryOpt = None,
+) -> None:
+    """The options `task add` and `task edit` share."""
+
+
+def _v(e: Enum | None) -> Any:
+    return e.value if e is not None else None
+
+
+@app.command("add")
+@with_options(_task_options)
+def add_cmd(
+    ctx: typer.Context,
+    title: Annotated[str, typer.Argument(help="What to do.", show_default=False)],
+    priority: Annotated[Priority, typer.Option("--priority")] = Priority.normal,
+    kind: Annotated[Kind, typer.Option("--kind", "-k")] = Kind.todo,
     fmt: ShowFormatOpt = ShowFormat.table,
+    **options: Any,
 ) -> None:
     """Add a task, optionally due, linked to one customer, lead or deal, and recurring.
 
@@ -99,7 +106,7 @@ def add_cmd(
     from crmcli import tasks
 
     changes = change_set(ctx)
-    store = warn_unknown(owner)
+    store = get_store()
     with store.lock():
         rec, warnings = tasks.add(store, changes)
     extra = f" (due {tasks.due_label(tasks.due_of(rec), store.tz)})" if rec["due"] else ""
@@ -388,24 +395,19 @@ def snooze_cmd(
 
 
 @app.command("edit")
+@with_options(_task_options)
 def edit_cmd(
     ctx: typer.Context,
     ref: TaskRef,
     title: Annotated[str | None, typer.Option(help="New title.")] = None,
-    due: DueOpt = None,
-    customer: CustomerOpt = None,
-    lead: LeadOpt = None,
-    deal: DealOpt = None,
-    owner: OwnerOpt = None,
     priority: Annotated[Priority | None, typer.Option("--priority", show_default=False)] = None,
     kind: Annotated[Kind | None, typer.Option("--kind", "-k", show_default=False)] = None,
-    severity: Annotated[Severity | None, typer.Option("--severity", show_default=False)] = None,
-    every: EveryOpt = None,
     unset: Annotated[
         list[str] | None,
         typer.Option(help="Clear a field: due, customer, lead, deal, owner, every, severity."),
     ] = None,
     fmt: ShowFormatOpt = ShowFormat.table,
+    **options: Any,
 ) -> None:
     """Change a task. A new --customer, --lead or --deal replaces its link.
 
@@ -414,7 +416,6 @@ def edit_cmd(
     from crmcli import tasks
 
     changes = change_set(ctx, edit=True)
-    warn_unknown(owner)
     before, rec = mutate("task", ref, lambda s, r: (r, tasks.edit(s, r, changes)), _resolve_open)
     confirm_updated(fmt, "task", before, rec)
 
