@@ -284,6 +284,26 @@ def with_options(*groups: Callable[..., None]) -> Callable[[Callable[..., None]]
     return wrap
 
 
+def format_option(fmt: ShowFormatOpt = ShowFormat.table) -> None:
+    """--format of `add` and `edit`."""
+
+
+def unset_option(kind: str) -> Callable[..., None]:
+    """--unset of `KIND edit`, its help naming the fields models.UNSETTABLE lists."""
+    from crmcli import models
+
+    shown = {field: name for name, field in UNSET_NAMES.items()}
+    names = [shown.get(f, f) for f in models.UNSETTABLE[kind]]
+    help = f"Clear a field (repeatable): {', '.join(names)} or fields.KEY."
+
+    def group(
+        unset: Annotated[list[str] | None, typer.Option(help=help, show_default=False)] = None,
+    ) -> None:
+        """--unset."""
+
+    return group
+
+
 def contact_options(
     email: EmailOpt = None,
     phone: PhoneOpt = None,

@@ -25,10 +25,12 @@ from crmcli.commands.common import (
     confirm_updated,
     contact_edit_options,
     contact_options,
+    format_option,
     get_store,
     mutate,
     one_of,
     output_list,
+    unset_option,
     with_options,
 )
 
@@ -60,11 +62,10 @@ def _customer_options(
 
 
 @app.command("add")
-@with_options(_customer_options, contact_options)
+@with_options(_customer_options, contact_options, format_option)
 def add_cmd(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The customer's name.", show_default=False)],
-    fmt: ShowFormatOpt = ShowFormat.table,
     **options: Any,
 ) -> None:
     """Add a customer (a company unless --kind person).
@@ -77,7 +78,7 @@ def add_cmd(
     store = get_store()
     with store.lock():
         rec, warnings = customers.add(store, changes)
-    confirm_added(fmt, "customer", rec, warnings=warnings)
+    confirm_added(options["fmt"], "customer", rec, warnings=warnings)
 
 
 @app.command("list")
@@ -196,7 +197,13 @@ def show_related(
 
 
 @app.command("edit")
-@with_options(_customer_options, contact_options, contact_edit_options)
+@with_options(
+    _customer_options,
+    contact_options,
+    contact_edit_options,
+    unset_option("customer"),
+    format_option,
+)
 def edit_cmd(
     ctx: typer.Context,
     ref: CustomerRef,
@@ -207,11 +214,6 @@ def edit_cmd(
     cadence: Annotated[
         str | None, typer.Option(help="Stay-in-touch cadence, e.g. 30d, 2w, 1m.")
     ] = None,
-    unset: Annotated[
-        list[str] | None,
-        typer.Option(help="Clear a field (website, owner, tier, fields.KEY, ...)."),
-    ] = None,
-    fmt: ShowFormatOpt = ShowFormat.table,
     **options: Any,
 ) -> None:
     """Change a customer. --email, --phone and --tag add to what is there.
@@ -224,7 +226,7 @@ def edit_cmd(
     before, rec, warnings = mutate(
         "customer", ref, lambda s, r: (r, *customers.edit(s, r, changes))
     )
-    confirm_updated(fmt, "customer", before, rec, warnings)
+    confirm_updated(options["fmt"], "customer", before, rec, warnings)
 
 
 @contact_app.command("add")

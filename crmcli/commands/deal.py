@@ -27,11 +27,13 @@ from crmcli.commands.common import (
     choices,
     confirm_added,
     confirm_updated,
+    format_option,
     get_store,
     mutate,
     output_list,
     read_text_arg,
     ref_option,
+    unset_option,
     with_options,
 )
 from crmcli.formats import money_text
@@ -140,7 +142,7 @@ def stages_cmd(fmt: ShowFormatOpt = ShowFormat.table) -> None:
 
 
 @app.command("add")
-@with_options(_deal_options)
+@with_options(_deal_options, format_option)
 def add_cmd(
     ctx: typer.Context,
     title: Annotated[str, typer.Argument(help="The deal's title.", show_default=False)],
@@ -148,7 +150,6 @@ def add_cmd(
     stage: Annotated[
         str | None, typer.Option("--stage", help="Open stage (default: the first).")
     ] = None,
-    fmt: ShowFormatOpt = ShowFormat.table,
     **options: Any,
 ) -> None:
     """Add a deal for a customer. With --line the amount is the lines' total.
@@ -166,7 +167,7 @@ def add_cmd(
         rec, reasons = deals.add(store, changes)
     _approval_message(store, rec, reasons)
     extra = f" ({money_text(rec['amount'], rec['currency'])})" if rec["amount"] else ""
-    confirm_added(fmt, "deal", rec, extra)
+    confirm_added(options["fmt"], "deal", rec, extra)
 
 
 FLAG_MARKS = {"needs-approval": "!", "big": "$", "stage-removed": "?", "snoozed": "z"}
@@ -401,7 +402,7 @@ def _show_sections(rec: dict) -> None:
 
 
 @app.command("edit")
-@with_options(_deal_options)
+@with_options(_deal_options, unset_option("deal"), format_option)
 def edit_cmd(
     ctx: typer.Context,
     ref: DealRef,
@@ -414,11 +415,6 @@ def edit_cmd(
     replace_lines: Annotated[
         bool, typer.Option("--replace-lines", help="The --line options replace all lines.")
     ] = False,
-    unset: Annotated[
-        list[str] | None,
-        typer.Option(help="Clear a field: amount, close, owner, customer, tags, fields.KEY."),
-    ] = None,
-    fmt: ShowFormatOpt = ShowFormat.table,
     **options: Any,
 ) -> None:
     """Change a deal. --tag and --line add; changing lines or amount re-checks approval.
@@ -431,7 +427,7 @@ def edit_cmd(
     store = get_store()
     before, rec, reasons = mutate("deal", ref, lambda s, r: (r, *deals.edit(s, r, changes)))
     _approval_message(store, rec, reasons)
-    confirm_updated(fmt, "deal", before, rec)
+    confirm_updated(options["fmt"], "deal", before, rec)
 
 
 @app.command("move")

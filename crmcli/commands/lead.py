@@ -23,12 +23,14 @@ from crmcli.commands.common import (
     confirm_updated,
     contact_edit_options,
     contact_options,
+    format_option,
     get_store,
     mutate,
     one_of,
     output_list,
     record_label,
     ref_option,
+    unset_option,
     with_options,
 )
 
@@ -60,13 +62,12 @@ def _label(rec: dict) -> str:
 
 
 @app.command("add")
-@with_options(contact_options)
+@with_options(contact_options, format_option)
 def add_cmd(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The person's name.", show_default=False)],
     company: CompanyOpt = None,
     title: TitleOpt = None,
-    fmt: ShowFormatOpt = ShowFormat.table,
     **options: Any,
 ) -> None:
     """Add a lead (status new; owner: you unless --owner).
@@ -79,7 +80,7 @@ def add_cmd(
     store = get_store()
     with store.lock():
         rec, warnings = leads.add(store, changes)
-    confirm_added(fmt, "lead", rec, warnings=warnings)
+    confirm_added(options["fmt"], "lead", rec, warnings=warnings)
 
 
 @app.command("list")
@@ -176,18 +177,13 @@ def show_cmd(ref: LeadRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
 
 
 @app.command("edit")
-@with_options(contact_options, contact_edit_options)
+@with_options(contact_options, contact_edit_options, unset_option("lead"), format_option)
 def edit_cmd(
     ctx: typer.Context,
     ref: LeadRef,
     name: Annotated[str | None, typer.Option(help="New name.")] = None,
     company: CompanyOpt = None,
     title: TitleOpt = None,
-    unset: Annotated[
-        list[str] | None,
-        typer.Option(help="Clear a field (company, title, source, owner, fields.KEY, ...)."),
-    ] = None,
-    fmt: ShowFormatOpt = ShowFormat.table,
     **options: Any,
 ) -> None:
     """Change a lead. --email, --phone, --tag and --field add to what is there.
@@ -198,7 +194,7 @@ def edit_cmd(
 
     changes = change_set(ctx, edit=True)
     before, rec, warnings = mutate("lead", ref, lambda s, r: (r, *leads.edit(s, r, changes)))
-    confirm_updated(fmt, "lead", before, rec, warnings)
+    confirm_updated(options["fmt"], "lead", before, rec, warnings)
 
 
 add_note_command(

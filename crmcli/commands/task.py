@@ -20,10 +20,12 @@ from crmcli.commands.common import (
     choices,
     confirm_added,
     confirm_updated,
+    format_option,
     get_store,
     mutate,
     output_list,
     ref_option,
+    unset_option,
     with_options,
 )
 
@@ -90,13 +92,12 @@ def _v(e: Enum | None) -> Any:
 
 
 @app.command("add")
-@with_options(_task_options)
+@with_options(_task_options, format_option)
 def add_cmd(
     ctx: typer.Context,
     title: Annotated[str, typer.Argument(help="What to do.", show_default=False)],
     priority: Annotated[Priority, typer.Option("--priority")] = Priority.normal,
     kind: Annotated[Kind, typer.Option("--kind", "-k")] = Kind.todo,
-    fmt: ShowFormatOpt = ShowFormat.table,
     **options: Any,
 ) -> None:
     """Add a task, optionally due, linked to one customer, lead or deal, and recurring.
@@ -112,7 +113,7 @@ def add_cmd(
     extra = f" (due {tasks.due_label(tasks.due_of(rec), store.tz)})" if rec["due"] else ""
     for w in warnings:
         store.warn(w)
-    confirm_added(fmt, "task", rec, extra)
+    confirm_added(options["fmt"], "task", rec, extra)
 
 
 def _link_column(links: Any, t: dict) -> str:
@@ -395,18 +396,13 @@ def snooze_cmd(
 
 
 @app.command("edit")
-@with_options(_task_options)
+@with_options(_task_options, unset_option("task"), format_option)
 def edit_cmd(
     ctx: typer.Context,
     ref: TaskRef,
     title: Annotated[str | None, typer.Option(help="New title.")] = None,
     priority: Annotated[Priority | None, typer.Option("--priority", show_default=False)] = None,
     kind: Annotated[Kind | None, typer.Option("--kind", "-k", show_default=False)] = None,
-    unset: Annotated[
-        list[str] | None,
-        typer.Option(help="Clear a field: due, customer, lead, deal, owner, every, severity."),
-    ] = None,
-    fmt: ShowFormatOpt = ShowFormat.table,
     **options: Any,
 ) -> None:
     """Change a task. A new --customer, --lead or --deal replaces its link.
@@ -417,7 +413,7 @@ def edit_cmd(
 
     changes = change_set(ctx, edit=True)
     before, rec = mutate("task", ref, lambda s, r: (r, tasks.edit(s, r, changes)), _resolve_open)
-    confirm_updated(fmt, "task", before, rec)
+    confirm_updated(options["fmt"], "task", before, rec)
 
 
 def _resolve_open(store: Any, ref: str) -> dict:
