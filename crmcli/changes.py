@@ -79,6 +79,15 @@ class ChangeSet:
     def _conflict(self, a: tuple[Any, ...], b: tuple[Any, ...]) -> None:
         raise ConflictError(f"{self.option(*a)} and {self.option(*b)} contradict each other")
 
+    def clean_text(self, name: str, required: str | None = None) -> None:
+        """The text set for `name` without surrounding blanks (None when empty); an
+        empty one is the error `required` when it is given."""
+        value = self.set.get(name)
+        if value is not None:
+            if required and not value.strip():
+                raise CrmError(required)
+            self.set[name] = value.strip() or None
+
     def pop(self, name: str, default: Any = None) -> Any:
         """Take a field out of `set` (a domain rule handles it), else `default`."""
         return self.set.pop(name, default)

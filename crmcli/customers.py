@@ -23,11 +23,7 @@ SORT_KEYS = ("name", "created", "updated")
 
 def _check(changes: ChangeSet) -> None:
     """Clean the name, kind, tier and cadence a change set gives (the customer's rules)."""
-    name = changes.set.get("name")
-    if name is not None:
-        if not name.strip():
-            raise CrmError("a customer needs a name")
-        changes.set["name"] = name.strip()
+    changes.clean_text("name", required="a customer needs a name")
     kind = changes.set.get("kind")
     if kind is not None and kind not in ("company", "person"):
         raise CrmError(f"kind '{kind}' must be company or person")

@@ -526,20 +526,12 @@ def _recompute_approval(settings: dict[str, Any], deal: Record) -> list[str]:
 
 def _check(store: Store, changes: ChangeSet) -> None:
     """Clean the title, customer (a REF), close date and owner a change set gives."""
-    title = changes.set.get("title")
-    if title is not None:
-        if not title.strip():
-            raise CrmError("a deal needs a title")
-        changes.set["title"] = title.strip()
+    changes.clean_text("title", required="a deal needs a title")
+    changes.clean_text("owner", required="the owner is empty")
     if changes.set.get("customer") is not None:
         changes.set["customer"] = store.resolve("customer", changes.set["customer"])["id"]
     if changes.set.get("close_date") is not None:
         changes.set["close_date"] = parse_day(store, changes.set["close_date"], "close date")
-    owner = changes.set.get("owner")
-    if owner is not None:
-        if not owner.strip():
-            raise CrmError("the owner is empty")
-        changes.set["owner"] = owner.strip()
 
 
 def add(store: Store, changes: ChangeSet) -> tuple[Record, list[str]]:

@@ -31,14 +31,9 @@ def _name(rec: Record) -> str:
 
 def _check(changes: ChangeSet) -> None:
     """Clean the name, company and title a change set gives (the lead's rules)."""
-    name = changes.set.get("name")
-    if name is not None:
-        if not name.strip():
-            raise CrmError("a lead needs a name")
-        changes.set["name"] = name.strip()
-    for key in ("company", "title"):
-        if changes.set.get(key) is not None:
-            changes.set[key] = changes.set[key].strip() or None
+    changes.clean_text("name", required="a lead needs a name")
+    changes.clean_text("company")
+    changes.clean_text("title")
 
 
 def _apply(store: Store, rec: Record, changes: ChangeSet) -> tuple[Record, list[str]]:

@@ -405,11 +405,7 @@ def _check(store: Store, changes: ChangeSet) -> None:
     set gives: a link given replaces the task's link (a task links to one record)."""
     from crmcli.dates import iso
 
-    title = changes.set.get("title")
-    if title is not None:
-        if not title.strip():
-            raise CrmError("a task needs a title")
-        changes.set["title"] = title.strip()
+    changes.clean_text("title", required="a task needs a title")
     _check_choice("priority", changes.set.get("priority"), models.PRIORITIES)
     _check_choice("kind", changes.set.get("kind"), models.TASK_KINDS)
     _check_choice("severity", changes.set.get("severity"), models.SEVERITIES)

@@ -443,9 +443,7 @@ def move_cmd(
     """
     from crmcli import deals
 
-    store = get_store()
-    with store.lock():
-        rec = deals.move(store, store.resolve("deal", ref), stage)
+    rec = mutate("deal", ref, lambda s, r: deals.move(s, r, stage))
     print(f"Moved deal {rec['id']} ({rec['title']}) to {stage}")
 
 
@@ -457,9 +455,7 @@ def won_cmd(ref: DealRef) -> None:
     """
     from crmcli import deals
 
-    store = get_store()
-    with store.lock():
-        rec = deals.win(store, store.resolve("deal", ref))
+    rec = mutate("deal", ref, deals.win)
     print(f"Won deal {rec['id']} ({rec['title']})")
 
 
@@ -471,10 +467,8 @@ def lost_cmd(ref: DealRef, reason: ReasonOpt = None) -> None:
     """
     from crmcli import deals
 
-    store = get_store()
     text = read_text_arg(reason) if reason == "-" else reason
-    with store.lock():
-        rec = deals.lose(store, store.resolve("deal", ref), text)
+    rec = mutate("deal", ref, lambda s, r: deals.lose(s, r, text))
     print(f"Lost deal {rec['id']} ({rec['title']}): {rec['lost_reason']}")
 
 
@@ -491,9 +485,7 @@ def reopen_cmd(
     """
     from crmcli import deals
 
-    store = get_store()
-    with store.lock():
-        rec = deals.reopen(store, store.resolve("deal", ref), stage)
+    rec = mutate("deal", ref, lambda s, r: deals.reopen(s, r, stage))
     print(f"Reopened deal {rec['id']} ({rec['title']}) in stage {rec['stage']}")
 
 
@@ -512,9 +504,7 @@ def approve_cmd(
     """
     from crmcli import deals
 
-    store = get_store()
-    with store.lock():
-        rec = deals.approve(store, store.resolve("deal", ref), by or store.user, note)
+    rec = mutate("deal", ref, lambda s, r: deals.approve(s, r, by or s.user, note))
     print(f"Approved deal {rec['id']} ({rec['title']}) by {rec['approvals'][-1]['by']}")
 
 
@@ -537,17 +527,14 @@ def snooze_cmd(
     from crmcli import deals
     from crmcli.errors import CrmError
 
-    store = get_store()
     if clear:
-        with store.lock():
-            rec = deals.unsnooze(store, store.resolve("deal", ref))
+        rec = mutate("deal", ref, deals.unsnooze)
         print(f"Deal {rec['id']} ({rec['title']}) is no longer snoozed")
         return
     if until is None:
         raise CrmError("say until when: crm deal snooze REF UNTIL --reason TEXT (or --clear)")
     text = read_text_arg(reason) if reason == "-" else reason
-    with store.lock():
-        rec = deals.snooze(store, store.resolve("deal", ref), until, text)
+    rec = mutate("deal", ref, lambda s, r: deals.snooze(s, r, until, text))
     print(f"Snoozed deal {rec['id']} ({rec['title']}) until {rec['snoozed_until']}")
 
 
