@@ -305,14 +305,13 @@ def unset_option(kind: str) -> Callable[..., None]:
 
 
 def contact_options(
-    email: EmailOpt = None,
-    phone: PhoneOpt = None,
-    owner: OwnerOpt = None,
-    source: SourceOpt = None,
-    tag: TagOpt = None,
-    field: FieldOpt = None,
+    email: EmailOpt = None, phone: PhoneOpt = None, source: SourceOpt = None
 ) -> None:
     """The options `add` and `edit` of customers and leads share."""
+
+
+def record_options(owner: OwnerOpt = None, tag: TagOpt = None, field: FieldOpt = None) -> None:
+    """The options `add` and `edit` of customers, leads and deals share."""
 
 
 def contact_edit_options(
@@ -324,30 +323,26 @@ def contact_edit_options(
     """The options `edit` of customers and leads adds."""
 
 
-# How an option of `add` or `edit` enters the change set, when not by setting the field
-# of its name: (operation, field).
-OPTION_CHANGES: dict[str, tuple[str, str]] = {
-    "email": ("add", "emails"),
-    "phone": ("add", "phones"),
-    "tag": ("add", "tags"),
-    "add_tag": ("add", "tags"),
-    "line": ("add", "lines"),
-    "remove_email": ("remove", "emails"),
-    "remove_phone": ("remove", "phones"),
-    "remove_tag": ("remove", "tags"),
-    "remove_line": ("remove", "lines"),
-    "close": ("set", "close_date"),
-}
-# Names `--unset` takes for a field of another name.
+# Options that add to a list field (and, as --remove-NAME, take from it), by the field.
+LIST_OPTIONS = {"email": "emails", "phone": "phones", "tag": "tags", "line": "lines"}
+# Options (and names `--unset` takes) for a field of another name.
 UNSET_NAMES = {"close": "close_date"}
 # Parameters of `add` and `edit` that are not changes to the record.
 NOT_CHANGES = ("ctx", "ref", "fmt", "field", "unset", "replace_lines")
 
 
+def _option_change(param: str) -> tuple[str, str]:
+    """(operation, field) of an `add` or `edit` option."""
+    listed = param.removeprefix("remove_").removeprefix("add_")
+    if listed in LIST_OPTIONS:
+        return ("remove" if param.startswith("remove_") else "add"), LIST_OPTIONS[listed]
+    return "set", UNSET_NAMES.get(param, param)
+
+
 def change_set(ctx: typer.Context, edit: bool = False) -> Any:
     """The change set (crmcli.changes.ChangeSet) of the running `add` or `edit`
-    command, from its options: each sets the field of its name unless OPTION_CHANGES
-    says otherwise; --field KEY=VALUE sets fields.KEY; --unset clears; with
+    command, from its options: each sets the field of its name (UNSET_NAMES), a list
+    option adds to its field and --remove-NAME takes from it (LIST_OPTIONS); --field KEY=VALUE sets fields.KEY; --unset clears; with
     --replace-lines the --line options replace the deal's lines. A contradiction is a
     usage error naming both options; an `edit` with nothing to change is an error."""
     from crmcli.changes import FIELD_PREFIX, ChangeSet, ConflictError
@@ -357,7 +352,7 @@ def change_set(ctx: typer.Context, edit: bool = False) -> Any:
     for param, value in params.items():
         if param in NOT_CHANGES or value is None or value in ([], ()):
             continue
-        op, name = OPTION_CHANGES.get(param, ("set", param))
+        op, name = _option_change(param)
         if op == "set":
             cs["set"][name] = value
         else:

@@ -30,6 +30,7 @@ from crmcli.commands.common import (
     mutate,
     one_of,
     output_list,
+    record_options,
     unset_option,
     with_options,
 )
@@ -62,7 +63,7 @@ def _customer_options(
 
 
 @app.command("add")
-@with_options(_customer_options, contact_options, format_option)
+@with_options(_customer_options, contact_options, record_options, format_option)
 def add_cmd(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The customer's name.", show_default=False)],
@@ -200,6 +201,7 @@ def show_related(
 @with_options(
     _customer_options,
     contact_options,
+    record_options,
     contact_edit_options,
     unset_option("customer"),
     format_option,

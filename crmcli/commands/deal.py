@@ -11,7 +11,6 @@ import typer
 from crmcli import models
 from crmcli.commands.common import (
     DealRef,
-    FieldOpt,
     LimitOpt,
     ListFormat,
     ListFormatOpt,
@@ -19,7 +18,6 @@ from crmcli.commands.common import (
     RemoveTagOpt,
     ShowFormat,
     ShowFormatOpt,
-    TagOpt,
     add_assign_command,
     add_note_command,
     add_rm_command,
@@ -32,6 +30,7 @@ from crmcli.commands.common import (
     mutate,
     output_list,
     read_text_arg,
+    record_options,
     ref_option,
     unset_option,
     with_options,
@@ -87,12 +86,9 @@ def _deal_options(
     amount: AmountOpt = None,
     currency: CurrencyOpt = None,
     close: CloseOpt = None,
-    owner: OwnerOpt = None,
     line: LineOpt = None,
-    tag: TagOpt = None,
-    field: FieldOpt = None,
 ) -> None:
-    """The options `deal add` and `deal edit` share."""
+    """The options `deal add` and `deal edit` share (beside record_options)."""
 
 
 def _customer_id(store: Any, ref: str | None) -> str | None:
@@ -142,7 +138,7 @@ def stages_cmd(fmt: ShowFormatOpt = ShowFormat.table) -> None:
 
 
 @app.command("add")
-@with_options(_deal_options, format_option)
+@with_options(_deal_options, record_options, format_option)
 def add_cmd(
     ctx: typer.Context,
     title: Annotated[str, typer.Argument(help="The deal's title.", show_default=False)],
@@ -402,7 +398,7 @@ def _show_sections(rec: dict) -> None:
 
 
 @app.command("edit")
-@with_options(_deal_options, unset_option("deal"), format_option)
+@with_options(_deal_options, record_options, unset_option("deal"), format_option)
 def edit_cmd(
     ctx: typer.Context,
     ref: DealRef,

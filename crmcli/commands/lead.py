@@ -29,6 +29,7 @@ from crmcli.commands.common import (
     one_of,
     output_list,
     record_label,
+    record_options,
     ref_option,
     unset_option,
     with_options,
@@ -62,7 +63,7 @@ def _label(rec: dict) -> str:
 
 
 @app.command("add")
-@with_options(contact_options, format_option)
+@with_options(contact_options, record_options, format_option)
 def add_cmd(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The person's name.", show_default=False)],
@@ -177,7 +178,9 @@ def show_cmd(ref: LeadRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
 
 
 @app.command("edit")
-@with_options(contact_options, contact_edit_options, unset_option("lead"), format_option)
+@with_options(
+    contact_options, record_options, contact_edit_options, unset_option("lead"), format_option
+)
 def edit_cmd(
     ctx: typer.Context,
     ref: LeadRef,

@@ -72,11 +72,12 @@ CSV_COLUMNS = [
 ]  # fmt: skip
 
 
+def _link_options(customer: CustomerOpt = None, lead: LeadOpt = None, deal: DealOpt = None) -> None:
+    """What a task links to (one of them)."""
+
+
 def _task_options(
     due: DueOpt = None,
-    customer: CustomerOpt = None,
-    lead: LeadOpt = None,
-    deal: DealOpt = None,
     owner: OwnerOpt = None,
     severity: Annotated[
         Severity | None,
@@ -92,7 +93,7 @@ def _v(e: Enum | None) -> Any:
 
 
 @app.command("add")
-@with_options(_task_options, format_option)
+@with_options(_task_options, _link_options, format_option)
 def add_cmd(
     ctx: typer.Context,
     title: Annotated[str, typer.Argument(help="What to do.", show_default=False)],
@@ -396,7 +397,7 @@ def snooze_cmd(
 
 
 @app.command("edit")
-@with_options(_task_options, unset_option("task"), format_option)
+@with_options(_task_options, _link_options, unset_option("task"), format_option)
 def edit_cmd(
     ctx: typer.Context,
     ref: TaskRef,
