@@ -5,6 +5,7 @@ from typing import Annotated, Any
 import typer
 
 from crmcli import models
+from crmcli.commands import common
 from crmcli.commands.common import (
     CustomerRef,
     EmailOpt,
@@ -17,22 +18,9 @@ from crmcli.commands.common import (
     ShowFormat,
     ShowFormatOpt,
     SourceOpt,
-    add_assign_command,
-    add_note_command,
-    add_rm_command,
-    change_set,
-    confirm_added,
-    confirm_updated,
-    contact_edit_options,
-    contact_options,
-    format_option,
     get_store,
-    mutate,
     one_of,
     output_list,
-    record_options,
-    unset_option,
-    with_options,
 )
 
 app = typer.Typer(
@@ -63,7 +51,9 @@ def _customer_options(
 
 
 @app.command("add")
-@with_options(_customer_options, contact_options, record_options, format_option)
+@common.with_options(
+    _customer_options, common.contact_options, common.record_options, common.format_option
+)
 def add_cmd(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The customer's name.", show_default=False)],
@@ -75,11 +65,11 @@ def add_cmd(
     """
     from crmcli import customers
 
-    changes = change_set(ctx)
+    changes = common.change_set(ctx)
     store = get_store()
     with store.lock():
         rec, warnings = customers.add(store, changes)
-    confirm_added(options["fmt"], "customer", rec, warnings=warnings)
+    common.confirm_added(options["fmt"], "customer", rec, warnings=warnings)
 
 
 @app.command("list")
@@ -198,13 +188,13 @@ def show_related(
 
 
 @app.command("edit")
-@with_options(
+@common.with_options(
     _customer_options,
-    contact_options,
-    record_options,
-    contact_edit_options,
-    unset_option("customer"),
-    format_option,
+    common.contact_options,
+    common.record_options,
+    common.contact_edit_options,
+    common.unset_option("customer"),
+    common.format_option,
 )
 def edit_cmd(
     ctx: typer.Context,
@@ -224,11 +214,11 @@ def edit_cmd(
     """
     from crmcli import customers
 
-    changes = change_set(ctx, edit=True)
-    before, rec, warnings = mutate(
+    changes = common.change_set(ctx, edit=True)
+    before, rec, warnings = common.mutate(
         "customer", ref, lambda s, r: (r, *customers.edit(s, r, changes))
     )
-    confirm_updated(options["fmt"], "customer", before, rec, warnings)
+    common.confirm_updated(options["fmt"], "customer", before, rec, warnings)
 
 
 @contact_app.command("add")
@@ -245,7 +235,7 @@ def contact_add_cmd(
     """
     from crmcli import customers
 
-    rec, warnings = mutate(
+    rec, warnings = common.mutate(
         "customer",
         ref,
         lambda s, r: customers.add_contact(s, r, name, title=title, emails=email, phones=phone),
@@ -255,8 +245,8 @@ def contact_add_cmd(
     print(f"Added contact {name} to customer {rec['id']}: {rec['name']}")
 
 
-add_note_command(app, "customer", 'echo "Called, wants a quote" | crm customer note acme -')
-add_assign_command(
+common.add_note_command(app, "customer", 'echo "Called, wants a quote" | crm customer note acme -')
+common.add_assign_command(
     app, "customer", "deals and tasks", "crm customer assign acme bob --with-open-work"
 )
 
@@ -294,7 +284,7 @@ def merge_cmd(
     print(f"{len(result['repointed'])} linked record(s) and timeline entries re-pointed")
 
 
-add_rm_command(
+common.add_rm_command(
     app,
     "customer",
     """Remove a customer and its timeline. Refuses while deals, leads or tasks link to it.

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from crmcli import models
+from crmcli.commands import common
 from crmcli.commands.common import (
     DealRef,
     LimitOpt,
@@ -18,22 +19,11 @@ from crmcli.commands.common import (
     RemoveTagOpt,
     ShowFormat,
     ShowFormatOpt,
-    add_assign_command,
-    add_note_command,
-    add_rm_command,
-    change_set,
     choices,
-    confirm_added,
-    confirm_updated,
-    format_option,
     get_store,
-    mutate,
     output_list,
     read_text_arg,
-    record_options,
     ref_option,
-    unset_option,
-    with_options,
 )
 from crmcli.formats import money_text
 
@@ -88,7 +78,7 @@ def _deal_options(
     close: CloseOpt = None,
     line: LineOpt = None,
 ) -> None:
-    """The options `deal add` and `deal edit` share (beside record_options)."""
+    """The options `deal add` and `deal edit` share (beside common.record_options)."""
 
 
 def _customer_id(store: Any, ref: str | None) -> str | None:
@@ -138,7 +128,7 @@ def stages_cmd(fmt: ShowFormatOpt = ShowFormat.table) -> None:
 
 
 @app.command("add")
-@with_options(_deal_options, record_options, format_option)
+@common.with_options(_deal_options, common.record_options, common.format_option)
 def add_cmd(
     ctx: typer.Context,
     title: Annotated[str, typer.Argument(help="The deal's title.", show_default=False)],
@@ -157,13 +147,13 @@ def add_cmd(
     """
     from crmcli import deals
 
-    changes = change_set(ctx)
+    changes = common.change_set(ctx)
     store = get_store()
     with store.lock():
         rec, reasons = deals.add(store, changes)
     _approval_message(store, rec, reasons)
     extra = f" ({money_text(rec['amount'], rec['currency'])})" if rec["amount"] else ""
-    confirm_added(options["fmt"], "deal", rec, extra)
+    common.confirm_added(options["fmt"], "deal", rec, extra)
 
 
 FLAG_MARKS = {"needs-approval": "!", "big": "$", "stage-removed": "?", "snoozed": "z"}
@@ -398,7 +388,9 @@ def _show_sections(rec: dict) -> None:
 
 
 @app.command("edit")
-@with_options(_deal_options, record_options, unset_option("deal"), format_option)
+@common.with_options(
+    _deal_options, common.record_options, common.unset_option("deal"), common.format_option
+)
 def edit_cmd(
     ctx: typer.Context,
     ref: DealRef,
@@ -419,11 +411,11 @@ def edit_cmd(
     """
     from crmcli import deals
 
-    changes = change_set(ctx, edit=True)
+    changes = common.change_set(ctx, edit=True)
     store = get_store()
-    before, rec, reasons = mutate("deal", ref, lambda s, r: (r, *deals.edit(s, r, changes)))
+    before, rec, reasons = common.mutate("deal", ref, lambda s, r: (r, *deals.edit(s, r, changes)))
     _approval_message(store, rec, reasons)
-    confirm_updated(options["fmt"], "deal", before, rec)
+    common.confirm_updated(options["fmt"], "deal", before, rec)
 
 
 @app.command("move")
@@ -439,7 +431,7 @@ def move_cmd(
     """
     from crmcli import deals
 
-    rec = mutate("deal", ref, lambda s, r: deals.move(s, r, stage))
+    rec = common.mutate("deal", ref, lambda s, r: deals.move(s, r, stage))
     print(f"Moved deal {rec['id']} ({rec['title']}) to {stage}")
 
 
@@ -451,7 +443,7 @@ def won_cmd(ref: DealRef) -> None:
     """
     from crmcli import deals
 
-    rec = mutate("deal", ref, deals.win)
+    rec = common.mutate("deal", ref, deals.win)
     print(f"Won deal {rec['id']} ({rec['title']})")
 
 
@@ -464,7 +456,7 @@ def lost_cmd(ref: DealRef, reason: ReasonOpt = None) -> None:
     from crmcli import deals
 
     text = read_text_arg(reason) if reason == "-" else reason
-    rec = mutate("deal", ref, lambda s, r: deals.lose(s, r, text))
+    rec = common.mutate("deal", ref, lambda s, r: deals.lose(s, r, text))
     print(f"Lost deal {rec['id']} ({rec['title']}): {rec['lost_reason']}")
 
 
@@ -481,7 +473,7 @@ def reopen_cmd(
     """
     from crmcli import deals
 
-    rec = mutate("deal", ref, lambda s, r: deals.reopen(s, r, stage))
+    rec = common.mutate("deal", ref, lambda s, r: deals.reopen(s, r, stage))
     print(f"Reopened deal {rec['id']} ({rec['title']}) in stage {rec['stage']}")
 
 
@@ -500,7 +492,7 @@ def approve_cmd(
     """
     from crmcli import deals
 
-    rec = mutate("deal", ref, lambda s, r: deals.approve(s, r, by or s.user, note))
+    rec = common.mutate("deal", ref, lambda s, r: deals.approve(s, r, by or s.user, note))
     print(f"Approved deal {rec['id']} ({rec['title']}) by {rec['approvals'][-1]['by']}")
 
 
@@ -524,19 +516,19 @@ def snooze_cmd(
     from crmcli.errors import CrmError
 
     if clear:
-        rec = mutate("deal", ref, deals.unsnooze)
+        rec = common.mutate("deal", ref, deals.unsnooze)
         print(f"Deal {rec['id']} ({rec['title']}) is no longer snoozed")
         return
     if until is None:
         raise CrmError("say until when: crm deal snooze REF UNTIL --reason TEXT (or --clear)")
     text = read_text_arg(reason) if reason == "-" else reason
-    rec = mutate("deal", ref, lambda s, r: deals.snooze(s, r, until, text))
+    rec = common.mutate("deal", ref, lambda s, r: deals.snooze(s, r, until, text))
     print(f"Snoozed deal {rec['id']} ({rec['title']}) until {rec['snoozed_until']}")
 
 
-add_note_command(app, "deal", 'crm deal note "Pump order" "Sent the revised quote"')
-add_assign_command(app, "deal", "tasks", 'crm deal assign "Pump order" bob --with-open-work')
-add_rm_command(
+common.add_note_command(app, "deal", 'crm deal note "Pump order" "Sent the revised quote"')
+common.add_assign_command(app, "deal", "tasks", 'crm deal assign "Pump order" bob --with-open-work')
+common.add_rm_command(
     app,
     "deal",
     """Remove a deal and its timeline. Refuses while tasks or leads link to it.

@@ -5,6 +5,7 @@ from typing import Annotated, Any
 import typer
 
 from crmcli import models
+from crmcli.commands import common
 from crmcli.commands.common import (
     LeadRef,
     LimitOpt,
@@ -15,24 +16,10 @@ from crmcli.commands.common import (
     ShowFormat,
     ShowFormatOpt,
     SourceOpt,
-    add_assign_command,
-    add_note_command,
-    add_rm_command,
-    change_set,
-    confirm_added,
-    confirm_updated,
-    contact_edit_options,
-    contact_options,
-    format_option,
     get_store,
-    mutate,
     one_of,
     output_list,
-    record_label,
-    record_options,
     ref_option,
-    unset_option,
-    with_options,
 )
 
 app = typer.Typer(
@@ -59,11 +46,11 @@ def _complete_status(incomplete: str) -> list[str]:
 
 
 def _label(rec: dict) -> str:
-    return record_label("lead", rec)
+    return common.record_label("lead", rec)
 
 
 @app.command("add")
-@with_options(contact_options, record_options, format_option)
+@common.with_options(common.contact_options, common.record_options, common.format_option)
 def add_cmd(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The person's name.", show_default=False)],
@@ -77,11 +64,11 @@ def add_cmd(
     """
     from crmcli import leads
 
-    changes = change_set(ctx)
+    changes = common.change_set(ctx)
     store = get_store()
     with store.lock():
         rec, warnings = leads.add(store, changes)
-    confirm_added(options["fmt"], "lead", rec, warnings=warnings)
+    common.confirm_added(options["fmt"], "lead", rec, warnings=warnings)
 
 
 @app.command("list")
@@ -178,8 +165,12 @@ def show_cmd(ref: LeadRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
 
 
 @app.command("edit")
-@with_options(
-    contact_options, record_options, contact_edit_options, unset_option("lead"), format_option
+@common.with_options(
+    common.contact_options,
+    common.record_options,
+    common.contact_edit_options,
+    common.unset_option("lead"),
+    common.format_option,
 )
 def edit_cmd(
     ctx: typer.Context,
@@ -195,15 +186,15 @@ def edit_cmd(
     """
     from crmcli import leads
 
-    changes = change_set(ctx, edit=True)
-    before, rec, warnings = mutate("lead", ref, lambda s, r: (r, *leads.edit(s, r, changes)))
-    confirm_updated(options["fmt"], "lead", before, rec, warnings)
+    changes = common.change_set(ctx, edit=True)
+    before, rec, warnings = common.mutate("lead", ref, lambda s, r: (r, *leads.edit(s, r, changes)))
+    common.confirm_updated(options["fmt"], "lead", before, rec, warnings)
 
 
-add_note_command(
+common.add_note_command(
     app, "lead", 'echo "Met at the Canton Fair, wants samples" | crm lead note "Li Wei" -'
 )
-add_assign_command(app, "lead", "tasks", 'crm lead assign "Li Wei" bob')
+common.add_assign_command(app, "lead", "tasks", 'crm lead assign "Li Wei" bob')
 
 
 @app.command("status")
@@ -227,7 +218,9 @@ def status_cmd(
     """
     from crmcli import leads
 
-    old, rec = mutate("lead", ref, lambda s, r: (r["status"], leads.set_status(s, r, status, note)))
+    old, rec = common.mutate(
+        "lead", ref, lambda s, r: (r["status"], leads.set_status(s, r, status, note))
+    )
     if rec["status"] == old:
         print(f"{_label(rec)} is already {old}")
     else:
@@ -263,7 +256,7 @@ def convert_cmd(
         target = store.resolve("customer", customer) if customer is not None else None
         return rec, leads.convert(store, rec, customer=target, deal_title=deal, amount=amount)
 
-    rec, result = mutate("lead", ref, act)
+    rec, result = common.mutate("lead", ref, act)
     cust, opened = result["customer"], result["deal"]
     verb = "new" if result["customer_action"] == "created" else "existing"
     for w in result["warnings"]:
@@ -286,7 +279,7 @@ def convert_cmd(
         print(f"Opened deal {opened['id']}: {opened['title']} ({opened['stage']}{money})")
 
 
-add_rm_command(
+common.add_rm_command(
     app,
     "lead",
     """Remove a lead and its timeline. Refuses while tasks link to it.

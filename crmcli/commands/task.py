@@ -6,6 +6,7 @@ from typing import Annotated, Any
 import typer
 
 from crmcli import models
+from crmcli.commands import common
 from crmcli.commands.common import (
     MAX_LIMIT,
     LimitOpt,
@@ -15,18 +16,10 @@ from crmcli.commands.common import (
     ShowFormat,
     ShowFormatOpt,
     TaskRef,
-    add_rm_command,
-    change_set,
     choices,
-    confirm_added,
-    confirm_updated,
-    format_option,
     get_store,
-    mutate,
     output_list,
     ref_option,
-    unset_option,
-    with_options,
 )
 
 app = typer.Typer(
@@ -93,7 +86,7 @@ def _v(e: Enum | None) -> Any:
 
 
 @app.command("add")
-@with_options(_task_options, _link_options, format_option)
+@common.with_options(_task_options, _link_options, common.format_option)
 def add_cmd(
     ctx: typer.Context,
     title: Annotated[str, typer.Argument(help="What to do.", show_default=False)],
@@ -107,14 +100,14 @@ def add_cmd(
     """
     from crmcli import tasks
 
-    changes = change_set(ctx)
+    changes = common.change_set(ctx)
     store = get_store()
     with store.lock():
         rec, warnings = tasks.add(store, changes)
     extra = f" (due {tasks.due_label(tasks.due_of(rec), store.tz)})" if rec["due"] else ""
     for w in warnings:
         store.warn(w)
-    confirm_added(options["fmt"], "task", rec, extra)
+    common.confirm_added(options["fmt"], "task", rec, extra)
 
 
 def _link_column(links: Any, t: dict) -> str:
@@ -342,7 +335,7 @@ def done_cmd(ref: TaskRef) -> None:
     from crmcli import tasks
 
     store = get_store()
-    rec, nxt, existed = mutate("task", ref, tasks.done, _resolve_open)
+    rec, nxt, existed = common.mutate("task", ref, tasks.done, _resolve_open)
     print(f"Done task {rec['id']}: {rec['title']}")
     if nxt is not None:
         label = tasks.due_label(tasks.due_of(nxt), store.tz)
@@ -361,7 +354,7 @@ def cancel_cmd(ref: TaskRef) -> None:
     """
     from crmcli import tasks
 
-    rec = mutate("task", ref, tasks.cancel, _resolve_open)
+    rec = common.mutate("task", ref, tasks.cancel, _resolve_open)
     print(f"Cancelled task {rec['id']}: {rec['title']}")
     if rec.get("every"):
         print(f"It repeated every {rec['every']}: no next occurrence was made")
@@ -375,7 +368,7 @@ def reopen_cmd(ref: TaskRef) -> None:
     """
     from crmcli import tasks
 
-    rec = mutate("task", ref, tasks.reopen, lambda s, r: tasks.resolve(s, r, prefer="done"))
+    rec = common.mutate("task", ref, tasks.reopen, lambda s, r: tasks.resolve(s, r, prefer="done"))
     print(f"Reopened task {rec['id']}: {rec['title']}")
 
 
@@ -391,13 +384,15 @@ def snooze_cmd(
     from crmcli import tasks
 
     store = get_store()
-    rec = mutate("task", ref, lambda s, r: tasks.snooze(s, r, when), _resolve_open)
+    rec = common.mutate("task", ref, lambda s, r: tasks.snooze(s, r, when), _resolve_open)
     label = tasks.due_label(tasks.due_of(rec), store.tz)
     print(f"Snoozed task {rec['id']} ({rec['title']}) to {label}")
 
 
 @app.command("edit")
-@with_options(_task_options, _link_options, unset_option("task"), format_option)
+@common.with_options(
+    _task_options, _link_options, common.unset_option("task"), common.format_option
+)
 def edit_cmd(
     ctx: typer.Context,
     ref: TaskRef,
@@ -412,9 +407,11 @@ def edit_cmd(
     """
     from crmcli import tasks
 
-    changes = change_set(ctx, edit=True)
-    before, rec = mutate("task", ref, lambda s, r: (r, tasks.edit(s, r, changes)), _resolve_open)
-    confirm_updated(options["fmt"], "task", before, rec)
+    changes = common.change_set(ctx, edit=True)
+    before, rec = common.mutate(
+        "task", ref, lambda s, r: (r, tasks.edit(s, r, changes)), _resolve_open
+    )
+    common.confirm_updated(options["fmt"], "task", before, rec)
 
 
 def _resolve_open(store: Any, ref: str) -> dict:
@@ -423,7 +420,7 @@ def _resolve_open(store: Any, ref: str) -> dict:
     return tasks.resolve(store, ref, prefer="open")
 
 
-add_rm_command(
+common.add_rm_command(
     app,
     "task",
     """Remove a task (and its timeline entries, if any).
