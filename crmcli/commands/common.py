@@ -395,6 +395,26 @@ def mutate(
         return act(store, rec)
 
 
+def add_record(ctx: typer.Context, kind: str, add: Callable[..., Any], fmt: ShowFormat) -> None:
+    """The body of `customer add` and `lead add`: the change set, the domain's `add`
+    under the lock, the confirmation (with the domain's warnings)."""
+    changes = change_set(ctx)
+    store = get_store()
+    with store.lock():
+        rec, warnings = add(store, changes)
+    confirm_added(fmt, kind, rec, warnings=warnings)
+
+
+def edit_record(
+    ctx: typer.Context, kind: str, ref: str, edit: Callable[..., Any], fmt: ShowFormat
+) -> None:
+    """The body of `customer edit` and `lead edit`: the change set, the domain's
+    `edit` as a single-record mutation, the confirmation (with its warnings)."""
+    changes = change_set(ctx, edit=True)
+    before, rec, warnings = mutate(kind, ref, lambda s, r: (r, *edit(s, r, changes)))
+    confirm_updated(fmt, kind, before, rec, warnings)
+
+
 def record_label(kind: str, rec: dict[str, Any]) -> str:
     from crmcli import models
 

@@ -65,11 +65,7 @@ def add_cmd(
     """
     from crmcli import customers
 
-    changes = common.change_set(ctx)
-    store = get_store()
-    with store.lock():
-        rec, warnings = customers.add(store, changes)
-    common.confirm_added(options["fmt"], "customer", rec, warnings=warnings)
+    common.add_record(ctx, "customer", customers.add, options["fmt"])
 
 
 @app.command("list")
@@ -214,11 +210,7 @@ def edit_cmd(
     """
     from crmcli import customers
 
-    changes = common.change_set(ctx, edit=True)
-    before, rec, warnings = common.mutate(
-        "customer", ref, lambda s, r: (r, *customers.edit(s, r, changes))
-    )
-    common.confirm_updated(options["fmt"], "customer", before, rec, warnings)
+    common.edit_record(ctx, "customer", ref, customers.edit, options["fmt"])
 
 
 @contact_app.command("add")

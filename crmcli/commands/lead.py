@@ -64,11 +64,7 @@ def add_cmd(
     """
     from crmcli import leads
 
-    changes = common.change_set(ctx)
-    store = get_store()
-    with store.lock():
-        rec, warnings = leads.add(store, changes)
-    common.confirm_added(options["fmt"], "lead", rec, warnings=warnings)
+    common.add_record(ctx, "lead", leads.add, options["fmt"])
 
 
 @app.command("list")
@@ -186,9 +182,7 @@ def edit_cmd(
     """
     from crmcli import leads
 
-    changes = common.change_set(ctx, edit=True)
-    before, rec, warnings = common.mutate("lead", ref, lambda s, r: (r, *leads.edit(s, r, changes)))
-    common.confirm_updated(options["fmt"], "lead", before, rec, warnings)
+    common.edit_record(ctx, "lead", ref, leads.edit, options["fmt"])
 
 
 common.add_note_command(
