@@ -314,11 +314,12 @@ def record_options(owner: OwnerOpt = None, tag: TagOpt = None, field: FieldOpt =
     """The options `add` and `edit` of customers, leads and deals share."""
 
 
+def record_edit_options(add_tag: AddTagOpt = None, remove_tag: RemoveTagOpt = None) -> None:
+    """The options `edit` of customers, leads and deals adds."""
+
+
 def contact_edit_options(
-    add_tag: AddTagOpt = None,
-    remove_tag: RemoveTagOpt = None,
-    remove_email: RemoveEmailOpt = None,
-    remove_phone: RemovePhoneOpt = None,
+    remove_email: RemoveEmailOpt = None, remove_phone: RemovePhoneOpt = None
 ) -> None:
     """The options `edit` of customers and leads adds."""
 

@@ -188,6 +188,7 @@ def show_related(
     _customer_options,
     common.contact_options,
     common.record_options,
+    common.record_edit_options,
     common.contact_edit_options,
     common.unset_option("customer"),
     common.format_option,

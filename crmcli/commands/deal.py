@@ -16,7 +16,6 @@ from crmcli.commands.common import (
     ListFormat,
     ListFormatOpt,
     OwnerOpt,
-    RemoveTagOpt,
     ShowFormat,
     ShowFormatOpt,
     choices,
@@ -389,14 +388,17 @@ def _show_sections(rec: dict) -> None:
 
 @app.command("edit")
 @common.with_options(
-    _deal_options, common.record_options, common.unset_option("deal"), common.format_option
+    _deal_options,
+    common.record_options,
+    common.record_edit_options,
+    common.unset_option("deal"),
+    common.format_option,
 )
 def edit_cmd(
     ctx: typer.Context,
     ref: DealRef,
     title: Annotated[str | None, typer.Option(help="New title.")] = None,
     customer: Annotated[str | None, ref_option("customer", "--customer", "-c")] = None,
-    remove_tag: RemoveTagOpt = None,
     remove_line: Annotated[
         list[str] | None, typer.Option(help="Remove a line: its sku or number (1 = first).")
     ] = None,

@@ -164,6 +164,7 @@ def show_cmd(ref: LeadRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
 @common.with_options(
     common.contact_options,
     common.record_options,
+    common.record_edit_options,
     common.contact_edit_options,
     common.unset_option("lead"),
     common.format_option,
