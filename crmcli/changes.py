@@ -93,6 +93,14 @@ class ChangeSet:
         return self.set.pop(name, default)
 
 
+def unchanged(kind: str, before: Record, after: Record) -> bool:
+    """Does `after` say what `before` said (its `updated` time aside)?"""
+    a, b = models.normalize(kind, after), models.normalize(kind, before)
+    return {k: v for k, v in a.items() if k != "updated"} == {
+        k: v for k, v in b.items() if k != "updated"
+    }
+
+
 def _custom(name: str) -> bool:
     return name.startswith(FIELD_PREFIX)
 

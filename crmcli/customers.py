@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from crmcli import models
-from crmcli.changes import ChangeSet
+from crmcli.changes import ChangeSet, unchanged
 from crmcli.contactinfo import phone_key, phone_search_keys
 from crmcli.errors import CrmError
 from crmcli.models import Record
@@ -102,7 +102,10 @@ def edit(store: Store, rec: Record, changes: ChangeSet) -> tuple[Record, list[st
     """Apply a change set to a customer and save it; returns it and warnings about
     e-mails/phones added that another customer already has."""
     _check(changes)
+    before = rec
     rec, warnings = apply_contact_changes(store, "customer", rec, changes)
+    if unchanged("customer", before, rec):
+        return before, warnings
     rec = store.save("customer", rec)
     store.note_change(f'customer: edit "{rec["name"]}"')
     return rec, warnings

@@ -28,7 +28,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from crmcli import models
-from crmcli.changes import ChangeSet, apply
+from crmcli.changes import ChangeSet, apply, unchanged
 from crmcli.errors import CrmError
 from crmcli.formats import money_text
 from crmcli.models import Record
@@ -500,12 +500,6 @@ def removed_stage_warning(settings: dict[str, Any], deals: list[Record]) -> str 
 # ----- writing ------------------------------------------------------------------------------
 
 
-def _same(a: Record, b: Record) -> bool:
-    return {k: v for k, v in a.items() if k != "updated"} == {
-        k: v for k, v in b.items() if k != "updated"
-    }
-
-
 def _history(store: Store, stage: str) -> dict[str, str]:
     return {"stage": stage, "at": store.now_iso(), "by": store.user}
 
@@ -641,7 +635,7 @@ def edit(store: Store, deal: Record, changes: ChangeSet) -> tuple[Record, list[s
         reasons = _recompute_approval(settings, rec)
     elif rec.get("needs_approval"):
         reasons = approval_reasons(settings, rec)
-    if _same(models.normalize("deal", rec), deal):
+    if unchanged("deal", deal, rec):
         return deal, reasons
     rec = store.save("deal", rec)
     if terms_changed:

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from crmcli import models
-from crmcli.changes import ChangeSet
+from crmcli.changes import ChangeSet, unchanged
 from crmcli.contactinfo import phone_key, phone_search_keys
 from crmcli.errors import CrmError
 from crmcli.models import Record
@@ -119,11 +119,12 @@ def edit(store: Store, rec: Record, changes: ChangeSet) -> tuple[Record, list[st
     and duplicate warnings."""
     before = rec
     rec, warnings = _apply(store, rec, changes)
+    if unchanged("lead", before, rec):
+        return before, warnings
     rec = models.normalize("lead", rec)
     changed = sorted(k for k in rec if k != "updated" and rec.get(k) != before.get(k))
-    if changed:
-        rec = store.save("lead", rec)
-        store.note_change(f'lead: edit "{rec["name"]}" ({", ".join(changed)})')
+    rec = store.save("lead", rec)
+    store.note_change(f'lead: edit "{rec["name"]}" ({", ".join(changed)})')
     return rec, warnings
 
 

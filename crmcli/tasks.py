@@ -21,7 +21,7 @@ from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
 from crmcli import models
-from crmcli.changes import ChangeSet, apply
+from crmcli.changes import ChangeSet, apply, unchanged
 from crmcli.errors import AmbiguousError, CrmError, DateError
 from crmcli.models import Record
 from crmcli.store import Store, fold
@@ -586,6 +586,8 @@ def edit(store: Store, task: Record, changes: ChangeSet) -> Record:
     if changes.set.get("every"):
         rec["series"] = rec.get("series") or rec["id"]
     _check_task(rec)
+    if unchanged("task", task, rec):
+        return task
     rec = store.save("task", rec)
     store.note_change(f'task: edit "{rec["title"]}"')
     return rec

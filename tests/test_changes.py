@@ -207,3 +207,14 @@ def test_rm_refuses_while_linked_unless_force(crm, records, noun):
     r = run(noun, "rm", rec["id"], "--force")
     assert r.code == 0 and "unlinked" in r.out
     assert run("task", "show", task["id"], "-f", "json").json()[noun] is None
+
+
+@pytest.mark.parametrize("noun", NOUNS)
+def test_an_edit_that_changes_nothing_says_so_and_writes_nothing(crm, records, noun):
+    rec = records[noun]
+    before = snapshot(crm)
+    r = run(noun, "edit", rec["id"], "--owner", rec["owner"])
+    assert r.code == 0, r.err
+    assert r.out == f"No change to {noun} {rec['id']} ({models.display_name(noun, rec)})\n"
+    assert state.store.messages == []
+    assert snapshot(crm) == before
