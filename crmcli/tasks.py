@@ -21,6 +21,7 @@ from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
 from crmcli import models
+from crmcli.changes import ChangeSet, apply, unchanged
 from crmcli.errors import AmbiguousError, CrmError, DateError
 from crmcli.models import Record
 from crmcli.store import Store, fold
@@ -32,8 +33,6 @@ TIER_RANK = {"A": 0, "B": 1, "C": 2}
 STATUS_FILTERS = ("open", "done", "cancelled", "all")
 # Timeline entries that are bookkeeping, not contact with the customer.
 NOT_CONTACT = {"assign", "merge"}
-# Fields `edit --unset` may clear.
-UNSETTABLE = ("due", "customer", "lead", "deal", "owner", "every", "severity")
 
 
 # ----- dues ---------------------------------------------------------------------------
@@ -401,51 +400,55 @@ def _check_task(rec: Record) -> None:
         raise CrmError("a recurring task needs a due date (--due)")
 
 
-def add(
-    store: Store,
-    title: str,
-    *,
-    due: str | None = None,
-    customer: str | None = None,
-    lead: str | None = None,
-    deal: str | None = None,
-    owner: str | None = None,
-    priority: str = "normal",
-    kind: str = "todo",
-    severity: str | None = None,
-    every: str | None = None,
-) -> tuple[Record, list[str]]:
-    """Create a task (REFs for the link); returns it and warnings."""
+def _check(store: Store, changes: ChangeSet) -> None:
+    """Check and clean the title, choices, due, recurrence and links (REFs) a change
+    set gives: a link given replaces the task's link (a task links to one record)."""
     from crmcli.dates import iso
+
+    changes.clean_text("title", required="a task needs a title")
+    _check_choice("priority", changes.set.get("priority"), models.PRIORITIES)
+    _check_choice("kind", changes.set.get("kind"), models.TASK_KINDS)
+    _check_choice("severity", changes.set.get("severity"), models.SEVERITIES)
+    if changes.set.get("due") is not None:
+        changes.set["due"] = iso(parse_due(store, changes.set["due"]))
+    if changes.set.get("every") is not None:
+        changes.set["every"] = parse_every(changes.set["every"])
+    links = {k: changes.set.get(k) for k in ("customer", "lead", "deal")}
+    if any(links.values()):
+        changes.set.update(_link_ids(store, **links))
+
+
+def _set_kind(rec: Record, changes: ChangeSet) -> None:
+    """A complaint has a severity (medium unless given); other kinds have none."""
+    kind = changes.set.get("kind")
+    if kind is None:
+        return
+    if kind != "complaint" and rec.get("kind") == "complaint" and "severity" not in changes.set:
+        changes.set["severity"] = None
+    if kind == "complaint" and not (changes.set.get("severity") or rec.get("severity")):
+        changes.set["severity"] = "medium"
+
+
+def add(store: Store, changes: ChangeSet) -> tuple[Record, list[str]]:
+    """Create a task from a change set (REFs for the link); returns it and warnings."""
     from crmcli.store import new_id
 
-    if not title.strip():
-        raise CrmError("a task needs a title")
-    _check_choice("priority", priority, models.PRIORITIES)
-    _check_choice("kind", kind, models.TASK_KINDS)
-    _check_choice("severity", severity, models.SEVERITIES)
-    warnings = []
-    due_dt = parse_due(store, due) if due is not None else None
-    if due_dt is not None and due_dt < store.now():
-        warnings.append(f"the due {due_label(due_dt, store.tz)} is in the past")
-    if kind == "complaint" and severity is None:
-        severity = "medium"
+    changes.set.setdefault("title", "")
+    _check(store, changes)
     rid = new_id()
-    rec = models.new_record(
-        "task",
-        id=rid,
-        title=title.strip(),
-        due=iso(due_dt) if due_dt else None,
-        priority=priority,
-        kind=kind,
-        severity=severity,
-        owner=owner or store.user,
-        every=parse_every(every) if every else None,
-        series=rid if every else None,
-        **_link_ids(store, customer, lead, deal),
-    )
+    rec = models.new_record("task", id=rid, owner=store.user, series=None)
+    _set_kind(rec, changes)
+    rec = apply("task", rec, changes)
+    if rec["every"]:
+        rec["series"] = rid
     _check_task(rec)
-    return store.save("task", rec, create=True), warnings
+    warnings = []
+    due = due_of(rec)
+    if due is not None and due < store.now():
+        warnings.append(f"the due {due_label(due, store.tz)} is in the past")
+    rec = store.save("task", rec, create=True)
+    store.note_change(f'task: add "{rec["title"]}"')
+    return rec, warnings
 
 
 def next_due(task: Record, now: datetime, tz: tzinfo, start: datetime | None = None) -> datetime:
@@ -537,6 +540,8 @@ def done(store: Store, task: Record) -> tuple[Record, Record | None, bool]:
     rec = dict(task, status="done", done_at=iso(now))
     if task.get("every") and not task.get("series"):
         rec["series"] = task["id"]
+    next_on = f"; next on {due_label(due_of(nxt), store.tz)}" if nxt is not None else ""
+    store.note_change(f'task: done "{rec["title"]}"{next_on}')
     return store.save("task", rec), nxt, existed
 
 
@@ -545,13 +550,17 @@ def cancel(store: Store, task: Record) -> Record:
     makes no next occurrence: its series ends here."""
     if task.get("status") != "open":
         raise CrmError(f"task {task['id']} ({task['title']}) is {task['status']}, not open")
-    return store.save("task", dict(task, status="cancelled", done_at=None))
+    rec = store.save("task", dict(task, status="cancelled", done_at=None))
+    store.note_change(f'task: cancel "{rec["title"]}"')
+    return rec
 
 
 def reopen(store: Store, task: Record) -> Record:
     if task.get("status") == "open":
         raise CrmError(f"task {task['id']} ({task['title']}) is open already")
-    return store.save("task", dict(task, status="open", done_at=None))
+    rec = store.save("task", dict(task, status="open", done_at=None))
+    store.note_change(f'task: reopen "{rec["title"]}"')
+    return rec
 
 
 def snooze(store: Store, task: Record, when: str) -> Record:
@@ -563,58 +572,25 @@ def snooze(store: Store, task: Record, when: str) -> Record:
     due = parse_due(store, when)
     if due <= store.now():
         raise CrmError(f"cannot snooze to '{when}': that is not in the future")
-    return store.save("task", dict(task, due=iso(due)))
+    rec = store.save("task", dict(task, due=iso(due)))
+    store.note_change(f'task: snooze "{rec["title"]}" to {due_label(due, store.tz)}')
+    return rec
 
 
-def edit(
-    store: Store,
-    task: Record,
-    *,
-    title: str | None = None,
-    due: str | None = None,
-    customer: str | None = None,
-    lead: str | None = None,
-    deal: str | None = None,
-    owner: str | None = None,
-    priority: str | None = None,
-    kind: str | None = None,
-    severity: str | None = None,
-    every: str | None = None,
-    unset: list[str] | None = None,
-) -> Record:
-    """Change a task. Giving a link (--customer, --lead, --deal) replaces the old one."""
-    from crmcli.dates import iso
-
-    rec = dict(task)
-    if title is not None:
-        if not title.strip():
-            raise CrmError("a task needs a title")
-        rec["title"] = title.strip()
-    _check_choice("priority", priority, models.PRIORITIES)
-    _check_choice("kind", kind, models.TASK_KINDS)
-    _check_choice("severity", severity, models.SEVERITIES)
-    if due is not None:
-        rec["due"] = iso(parse_due(store, due))
-    if customer or lead or deal:
-        rec.update(_link_ids(store, customer, lead, deal))
-    for attr, value in (("owner", owner), ("priority", priority), ("severity", severity)):
-        if value is not None:
-            rec[attr] = value
-    if kind is not None:
-        if kind != "complaint" and rec.get("kind") == "complaint" and severity is None:
-            rec["severity"] = None
-        if kind == "complaint" and not rec.get("severity"):
-            rec["severity"] = "medium"
-        rec["kind"] = kind
-    if every is not None:
-        rec["every"] = parse_every(every)
+def edit(store: Store, task: Record, changes: ChangeSet) -> Record:
+    """Change a task by a change set. A link given (customer, lead or deal) replaces
+    the old one."""
+    _check(store, changes)
+    _set_kind(task, changes)
+    rec = apply("task", task, changes)
+    if changes.set.get("every"):
         rec["series"] = rec.get("series") or rec["id"]
-    for name in unset or []:
-        if name not in UNSETTABLE:
-            raise CrmError(f"cannot unset '{name}' (one of: {', '.join(UNSETTABLE)})")
-        rec[name] = None
     _check_task(rec)
-    return store.save("task", rec)
+    if unchanged("task", task, rec):
+        return task
+    rec = store.save("task", rec)
+    store.note_change(f'task: edit "{rec["title"]}"')
+    return rec
 
 
 # ----- stay in touch ------------------------------------------------------------------

@@ -8,6 +8,7 @@ import pytest
 from conftest import added, refused, run, set_settings
 
 from crmcli import deals
+from crmcli.changes import ChangeSet
 from crmcli.errors import CrmError
 from crmcli.store import Store
 
@@ -333,7 +334,7 @@ def test_reopen_returns_to_last_open_stage(shop):
 
 def test_transitions_note_their_change(shop):
     store = Store(shop)
-    rec, _ = deals.add(store, "Pump order", customer=None)
+    rec, _ = deals.add(store, ChangeSet.of(title="Pump order"))
     rec = deals.move(store, rec, "negotiation")
     rec = deals.lose(store, rec, "price")
     rec = deals.reopen(store, rec)

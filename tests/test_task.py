@@ -10,6 +10,7 @@ import pytest
 from conftest import added, run, set_settings, snapshot
 
 from crmcli import tasks
+from crmcli.changes import ChangeSet
 from crmcli.store import Store
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -405,7 +406,7 @@ def test_rm(crm):
     rec = added("task", "Call")
     r = run("task", "rm", "Call")
     assert r.code == 0 and rec["id"] in r.out
-    assert last_change() == 'task: rm "Call"'
+    assert last_change() == 'task: remove "Call"'
     assert snapshot(crm, "tasks/*.yaml") == {}
     r = run("task", "rm", "Call")
     assert r.code == 1 and "no task matches 'Call'" in r.err
@@ -643,7 +644,7 @@ def test_select_and_order_without_the_cli(store):
 
 
 def test_domain_add_and_done(store: Store):
-    rec, warnings = tasks.add(store, "Weekly", due="today 17:00", every="1w")
+    rec, warnings = tasks.add(store, ChangeSet.of(title="Weekly", due="today 17:00", every="1w"))
     assert warnings == []
     rec, nxt, existed = tasks.done(store, rec)
     assert rec["status"] == "done" and not existed
