@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from typing import Any
 
 from crmcli import models
@@ -100,9 +101,10 @@ def select(
     search: str | None = None,
     sort: str = "name",
     region: str | None = None,
+    tz: tzinfo | None = None,
 ) -> list[Record]:
     """Filter and sort customers as `customer list` does (`region`: settings
-    default_region, for a phone searched in national format)."""
+    default_region, for a phone searched in national format; `tz`: the CRM's zone)."""
     keys = phone_search_keys(search, region) if search else []
     out = [
         r
@@ -114,7 +116,7 @@ def select(
     ]
     if sort not in SORT_KEYS:
         raise CrmError(f"cannot sort by '{sort}' (use {', '.join(SORT_KEYS)})")
-    return sort_records(out, sort)
+    return sort_records(out, sort, tz)
 
 
 def edit(

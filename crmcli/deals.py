@@ -419,12 +419,10 @@ def label(deal: Record) -> str:
 
 def parse_day(store: Store, text: str, what: str = "date") -> str:
     """A WHEN (ISO, free form, relative) as a YYYY-MM-DD text."""
-    from crmcli.dates import parse_when
-
     if not text or not text.strip():
         raise CrmError(f"the {what} is empty")
     try:
-        return parse_when(text, store.now()).date().isoformat()
+        return store.ctx.parse_when(text).date().isoformat()
     except (ValueError, OverflowError):  # e.g. +99999y: beyond the calendar
         raise CrmError(f"the {what} '{text}' is out of range") from None
 

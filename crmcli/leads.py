@@ -9,6 +9,7 @@ lead keeps its own, so its `show` still tells the whole story).
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -130,6 +131,7 @@ def select(
     batch: str | None = None,
     sort: str = "created",
     region: str | None = None,
+    tz: tzinfo | None = None,
 ) -> list[Record]:
     """Filter and sort leads as `lead list` does: every status unless `statuses`
     is given; newest first by default (`created`, `updated`), or by name. `region`
@@ -148,7 +150,7 @@ def select(
         and (batch is None or batch in r.get("batches", []))
         and (not search or matches(r, search, keys))
     ]
-    return sort_records(out, sort)
+    return sort_records(out, sort, tz)
 
 
 def edit(

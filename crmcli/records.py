@@ -3,6 +3,7 @@ duplicate checks, handover to another owner, removal with links, linked records.
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from typing import Any
 
 from crmcli import models
@@ -102,7 +103,7 @@ def linked(store: Store, kind: str, rid: str) -> dict[str, list[Record]]:
     return out
 
 
-def sort_records(records: list[Record], sort: str) -> list[Record]:
+def sort_records(records: list[Record], sort: str, tz: tzinfo) -> list[Record]:
     """Sort in place by name (folded, A to Z) or by `created`/`updated` (newest first)."""
     from crmcli.store import fold
 
@@ -111,7 +112,7 @@ def sort_records(records: list[Record], sort: str) -> list[Record]:
     else:
         from crmcli.dates import parse_iso
 
-        records.sort(key=lambda r: (parse_iso(r[sort]), r["id"]), reverse=True)
+        records.sort(key=lambda r: (parse_iso(r[sort], tz), r["id"]), reverse=True)
     return records
 
 

@@ -76,13 +76,13 @@ def build(store: Store, *, owner: str | None = None, within: str | None = None) 
     for t in found:
         if t.get("status") != "open" or (owner is not None and t.get("owner") != owner):
             continue
-        due = due_of(t)
+        due = due_of(t, tz)
         if due is None or due > until:
             continue
         tasks.append(t)
     task_items = []
-    for t in by_urgency(tasks):
-        due = due_of(t)
+    for t in by_urgency(tasks, tz):
+        due = due_of(t, tz)
         link = links.linked(t)
         task_items.append(
             {
@@ -138,7 +138,7 @@ def is_empty(data: dict[str, Any]) -> bool:
 def _when(task: dict[str, Any], now: datetime, tz: tzinfo) -> str:
     if task["late"]:
         return f"{task['late']} late"
-    due = due_of(task)
+    due = due_of(task, tz)
     assert due is not None
     day = due.date() if is_all_day(due) else due.astimezone(tz).date()
     today = now.astimezone(tz).date()
@@ -209,7 +209,7 @@ def to_text(data: dict[str, Any], tz: tzinfo, limit: int = 0) -> str:
 
     if is_empty(data):
         return ""
-    now = parse_iso(data["now"]).astimezone(tz)
+    now = parse_iso(data["now"], tz).astimezone(tz)
     by_owner: dict[str, dict[str, list[str]]] = {}
     shown: dict[tuple[str, str], int] = {}
     indent = " " * (LABEL + 3)
@@ -252,9 +252,9 @@ def to_text(data: dict[str, Any], tz: tzinfo, limit: int = 0) -> str:
         add(d.get("owner"), "Big deals waiting for approval", "", pieces)
     for c in data["contact_due"]:
         if c["last_contact"]:
-            seen = f"last contact {_ago(parse_iso(c['last_contact']), now)}"
+            seen = f"last contact {_ago(parse_iso(c['last_contact'], tz), now)}"
         else:
-            seen = f"no contact since added {_ago(parse_iso(c['created']), now)}"
+            seen = f"no contact since added {_ago(parse_iso(c['created'], tz), now)}"
         pieces = [
             ("", models.display_name("customer", c)),
             (" - ", f"{seen}, every {c['cadence']}"),

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmcli import models
 from crmcli.errors import (
@@ -29,6 +29,9 @@ from crmcli.errors import (
 )
 from crmcli.models import KINDS, Record
 from crmcli.settings import DEFAULT_MAX_RECORD_BYTES, SETTINGS_FILE
+
+if TYPE_CHECKING:
+    from crmcli.context import Context
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -196,7 +199,9 @@ class Store:
         root: Path,
         warn: Callable[[str], None] | None = None,
         settings: dict[str, Any] | None = None,
+        ctx: Context | None = None,
     ) -> None:
+        from crmcli import context
         from crmcli import settings as settings_mod
 
         self.root = Path(root)
@@ -204,10 +209,8 @@ class Store:
         self.settings: dict[str, Any] = (
             settings if settings is not None else settings_mod.load(self.root)
         )
-        from crmcli.dates import use_zone
-
-        # timestamps written without an offset; slash dates whose order is ambiguous
-        use_zone(self.settings.get("timezone"), self.settings.get("date_order"))
+        # zone, date order, clock and user: from the settings and env unless given
+        self.ctx: Context = ctx or context.load(self.settings, self.root)
         self.warnings: list[str] = []
         self.warn: Callable[[str], None] = warn or self.warnings.append
         self.changed: list[Path] = []  # files written or removed by this process
@@ -215,58 +218,24 @@ class Store:
         self._cache: dict[str, list[Record]] = {}
         self._light: dict[str, list[Record]] = {}
         self._index: Any = None  # None: not opened yet; False: unusable
-        self._tz: Any = None
-        self._user: str | None = None
         self._bulk = False  # inside bulk(): no fsync per file, one sync at the end
         self._locked = False  # inside lock()
 
-    # ----- context: time zone, now, acting user ---------------------------------
+    # ----- context (store.ctx): until every caller names ctx ----------------------
 
     @property
     def tz(self) -> Any:
-        if self._tz is None:
-            from crmcli.dates import get_tz
-
-            self._tz = get_tz(self.settings.get("timezone"))
-        return self._tz
+        return self.ctx.tz
 
     def now(self) -> datetime:
-        from crmcli.dates import now
-
-        return now(self.tz)
+        return self.ctx.now()
 
     def now_iso(self) -> str:
-        from crmcli.dates import iso
-
-        return iso(self.now())
+        return self.ctx.now_iso()
 
     @property
     def user(self) -> str:
-        """The acting user: env CRM_USER, settings user, git user.name, login name."""
-        if self._user is None:
-            self._user = os.environ.get("CRM_USER") or self.settings.get("user") or ""
-            if not self._user:
-                import subprocess
-
-                try:
-                    out = subprocess.run(
-                        ["git", "config", "user.name"],
-                        cwd=self.root,
-                        capture_output=True,
-                        text=True,
-                        timeout=5,
-                    )
-                    self._user = out.stdout.strip()
-                except (OSError, subprocess.SubprocessError):
-                    pass
-            if not self._user:
-                import getpass
-
-                try:
-                    self._user = getpass.getuser()
-                except Exception:  # noqa: BLE001 - no login name on this system
-                    self._user = "unknown"
-        return self._user
+        return self.ctx.user
 
     # ----- paths -------------------------------------------------------------------
 

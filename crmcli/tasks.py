@@ -41,22 +41,21 @@ UNSETTABLE = ("due", "customer", "lead", "deal", "owner", "every", "severity")
 
 def parse_due(store: Store, text: str) -> datetime:
     """A WHEN for a due: a date without a time means the end of that day."""
-    from crmcli.dates import parse_when
-
-    return parse_when(text, store.now(), end_of_day=True)
+    return store.ctx.parse_when(text, end_of_day=True)
 
 
-def due_of(task: Record) -> datetime | None:
-    """The task's due as an aware datetime (None when it has none)."""
+def due_of(task: Record, tz: tzinfo) -> datetime | None:
+    """The task's due as an aware datetime (None when it has none); a due written
+    without an offset is in `tz`, the CRM's zone."""
     value = task.get("due")
     if not value:
         return None
     from crmcli.dates import parse_iso
 
-    return parse_iso(value)
+    return parse_iso(value, tz)
 
 
-def due_ts(task: Record) -> float | None:
+def due_ts(task: Record, tz: tzinfo) -> float | None:
     """The due as a POSIX timestamp (None when no due): the fast path for sorting
     and filtering many tasks."""
     value = task.get("due")
@@ -69,18 +68,13 @@ def due_ts(task: Record) -> float | None:
     if dt is None or dt.tzinfo is None:  # "Z", or no offset written by hand
         from crmcli.dates import parse_iso
 
-        dt = parse_iso(value)
+        dt = parse_iso(value, tz)
     return dt.timestamp()
 
 
 def is_all_day(due: datetime) -> bool:
     """A due entered as a date only (end of that day, in its own offset)."""
     return due.time() == END_OF_DAY
-
-
-def is_overdue(task: Record, now: datetime) -> bool:
-    due = due_of(task)
-    return task.get("status") == "open" and due is not None and due < now
 
 
 def late_by(due: datetime, now: datetime, tz: tzinfo) -> str | None:
@@ -189,12 +183,12 @@ class Links:
 # ----- ordering -----------------------------------------------------------------------
 
 
-def urgency_key(task: Record) -> tuple[Any, ...]:
+def urgency_key(task: Record, tz: tzinfo) -> tuple[Any, ...]:
     """Overdue first (most late first), then by due time, then priority; no due last.
 
     Overdue-most-late-first and then due time ascending are one order: the
     earliest due instant first."""
-    ts = due_ts(task)
+    ts = due_ts(task, tz)
     return (
         ts is None,
         ts if ts is not None else 0.0,
@@ -204,16 +198,16 @@ def urgency_key(task: Record) -> tuple[Any, ...]:
     )
 
 
-def by_urgency(tasks: Iterable[Record]) -> list[Record]:
-    return sorted(tasks, key=urgency_key)
+def by_urgency(tasks: Iterable[Record], tz: tzinfo) -> list[Record]:
+    return sorted(tasks, key=lambda t: urgency_key(t, tz))
 
 
-def by_complaint_rank(tasks: Iterable[Record], links: Links) -> list[Record]:
+def by_complaint_rank(tasks: Iterable[Record], links: Links, tz: tzinfo) -> list[Record]:
     """Complaints: customer tier (A, B, C, then none), then severity, then age (oldest first)."""
     from crmcli.dates import parse_iso
 
     def key(t: Record) -> tuple[Any, ...]:
-        created = parse_iso(t["created"]).timestamp() if t.get("created") else 0.0
+        created = parse_iso(t["created"], tz).timestamp() if t.get("created") else 0.0
         return (
             TIER_RANK.get(links.tier_of(t) or "", 9),
             SEVERITY_RANK.get(t.get("severity") or "", 9),
@@ -257,7 +251,7 @@ def select(
         if customer is not None and links.customer_of(t) != customer:  # type: ignore[union-attr]
             continue
         if overdue or due_before is not None:
-            ts = due_ts(t)
+            ts = due_ts(t, now.tzinfo)  # type: ignore[arg-type]
             if ts is None:
                 continue
             if overdue and (t.get("status") != "open" or ts >= now_ts):
@@ -457,7 +451,7 @@ def next_due(task: Record, now: datetime, tz: tzinfo, start: datetime | None = N
     from crmcli.dates import parse_duration
 
     step = parse_duration(task["every"])
-    own = due_of(task)
+    own = due_of(task, tz)
     base = start or own
     if base is None:
         base = datetime.combine(now.astimezone(tz).date(), END_OF_DAY, tzinfo=tz)
@@ -484,7 +478,7 @@ def series_start(store: Store, task: Record) -> datetime | None:
     if not series or series == task["id"] or not store.exists("task", series):
         return None
     try:
-        return due_of(store.load("task", series))
+        return due_of(store.load("task", series), store.tz)
     except CrmError:
         return None
 
@@ -679,7 +673,7 @@ def contact_due(
                     "contact_due": iso(due_at),
                 }
             )
-    out.sort(key=lambda r: (parse_iso(r["contact_due"]).timestamp(), r["id"]))
+    out.sort(key=lambda r: (parse_iso(r["contact_due"], tz).timestamp(), r["id"]))
     return out
 
 

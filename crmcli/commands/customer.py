@@ -117,6 +117,7 @@ def list_cmd(
         search=search,
         sort=sort,
         region=region,
+        tz=store.tz,
     )
     output_list(
         records,

@@ -45,11 +45,8 @@ EIGHTHS = " ▏▎▍▌▋▊▉"
 
 
 def _window(store: Any, since: str | None, until: str | None) -> tuple[Any, Any]:
-    from crmcli.dates import parse_when
-
-    now = store.now()
-    start = parse_when(since, now) if since else None
-    end = parse_when(until, now, end_of_day=True) if until else None
+    start = store.ctx.parse_when(since) if since else None
+    end = store.ctx.parse_when(until, end_of_day=True) if until else None
     if start and end and start > end:
         raise CrmError(f"--since {since} is after --until {until}")
     return start, end

@@ -112,7 +112,7 @@ def add_cmd(
         store.note_change(f'task: add "{rec["title"]}"')
     for w in warnings:
         store.warn(w)
-    extra = f" (due {tasks.due_label(tasks.due_of(rec), store.tz)})" if rec["due"] else ""
+    extra = f" (due {tasks.due_label(tasks.due_of(rec, store.tz), store.tz)})" if rec["due"] else ""
     confirm_added(fmt, "task", rec, extra)
 
 
@@ -210,17 +210,17 @@ def list_cmd(
             links=links,
         )
         if kind == Kind.complaint:
-            records = tasks.by_complaint_rank(records, links)  # type: ignore[arg-type]
+            records = tasks.by_complaint_rank(records, links, store.tz)  # type: ignore[arg-type]
         else:
-            records = tasks.by_urgency(records)
+            records = tasks.by_urgency(records, store.tz)
     tz = store.tz
 
     def when(t: dict) -> str:
-        due = tasks.due_of(t)
+        due = tasks.due_of(t, tz)
         return tasks.due_label(due, tz, now)
 
     def late(t: dict) -> str:
-        due = tasks.due_of(t)
+        due = tasks.due_of(t, tz)
         if due is None or t["status"] != "open":
             return ""
         return tasks.late_by(due, now, tz) or ""
@@ -235,7 +235,7 @@ def list_cmd(
         def full_row(t: dict) -> list:
             from crmcli.dates import humanize_delta, parse_iso
 
-            age = humanize_delta(now - parse_iso(t["created"]))
+            age = humanize_delta(now - parse_iso(t["created"], tz))
             return [t["id"], links.tier_of(t), t["severity"], age, t["title"],  # type: ignore[union-attr]
                     _link_column(links, t), t["owner"]]  # fmt: skip
     else:
@@ -283,13 +283,12 @@ def _list_due_contact(
     store: Any, now: Any, owner: str | None, customer: str | None, limit: int | None, fmt: Any
 ) -> None:
     from crmcli import tasks
-    from crmcli.dates import parse_iso
 
     cust_id = store.resolve("customer", customer)["id"] if customer else None
     records = tasks.contact_due(store, now, owner=owner, customer=cust_id)
 
     def since(value: str | None) -> str:
-        return f"{(now - parse_iso(value)).days}d ago" if value else "never"
+        return f"{(now - store.ctx.parse_iso(value)).days}d ago" if value else "never"
 
     output_list(
         records,
@@ -320,7 +319,7 @@ def show_cmd(ref: TaskRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
         return
     links = tasks.Links.load(store)
     now = store.now()
-    due = tasks.due_of(rec)
+    due = tasks.due_of(rec, store.tz)
     pairs = [(k, v) for k, v in rec.items()]
     if due is not None and rec["status"] == "open":
         late = tasks.late_by(due, now, store.tz)
@@ -350,11 +349,11 @@ def done_cmd(ref: TaskRef) -> None:
         rec, nxt, existed = tasks.done(store, rec)
         msg = _done_message(rec)
         if nxt is not None:
-            msg += f"; next on {tasks.due_label(tasks.due_of(nxt), store.tz)}"
+            msg += f"; next on {tasks.due_label(tasks.due_of(nxt, store.tz), store.tz)}"
         store.note_change(msg)
     print(f"Done task {rec['id']}: {rec['title']}")
     if nxt is not None:
-        label = tasks.due_label(tasks.due_of(nxt), store.tz)
+        label = tasks.due_label(tasks.due_of(nxt, store.tz), store.tz)
         how = "is already there" if existed else "added"
         print(f"Next occurrence {nxt['id']} due {label} {how}")
 
@@ -411,7 +410,7 @@ def snooze_cmd(
     with store.lock():
         rec = tasks.resolve(store, ref, prefer="open")
         rec = tasks.snooze(store, rec, when)
-        label = tasks.due_label(tasks.due_of(rec), store.tz)
+        label = tasks.due_label(tasks.due_of(rec, store.tz), store.tz)
         store.note_change(f'task: snooze "{rec["title"]}" to {label}')
     print(f"Snoozed task {rec['id']} ({rec['title']}) to {label}")
 
@@ -558,13 +557,17 @@ def export_cmd(
 
     store = get_store()
     records = tasks.by_urgency(
-        t
-        for t in store.all("task")
-        if t["status"] == "open" and t.get("due") and (owner is None or t.get("owner") == owner)
+        [
+            t
+            for t in store.all("task")
+            if t["status"] == "open" and t.get("due") and (owner is None or t.get("owner") == owner)
+        ],
+        store.tz,
     )
     data = calendar_export.to_ics(
         records,
         tasks.Links.load(store),
+        store.tz,
         name=f"{store.settings.get('name') or 'crm'} tasks",
         component=as_.value,
     )
