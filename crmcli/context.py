@@ -16,9 +16,10 @@ from typing import Any
 
 @dataclass
 class Context:
-    """The zone (settings timezone), slash-date order (settings date_order), the fixed
-    time (CRM_NOW, None: the clock) and the user as given (CRM_USER, else settings
-    user; None: asked of git, then the login name, when first needed)."""
+    """The zone (settings timezone), slash-date order (settings date_order), a fixed
+    time (None: env CRM_NOW as it is when now() is asked, else the clock) and the user
+    as given (CRM_USER, else settings user; None: asked of git, then the login name,
+    when first needed)."""
 
     zone: str | None = None
     date_order: str | None = None
@@ -36,7 +37,7 @@ class Context:
         """The current time in the CRM's zone: CRM_NOW when set, else the clock."""
         from crmcli.dates import now
 
-        return now(self.tz, self.fixed_now)
+        return now(self.tz, self.fixed_now or os.environ.get("CRM_NOW"))
 
     def now_iso(self) -> str:
         from crmcli.dates import iso
@@ -62,12 +63,11 @@ class Context:
 
 
 def load(settings: dict[str, Any], root: Path | None = None) -> Context:
-    """The context of the CRM with these settings: the one place that reads
-    CRM_NOW and CRM_USER."""
+    """The context of the CRM with these settings (and env CRM_USER); the clock,
+    env CRM_NOW, is read by Context.now each time, so a test may move it."""
     return Context(
         zone=settings.get("timezone"),
         date_order=settings.get("date_order"),
-        fixed_now=os.environ.get("CRM_NOW") or None,
         given_user=os.environ.get("CRM_USER") or settings.get("user") or None,
         root=root,
     )

@@ -534,7 +534,7 @@ def _printable(text: str) -> str:
 
 
 def _show(value: Any) -> str:
-    from crmcli.render import to_json
+    from crmcli.encode import to_json
 
     text = repr(value) if isinstance(value, str) else to_json(value, indent=None)
     return text if len(text) <= 60 else text[:57] + "..."

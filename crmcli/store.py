@@ -380,7 +380,7 @@ class Store:
             return None
         try:
             if kind not in idx.synced:
-                from crmcli.render import record_json
+                from crmcli.encode import record_json
 
                 fields = models.LIGHT_FIELDS[kind]
                 idx.sync(
@@ -573,7 +573,7 @@ class Store:
         deal: str | None = None,
         due_before: datetime | None = None,
     ) -> list[str] | None:
-        """find()'s records as JSON text (render.record_json) in the kind's list order
+        """find()'s records as JSON text (encode.record_json) in the kind's list order
         (tasks most urgent first, index.ORDER), straight from the index without loading
         a record: for lists of many records. None when the index cannot answer (it is
         unusable) or need not (this process has loaded the kind): use find() then."""

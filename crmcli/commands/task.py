@@ -170,6 +170,7 @@ def list_cmd(
     before = tasks.parse_due(store, due_before) if due_before else None
     from crmcli import render
     from crmcli.commands.common import default_limit, limited
+    from crmcli.encode import JsonRecords
 
     lines = None
     if kind is None and cust_id is None:
@@ -189,7 +190,7 @@ def list_cmd(
         if fmt == ListFormat.json:
             render.print_json_lines(limited(lines, limit))
             return
-        records = render.JsonRecords(lines)
+        records = JsonRecords(lines)
         links = None
         if fmt == ListFormat.table:
             page = default_limit(limit)
