@@ -239,10 +239,10 @@ class _Checker:
 
     def tracked_derived(self) -> None:
         """.crm/ is this machine's derived data: git must not carry it to other clones."""
-        from crmcli import gitops
+        from crmcli.git.run import git
 
         try:
-            proc = gitops.git(self.root, "ls-files", "-z", "--", DERIVED_DIR, check=False)
+            proc = git(self.root, "ls-files", "-z", "--", DERIVED_DIR, check=False)
         except CrmError:
             return  # no git
         tracked = [n for n in proc.stdout.split("\0") if n] if proc.returncode == 0 else []

@@ -686,11 +686,11 @@ class Store:
         command said it did; hold the lock. Never raises: the files are saved
         whatever git does, and a failure is a warning."""
         if not self.changed or not self.autocommits():
-            return  # (gitops is not even imported: start-up time)
-        from crmcli import gitops
+            return  # (crmcli.git is not even imported: start-up time)
+        from crmcli.git.autocommit import autocommit
 
         try:
-            gitops.autocommit(self, sys.argv[1:])
+            autocommit(self, sys.argv[1:])
         except Exception as e:  # noqa: BLE001 - never lose or fail a saved change over git
             if os.environ.get("CRM_DEBUG"):
                 raise
