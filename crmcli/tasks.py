@@ -175,10 +175,6 @@ class Links:
                 return kind, rid, models.display_name(kind, rec) if rec else rid
         return None
 
-    def label(self, task: Record) -> str:
-        link = self.linked(task)
-        return f"{link[0]}: {link[2]}" if link else ""
-
 
 # ----- ordering -----------------------------------------------------------------------
 
