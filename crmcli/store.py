@@ -867,15 +867,16 @@ def write_record(
         problems = models.validate(kind, rec) if check else []
         if problems:
             raise RecordError(f"{rel}: {problems[0]}", problems[1:])
-    data = _encode(rel, rec)
+    data = encode_record(rel, rec)
     if data == old:
         return None
     atomic_write(path, data, exclusive=exclusive, sync=sync)
     return rec
 
 
-def _encode(rel: str, rec: Record) -> bytes:
-    """The file's bytes; text that cannot be UTF-8 (bytes smuggled in from a non-UTF-8
+def encode_record(rel: str, rec: Record) -> bytes:
+    """A record file's bytes (what write_record writes; doctor compares a file with
+    them to find one not in canonical form); text that cannot be UTF-8 (bytes smuggled in from a non-UTF-8
     argument or stdin) is an error naming the field, never a half-written file."""
     from crmcli import yamlio
 
