@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from crmcli import models
-from crmcli.formats import money_text
+from crmcli.formats import clock_text, day_text, money_text, time_text
 from crmcli.models import Record
 from crmcli.store import Store
 from crmcli.tasks import (
@@ -147,10 +147,10 @@ def _when(task: dict[str, Any], now: datetime, tz: tzinfo) -> str:
     elif (day - today).days == 1:
         prefix = "tomorrow"
     else:
-        prefix = day.strftime("%a %b %d")
+        prefix = day_text(day, weekday=True)
     if is_all_day(due):
         return f"due {prefix}"
-    return f"due {prefix} {due.astimezone(tz).strftime('%H:%M')}"
+    return f"due {prefix} {clock_text(due.astimezone(tz))}"
 
 
 def _ago(since: datetime, now: datetime) -> str:
@@ -269,7 +269,7 @@ def to_text(data: dict[str, Any], tz: tzinfo, limit: int = 0) -> str:
     ]
     summary = ", ".join(f"{n} {w}{'' if n == 1 else 's'}" for n, w in counts if n)
     zone = getattr(tz, "key", None) or now.strftime("%z")
-    lines = [f"crm reminder, {now.strftime('%a %Y-%m-%d %H:%M')} {zone}: {summary}"]
+    lines = [f"crm reminder, {time_text(now, weekday=True)} {zone}: {summary}"]
     order = [
         "Tasks",
         "Deals past their close date",

@@ -98,8 +98,10 @@ def due_label(due: datetime | None, tz: tzinfo, now: datetime | None = None) -> 
         return ""
     local = due if is_all_day(due) else due.astimezone(tz)
     short = now is not None and local.year == now.astimezone(tz).year
-    text = local.strftime("%b %d" if short else "%Y-%m-%d")
-    return text if is_all_day(due) else f"{text} {local.strftime('%H:%M')}"
+    from crmcli.formats import clock_text, day_text
+
+    text = day_text(local, short=short)
+    return text if is_all_day(due) else f"{text} {clock_text(local)}"
 
 
 # ----- links: names and the customer a task is for -------------------------------------

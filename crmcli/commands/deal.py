@@ -28,7 +28,7 @@ from crmcli.commands.common import (
     read_text_arg,
     ref_option,
 )
-from crmcli.formats import money_text
+from crmcli.formats import day_text, money_text
 
 app = typer.Typer(
     help=(
@@ -234,7 +234,7 @@ def list_cmd(
         text = str(value or "")
         if text[:4] == str(today.year) and len(text) == 10:
             with contextlib.suppress(ValueError):
-                return date.fromisoformat(text).strftime("%b %d")
+                return day_text(date.fromisoformat(text), short=True)
         return text
 
     def amount(d: dict) -> str:
