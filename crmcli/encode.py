@@ -69,14 +69,22 @@ class JsonRecords(Sequence):
 # ----- CSV -------------------------------------------------------------------------
 
 
+def scalar_text(value: Any) -> str | None:
+    """A boolean or a decimal as JSON writes it (true, 1200.50: exact), unquoted; None
+    for any other value. CSV cells and `crm history` show them so."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return None
+
+
 def csv_cell(value: Any) -> str:
     """One CSV cell: lists joined with '; ', mappings as JSON, formulas neutralised."""
     if value is None:
         text = ""
-    elif isinstance(value, bool):
-        text = "true" if value else "false"
-    elif isinstance(value, Decimal):
-        text = format(value, "f")
+    elif (scalar := scalar_text(value)) is not None:
+        text = scalar
     elif isinstance(value, list):
         text = "; ".join(v if isinstance(v, str) else to_json(v, indent=None) for v in value)
     elif isinstance(value, dict):

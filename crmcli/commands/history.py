@@ -128,14 +128,12 @@ def _headline(store: Any, e: dict) -> str:
 
 
 def _short(value: Any, width: int = 60) -> str:
-    from decimal import Decimal
+    from crmcli.encode import scalar_text
 
     if value is None:
         text = "null"
-    elif isinstance(value, bool):
-        text = "true" if value else "false"
-    elif isinstance(value, Decimal):
-        text = format(value, "f")
+    elif (scalar := scalar_text(value)) is not None:
+        text = scalar
     elif isinstance(value, list):
         text = ", ".join(_short(v, width) for v in value) or "[]"
     elif isinstance(value, dict):
