@@ -65,7 +65,7 @@ def add(
         phones=phones_,
         website=website,
         industry=industry,
-        owner=owner or store.user,
+        owner=owner or store.ctx.user,
         source=source,
         tags=list(tags or []),
         fields=dict(fields or {}),

@@ -504,7 +504,7 @@ def _same(a: Record, b: Record) -> bool:
 
 
 def _history(store: Store, stage: str) -> dict[str, str]:
-    return {"stage": stage, "at": store.now_iso(), "by": store.user}
+    return {"stage": stage, "at": store.ctx.now_iso(), "by": store.ctx.user}
 
 
 def _refuse_closed(deal: Record, doing: str) -> None:
@@ -552,7 +552,7 @@ def add(
         currency=cur,
         stage=stage,
         close_date=parse_day(store, close, "close date") if close else None,
-        owner=owner or store.user,
+        owner=owner or store.ctx.user,
         lines=parsed,
         tags=list(tags or []),
         fields=dict(fields or {}),
@@ -733,7 +733,7 @@ def lose(store: Store, deal: Record, reason: str | None) -> Record:
 
 
 def _close(store: Store, deal: Record, status: str, reason: str | None = None) -> Record:
-    now = store.now_iso()
+    now = store.ctx.now_iso()
     rec = dict(
         deal,
         status=status,
@@ -793,7 +793,7 @@ def approve(store: Store, deal: Record, by: str, note: str | None = None) -> Rec
     _refuse_closed(deal, "approve it")
     if not _still_unapproved(settings, deal):
         raise CrmError(f"deal {deal['id']} ({deal['title']}) needs no approval")
-    entry = {"by": by, "at": store.now_iso(), "note": note.strip() if note else None}
+    entry = {"by": by, "at": store.ctx.now_iso(), "note": note.strip() if note else None}
     rec = dict(deal, needs_approval=False, approvals=[*deal["approvals"], entry])
     rec = store.save("deal", rec)
     text = f"price approved by {by}" + (f": {entry['note']}" if entry["note"] else "")
@@ -808,7 +808,7 @@ def snooze(store: Store, deal: Record, until: str, reason: str | None) -> Record
     if not reason or not reason.strip():
         raise CrmError(f"say why: crm deal snooze {deal['id']} {until} --reason TEXT")
     day = parse_day(store, until, "snooze date")
-    if day <= store.now().date().isoformat():
+    if day <= store.ctx.now().date().isoformat():
         raise CrmError(f"snooze until {day}: the day must be after today")
     rec = dict(deal, snoozed_until=day, snooze_reason=reason.strip())
     rec = store.save("deal", rec)

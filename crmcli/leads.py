@@ -89,7 +89,7 @@ def add(
         phones=phones_,
         source=source,
         status="new",
-        owner=owner or store.user,
+        owner=owner or store.ctx.user,
         tags=list(tags or []),
         batches=list(batches or []),
         fields=dict(fields or {}),
@@ -291,7 +291,7 @@ def convert(
     if deal_title is not None and not deal_title.strip():
         raise CrmError("the deal title is empty")
     value = parse_amount(amount)
-    owner = lead.get("owner") or store.user
+    owner = lead.get("owner") or store.ctx.user
     company = (lead.get("company") or "").strip()
     warnings: list[str] = []
     contact = {

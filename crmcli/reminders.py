@@ -66,7 +66,7 @@ def build(store: Store, *, owner: str | None = None, within: str | None = None) 
     deals past close `days_past_close` and `customer_name`."""
     from crmcli.dates import iso
 
-    now, tz = store.now(), store.tz
+    now, tz = store.ctx.now(), store.ctx.tz
     until = window_end(now, tz, within)
     today = now.astimezone(tz).date()
     links = Links.load(store)

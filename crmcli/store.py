@@ -221,22 +221,6 @@ class Store:
         self._bulk = False  # inside bulk(): no fsync per file, one sync at the end
         self._locked = False  # inside lock()
 
-    # ----- context (store.ctx): until every caller names ctx ----------------------
-
-    @property
-    def tz(self) -> Any:
-        return self.ctx.tz
-
-    def now(self) -> datetime:
-        return self.ctx.now()
-
-    def now_iso(self) -> str:
-        return self.ctx.now_iso()
-
-    @property
-    def user(self) -> str:
-        return self.ctx.user
-
     # ----- paths -------------------------------------------------------------------
 
     def folder(self, kind: str) -> Path:
@@ -344,7 +328,7 @@ class Store:
         from crmcli import index
         from crmcli.dates import parse_iso
 
-        tz = self.tz
+        tz = self.ctx.tz
         return lambda rec: index.columns(kind, rec, fold, lambda v: parse_iso(v, tz).timestamp())
 
     def _get_index(self) -> Any:
@@ -711,7 +695,7 @@ class Store:
         has_times = "updated" in dict(models.SCHEMAS[kind])
         if create:
             if has_times:
-                stamp = self.now_iso()
+                stamp = self.ctx.now_iso()
                 rec["created"] = rec.get("created") or stamp
                 rec["updated"] = rec.get("updated") or stamp
         elif path.is_file():
@@ -724,7 +708,7 @@ class Store:
             if has_times and old is not None and _same_but_updated(old, rec):
                 return old
             if has_times:
-                rec["updated"] = self.now_iso()
+                rec["updated"] = self.ctx.now_iso()
         if kind == "customer":
             rec = models.with_contact_ids(rec)
         return self.write(kind, rec, create=create)
@@ -771,7 +755,7 @@ class Store:
         self.messages.append(message)
 
     def write_tombstone(self, kind: str, rid: str, merged_into: str) -> None:
-        self.write(kind, {"id": rid, "merged_into": merged_into, "updated": self.now_iso()})
+        self.write(kind, {"id": rid, "merged_into": merged_into, "updated": self.ctx.now_iso()})
 
     def delete(self, kind: str, rid: str) -> None:
         path = self.path(kind, rid)
@@ -807,12 +791,14 @@ class Store:
         from crmcli.dates import parse_iso
 
         entries = self.find("activity", on=rid)
-        return sorted(entries, key=lambda a: (parse_iso(a["at"], self.tz), a["id"]), reverse=True)
+        return sorted(
+            entries, key=lambda a: (parse_iso(a["at"], self.ctx.tz), a["id"]), reverse=True
+        )
 
     def add_activity(self, on: str, kind: str, text: str, by: str | None = None) -> Record:
         """Append a timeline entry (its own file, so notes from two clones merge)."""
         return self.create(
-            "activity", on=on, kind=kind, text=text, by=by or self.user, at=self.now_iso()
+            "activity", on=on, kind=kind, text=text, by=by or self.ctx.user, at=self.ctx.now_iso()
         )
 
 

@@ -418,8 +418,8 @@ def add(
     _check_choice("severity", severity, models.SEVERITIES)
     warnings = []
     due_dt = parse_due(store, due) if due is not None else None
-    if due_dt is not None and due_dt < store.now():
-        warnings.append(f"the due {due_label(due_dt, store.tz)} is in the past")
+    if due_dt is not None and due_dt < store.ctx.now():
+        warnings.append(f"the due {due_label(due_dt, store.ctx.tz)} is in the past")
     if kind == "complaint" and severity is None:
         severity = "medium"
     rid = new_id()
@@ -431,7 +431,7 @@ def add(
         priority=priority,
         kind=kind,
         severity=severity,
-        owner=owner or store.user,
+        owner=owner or store.ctx.user,
         every=parse_every(every) if every else None,
         series=rid if every else None,
         **_link_ids(store, customer, lead, deal),
@@ -476,7 +476,7 @@ def series_start(store: Store, task: Record) -> datetime | None:
     if not series or series == task["id"] or not store.exists("task", series):
         return None
     try:
-        return due_of(store.load("task", series), store.tz)
+        return due_of(store.load("task", series), store.ctx.tz)
     except CrmError:
         return None
 
@@ -492,7 +492,7 @@ def done(store: Store, task: Record) -> tuple[Record, Record | None, bool]:
 
     if task.get("status") == "done":
         raise CrmError(f"task {task['id']} ({task['title']}) is done already")
-    now = store.now()
+    now = store.ctx.now()
     nxt: Record | None = None
     existed = False
     if task.get("every"):
@@ -500,7 +500,7 @@ def done(store: Store, task: Record) -> tuple[Record, Record | None, bool]:
             parse_every(task["every"])
         except CrmError as e:
             raise CrmError(f"tasks/{task['id']}.yaml: every: {e.message}") from None
-        due = next_due(task, now, store.tz, series_start(store, task))
+        due = next_due(task, now, store.ctx.tz, series_start(store, task))
         check_range(due, iso(due), "the next occurrence")  # before anything is written
         series = task.get("series") or task["id"]
         nid = occurrence_id(series, due)
@@ -553,7 +553,7 @@ def snooze(store: Store, task: Record, when: str) -> Record:
     if task.get("status") != "open":
         raise CrmError(f"task {task['id']} ({task['title']}) is {task['status']}; reopen it first")
     due = parse_due(store, when)
-    if due <= store.now():
+    if due <= store.ctx.now():
         raise CrmError(f"cannot snooze to '{when}': that is not in the future")
     return store.save("task", dict(task, due=iso(due)))
 
@@ -625,7 +625,7 @@ def contact_due(
     Each is the customer record plus `last_contact` (or null) and `contact_due`."""
     from crmcli.dates import iso, parse_duration, parse_iso
 
-    tz = store.tz
+    tz = store.ctx.tz
     wanted = [
         c["id"]
         for c in store.light("customer")

@@ -117,7 +117,7 @@ def list_cmd(
         search=search,
         sort=sort,
         region=region,
-        tz=store.tz,
+        tz=store.ctx.tz,
     )
     output_list(
         records,

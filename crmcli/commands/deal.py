@@ -221,7 +221,7 @@ def list_cmd(
     if warning:
         store.warn(warning)
     names = {c["id"]: c["name"] for c in store.light("customer")}
-    today = store.now().date()
+    today = store.ctx.now().date()
     settings = store.settings
     currencies = {d.get("currency") or settings["currency"] for d in records}
     one_cur = currencies.pop() if len(currencies) == 1 else None
@@ -304,7 +304,7 @@ def show_cmd(ref: DealRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
     timeline = store.timeline(rec["id"])
     links = records.linked(store, "deal", rec["id"])
     links.pop("deals", None)
-    flags = deals.flags(settings, rec, store.now().date())
+    flags = deals.flags(settings, rec, store.ctx.now().date())
     probability = deals.stage_probability(settings, rec["stage"])
     try:
         reasons = deals.approval_reasons(settings, rec) if rec["needs_approval"] else []
@@ -523,7 +523,7 @@ def approve_cmd(
 
     store = get_store()
     with store.lock():
-        rec = deals.approve(store, store.resolve("deal", ref), by or store.user, note)
+        rec = deals.approve(store, store.resolve("deal", ref), by or store.ctx.user, note)
     print(f"Approved deal {rec['id']} ({rec['title']}) by {rec['approvals'][-1]['by']}")
 
 

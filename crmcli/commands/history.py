@@ -117,7 +117,7 @@ def _headline(store: Any, e: dict) -> str:
     if e["commit"] is None:
         return f"(not committed)  {e['action']}"
     try:
-        when = time_text(parse_iso(e["date"], store.tz).astimezone(store.tz))
+        when = time_text(parse_iso(e["date"], store.ctx.tz).astimezone(store.ctx.tz))
     except (ValueError, TypeError):
         when = e["date"]
     head = f"{when}  {e['author']}  "

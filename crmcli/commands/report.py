@@ -182,7 +182,7 @@ def funnel_cmd(
     store = get_store()
     start, end = _window(store, since, until)
     data = funnel(
-        store.all("deal"), store.settings, store.now(), since=start, until=end, owner=owner
+        store.all("deal"), store.settings, store.ctx.now(), since=start, until=end, owner=owner
     )
     if fmt == ShowFormat.json:
         _emit_json(data)
@@ -257,7 +257,7 @@ def forecast_cmd(
     from crmcli.reports.forecast import forecast
 
     store = get_store()
-    data = forecast(store.all("deal"), store.settings, store.now(), months=months, owner=owner)
+    data = forecast(store.all("deal"), store.settings, store.ctx.now(), months=months, owner=owner)
     if fmt == ShowFormat.json:
         _emit_json(data)
         return
@@ -325,7 +325,7 @@ def owners_cmd(
         store.project("deal", DEAL_FIELDS),
         store.light("task"),  # owner, status, due, done_at
         store.settings,
-        store.now(),
+        store.ctx.now(),
         since=start,
         until=end,
         owner=owner,
@@ -416,7 +416,7 @@ def customers_cmd(
             store.project("customer", CUSTOMER_FIELDS),
             store.find("deal", status="won"),  # only won deals count
             store.settings,
-            store.now(),
+            store.ctx.now(),
             since=start,
             until=end,
             owner=owner,
@@ -515,7 +515,7 @@ def sources_cmd(
         store.project("lead", LEAD_FIELDS),
         store.find("deal", status="won"),  # only won deals count
         store.settings,
-        store.now(),
+        store.ctx.now(),
         since=start,
         until=end,
         owner=owner,
@@ -577,7 +577,7 @@ def stalled_cmd(
         store.all("activity"),
         store.light("customer"),  # names
         store.settings,
-        store.now(),
+        store.ctx.now(),
         days=days,
         owner=owner,
     )

@@ -112,7 +112,11 @@ def add_cmd(
         store.note_change(f'task: add "{rec["title"]}"')
     for w in warnings:
         store.warn(w)
-    extra = f" (due {tasks.due_label(tasks.due_of(rec, store.tz), store.tz)})" if rec["due"] else ""
+    extra = (
+        f" (due {tasks.due_label(tasks.due_of(rec, store.ctx.tz), store.ctx.tz)})"
+        if rec["due"]
+        else ""
+    )
     confirm_added(fmt, "task", rec, extra)
 
 
@@ -159,7 +163,7 @@ def list_cmd(
     from crmcli.errors import CrmError
 
     store = get_store()
-    now = store.now()
+    now = store.ctx.now()
     if due_contact:
         if overdue or due_before or kind or deal or status != Status.open:
             raise CrmError("--due-contact lists customers: it takes --owner, --customer, --limit")
@@ -211,10 +215,10 @@ def list_cmd(
             links=links,
         )
         if kind == Kind.complaint:
-            records = tasks.by_complaint_rank(records, links, store.tz)  # type: ignore[arg-type]
+            records = tasks.by_complaint_rank(records, links, store.ctx.tz)  # type: ignore[arg-type]
         else:
-            records = tasks.by_urgency(records, store.tz)
-    tz = store.tz
+            records = tasks.by_urgency(records, store.ctx.tz)
+    tz = store.ctx.tz
 
     def when(t: dict) -> str:
         due = tasks.due_of(t, tz)
@@ -319,11 +323,11 @@ def show_cmd(ref: TaskRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
         render.print_json({**rec, "timeline": store.timeline(rec["id"])})
         return
     links = tasks.Links.load(store)
-    now = store.now()
-    due = tasks.due_of(rec, store.tz)
+    now = store.ctx.now()
+    due = tasks.due_of(rec, store.ctx.tz)
     pairs = [(k, v) for k, v in rec.items()]
     if due is not None and rec["status"] == "open":
-        late = tasks.late_by(due, now, store.tz)
+        late = tasks.late_by(due, now, store.ctx.tz)
         if late:
             pairs.append(("late", late))
     link = links.linked(rec)
@@ -350,11 +354,11 @@ def done_cmd(ref: TaskRef) -> None:
         rec, nxt, existed = tasks.done(store, rec)
         msg = _done_message(rec)
         if nxt is not None:
-            msg += f"; next on {tasks.due_label(tasks.due_of(nxt, store.tz), store.tz)}"
+            msg += f"; next on {tasks.due_label(tasks.due_of(nxt, store.ctx.tz), store.ctx.tz)}"
         store.note_change(msg)
     print(f"Done task {rec['id']}: {rec['title']}")
     if nxt is not None:
-        label = tasks.due_label(tasks.due_of(nxt, store.tz), store.tz)
+        label = tasks.due_label(tasks.due_of(nxt, store.ctx.tz), store.ctx.tz)
         how = "is already there" if existed else "added"
         print(f"Next occurrence {nxt['id']} due {label} {how}")
 
@@ -411,7 +415,7 @@ def snooze_cmd(
     with store.lock():
         rec = tasks.resolve(store, ref, prefer="open")
         rec = tasks.snooze(store, rec, when)
-        label = tasks.due_label(tasks.due_of(rec, store.tz), store.tz)
+        label = tasks.due_label(tasks.due_of(rec, store.ctx.tz), store.ctx.tz)
         store.note_change(f'task: snooze "{rec["title"]}" to {label}')
     print(f"Snoozed task {rec['id']} ({rec['title']}) to {label}")
 
@@ -526,7 +530,7 @@ def remind_cmd(
     if fmt == RemindFormat.json:
         render.print_json(data)
         return
-    sys.stdout.write(reminders.to_text(data, store.tz, limit=max(limit, 0)))
+    sys.stdout.write(reminders.to_text(data, store.ctx.tz, limit=max(limit, 0)))
 
 
 class Component(str, Enum):
@@ -563,12 +567,12 @@ def export_cmd(
             for t in store.all("task")
             if t["status"] == "open" and t.get("due") and (owner is None or t.get("owner") == owner)
         ],
-        store.tz,
+        store.ctx.tz,
     )
     data = calendar_export.to_ics(
         records,
         tasks.Links.load(store),
-        store.tz,
+        store.ctx.tz,
         name=f"{store.settings.get('name') or 'crm'} tasks",
         component=as_.value,
     )
