@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from typing import Any
 
 from crmcli import models
@@ -46,7 +47,7 @@ def add(store: Store, changes: ChangeSet) -> tuple[Record, list[str]]:
     a change set; returns it and warnings about e-mails/phones already in use."""
     changes.set.setdefault("name", "")
     _check(changes)
-    rec = models.new_record("customer", id=None, owner=store.user)
+    rec = models.new_record("customer", id=None, owner=store.ctx.user)
     rec, warnings = apply_contact_changes(store, "customer", rec, changes)
     rec = store.create("customer", **rec)
     store.note_change(f'customer: add "{rec["name"]}"')
@@ -81,9 +82,10 @@ def select(
     search: str | None = None,
     sort: str = "name",
     region: str | None = None,
+    tz: tzinfo | None = None,
 ) -> list[Record]:
     """Filter and sort customers as `customer list` does (`region`: settings
-    default_region, for a phone searched in national format)."""
+    default_region, for a phone searched in national format; `tz`: the CRM's zone)."""
     keys = phone_search_keys(search, region) if search else []
     out = [
         r
@@ -95,7 +97,7 @@ def select(
     ]
     if sort not in SORT_KEYS:
         raise CrmError(f"cannot sort by '{sort}' (use {', '.join(SORT_KEYS)})")
-    return sort_records(out, sort)
+    return sort_records(out, sort, tz)
 
 
 def edit(store: Store, rec: Record, changes: ChangeSet) -> tuple[Record, list[str]]:

@@ -420,12 +420,10 @@ def label(deal: Record) -> str:
 
 def parse_day(store: Store, text: str, what: str = "date") -> str:
     """A WHEN (ISO, free form, relative) as a YYYY-MM-DD text."""
-    from crmcli.dates import parse_when
-
     if not text or not text.strip():
         raise CrmError(f"the {what} is empty")
     try:
-        return parse_when(text, store.now()).date().isoformat()
+        return store.ctx.parse_when(text).date().isoformat()
     except (ValueError, OverflowError):  # e.g. +99999y: beyond the calendar
         raise CrmError(f"the {what} '{text}' is out of range") from None
 
@@ -501,7 +499,7 @@ def removed_stage_warning(settings: dict[str, Any], deals: list[Record]) -> str 
 
 
 def _history(store: Store, stage: str) -> dict[str, str]:
-    return {"stage": stage, "at": store.now_iso(), "by": store.user}
+    return {"stage": stage, "at": store.ctx.now_iso(), "by": store.ctx.user}
 
 
 def _refuse_closed(deal: Record, doing: str) -> None:
@@ -540,7 +538,7 @@ def add(store: Store, changes: ChangeSet) -> tuple[Record, list[str]]:
     cur = parse_currency(currency) if currency else str(settings["currency"]).upper()
     stage = check_stage(settings, stage) if stage else stage_names(settings)[0]
     texts, amount = changes.add.pop("lines", []), changes.pop("amount")
-    rec = models.new_record("deal", id=None, currency=cur, stage=stage, owner=store.user)
+    rec = models.new_record("deal", id=None, currency=cur, stage=stage, owner=store.ctx.user)
     rec = apply("deal", rec, changes)
     rec["lines"] = [parse_line(settings, text, cur) for text in texts]
     if amount is not None:
@@ -684,7 +682,7 @@ def lose(store: Store, deal: Record, reason: str | None) -> Record:
 
 
 def _close(store: Store, deal: Record, status: str, reason: str | None = None) -> Record:
-    now = store.now_iso()
+    now = store.ctx.now_iso()
     rec = dict(
         deal,
         status=status,
@@ -744,7 +742,7 @@ def approve(store: Store, deal: Record, by: str, note: str | None = None) -> Rec
     _refuse_closed(deal, "approve it")
     if not _still_unapproved(settings, deal):
         raise CrmError(f"deal {deal['id']} ({deal['title']}) needs no approval")
-    entry = {"by": by, "at": store.now_iso(), "note": note.strip() if note else None}
+    entry = {"by": by, "at": store.ctx.now_iso(), "note": note.strip() if note else None}
     rec = dict(deal, needs_approval=False, approvals=[*deal["approvals"], entry])
     rec = store.save("deal", rec)
     text = f"price approved by {by}" + (f": {entry['note']}" if entry["note"] else "")
@@ -759,7 +757,7 @@ def snooze(store: Store, deal: Record, until: str, reason: str | None) -> Record
     if not reason or not reason.strip():
         raise CrmError(f"say why: crm deal snooze {deal['id']} {until} --reason TEXT")
     day = parse_day(store, until, "snooze date")
-    if day <= store.now().date().isoformat():
+    if day <= store.ctx.now().date().isoformat():
         raise CrmError(f"snooze until {day}: the day must be after today")
     rec = dict(deal, snoozed_until=day, snooze_reason=reason.strip())
     rec = store.save("deal", rec)

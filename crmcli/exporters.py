@@ -5,7 +5,7 @@
   note/...): in a line it is called `record_kind`, so `kind` always says which
   kind of record the line holds.
 - csv: the fields of one kind in file order (then any extra keys), lists joined
-  with "; ", mappings as JSON, formulas neutralised (render.csv_cell).
+  with "; ", mappings as JSON, formulas neutralised (encode.csv_cell).
 - vcf: leads, customers and the contacts of company customers, one vCard 4.0
   each, that `crm lead import` reads back as they were. UIDs are stable: a
   contact's is built on its id (models.contact_id), not its place in the list.
@@ -80,7 +80,7 @@ def export_parts(
 
 
 def jsonl_line(kind: str, rec: Record) -> str:
-    from crmcli.render import to_json
+    from crmcli.encode import to_json
 
     out: dict[str, Any] = {"kind": kind}
     for key, value in rec.items():
@@ -106,7 +106,7 @@ def csv_columns(kind: str, records: list[Record]) -> list[str]:
 
 
 def csv_text(records: list[Record], kind: str) -> str:
-    from crmcli.render import write_csv
+    from crmcli.encode import write_csv
 
     buf = io.StringIO()
     write_csv(records, csv_columns(kind, records), buf)

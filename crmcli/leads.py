@@ -9,6 +9,7 @@ lead keeps its own, so its `show` still tells the whole story).
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -52,7 +53,7 @@ def add(store: Store, changes: ChangeSet) -> tuple[Record, list[str]]:
     returns it and warnings about e-mails/phones that another lead or customer
     already has."""
     changes.set.setdefault("name", "")
-    rec = models.new_record("lead", id=None, owner=store.user)
+    rec = models.new_record("lead", id=None, owner=store.ctx.user)
     rec, warnings = _apply(store, rec, changes)
     rec = store.create("lead", **rec)
     store.note_change(f'lead: add "{rec["name"]}"')
@@ -93,6 +94,7 @@ def select(
     batch: str | None = None,
     sort: str = "created",
     region: str | None = None,
+    tz: tzinfo | None = None,
 ) -> list[Record]:
     """Filter and sort leads as `lead list` does: every status unless `statuses`
     is given; newest first by default (`created`, `updated`), or by name. `region`
@@ -111,7 +113,7 @@ def select(
         and (batch is None or batch in r.get("batches", []))
         and (not search or matches(r, search, keys))
     ]
-    return sort_records(out, sort)
+    return sort_records(out, sort, tz)
 
 
 def edit(store: Store, rec: Record, changes: ChangeSet) -> tuple[Record, list[str]]:
@@ -274,7 +276,7 @@ def convert(
     """
     rid = lead["id"]
     value = _check_convert(lead, deal_title, amount)
-    owner = lead.get("owner") or store.user
+    owner = lead.get("owner") or store.ctx.user
     company = (lead.get("company") or "").strip()
     warnings: list[str] = []
     contact = {

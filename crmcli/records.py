@@ -3,6 +3,8 @@ duplicate checks, handover to another owner, removal with links, linked records.
 
 from __future__ import annotations
 
+from datetime import tzinfo
+
 from crmcli import models
 from crmcli.changes import ChangeSet, apply
 from crmcli.contactinfo import normalize_email, normalize_phone, parse_phone, phone_key
@@ -103,7 +105,7 @@ def linked(store: Store, kind: str, rid: str) -> dict[str, list[Record]]:
     return out
 
 
-def sort_records(records: list[Record], sort: str) -> list[Record]:
+def sort_records(records: list[Record], sort: str, tz: tzinfo) -> list[Record]:
     """Sort in place by name (folded, A to Z) or by `created`/`updated` (newest first)."""
     from crmcli.store import fold
 
@@ -112,7 +114,7 @@ def sort_records(records: list[Record], sort: str) -> list[Record]:
     else:
         from crmcli.dates import parse_iso
 
-        records.sort(key=lambda r: (parse_iso(r[sort]), r["id"]), reverse=True)
+        records.sort(key=lambda r: (parse_iso(r[sort], tz), r["id"]), reverse=True)
     return records
 
 

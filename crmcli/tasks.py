@@ -40,22 +40,21 @@ NOT_CONTACT = {"assign", "merge"}
 
 def parse_due(store: Store, text: str) -> datetime:
     """A WHEN for a due: a date without a time means the end of that day."""
-    from crmcli.dates import parse_when
-
-    return parse_when(text, store.now(), end_of_day=True)
+    return store.ctx.parse_when(text, end_of_day=True)
 
 
-def due_of(task: Record) -> datetime | None:
-    """The task's due as an aware datetime (None when it has none)."""
+def due_of(task: Record, tz: tzinfo) -> datetime | None:
+    """The task's due as an aware datetime (None when it has none); a due written
+    without an offset is in `tz`, the CRM's zone."""
     value = task.get("due")
     if not value:
         return None
     from crmcli.dates import parse_iso
 
-    return parse_iso(value)
+    return parse_iso(value, tz)
 
 
-def due_ts(task: Record) -> float | None:
+def due_ts(task: Record, tz: tzinfo) -> float | None:
     """The due as a POSIX timestamp (None when no due): the fast path for sorting
     and filtering many tasks."""
     value = task.get("due")
@@ -68,18 +67,13 @@ def due_ts(task: Record) -> float | None:
     if dt is None or dt.tzinfo is None:  # "Z", or no offset written by hand
         from crmcli.dates import parse_iso
 
-        dt = parse_iso(value)
+        dt = parse_iso(value, tz)
     return dt.timestamp()
 
 
 def is_all_day(due: datetime) -> bool:
     """A due entered as a date only (end of that day, in its own offset)."""
     return due.time() == END_OF_DAY
-
-
-def is_overdue(task: Record, now: datetime) -> bool:
-    due = due_of(task)
-    return task.get("status") == "open" and due is not None and due < now
 
 
 def late_by(due: datetime, now: datetime, tz: tzinfo) -> str | None:
@@ -103,8 +97,10 @@ def due_label(due: datetime | None, tz: tzinfo, now: datetime | None = None) -> 
         return ""
     local = due if is_all_day(due) else due.astimezone(tz)
     short = now is not None and local.year == now.astimezone(tz).year
-    text = local.strftime("%b %d" if short else "%Y-%m-%d")
-    return text if is_all_day(due) else f"{text} {local.strftime('%H:%M')}"
+    from crmcli.formats import clock_text, day_text
+
+    text = day_text(local, short=short)
+    return text if is_all_day(due) else f"{text} {clock_text(local)}"
 
 
 # ----- links: names and the customer a task is for -------------------------------------
@@ -180,20 +176,16 @@ class Links:
                 return kind, rid, models.display_name(kind, rec) if rec else rid
         return None
 
-    def label(self, task: Record) -> str:
-        link = self.linked(task)
-        return f"{link[0]}: {link[2]}" if link else ""
-
 
 # ----- ordering -----------------------------------------------------------------------
 
 
-def urgency_key(task: Record) -> tuple[Any, ...]:
+def urgency_key(task: Record, tz: tzinfo) -> tuple[Any, ...]:
     """Overdue first (most late first), then by due time, then priority; no due last.
 
     Overdue-most-late-first and then due time ascending are one order: the
     earliest due instant first."""
-    ts = due_ts(task)
+    ts = due_ts(task, tz)
     return (
         ts is None,
         ts if ts is not None else 0.0,
@@ -203,16 +195,16 @@ def urgency_key(task: Record) -> tuple[Any, ...]:
     )
 
 
-def by_urgency(tasks: Iterable[Record]) -> list[Record]:
-    return sorted(tasks, key=urgency_key)
+def by_urgency(tasks: Iterable[Record], tz: tzinfo) -> list[Record]:
+    return sorted(tasks, key=lambda t: urgency_key(t, tz))
 
 
-def by_complaint_rank(tasks: Iterable[Record], links: Links) -> list[Record]:
+def by_complaint_rank(tasks: Iterable[Record], links: Links, tz: tzinfo) -> list[Record]:
     """Complaints: customer tier (A, B, C, then none), then severity, then age (oldest first)."""
     from crmcli.dates import parse_iso
 
     def key(t: Record) -> tuple[Any, ...]:
-        created = parse_iso(t["created"]).timestamp() if t.get("created") else 0.0
+        created = parse_iso(t["created"], tz).timestamp() if t.get("created") else 0.0
         return (
             TIER_RANK.get(links.tier_of(t) or "", 9),
             SEVERITY_RANK.get(t.get("severity") or "", 9),
@@ -256,7 +248,7 @@ def select(
         if customer is not None and links.customer_of(t) != customer:  # type: ignore[union-attr]
             continue
         if overdue or due_before is not None:
-            ts = due_ts(t)
+            ts = due_ts(t, now.tzinfo)  # type: ignore[arg-type]
             if ts is None:
                 continue
             if overdue and (t.get("status") != "open" or ts >= now_ts):
@@ -436,16 +428,16 @@ def add(store: Store, changes: ChangeSet) -> tuple[Record, list[str]]:
     changes.set.setdefault("title", "")
     _check(store, changes)
     rid = new_id()
-    rec = models.new_record("task", id=rid, owner=store.user, series=None)
+    rec = models.new_record("task", id=rid, owner=store.ctx.user, series=None)
     _set_kind(rec, changes)
     rec = apply("task", rec, changes)
     if rec["every"]:
         rec["series"] = rid
     _check_task(rec)
     warnings = []
-    due = due_of(rec)
-    if due is not None and due < store.now():
-        warnings.append(f"the due {due_label(due, store.tz)} is in the past")
+    due = due_of(rec, store.ctx.tz)
+    if due is not None and due < store.ctx.now():
+        warnings.append(f"the due {due_label(due, store.ctx.tz)} is in the past")
     rec = store.save("task", rec, create=True)
     store.note_change(f'task: add "{rec["title"]}"')
     return rec, warnings
@@ -460,7 +452,7 @@ def next_due(task: Record, now: datetime, tz: tzinfo, start: datetime | None = N
     from crmcli.dates import parse_duration
 
     step = parse_duration(task["every"])
-    own = due_of(task)
+    own = due_of(task, tz)
     base = start or own
     if base is None:
         base = datetime.combine(now.astimezone(tz).date(), END_OF_DAY, tzinfo=tz)
@@ -487,7 +479,7 @@ def series_start(store: Store, task: Record) -> datetime | None:
     if not series or series == task["id"] or not store.exists("task", series):
         return None
     try:
-        return due_of(store.load("task", series))
+        return due_of(store.load("task", series), store.ctx.tz)
     except CrmError:
         return None
 
@@ -503,7 +495,7 @@ def done(store: Store, task: Record) -> tuple[Record, Record | None, bool]:
 
     if task.get("status") == "done":
         raise CrmError(f"task {task['id']} ({task['title']}) is done already")
-    now = store.now()
+    now = store.ctx.now()
     nxt: Record | None = None
     existed = False
     if task.get("every"):
@@ -511,7 +503,7 @@ def done(store: Store, task: Record) -> tuple[Record, Record | None, bool]:
             parse_every(task["every"])
         except CrmError as e:
             raise CrmError(f"tasks/{task['id']}.yaml: every: {e.message}") from None
-        due = next_due(task, now, store.tz, series_start(store, task))
+        due = next_due(task, now, store.ctx.tz, series_start(store, task))
         check_range(due, iso(due), "the next occurrence")  # before anything is written
         series = task.get("series") or task["id"]
         nid = occurrence_id(series, due)
@@ -540,7 +532,9 @@ def done(store: Store, task: Record) -> tuple[Record, Record | None, bool]:
     rec = dict(task, status="done", done_at=iso(now))
     if task.get("every") and not task.get("series"):
         rec["series"] = task["id"]
-    next_on = f"; next on {due_label(due_of(nxt), store.tz)}" if nxt is not None else ""
+    next_on = (
+        f"; next on {due_label(due_of(nxt, store.ctx.tz), store.ctx.tz)}" if nxt is not None else ""
+    )
     store.note_change(f'task: done "{rec["title"]}"{next_on}')
     return store.save("task", rec), nxt, existed
 
@@ -570,10 +564,10 @@ def snooze(store: Store, task: Record, when: str) -> Record:
     if task.get("status") != "open":
         raise CrmError(f"task {task['id']} ({task['title']}) is {task['status']}; reopen it first")
     due = parse_due(store, when)
-    if due <= store.now():
+    if due <= store.ctx.now():
         raise CrmError(f"cannot snooze to '{when}': that is not in the future")
     rec = store.save("task", dict(task, due=iso(due)))
-    store.note_change(f'task: snooze "{rec["title"]}" to {due_label(due, store.tz)}')
+    store.note_change(f'task: snooze "{rec["title"]}" to {due_label(due, store.ctx.tz)}')
     return rec
 
 
@@ -609,7 +603,7 @@ def contact_due(
     Each is the customer record plus `last_contact` (or null) and `contact_due`."""
     from crmcli.dates import iso, parse_duration, parse_iso
 
-    tz = store.tz
+    tz = store.ctx.tz
     wanted = [
         c["id"]
         for c in store.light("customer")
@@ -655,7 +649,7 @@ def contact_due(
                     "contact_due": iso(due_at),
                 }
             )
-    out.sort(key=lambda r: (parse_iso(r["contact_due"]).timestamp(), r["id"]))
+    out.sort(key=lambda r: (parse_iso(r["contact_due"], tz).timestamp(), r["id"]))
     return out
 
 

@@ -596,13 +596,13 @@ if given is not None:
     def test_money_round_trips_exactly(amount, unit):
         import json
 
-        from crmcli import render, yamlio
+        from crmcli import encode, yamlio
 
         parsed = deals.parse_money(format(amount, "f"))
         assert parsed == amount
         line = {"qty": Decimal(3), "unit_price": unit}
         back = yamlio.loads(yamlio.dumps({"amount": parsed, "lines": [line]}))
         assert back["amount"] == parsed and back["lines"][0]["unit_price"] == unit
-        again = json.loads(render.to_json({"amount": parsed}), parse_float=Decimal)
+        again = json.loads(encode.to_json({"amount": parsed}), parse_float=Decimal)
         assert again["amount"] == parsed
         assert deals.lines_total({"id": "x", "lines": [line]}) == 3 * unit

@@ -470,6 +470,14 @@ def test_remind_is_silent_when_nothing_needs_attention(crm, store):
     assert data["tasks"] == [] and data["contact_due"] == []
 
 
+def test_remind_shows_money_exactly(crm, store):
+    deal(store, "Odd order", close_date="2026-11-18", amount=Decimal("1234.567"))
+    deal(store, "Big odd order", needs_approval=True, amount=Decimal("250000.125"))
+    out = run("task", "remind").out
+    assert "1,234.567 CNY" in out and "1,234.57" not in out
+    assert "250,000.125 CNY" in out
+
+
 def test_remind_plain_text_grouped_by_owner(crm, store, monkeypatch):
     monkeypatch.setenv("CRM_NOW", "2026-09-01T10:00:00+08:00")
     zhang = customer("张伟贸易", cadence="30d", owner="alice")
@@ -636,7 +644,7 @@ def test_select_and_order_without_the_cli(store):
         {"id": "e", "title": "e", "status": "done", "due": "2026-11-01T10:00:00+08:00",
          "priority": "normal"},
     ]  # fmt: skip
-    assert [t["id"] for t in tasks.by_urgency(tasks.select(recs, now))] == ["d", "b", "a", "c"]
+    assert [t["id"] for t in tasks.by_urgency(tasks.select(recs, now), TZ)] == ["d", "b", "a", "c"]
     assert [t["id"] for t in tasks.select(recs, now, overdue=True)] == ["d"]
     assert [t["id"] for t in tasks.select(recs, now, status="done")] == ["e"]
     with pytest.raises(Exception, match="status"):

@@ -201,11 +201,12 @@ def output_list(
     """Print a list: JSON array of records, CSV of `csv_columns`, or a table; --limit N
     keeps the first N in every format, a table shows 50 by default."""
     from crmcli import render
+    from crmcli.encode import write_csv
 
     if fmt == ListFormat.json:
         render.print_json(list(limited(records, limit)))
     elif fmt == ListFormat.csv:
-        render.write_csv(limited(records, limit), csv_columns)
+        write_csv(limited(records, limit), csv_columns, render.raw(sys.stdout))
     else:
         n = default_limit(limit)
         shown = records[:n] if n else records

@@ -95,6 +95,7 @@ def list_cmd(
         search=search,
         sort=sort,
         region=region,
+        tz=store.ctx.tz,
     )
     output_list(
         records,

@@ -24,7 +24,7 @@ from crmcli.commands.common import (
     read_text_arg,
     ref_option,
 )
-from crmcli.formats import money_text
+from crmcli.formats import day_text, money_text
 
 app = typer.Typer(
     help=(
@@ -208,7 +208,7 @@ def list_cmd(
     if warning:
         store.warn(warning)
     names = {c["id"]: c["name"] for c in store.light("customer")}
-    today = store.now().date()
+    today = store.ctx.now().date()
     settings = store.settings
     currencies = {d.get("currency") or settings["currency"] for d in records}
     one_cur = currencies.pop() if len(currencies) == 1 else None
@@ -221,7 +221,7 @@ def list_cmd(
         text = str(value or "")
         if text[:4] == str(today.year) and len(text) == 10:
             with contextlib.suppress(ValueError):
-                return date.fromisoformat(text).strftime("%b %d")
+                return day_text(date.fromisoformat(text), short=True)
         return text
 
     def amount(d: dict) -> str:
@@ -290,7 +290,7 @@ def show_cmd(ref: DealRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
     timeline = store.timeline(rec["id"])
     links = records.linked(store, "deal", rec["id"])
     links.pop("deals", None)
-    flags = deals.flags(settings, rec, store.now().date())
+    flags = deals.flags(settings, rec, store.ctx.now().date())
     probability = deals.stage_probability(settings, rec["stage"])
     try:
         reasons = deals.approval_reasons(settings, rec) if rec["needs_approval"] else []
@@ -494,7 +494,7 @@ def approve_cmd(
     """
     from crmcli import deals
 
-    rec = common.mutate("deal", ref, lambda s, r: deals.approve(s, r, by or s.user, note))
+    rec = common.mutate("deal", ref, lambda s, r: deals.approve(s, r, by or s.ctx.user, note))
     print(f"Approved deal {rec['id']} ({rec['title']}) by {rec['approvals'][-1]['by']}")
 
 

@@ -109,6 +109,7 @@ def list_cmd(
         batch=batch,
         sort=sort,
         region=store.settings.get("default_region"),
+        tz=store.ctx.tz,
     )
     output_list(
         records,

@@ -1,7 +1,9 @@
 """crm lead import: business cards from CSV and vCard files become leads."""
 
 import contextlib
+import os
 import sys
+from collections.abc import Callable
 from enum import Enum
 from typing import Annotated, Any
 
@@ -249,6 +251,9 @@ def _read(name: str) -> bytes:
 def _run(importer: Any, cards: list[dict[str, Any]]) -> None:
     from crmcli.render import use_colour
 
+    if os.environ.get("CRM_TEST_KILL_AFTER"):  # tests only: `kill` after N records
+        importer.run(cards, progress=_kill_after(int(os.environ["CRM_TEST_KILL_AFTER"])))
+        return
     if len(cards) < PROGRESS_MIN or not use_colour(sys.stderr):
         importer.run(cards)
         return
@@ -265,6 +270,21 @@ def _run(importer: Any, cards: list[dict[str, Any]]) -> None:
     ) as bar:
         task = bar.add_task("import", total=len(cards))
         importer.run(cards, progress=lambda: bar.advance(task))
+
+
+def _kill_after(n: int) -> Callable[[], None]:
+    """A progress hook that sends this process SIGTERM once `n` records are done: the
+    killed-import test stops an import at a known record, not at a moment it polls for."""
+    import signal
+
+    done = [0]
+
+    def progress() -> None:
+        done[0] += 1
+        if done[0] == n:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return progress
 
 
 class _terminate_as_interrupt:

@@ -104,7 +104,11 @@ def add_cmd(
     store = get_store()
     with store.lock():
         rec, warnings = tasks.add(store, changes)
-    extra = f" (due {tasks.due_label(tasks.due_of(rec), store.tz)})" if rec["due"] else ""
+    extra = (
+        f" (due {tasks.due_label(tasks.due_of(rec, store.ctx.tz), store.ctx.tz)})"
+        if rec["due"]
+        else ""
+    )
     for w in warnings:
         store.warn(w)
     common.confirm_added(options["fmt"], "task", rec, extra)
@@ -153,7 +157,7 @@ def list_cmd(
     from crmcli.errors import CrmError
 
     store = get_store()
-    now = store.now()
+    now = store.ctx.now()
     if due_contact:
         if overdue or due_before or kind or deal or status != Status.open:
             raise CrmError("--due-contact lists customers: it takes --owner, --customer, --limit")
@@ -164,6 +168,7 @@ def list_cmd(
     before = tasks.parse_due(store, due_before) if due_before else None
     from crmcli import render
     from crmcli.commands.common import default_limit, limited
+    from crmcli.encode import JsonRecords
 
     lines = None
     if kind is None and cust_id is None:
@@ -183,7 +188,7 @@ def list_cmd(
         if fmt == ListFormat.json:
             render.print_json_lines(limited(lines, limit))
             return
-        records = render.JsonRecords(lines)
+        records = JsonRecords(lines)
         links = None
         if fmt == ListFormat.table:
             page = default_limit(limit)
@@ -204,17 +209,17 @@ def list_cmd(
             links=links,
         )
         if kind == Kind.complaint:
-            records = tasks.by_complaint_rank(records, links)  # type: ignore[arg-type]
+            records = tasks.by_complaint_rank(records, links, store.ctx.tz)  # type: ignore[arg-type]
         else:
-            records = tasks.by_urgency(records)
-    tz = store.tz
+            records = tasks.by_urgency(records, store.ctx.tz)
+    tz = store.ctx.tz
 
     def when(t: dict) -> str:
-        due = tasks.due_of(t)
+        due = tasks.due_of(t, tz)
         return tasks.due_label(due, tz, now)
 
     def late(t: dict) -> str:
-        due = tasks.due_of(t)
+        due = tasks.due_of(t, tz)
         if due is None or t["status"] != "open":
             return ""
         return tasks.late_by(due, now, tz) or ""
@@ -229,7 +234,7 @@ def list_cmd(
         def full_row(t: dict) -> list:
             from crmcli.dates import humanize_delta, parse_iso
 
-            age = humanize_delta(now - parse_iso(t["created"]))
+            age = humanize_delta(now - parse_iso(t["created"], tz))
             return [t["id"], links.tier_of(t), t["severity"], age, t["title"],  # type: ignore[union-attr]
                     _link_column(links, t), t["owner"]]  # fmt: skip
     else:
@@ -277,13 +282,12 @@ def _list_due_contact(
     store: Any, now: Any, owner: str | None, customer: str | None, limit: int | None, fmt: Any
 ) -> None:
     from crmcli import tasks
-    from crmcli.dates import parse_iso
 
     cust_id = store.resolve("customer", customer)["id"] if customer else None
     records = tasks.contact_due(store, now, owner=owner, customer=cust_id)
 
     def since(value: str | None) -> str:
-        return f"{(now - parse_iso(value)).days}d ago" if value else "never"
+        return f"{(now - store.ctx.parse_iso(value)).days}d ago" if value else "never"
 
     output_list(
         records,
@@ -313,11 +317,11 @@ def show_cmd(ref: TaskRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
         render.print_json({**rec, "timeline": store.timeline(rec["id"])})
         return
     links = tasks.Links.load(store)
-    now = store.now()
-    due = tasks.due_of(rec)
+    now = store.ctx.now()
+    due = tasks.due_of(rec, store.ctx.tz)
     pairs = [(k, v) for k, v in rec.items()]
     if due is not None and rec["status"] == "open":
-        late = tasks.late_by(due, now, store.tz)
+        late = tasks.late_by(due, now, store.ctx.tz)
         if late:
             pairs.append(("late", late))
     link = links.linked(rec)
@@ -338,7 +342,7 @@ def done_cmd(ref: TaskRef) -> None:
     rec, nxt, existed = common.mutate("task", ref, tasks.done, _resolve_open)
     print(f"Done task {rec['id']}: {rec['title']}")
     if nxt is not None:
-        label = tasks.due_label(tasks.due_of(nxt), store.tz)
+        label = tasks.due_label(tasks.due_of(nxt, store.ctx.tz), store.ctx.tz)
         how = "is already there" if existed else "added"
         print(f"Next occurrence {nxt['id']} due {label} {how}")
 
@@ -385,7 +389,7 @@ def snooze_cmd(
 
     store = get_store()
     rec = common.mutate("task", ref, lambda s, r: tasks.snooze(s, r, when), _resolve_open)
-    label = tasks.due_label(tasks.due_of(rec), store.tz)
+    label = tasks.due_label(tasks.due_of(rec, store.ctx.tz), store.ctx.tz)
     print(f"Snoozed task {rec['id']} ({rec['title']}) to {label}")
 
 
@@ -474,7 +478,7 @@ def remind_cmd(
     if fmt == RemindFormat.json:
         render.print_json(data)
         return
-    sys.stdout.write(reminders.to_text(data, store.tz, limit=max(limit, 0)))
+    sys.stdout.write(reminders.to_text(data, store.ctx.tz, limit=max(limit, 0)))
 
 
 class Component(str, Enum):
@@ -506,13 +510,17 @@ def export_cmd(
 
     store = get_store()
     records = tasks.by_urgency(
-        t
-        for t in store.all("task")
-        if t["status"] == "open" and t.get("due") and (owner is None or t.get("owner") == owner)
+        [
+            t
+            for t in store.all("task")
+            if t["status"] == "open" and t.get("due") and (owner is None or t.get("owner") == owner)
+        ],
+        store.ctx.tz,
     )
     data = calendar_export.to_ics(
         records,
         tasks.Links.load(store),
+        store.ctx.tz,
         name=f"{store.settings.get('name') or 'crm'} tasks",
         component=as_.value,
     )
