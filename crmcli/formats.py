@@ -1,5 +1,5 @@
 """How values read for people, in one place: money (exact, never rounded),
-yes/no for booleans, short local times.
+yes/no for booleans, days and times.
 
 The files and JSON keep values as they are; these are for tables, `show`, the
 plain text of `task remind` and messages. Phones: contactinfo.display_phone.
@@ -7,7 +7,7 @@ plain text of `task remind` and messages. Phones: contactinfo.display_phone.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -35,11 +35,23 @@ def yes_no(value: bool) -> str:
     return "yes" if value else "no"
 
 
-def time_text(when: datetime | str | None) -> str:
-    """2026-11-23 10:00 for people: a datetime, or a stored ISO stamp as written
-    (in the offset it was written with); nothing for no time."""
+def time_text(when: datetime | str | None, *, weekday: bool = False) -> str:
+    """2026-11-23 10:00 for people (with `weekday`: Mon 2026-11-23 10:00): a
+    datetime, or a stored ISO stamp as written (in the offset it was written with);
+    nothing for no time."""
     if when is None:
         return ""
     if isinstance(when, datetime):
-        return when.strftime("%Y-%m-%d %H:%M")
+        return when.strftime("%a %Y-%m-%d %H:%M" if weekday else "%Y-%m-%d %H:%M")
     return str(when)[:16].replace("T", " ")
+
+
+def day_text(day: date, *, short: bool = False, weekday: bool = False) -> str:
+    """A day for people: 2026-12-01; `short` (a day within this year): Dec 01;
+    `weekday`: Tue Dec 01."""
+    return day.strftime("%a %b %d" if weekday else "%b %d" if short else "%Y-%m-%d")
+
+
+def clock_text(when: datetime) -> str:
+    """The time of day for people: 14:00."""
+    return when.strftime("%H:%M")

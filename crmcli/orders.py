@@ -215,13 +215,13 @@ def format_of(path: str | None) -> str:
 def encode(o: dict[str, Any], fmt: str) -> bytes:
     """The order as a file in `fmt` (one of FORMATS)."""
     if fmt == "json":
-        from crmcli.render import to_json
+        from crmcli.encode import to_json
 
         return (to_json(o) + "\n").encode("utf-8")
     if fmt == "csv":
         import io
 
-        from crmcli.render import write_csv
+        from crmcli.encode import write_csv
 
         buf = io.StringIO()
         write_csv(csv_rows(o), CSV_COLUMNS, buf)
@@ -241,9 +241,11 @@ def due(store: Store, since: str | None = None) -> list[Record]:
     if since is None:
         chosen = [d for d in won if not d.get("handed_off_at")]
     else:
-        start = parse_when(since, store.now())
+        start = parse_when(since, store.ctx.now())
         chosen = [
-            d for d in won if d.get("closed_at") and parse_iso(d["closed_at"], store.tz) >= start
+            d
+            for d in won
+            if d.get("closed_at") and parse_iso(d["closed_at"], store.ctx.tz) >= start
         ]
     return sorted(chosen, key=lambda d: (str(d.get("closed_at")), d["id"]))
 
@@ -262,7 +264,7 @@ def export(store: Store, folder: Path, fmt: str, since: str | None = None) -> li
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise CrmError(f"cannot make the folder {folder}: {e.strerror}") from None
-    now, written = store.now_iso(), []
+    now, written = store.ctx.now_iso(), []
     for deal, data in files:
         path = folder / f"O-{deal['id']}{SUFFIX[fmt]}"
         try:

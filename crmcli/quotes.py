@@ -71,7 +71,7 @@ def make(
         raise CrmError(f"deal {deal['id']} ({deal['title']}) is lost; reopen it to quote it")
     deals.refuse_unapproved(store.settings, deal, "quoted")
     content = orders.priced(store, deal)
-    today = store.now().date()
+    today = store.ctx.now().date()
     valid = today + timedelta(days=VALID_DAYS)
     if valid_until is not None:
         valid = deals.parse_day(store, valid_until, "--valid-until date")
