@@ -207,7 +207,14 @@ def output_list(
         shown = records[:n] if n else records
         more = len(records) - len(shown)
         footer = f"{more} more not shown (--limit 0 shows all)" if more > 0 else None
-        render.table(columns, [row(r) for r in shown], title=title, footer=footer, empty=empty)
+        render.table(
+            columns,
+            [row(r) for r in shown],
+            title=title,
+            footer=footer,
+            empty=empty,
+            omit_same=True,
+        )
 
 
 def confirm_added(fmt: ShowFormat | None, kind: str, rec: dict[str, Any], extra: str = "") -> None:

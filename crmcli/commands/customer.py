@@ -121,10 +121,8 @@ def list_cmd(
     output_list(
         records,
         fmt,
-        ["id", ("name", {"overflow": "fold", "ratio": 3, "min_width": 12}),
-         ("e-mail", {"overflow": "ellipsis", "no_wrap": True, "ratio": 3, "max_width": 26}),
-         ("phone", {"no_wrap": True}), ("owner", {"no_wrap": True}),
-         ("tags", {"overflow": "ellipsis", "no_wrap": True, "ratio": 2})],
+        ["id", "name", ("e-mail", {"priority": 3}), ("phone", {"priority": 2}), "owner",
+         ("tags", {"priority": 0})],
         lambda r: [r["id"], r["name"], (r["emails"] or [""])[0],
                    display_phone((r["phones"] or [""])[0], region), r["owner"], r["tags"]],
         csv_columns=CSV_COLUMNS,
@@ -154,6 +152,7 @@ def show_cmd(ref: CustomerRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
          for k, v in rec.items() if k not in ("contacts", "fields")]
         + [(f"fields.{k}", v) for k, v in rec["fields"].items()],
         title=f"{rec['name']} ({rec['id']})",
+        tz=store.tz,
     )  # fmt: skip
     show_related(rec["contacts"], links, timeline, region)
 
@@ -199,8 +198,11 @@ def show_related(
             )  # fmt: skip
     render.section("Timeline")
     render.table(
-        ["when", "by", "kind", ("text", {"overflow": "fold", "ratio": 1})],
-        [[time_text(a["at"]), a["by"], a["kind"], render.lines_cell(a["text"])] for a in timeline],
+        ["when", "by", "kind", ("text", {"wrap": True})],
+        [
+            [time_text(a["at"], get_store().tz), a["by"], a["kind"], render.lines_cell(a["text"])]
+            for a in timeline
+        ],
         empty="  (no entries)",
     )
 

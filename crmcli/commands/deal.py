@@ -206,6 +206,7 @@ def list_cmd(
     Example: crm deal list --status all --owner alice --closing-before 2026-12-31 -f csv
     """
     from crmcli import deals
+    from crmcli.dates import parse_iso
 
     store = get_store()
     records = deals.select(
@@ -243,39 +244,25 @@ def list_cmd(
             return f"{int(a):,}" + (f" {cur}" if cur else "")
         return money_text(a, cur)
 
-    one_line = {"no_wrap": True}
-    spec: list[tuple[str, dict, Any, bool]] = [  # header, options, cell, shown
-        ("id", one_line, lambda d: d["id"], True),
-        # title and customer wrap within the room the other columns leave (80 columns)
-        ("title", {"overflow": "fold"}, lambda d: d["title"], True),
-        (
-            "customer",
-            {"overflow": "fold"},
-            lambda d: names.get(d.get("customer"), d.get("customer")) or "",
-            True,
-        ),
-        # Columns that would say the same on every row are left out (80 columns).
-        ("stage", one_line, lambda d: d.get("stage"), stage is None),
-        (
-            "amount",  # one currency: named on the total line
-            {"justify": "right", "no_wrap": True},
-            amount,
-            True,
-        ),
-        (
-            "close",
-            one_line,
-            lambda d: close_label(d.get("close_date")),
-            any(d.get("close_date") for d in records),
-        ),
-        ("owner", one_line, lambda d: d.get("owner"), len({d.get("owner") for d in records}) > 1),
-        ("", one_line, lambda d: "".join(FLAG_MARKS[f] for f in flags[d["id"]]), bool(shown_flags)),
-    ]
-    spec = [s for s in spec if s[3]]
-    columns: list[Any] = [(header, opts) for header, opts, _, _ in spec]
+    def closed(d: dict) -> str:  # the day it was won or lost, in the CRM's zone
+        at = d.get("closed_at")
+        return close_label(parse_iso(at).astimezone(store.tz).date().isoformat()) if at else ""
+
+    # Columns empty or the same on every row are left out (output_list).
+    columns: list[Any] = [
+        "id", "title", ("customer", {"priority": 4}), ("stage", {"priority": 2}),
+        ("amount", {"justify": "right", "priority": 3}),  # one currency: named on the total
+        ("close", {"priority": 2}), ("closed", {"priority": 2}), ("why lost", {"priority": 0}),
+        "owner", ("", {"priority": 3}),
+    ]  # fmt: skip
 
     def row(d: dict) -> list[Any]:
-        return [cell(d) for _, _, cell, _ in spec]
+        return [
+            d["id"], d["title"], names.get(d.get("customer"), d.get("customer")) or "",
+            d.get("stage"), amount(d), close_label(d.get("close_date")), closed(d),
+            d.get("lost_reason") if d.get("status") == "lost" else "", d.get("owner"),
+            "".join(FLAG_MARKS[f] for f in flags[d["id"]]),
+        ]  # fmt: skip
 
     output_list(records, fmt, columns, row, csv_columns=CSV_COLUMNS, limit=limit, empty="no deals")
     if fmt == ListFormat.table and records:
@@ -346,11 +333,11 @@ def show_cmd(ref: DealRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
     if flags:
         pairs.insert(1, ("flags", _flag_text(flags)))
     pairs += [(f"fields.{k}", v) for k, v in rec["fields"].items()]
-    render.record_view(pairs, title=f"{rec['title']} ({rec['id']})")
+    render.record_view(pairs, title=f"{rec['title']} ({rec['id']})", tz=store.tz)
     if rec["lines"]:
         render.section("Lines")
         render.table(
-            ["#", "sku", ("name", {"overflow": "fold"}), ("qty", {"justify": "right"}),
+            ["#", "sku", "name", ("qty", {"justify": "right"}),
              ("unit", {"justify": "right"}), ("total", {"justify": "right"}),
              ("list", {"justify": "right"}), ("floor", {"justify": "right"})],
             [[i + 1, ln.get("sku"), ln.get("name"), ln.get("qty"),
@@ -361,15 +348,15 @@ def show_cmd(ref: DealRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
     render.section("Stage history")
     render.table(
         ["when", "stage", "by"],
-        [[time_text(h.get("at")), h.get("stage"), h.get("by")]
+        [[time_text(h.get("at"), store.tz), h.get("stage"), h.get("by")]
          for h in rec["stage_history"]],
         empty="  (no entries)",
     )  # fmt: skip
     if rec["approvals"]:
         render.section("Approvals")
         render.table(
-            ["when", "by", ("note", {"overflow": "fold", "ratio": 1})],
-            [[time_text(a.get("at")), a.get("by"), a.get("note")]
+            ["when", "by", ("note", {"wrap": True})],
+            [[time_text(a.get("at"), store.tz), a.get("by"), a.get("note")]
              for a in rec["approvals"]],
         )  # fmt: skip
     show_related([], links, timeline)

@@ -116,6 +116,13 @@ def add_cmd(
     confirm_added(fmt, "task", rec, extra)
 
 
+def _kind_text(t: dict) -> str:
+    """A task's kind for a list: nothing for a todo; a complaint with its severity."""
+    if t.get("kind") == "complaint" and t.get("severity"):
+        return f"complaint ({t['severity']})"
+    return "" if t.get("kind") == "todo" else t.get("kind") or ""
+
+
 def _link_column(links: Any, t: dict) -> str:
     link = links.linked(t)
     return link[2] if link else ""
@@ -227,9 +234,8 @@ def list_cmd(
 
     if kind == Kind.complaint:
         columns: list[Any] = [
-            ("id", {"no_wrap": True}), "tier", "severity", ("age", {"no_wrap": True}),
-            ("title", {"overflow": "fold", "ratio": 3}), ("for", {"overflow": "fold", "ratio": 2}),
-            "owner",
+            "id", ("tier", {"priority": 2}), ("severity", {"priority": 3}), "age", "title",
+            ("for", {"priority": 2}), "owner",
         ]  # fmt: skip
 
         def full_row(t: dict) -> list:
@@ -240,39 +246,22 @@ def list_cmd(
                     _link_column(links, t), t["owner"]]  # fmt: skip
     else:
         columns = [
-            ("id", {"no_wrap": True}), ("due", {"no_wrap": True}), ("late", {"no_wrap": True}),
-            "pri", ("title", {"overflow": "fold", "ratio": 3}),
-            ("for", {"overflow": "fold", "ratio": 2}), "owner",
+            "id", ("due", {"priority": 3}), ("late", {"priority": 2}), "pri",
+            ("kind", {"priority": 2}), "title", ("for", {"priority": 2}), "owner",
         ]  # fmt: skip
 
         def full_row(t: dict) -> list:
             pri = "" if t["priority"] == "normal" else t["priority"]
             title = t["title"] if t["status"] == "open" else f"{t['title']} ({t['status']})"
-            return [t["id"], when(t), late(t), pri, title, _link_column(links, t), t["owner"]]
+            return [t["id"], when(t), late(t), pri, _kind_text(t), title, _link_column(links, t),
+                    t["owner"]]  # fmt: skip
 
-    # Leave out the columns that would be empty on every shown row (80 columns are few).
-    keep = list(range(len(columns)))
-    if fmt == ListFormat.table:
-        n = default_limit(limit)
-        rows = [full_row(t) for t in (records[:n] if n else records)]
-        optional = {"late", "pri", "for", "tier"}
-        names = [col[0] if isinstance(col, tuple) else col for col in columns]
-        keep = [
-            i
-            for i, name in enumerate(names)
-            if (name not in optional or any(r[i] for r in rows)) and not (owner and name == "owner")
-        ]
-    columns = [columns[i] for i in keep]
-
-    def row(t: dict) -> list:
-        cells = full_row(t)
-        return [cells[i] for i in keep]
-
+    # Columns empty on every shown row, or the same on every one, are left out.
     output_list(
         records,
         fmt,
         columns,
-        row,
+        full_row,
         csv_columns=CSV_COLUMNS,
         limit=limit,
         empty="no tasks",
@@ -294,9 +283,7 @@ def _list_due_contact(
     output_list(
         records,
         fmt,
-        [("id", {"no_wrap": True}), ("name", {"overflow": "fold", "ratio": 3}), "tier",
-         "cadence", ("last contact", {"no_wrap": True}), ("due since", {"no_wrap": True}),
-         "owner"],
+        ["id", "name", "tier", "cadence", "last contact", "due since", "owner"],
         lambda c: [c["id"], c["name"], c["tier"], c["cadence"], since(c["last_contact"]),
                    c["contact_due"][:10], c["owner"]],
         csv_columns=["id", "name", "tier", "cadence", "last_contact", "contact_due", "owner"],
@@ -329,7 +316,7 @@ def show_cmd(ref: TaskRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
     link = links.linked(rec)
     if link:
         pairs.append(("linked", f"{link[0]} {link[2]} ({link[1]})"))
-    render.record_view(pairs, title=f"{rec['title']} ({rec['id']})")
+    render.record_view(pairs, title=f"{rec['title']} ({rec['id']})", tz=store.tz)
 
 
 def _done_message(rec: dict) -> str:
