@@ -215,6 +215,25 @@ def add_contact(
     return store.save("customer", rec), phone_warnings(store, contact["phones"])
 
 
+def contact_index(rec: Record, ref: str) -> int:
+    """Where in `rec`'s contacts the one named `ref` is (case- and accent-insensitive,
+    or by its id); an error lists the contacts there are."""
+    want = fold(ref.strip())
+    for i, c in enumerate(rec["contacts"]):
+        if fold(str(c.get("name") or "")) == want or c.get("id") == ref.strip():
+            return i
+    names = ", ".join(f"'{c.get('name')}'" for c in rec["contacts"]) or "none"
+    raise CrmError(f"customer {rec['id']} has no contact '{ref}' (contacts: {names})")
+
+
+def remove_contact(store: Store, rec: Record, ref: str) -> tuple[Record, dict[str, Any]]:
+    """Remove the contact `ref` from customer `rec`; the customer saved and the contact."""
+    i = contact_index(rec, ref)
+    contact = rec["contacts"][i]
+    rec = dict(rec, contacts=rec["contacts"][:i] + rec["contacts"][i + 1 :])
+    return store.save("customer", rec), contact
+
+
 def _merge_contacts(a: list[dict], b: list[dict]) -> list[dict]:
     out = [dict(c) for c in a]
     for c in b:

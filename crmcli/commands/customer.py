@@ -1,4 +1,4 @@
-"""crm customer ...: add, list, show, edit, contact add, note, assign, merge, rm."""
+"""crm customer ...: add, list, show, edit, contact add|edit|rm, note, assign, merge, rm."""
 
 from typing import Annotated
 
@@ -299,6 +299,25 @@ def contact_add_cmd(
     for w in warnings:
         store.warn(w)
     print(f"Added contact {name} to customer {rec['id']}: {rec['name']}")
+
+
+@contact_app.command("rm")
+def contact_rm_cmd(
+    ref: CustomerRef,
+    name: Annotated[str, typer.Argument(help="The contact's name (or id).", show_default=False)],
+) -> None:
+    """Remove a contact from a company customer.
+
+    Example: crm customer contact rm "Acme GmbH" "Li Wei"
+    """
+    from crmcli import customers
+
+    store = get_store()
+    with store.lock():
+        rec = store.resolve("customer", ref)
+        rec, contact = customers.remove_contact(store, rec, name)
+        store.note_change(f'customer: remove contact "{contact["name"]}" from "{rec["name"]}"')
+    print(f"Removed contact {contact['name']} from customer {rec['id']}: {rec['name']}")
 
 
 @app.command("note")
