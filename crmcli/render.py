@@ -271,15 +271,17 @@ _GAP = 2  # cells between two columns
 
 
 def _column(col: str | tuple[str, dict[str, Any]], position: int) -> dict[str, Any]:
-    """A column's spec: header, key, priority (higher: kept longer), justify, wrap."""
+    """A column's spec: header, key, priority (higher: kept longer), min (the fewest
+    cells it is cut to before it is dropped), justify, wrap."""
     header, opts = (col, {}) if isinstance(col, str) else col
-    unknown = set(opts) - {"key", "priority", "justify", "wrap"}
+    unknown = set(opts) - {"key", "priority", "min", "justify", "wrap"}
     if unknown:
         raise TypeError(f"table column {header!r}: unknown options {sorted(unknown)}")
     return {
         "header": header,
         "key": opts.get("key", header in KEY_COLUMNS),
         "priority": opts.get("priority", 1),
+        "min": opts.get("min", _MIN_CUT),
         "justify": opts.get("justify", "left"),
         "wrap": opts.get("wrap", False),
         "position": position,
@@ -288,7 +290,7 @@ def _column(col: str | tuple[str, dict[str, Any]], position: int) -> dict[str, A
 
 def _fit(cols: list[dict[str, Any]], width: int, tty: bool) -> list[dict[str, Any]]:
     """The columns shown and their widths in `width` cells: the others are cut with
-    `…` down to _MIN_CUT cells, least useful (lowest priority) and widest first,
+    `…` down to their `min` cells, least useful (lowest priority) and widest first,
     then dropped in that order; key columns are never cut (on a terminal a name
     wraps, down to _MIN_WRAP cells), nor dropped."""
     shown = list(cols)
@@ -305,7 +307,7 @@ def _fit(cols: list[dict[str, Any]], width: int, tty: bool) -> list[dict[str, An
         for c in notes + order + [c for c in wrapping if not c["wrap"]]:
             if excess <= 0:
                 return shown
-            least = _MIN_CUT if c in order else _MIN_WRAP
+            least = c["min"] if c in order else _MIN_WRAP
             take = min(excess, max(0, c["natural"] - max(least, c["head"])))
             c["width"] -= take
             excess -= take
@@ -341,7 +343,7 @@ def table(
     """Draw rows as a table that fits the screen (80 columns off a terminal).
 
     A column is a header or (header, options): `priority` (default 1; the lowest
-    is cut first, then dropped), `justify` ("right" for numbers), `wrap` (a note
+    is cut first, then dropped), `min` (cut to no fewer cells: default 8), `justify` ("right" for numbers), `wrap` (a note
     shown over lines), `key` (default: the columns headed id, name and title; never
     dropped or cut). Off a terminal each row is one line (cells cut with `…`, nothing
     wrapped), so grep finds whole rows. With `omit_same`, a column that is the same

@@ -244,23 +244,28 @@ def list_cmd(
             return f"{int(a):,}" + (f" {cur}" if cur else "")
         return money_text(a, cur)
 
-    def closed(d: dict) -> str:  # the day it was won or lost, in the CRM's zone
+    def closed(d: dict) -> str:  # the day it was won or lost (in the CRM's zone), and why lost
         at = d.get("closed_at")
-        return close_label(parse_iso(at).astimezone(store.tz).date().isoformat()) if at else ""
+        if not at:
+            return ""
+        day = close_label(parse_iso(at).astimezone(store.tz).date().isoformat())
+        return (
+            f"{day}: {d['lost_reason']}"
+            if d.get("status") == "lost" and d.get("lost_reason")
+            else day
+        )
 
     # Columns empty or the same on every row are left out (output_list).
     columns: list[Any] = [
-        "id", "title", ("customer", {"priority": 4}), ("stage", {"priority": 2}),
+        "id", "title", ("customer", {"priority": 4}), ("stage", {"priority": 2, "min": 11}),
         ("amount", {"justify": "right", "priority": 3}),  # one currency: named on the total
-        ("close", {"priority": 2}), ("closed", {"priority": 2}), ("why lost", {"priority": 0}),
-        "owner", ("", {"priority": 3}),
+        ("close", {"priority": 2, "min": 10}), ("closed", {"priority": 4, "min": 7}), "owner", ("", {"priority": 3}),
     ]  # fmt: skip
 
     def row(d: dict) -> list[Any]:
         return [
             d["id"], d["title"], names.get(d.get("customer"), d.get("customer")) or "",
-            d.get("stage"), amount(d), close_label(d.get("close_date")), closed(d),
-            d.get("lost_reason") if d.get("status") == "lost" else "", d.get("owner"),
+            d.get("stage"), amount(d), close_label(d.get("close_date")), closed(d), d.get("owner"),
             "".join(FLAG_MARKS[f] for f in flags[d["id"]]),
         ]  # fmt: skip
 

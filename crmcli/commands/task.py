@@ -246,7 +246,7 @@ def list_cmd(
                     _link_column(links, t), t["owner"]]  # fmt: skip
     else:
         columns = [
-            "id", ("due", {"priority": 3}), ("late", {"priority": 2}), "pri",
+            "id", ("due", {"priority": 4, "min": 12}), ("late", {"priority": 0}), "pri",
             ("kind", {"priority": 2}), "title", ("for", {"priority": 2}), "owner",
         ]  # fmt: skip
 
