@@ -23,11 +23,11 @@ COMMANDS = {
     "init": ("init", "init_command"),
     "export": ("export", "export_command"),
     "doctor": ("doctor", "doctor_command"),
-    "history": ("team", "history_command"),
-    "undo": ("team", "undo_command"),
-    "sync": ("team", "sync_command"),
-    "resolve": ("team", "resolve_command"),
-    "merge-driver": ("team", "merge_driver_command"),
+    "history": ("history", "history_command"),
+    "undo": ("history", "undo_command"),
+    "sync": ("sync", "sync_command"),
+    "resolve": ("sync", "resolve_command"),
+    "merge-driver": ("sync", "merge_driver_command"),
 }
 ORDER = ["init", *GROUPS, "export", "doctor", "history", "undo", "sync", "resolve", "merge-driver"]
 

@@ -11,7 +11,7 @@ tasks always give the same bytes.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta, timezone
+from datetime import timedelta, timezone, tzinfo
 from typing import Any
 
 from crmcli.models import Record
@@ -28,10 +28,10 @@ def uid(task: Record) -> str:
     return f"{task['id']}@{UID_DOMAIN}"
 
 
-def _utc(value: str) -> Any:
+def _utc(value: str, tz: tzinfo) -> Any:
     from crmcli.dates import parse_iso
 
-    return parse_iso(value).astimezone(timezone.utc)
+    return parse_iso(value, tz).astimezone(timezone.utc)
 
 
 def _description(task: Record, links: Links) -> str:
@@ -53,6 +53,7 @@ def _description(task: Record, links: Links) -> str:
 def to_ics(
     tasks: Iterable[Record],
     links: Links,
+    tz: tzinfo,
     *,
     name: str = "crm tasks",
     component: str = "event",
@@ -68,16 +69,16 @@ def to_ics(
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", name)
     for task in tasks:
-        due = due_of(task)
+        due = due_of(task, tz)
         if due is None:
             continue
         item = icalendar.Event() if component == "event" else icalendar.Todo()
         item.add("uid", uid(task))
-        item.add("dtstamp", _utc(task.get("updated") or task["created"]))
+        item.add("dtstamp", _utc(task.get("updated") or task["created"], tz))
         if task.get("created"):
-            item.add("created", _utc(task["created"]))
+            item.add("created", _utc(task["created"], tz))
         if task.get("updated"):
-            item.add("last-modified", _utc(task["updated"]))
+            item.add("last-modified", _utc(task["updated"], tz))
         item.add("summary", task["title"])
         item.add("description", _description(task, links))
         item.add("categories", [task.get("kind") or "todo"])

@@ -2,73 +2,55 @@
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from typing import Any
 
 from crmcli import models
+from crmcli.changes import ChangeSet, unchanged
 from crmcli.contactinfo import phone_key, phone_search_keys
 from crmcli.errors import CrmError
 from crmcli.models import Record
 from crmcli.records import (
+    apply_contact_changes,
     clean_emails,
     clean_phones,
-    duplicates,
-    edit_contact_details,
     phone_warnings,
     sort_records,
 )
 from crmcli.store import Store, fold, new_id
 
 SORT_KEYS = ("name", "created", "updated")
-# Fields `edit --unset` may clear, with their empty value.
-UNSETTABLE = {
-    "website": None,
-    "industry": None,
-    "owner": None,
-    "source": None,
-    "tier": None,
-    "cadence": None,
-    "emails": [],
-    "phones": [],
-    "tags": [],
-    "fields": {},
-}
 
 
-def add(
-    store: Store,
-    name: str,
-    *,
-    kind: str = "company",
-    emails: list[str] | None = None,
-    phones: list[str] | None = None,
-    website: str | None = None,
-    industry: str | None = None,
-    owner: str | None = None,
-    source: str | None = None,
-    tags: list[str] | None = None,
-    fields: dict[str, Any] | None = None,
-) -> tuple[Record, list[str]]:
-    """Create a customer; returns it and warnings about e-mails/phones already in use."""
-    if not name.strip():
-        raise CrmError("a customer needs a name")
-    if kind not in ("company", "person"):
+def _check(changes: ChangeSet) -> None:
+    """Clean the name, kind, tier and cadence a change set gives (the customer's rules)."""
+    changes.clean_text("name", required="a customer needs a name")
+    kind = changes.set.get("kind")
+    if kind is not None and kind not in ("company", "person"):
         raise CrmError(f"kind '{kind}' must be company or person")
-    emails_ = clean_emails(emails)
-    phones_ = clean_phones(store, phones)
-    warnings = phone_warnings(store, phones_) + duplicates(store, "customer", emails_, phones_)
-    rec = store.create(
-        "customer",
-        name=name.strip(),
-        kind=kind,
-        emails=emails_,
-        phones=phones_,
-        website=website,
-        industry=industry,
-        owner=owner or store.user,
-        source=source,
-        tags=list(tags or []),
-        fields=dict(fields or {}),
-    )
+    tier = changes.set.get("tier")
+    if tier is not None:
+        tier = tier.upper()
+        if tier not in models.TIERS:
+            raise CrmError(f"tier '{tier}' must be A, B or C")
+        changes.set.update(tier=tier, tier_manual=True)
+    if "tier" in changes.unset:
+        changes.set["tier_manual"] = False
+    if changes.set.get("cadence") is not None:
+        from crmcli.dates import parse_duration
+
+        parse_duration(changes.set["cadence"])
+
+
+def add(store: Store, changes: ChangeSet) -> tuple[Record, list[str]]:
+    """Create a customer (a company unless `kind`; owner: the user unless given) from
+    a change set; returns it and warnings about e-mails/phones already in use."""
+    changes.set.setdefault("name", "")
+    _check(changes)
+    rec = models.new_record("customer", id=None, owner=store.ctx.user)
+    rec, warnings = apply_contact_changes(store, "customer", rec, changes)
+    rec = store.create("customer", **rec)
+    store.note_change(f'customer: add "{rec["name"]}"')
     return rec, warnings
 
 
@@ -100,9 +82,10 @@ def select(
     search: str | None = None,
     sort: str = "name",
     region: str | None = None,
+    tz: tzinfo | None = None,
 ) -> list[Record]:
     """Filter and sort customers as `customer list` does (`region`: settings
-    default_region, for a phone searched in national format)."""
+    default_region, for a phone searched in national format; `tz`: the CRM's zone)."""
     keys = phone_search_keys(search, region) if search else []
     out = [
         r
@@ -114,78 +97,20 @@ def select(
     ]
     if sort not in SORT_KEYS:
         raise CrmError(f"cannot sort by '{sort}' (use {', '.join(SORT_KEYS)})")
-    return sort_records(out, sort)
+    return sort_records(out, sort, tz)
 
 
-def edit(
-    store: Store,
-    rec: Record,
-    *,
-    name: str | None = None,
-    kind: str | None = None,
-    emails: list[str] | None = None,
-    phones: list[str] | None = None,
-    website: str | None = None,
-    industry: str | None = None,
-    owner: str | None = None,
-    source: str | None = None,
-    tags: list[str] | None = None,
-    fields: dict[str, Any] | None = None,
-    remove_tags: list[str] | None = None,
-    remove_emails: list[str] | None = None,
-    remove_phones: list[str] | None = None,
-    tier: str | None = None,
-    cadence: str | None = None,
-    unset: list[str] | None = None,
-) -> tuple[Record, list[str]]:
-    """Apply changes to a customer and save it; returns it and duplicate warnings."""
-    rec = dict(rec)
-    if name is not None:
-        if not name.strip():
-            raise CrmError("a customer needs a name")
-        rec["name"] = name.strip()
-    if kind is not None:
-        if kind not in ("company", "person"):
-            raise CrmError(f"kind '{kind}' must be company or person")
-        rec["kind"] = kind
-    for attr, value in (
-        ("website", website),
-        ("industry", industry),
-        ("owner", owner),
-        ("source", source),
-    ):
-        if value is not None:
-            rec[attr] = value
-    if tier is not None:
-        tier = tier.upper()
-        if tier not in models.TIERS:
-            raise CrmError(f"tier '{tier}' must be A, B or C")
-        rec["tier"] = tier
-        rec["tier_manual"] = True
-    if cadence is not None:
-        from crmcli.dates import parse_duration
-
-        parse_duration(cadence)
-        rec["cadence"] = cadence
-    if "tier" in (unset or []):
-        rec["tier_manual"] = False
-    rec, new_emails, new_phones = edit_contact_details(
-        store,
-        "customer",
-        rec,
-        UNSETTABLE,
-        emails=emails,
-        phones=phones,
-        tags=tags,
-        fields=fields,
-        remove_tags=remove_tags,
-        remove_emails=remove_emails,
-        remove_phones=remove_phones,
-        unset=unset,
-    )
-    warnings = phone_warnings(store, new_phones)
-    warnings += duplicates(store, "customer", new_emails, new_phones, exclude=rec["id"])
-    return store.save("customer", rec), warnings
+def edit(store: Store, rec: Record, changes: ChangeSet) -> tuple[Record, list[str]]:
+    """Apply a change set to a customer and save it; returns it and warnings about
+    e-mails/phones added that another customer already has."""
+    _check(changes)
+    before = rec
+    rec, warnings = apply_contact_changes(store, "customer", rec, changes)
+    if unchanged("customer", before, rec):
+        return before, warnings
+    rec = store.save("customer", rec)
+    store.note_change(f'customer: edit "{rec["name"]}"')
+    return rec, warnings
 
 
 def add_contact(
@@ -211,8 +136,9 @@ def add_contact(
     for c in rec["contacts"]:
         if fold(str(c.get("name"))) == fold(contact["name"]):
             raise CrmError(f"customer {rec['id']} already has a contact named '{c.get('name')}'")
-    rec = dict(rec, contacts=[*rec["contacts"], contact])
-    return store.save("customer", rec), phone_warnings(store, contact["phones"])
+    rec = store.save("customer", dict(rec, contacts=[*rec["contacts"], contact]))
+    store.note_change(f'customer: add contact "{name}" to "{rec["name"]}"')
+    return rec, phone_warnings(store, contact["phones"])
 
 
 def contact_index(rec: Record, ref: str) -> int:
@@ -231,7 +157,9 @@ def remove_contact(store: Store, rec: Record, ref: str) -> tuple[Record, dict[st
     i = contact_index(rec, ref)
     contact = rec["contacts"][i]
     rec = dict(rec, contacts=rec["contacts"][:i] + rec["contacts"][i + 1 :])
-    return store.save("customer", rec), contact
+    rec = store.save("customer", rec)
+    store.note_change(f'customer: remove contact "{contact["name"]}" from "{rec["name"]}"')
+    return rec, contact
 
 
 def _merge_contacts(a: list[dict], b: list[dict]) -> list[dict]:
@@ -266,6 +194,7 @@ def merge(store: Store, keep: Record, other: Record, *, dry_run: bool = False) -
             merged[key] = other.get(key)
     merged = models.normalize("customer", merged)
     refs = store.referrers(other["id"], activities=True)
+    store.note_change(f'customer: merge "{other["name"]}" into "{keep["name"]}"')
     result = {
         "customer": merged,
         "repointed": [{"kind": k, "id": r["id"], "field": f} for k, r, f in refs],

@@ -1,12 +1,11 @@
 """Dates and times: the current time (env CRM_NOW), WHEN parsing, durations.
 
-Every command takes "now" from `now()`, so tests set CRM_NOW and never read the
-real clock. Stored timestamps are ISO 8601 strings with an offset, to the second.
+Every command takes "now" from its context (crmcli.context, env CRM_NOW), so tests
+never read the real clock. Nothing here holds a zone: functions that need one take it. Stored timestamps are ISO 8601 strings with an offset, to the second.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import date, datetime, time, timedelta, tzinfo
 
@@ -28,20 +27,6 @@ _TIME_RE = r"(?P<time>\d{1,2}(?::\d{2})?(?::\d{2})?\s*(?:am|pm)?|noon|midnight)"
 YEARS = (1900, 2200)
 DATE_ORDERS = ("DMY", "MDY", "YMD")
 
-# The zone that timestamps written without an offset (by hand) are read in: the
-# CRM's settings timezone once a Store is opened (use_zone), else the machine's.
-_zone: list = [None, None]  # [zone name, its tzinfo once looked up]
-# How a slash date whose order is ambiguous (03/04/2026) is read: settings date_order.
-_date_order: list[str | None] = [None]
-
-
-def use_zone(name: str | None, date_order: str | None = None) -> None:
-    """Read timestamps that lack an offset in the zone `name` (the CRM's timezone), and
-    ambiguous slash dates in `date_order` (DMY, MDY, YMD; None: refuse them)."""
-    _date_order[0] = date_order
-    if name != _zone[0]:
-        _zone[:] = [name, None]
-
 
 def check_range(dt: datetime, text: str, what: str = "the date") -> datetime:
     """`dt` when its year lies in YEARS and its offset within a day; else DateError
@@ -53,12 +38,6 @@ def check_range(dt: datetime, text: str, what: str = "the date") -> datetime:
     if not YEARS[0] <= dt.year <= YEARS[1]:
         raise DateError(f"{what} '{text}' is out of range (years {YEARS[0]} to {YEARS[1]})")
     return dt
-
-
-def _naive_zone() -> tzinfo:
-    if _zone[1] is None:
-        _zone[1] = get_tz(_zone[0])
-    return _zone[1]
 
 
 def get_tz(name: str | None) -> tzinfo:
@@ -75,10 +54,10 @@ def get_tz(name: str | None) -> tzinfo:
         raise DateError(f"unknown timezone '{name}'") from e
 
 
-def now(tz: tzinfo | None = None) -> datetime:
-    """The current time in `tz`: env CRM_NOW when set (tests use it), else the clock."""
+def now(tz: tzinfo | None = None, fixed: str | None = None) -> datetime:
+    """The current time in `tz` (None: the machine's zone): `fixed` (the context's
+    CRM_NOW, which tests set) when given, else the clock."""
     tz = tz or get_tz(None)
-    fixed = os.environ.get("CRM_NOW")
     if fixed:
         try:
             dt = parse_iso(fixed, tz)
@@ -95,7 +74,7 @@ def iso(dt: datetime) -> str:
 
 def parse_iso(value: str | datetime | date, tz: tzinfo | None = None) -> datetime:
     """A stored timestamp (or a YAML date) as an aware datetime; naive ones are taken in
-    `tz`, else in the CRM's zone (use_zone)."""
+    `tz` (the CRM's zone: Context.parse_iso), else in the machine's zone."""
     if isinstance(value, datetime):
         dt = value
     elif isinstance(value, date):
@@ -109,7 +88,7 @@ def parse_iso(value: str | datetime | date, tz: tzinfo | None = None) -> datetim
 
             dt = isoparse(text)
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=tz or _naive_zone())
+        dt = dt.replace(tzinfo=tz or get_tz(None))
     return dt
 
 
@@ -165,14 +144,17 @@ def _relative_day(text: str, today: date) -> date | None:
     return None
 
 
-def parse_when(text: str, current: datetime | None = None, *, end_of_day: bool = False) -> datetime:
+def parse_when(
+    text: str, current: datetime, *, end_of_day: bool = False, date_order: str | None = None
+) -> datetime:
     """Parse a WHEN as CONVENTIONS lists it; the result is aware, in `current`'s zone.
 
-    A form with no time of day gives midnight, or 23:59:59 with `end_of_day`.
+    A form with no time of day gives midnight, or 23:59:59 with `end_of_day`. A slash
+    date whose order is ambiguous is read in `date_order` (DMY, MDY; None: refused).
     Unparseable text raises DateError quoting it: never a silent guess.
     """
     try:
-        dt = _parse_when(text, current, end_of_day=end_of_day)
+        dt = _parse_when(text, current, end_of_day=end_of_day, date_order=date_order)
     except (ValueError, OverflowError):  # +99999y, year 10000: past what a date can hold
         raise DateError(f"the date '{text}' is out of range") from None
     return check_range(dt, text)
@@ -182,10 +164,10 @@ _NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d*)?")
 _DAY_MONTH = re.compile(r"(\d{1,2})([./])(\d{1,2})\2(\d+)(?=$|[ T])(.*)")
 
 
-def _numeric_date(text: str) -> str:
+def _numeric_date(text: str, date_order: str | None) -> str:
     """`text` with a leading dotted or slash date (12.10.2026, 03/04/2026) written as
     ISO. Dotted dates are day first; a slash date is read by its numbers when only
-    one order makes a date, else by settings date_order, else refused."""
+    one order makes a date, else by `date_order` (settings date_order), else refused."""
     m = _DAY_MONTH.fullmatch(text.strip())
     if not m:
         return text
@@ -193,7 +175,7 @@ def _numeric_date(text: str) -> str:
     how = "write it as YYYY-MM-DD (e.g. 2026-04-03)"
     if len(year) != 4:
         raise DateError(f"the date '{text}' needs a four-digit year: {how}")
-    order = "DMY" if sep == "." or a > 12 else "MDY" if b > 12 or a == b else _date_order[0]
+    order = "DMY" if sep == "." or a > 12 else "MDY" if b > 12 or a == b else date_order
     if order not in ("DMY", "MDY"):
         raise DateError(
             f"the date '{text}' could be day or month first: {how}, "
@@ -203,13 +185,14 @@ def _numeric_date(text: str) -> str:
     return f"{year}-{month:02d}-{day:02d}{rest}"
 
 
-def _parse_when(text: str, current: datetime | None, *, end_of_day: bool) -> datetime:
-    current = current or now()
+def _parse_when(
+    text: str, current: datetime, *, end_of_day: bool, date_order: str | None
+) -> datetime:
     tz = current.tzinfo
     shown = text
     if _NUMBER.fullmatch(text.strip()):
         raise DateError(f"'{shown}' is a number, not a date (try 2026-12-01, +3d or tomorrow)")
-    raw = _numeric_date(text)
+    raw = _numeric_date(text, date_order)
     text = " ".join(raw.strip().lower().split())
     if not text:
         raise DateError("empty date")

@@ -28,6 +28,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from crmcli import models
+from crmcli.changes import ChangeSet, apply, unchanged
 from crmcli.errors import CrmError
 from crmcli.formats import money_text
 from crmcli.models import Record
@@ -419,12 +420,10 @@ def label(deal: Record) -> str:
 
 def parse_day(store: Store, text: str, what: str = "date") -> str:
     """A WHEN (ISO, free form, relative) as a YYYY-MM-DD text."""
-    from crmcli.dates import parse_when
-
     if not text or not text.strip():
         raise CrmError(f"the {what} is empty")
     try:
-        return parse_when(text, store.now()).date().isoformat()
+        return store.ctx.parse_when(text).date().isoformat()
     except (ValueError, OverflowError):  # e.g. +99999y: beyond the calendar
         raise CrmError(f"the {what} '{text}' is out of range") from None
 
@@ -499,14 +498,8 @@ def removed_stage_warning(settings: dict[str, Any], deals: list[Record]) -> str 
 # ----- writing ------------------------------------------------------------------------------
 
 
-def _same(a: Record, b: Record) -> bool:
-    return {k: v for k, v in a.items() if k != "updated"} == {
-        k: v for k, v in b.items() if k != "updated"
-    }
-
-
 def _history(store: Store, stage: str) -> dict[str, str]:
-    return {"stage": stage, "at": store.now_iso(), "by": store.user}
+    return {"stage": stage, "at": store.ctx.now_iso(), "by": store.ctx.user}
 
 
 def _refuse_closed(deal: Record, doing: str) -> None:
@@ -523,110 +516,52 @@ def _recompute_approval(settings: dict[str, Any], deal: Record) -> list[str]:
     return reasons
 
 
-def add(
-    store: Store,
-    title: str,
-    *,
-    customer: str | None,
-    amount: Any = None,
-    currency: str | None = None,
-    stage: str | None = None,
-    close: str | None = None,
-    owner: str | None = None,
-    lines: list[str] | None = None,
-    tags: list[str] | None = None,
-    fields: dict[str, Any] | None = None,
-) -> tuple[Record, list[str]]:
-    """Create a deal (in the first stage unless `stage`); `lines` are SKU:QTY[:PRICE]
+def _check(store: Store, changes: ChangeSet) -> None:
+    """Clean the title, customer (a REF), close date and owner a change set gives."""
+    changes.clean_text("title", required="a deal needs a title")
+    changes.clean_text("owner", required="the owner is empty")
+    if changes.set.get("customer") is not None:
+        changes.set["customer"] = store.resolve("customer", changes.set["customer"])["id"]
+    if changes.set.get("close_date") is not None:
+        changes.set["close_date"] = parse_day(store, changes.set["close_date"], "close date")
+
+
+def add(store: Store, changes: ChangeSet) -> tuple[Record, list[str]]:
+    """Create a deal from a change set (title, customer REF; in the first stage unless
+    `stage`; settings currency unless `currency`). Lines added are SKU:QTY[:PRICE]
     texts and make the amount unless an explicit `amount` is given. Returns the deal
     and the reasons it needs approval (empty when it does not)."""
     settings = store.settings
-    if not title.strip():
-        raise CrmError("a deal needs a title")
+    changes.set.setdefault("title", "")
+    _check(store, changes)
+    currency, stage = changes.pop("currency"), changes.pop("stage")
     cur = parse_currency(currency) if currency else str(settings["currency"]).upper()
     stage = check_stage(settings, stage) if stage else stage_names(settings)[0]
-    parsed = [parse_line(settings, text, cur) for text in lines or []]
-    rec = models.new_record(
-        "deal",
-        id="new",
-        title=title.strip(),
-        customer=customer,
-        currency=cur,
-        stage=stage,
-        close_date=parse_day(store, close, "close date") if close else None,
-        owner=owner or store.user,
-        lines=parsed,
-        tags=list(tags or []),
-        fields=dict(fields or {}),
-    )
+    texts, amount = changes.add.pop("lines", []), changes.pop("amount")
+    rec = models.new_record("deal", id=None, currency=cur, stage=stage, owner=store.ctx.user)
+    rec = apply("deal", rec, changes)
+    rec["lines"] = [parse_line(settings, text, cur) for text in texts]
     if amount is not None:
         rec["amount"] = parse_money(amount)
-    elif parsed:
+    elif rec["lines"]:
         rec["amount"] = lines_total(rec)
     reasons = _recompute_approval(settings, rec)
     rec["stage_history"] = [_history(store, stage)]
-    del rec["id"]
     rec = store.create("deal", **rec)
     store.note_change(f"deal: add {label(rec)}")
     return rec, reasons
 
 
-UNSETTABLE = {"amount": None, "close": "close_date", "owner": None, "customer": None}
-
-
-def edit(
-    store: Store,
-    deal: Record,
-    *,
-    title: str | None = None,
-    customer: str | None = None,
-    amount: Any = None,
-    currency: str | None = None,
-    close: str | None = None,
-    owner: str | None = None,
-    tags: list[str] | None = None,
-    remove_tags: list[str] | None = None,
-    lines: list[str] | None = None,
-    remove_lines: list[str] | None = None,
-    replace_lines: bool = False,
-    fields: dict[str, Any] | None = None,
-    unset: list[str] | None = None,
-) -> tuple[Record, list[str]]:
-    """Change a deal. `lines` are added (or, with `replace_lines`, replace all lines);
-    `remove_lines` names lines by sku or by number (1 = first). When the lines change
-    and no `amount` is given, the amount becomes their sum. Changing the lines, amount
-    or currency recomputes needs_approval (an earlier approval no longer counts).
-    Returns the deal and the reasons it needs approval (empty when it does not)."""
-    settings = store.settings
-    old = deal
-    rec = dict(deal)
-    terms = bool(lines) or bool(remove_lines) or replace_lines or amount is not None or currency
-    if terms and not is_open(deal):
-        _refuse_closed(deal, "change its lines, amount or currency")
-    if title is not None:
-        if not title.strip():
-            raise CrmError("a deal needs a title")
-        rec["title"] = title.strip()
-    if customer is not None:
-        rec["customer"] = customer
-    if currency is not None:
-        rec["currency"] = parse_currency(currency)
+def _edited_lines(
+    settings: dict[str, Any], rec: Record, changes: ChangeSet, currency_changed: bool
+) -> list[Record]:
+    """The deal's lines after the change set: lines set replace them all, lines added
+    come after the rest; a line removed is named by sku or by number (1 = first)."""
     cur = rec.get("currency") or settings["currency"]
-    if close is not None:
-        rec["close_date"] = parse_day(store, close, "close date")
-    if owner is not None:
-        if not owner.strip():
-            raise CrmError("the owner is empty")
-        rec["owner"] = owner.strip()
-    rec["tags"] = rec["tags"] + list(tags or [])
-    for t in remove_tags or []:
-        if t not in rec["tags"]:
-            raise CrmError(f"deal {rec['id']} has no tag '{t}'")
-        rec["tags"] = [x for x in rec["tags"] if x != t]
-    rec["fields"] = {**rec["fields"], **(fields or {})}
-
-    new_lines = [] if replace_lines else [dict(line) for line in rec.get("lines") or []]
-    for key in remove_lines or []:
+    replace = "lines" in changes.set
+    texts = changes.pop("lines") if replace else changes.add.pop("lines", [])
+    new_lines = [] if replace else [dict(line) for line in rec.get("lines") or []]
+    for key in changes.remove.pop("lines", []):
         if key.isdigit() and 1 <= int(key) <= len(new_lines):
             new_lines.pop(int(key) - 1)
             continue
@@ -635,8 +570,8 @@ def edit(
             have = ", ".join(f"{i + 1} {line.get('sku')}" for i, line in enumerate(new_lines))
             raise CrmError(f"deal {rec['id']} has no line '{key}' (lines: {have or 'none'})")
         new_lines = kept
-    new_lines += [parse_line(settings, text, cur) for text in lines or []]
-    if currency is not None:
+    new_lines += [parse_line(settings, text, cur) for text in texts]
+    if currency_changed:
         for line in new_lines:  # the products must still match the deal's currency
             product = products(settings).get(str(line.get("sku")))
             if product is not None:
@@ -646,11 +581,16 @@ def edit(
                         f"product {line['sku']} is priced in {pc}, not {cur}; "
                         "change the lines with the currency"
                     )
-    lines_changed = new_lines != (rec.get("lines") or [])
-    rec["lines"] = new_lines
+    return new_lines
+
+
+def _new_amount(store: Store, old: Record, rec: Record, amount: Any, lines_changed: bool) -> None:
+    """Set the amount given, or the lines' total when the lines changed (warning when
+    that replaces an amount set by hand)."""
+    cur = rec.get("currency") or store.settings["currency"]
     if amount is not None:
         rec["amount"] = parse_money(amount)
-    elif lines_changed and new_lines:
+    elif lines_changed and rec["lines"]:
         total = lines_total(rec)
         if rec.get("amount") is not None and rec["amount"] != lines_total(old):
             store.warn(
@@ -659,38 +599,45 @@ def edit(
             )
         rec["amount"] = total
 
-    for field in unset or []:
-        if field == "amount" and rec["lines"]:
-            raise CrmError("cannot unset the amount of a deal with lines; remove the lines")
-        if field in UNSETTABLE:
-            rec[UNSETTABLE[field] or field] = None
-        elif field == "tags":
-            rec["tags"] = []
-        elif field.removeprefix("fields.") in rec["fields"]:
-            key = field.removeprefix("fields.")
-            rec["fields"] = {k: v for k, v in rec["fields"].items() if k != key}
-        else:
-            allowed = ", ".join([*UNSETTABLE, "tags", "fields.KEY"])
-            raise CrmError(f"cannot unset '{field}' (one of: {allowed})")
 
+def _terms_text(old: Record, rec: Record) -> str:
+    text = f"terms: amount {money_text(old.get('amount'), old.get('currency')) or '(none)'}"
+    text += f" -> {money_text(rec.get('amount'), rec.get('currency')) or '(none)'}"
+    text += f", {len(rec['lines'])} line(s)"
+    return text + ("; needs approval" if rec["needs_approval"] else "")
+
+
+def edit(store: Store, deal: Record, changes: ChangeSet) -> tuple[Record, list[str]]:
+    """Change a deal by a change set. Lines added come after the others (lines set
+    replace them); lines removed are named by sku or by number (1 = first). When the
+    lines change and no `amount` is given, the amount becomes their sum. Changing the
+    lines, amount or currency recomputes needs_approval (an earlier approval no longer
+    counts). Returns the deal and the reasons it needs approval (empty when none)."""
+    settings = store.settings
+    terms = {"lines", "amount", "currency"}
+    if terms & {*changes.set, *changes.add, *changes.remove} and not is_open(deal):
+        _refuse_closed(deal, "change its lines, amount or currency")
+    _check(store, changes)
+    amount, currency = changes.pop("amount"), changes.pop("currency")
+    rec = dict(deal)
+    if currency is not None:
+        rec["currency"] = parse_currency(currency)
+    rec["lines"] = _edited_lines(settings, rec, changes, currency is not None)
+    rec = apply("deal", rec, changes)
+    if "amount" in changes.unset and rec["lines"]:
+        raise CrmError("cannot unset the amount of a deal with lines; remove the lines")
+    _new_amount(store, deal, rec, amount, rec["lines"] != (deal.get("lines") or []))
     reasons: list[str] = []
-    terms_changed = any(
-        rec.get(k) != old.get(k) for k in ("amount", "currency", "lines")
-    ) or "amount" in (unset or [])
+    terms_changed = any(rec.get(k) != deal.get(k) for k in terms) or "amount" in changes.unset
     if terms_changed:
         reasons = _recompute_approval(settings, rec)
     elif rec.get("needs_approval"):
         reasons = approval_reasons(settings, rec)
-    if _same(models.normalize("deal", rec), old):
-        return old, reasons
+    if unchanged("deal", deal, rec):
+        return deal, reasons
     rec = store.save("deal", rec)
     if terms_changed:
-        text = f"terms: amount {money_text(old.get('amount'), old.get('currency')) or '(none)'}"
-        text += f" -> {money_text(rec.get('amount'), rec.get('currency')) or '(none)'}"
-        text += f", {len(rec['lines'])} line(s)"
-        if rec["needs_approval"]:
-            text += "; needs approval"
-        store.add_activity(rec["id"], "edit", text)
+        store.add_activity(rec["id"], "edit", _terms_text(deal, rec))
     store.note_change(f"deal: edit {label(rec)}")
     return rec, reasons
 
@@ -735,7 +682,7 @@ def lose(store: Store, deal: Record, reason: str | None) -> Record:
 
 
 def _close(store: Store, deal: Record, status: str, reason: str | None = None) -> Record:
-    now = store.now_iso()
+    now = store.ctx.now_iso()
     rec = dict(
         deal,
         status=status,
@@ -795,7 +742,7 @@ def approve(store: Store, deal: Record, by: str, note: str | None = None) -> Rec
     _refuse_closed(deal, "approve it")
     if not _still_unapproved(settings, deal):
         raise CrmError(f"deal {deal['id']} ({deal['title']}) needs no approval")
-    entry = {"by": by, "at": store.now_iso(), "note": note.strip() if note else None}
+    entry = {"by": by, "at": store.ctx.now_iso(), "note": note.strip() if note else None}
     rec = dict(deal, needs_approval=False, approvals=[*deal["approvals"], entry])
     rec = store.save("deal", rec)
     text = f"price approved by {by}" + (f": {entry['note']}" if entry["note"] else "")
@@ -810,7 +757,7 @@ def snooze(store: Store, deal: Record, until: str, reason: str | None) -> Record
     if not reason or not reason.strip():
         raise CrmError(f"say why: crm deal snooze {deal['id']} {until} --reason TEXT")
     day = parse_day(store, until, "snooze date")
-    if day <= store.now().date().isoformat():
+    if day <= store.ctx.now().date().isoformat():
         raise CrmError(f"snooze until {day}: the day must be after today")
     rec = dict(deal, snoozed_until=day, snooze_reason=reason.strip())
     rec = store.save("deal", rec)

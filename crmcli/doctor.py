@@ -239,10 +239,10 @@ class _Checker:
 
     def tracked_derived(self) -> None:
         """.crm/ is this machine's derived data: git must not carry it to other clones."""
-        from crmcli import gitops
+        from crmcli.git.run import git
 
         try:
-            proc = gitops.git(self.root, "ls-files", "-z", "--", DERIVED_DIR, check=False)
+            proc = git(self.root, "ls-files", "-z", "--", DERIVED_DIR, check=False)
         except CrmError:
             return  # no git
         tracked = [n for n in proc.stdout.split("\0") if n] if proc.returncode == 0 else []
@@ -344,20 +344,43 @@ class _Checker:
             before = len(self.problems)
             self.kind_checks(kind, path, rec)
             by_kind = len(self.problems) - before
-        canonical = yamlio.dumps(rec).encode("utf-8")
-        if canonical != raw and unknown and not id_problem:
-            known = {k: v for k, v in rec.items() if k not in unknown}
-            if yamlio.dumps(known) == yamlio.without_keys(text, unknown):
-                return False  # only what crm does not define is not canonical: left as written
-        if canonical != raw:
-            comments = raw.count(b"#") > canonical.count(b"#")
-            repair = None if comments or not valid_name else _rewrite(self.store, kind, path)
-            why = " (it has comments a rewrite would drop: tidy it by hand)" if comments else ""
-            if id_problem:
-                self.add(path, "id", id_problem + why, repair)
-            else:
-                self.add(path, None, "not in canonical form (key order or layout)" + why, repair)
+        if not self.canonical(kind, path, raw, rec, unknown, id_problem, valid_name):
+            return False
         return len(self.problems) - start == by_kind
+
+    def canonical(
+        self,
+        kind: str,
+        path: Path,
+        raw: bytes,
+        rec: Record,
+        unknown: list[str],
+        id_problem: str | None,
+        valid_name: bool,
+    ) -> bool:
+        """Whether the file's bytes `raw` are what store.write_record would write for
+        `rec`; a problem (rewrite offered) when not. False also when only keys crm does
+        not define (`unknown`) are not canonical: they are left as written."""
+        from crmcli import yamlio
+        from crmcli.store import encode_record
+
+        rel = self.store.rel(path)
+        canonical = encode_record(rel, rec)
+        if canonical == raw:
+            return True
+        if unknown and not id_problem:
+            known = {k: v for k, v in rec.items() if k not in unknown}
+            text = raw.decode("utf-8")
+            if encode_record(rel, known) == yamlio.without_keys(text, unknown).encode("utf-8"):
+                return False
+        comments = raw.count(b"#") > canonical.count(b"#")
+        repair = None if comments or not valid_name else _rewrite(self.store, kind, path)
+        why = " (it has comments a rewrite would drop: tidy it by hand)" if comments else ""
+        if id_problem:
+            self.add(path, "id", id_problem + why, repair)
+        else:
+            self.add(path, None, "not in canonical form (key order or layout)" + why, repair)
+        return True
 
     def conflicts(self, path: Path, conflicts: Any) -> None:
         """One problem per value the merge driver set aside (`conflicts`, see mergedriver)."""
@@ -534,7 +557,7 @@ def _printable(text: str) -> str:
 
 
 def _show(value: Any) -> str:
-    from crmcli.render import to_json
+    from crmcli.encode import to_json
 
     text = repr(value) if isinstance(value, str) else to_json(value, indent=None)
     return text if len(text) <= 60 else text[:57] + "..."

@@ -5,7 +5,7 @@
   note/...): in a line it is called `record_kind`, so `kind` always says which
   kind of record the line holds.
 - csv: the fields of one kind in file order (then any extra keys), lists joined
-  with "; ", mappings as JSON, formulas neutralised (render.csv_cell).
+  with "; ", mappings as JSON, formulas neutralised (encode.csv_cell).
 - vcf: leads, customers and the contacts of company customers, one vCard 4.0
   each, that `crm lead import` reads back as they were. UIDs are stable: a
   contact's is built on its id (models.contact_id), not its place in the list.
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from crmcli import models
@@ -79,7 +80,7 @@ def export_parts(
 
 
 def jsonl_line(kind: str, rec: Record) -> str:
-    from crmcli.render import to_json
+    from crmcli.encode import to_json
 
     out: dict[str, Any] = {"kind": kind}
     for key, value in rec.items():
@@ -105,7 +106,7 @@ def csv_columns(kind: str, records: list[Record]) -> list[str]:
 
 
 def csv_text(records: list[Record], kind: str) -> str:
-    from crmcli.render import write_csv
+    from crmcli.encode import write_csv
 
     buf = io.StringIO()
     write_csv(records, csv_columns(kind, records), buf)
@@ -128,43 +129,47 @@ def vcf_text(store: Store, kinds: list[str], *, include_converted: bool = False)
     return "".join(parts)
 
 
-def _vcard(
-    uid: str,
-    name: str,
-    *,
-    kind: str = "individual",
-    org: list[str] | None = None,
-    title: str | None = None,
-    emails: Iterable[str] = (),
-    phones: Iterable[str] = (),
-    faxes: Iterable[str] = (),
-    note: str | None = None,
-    url: str | None = None,
-) -> str:
+@dataclass
+class Card:
+    """What one vCard says."""
+
+    uid: str
+    name: str
+    kind: str = "individual"
+    org: list[str] | None = None
+    title: str | None = None
+    emails: Iterable[str] = ()
+    phones: Iterable[str] = ()
+    faxes: Iterable[str] = ()
+    note: str | None = None
+    url: str | None = None
+
+
+def _vcard(c: Card) -> str:
     import vobject
 
     card = vobject.vCard()
     card.add("version").value = "4.0"
-    card.add("uid").value = uid
-    card.add("kind").value = kind
-    card.add("fn").value = name
-    if org and any(org):
-        card.add("org").value = list(org)
-    if title:
-        card.add("title").value = title
-    for e in emails:
+    card.add("uid").value = c.uid
+    card.add("kind").value = c.kind
+    card.add("fn").value = c.name
+    if c.org and any(c.org):
+        card.add("org").value = list(c.org)
+    if c.title:
+        card.add("title").value = c.title
+    for e in c.emails:
         card.add("email").value = e
-    for p in phones:
+    for p in c.phones:
         card.add("tel").value = p
-    for p in faxes:
+    for p in c.faxes:
         tel = card.add("tel")
         tel.value = p
         tel.params["TYPE"] = ["fax"]
-    if note:
-        card.add("note").value = note
-    if url:
+    if c.note:
+        card.add("note").value = c.note
+    if c.url:
         line = card.add("url")
-        line.value = " ".join(url.split())
+        line.value = " ".join(c.url.split())
         line.encoded = True  # a URI: its commas and semicolons are not escaped
     text = card.serialize(lineLength=1 << 30)  # folded here: vobject counts characters
     return "".join(fold_line(x) + "\r\n" for x in text.split("\r\n")[:-1])
@@ -204,15 +209,17 @@ def lead_vcard(rec: Record) -> str:
     department = _split(fields.get("department"))
     org = [rec.get("company") or "", *department] if rec.get("company") or department else None
     return _vcard(
-        f"crm-lead-{rec['id']}",
-        rec["name"],
-        org=org,
-        title=rec.get("title"),
-        emails=rec.get("emails") or [],
-        phones=rec.get("phones") or [],
-        faxes=_split(fields.get("fax")),
-        note=_str(fields.get("note")),
-        url=_str(fields.get("website")),
+        Card(
+            f"crm-lead-{rec['id']}",
+            rec["name"],
+            org=org,
+            title=rec.get("title"),
+            emails=rec.get("emails") or [],
+            phones=rec.get("phones") or [],
+            faxes=_split(fields.get("fax")),
+            note=_str(fields.get("note")),
+            url=_str(fields.get("website")),
+        )
     )
 
 
@@ -221,13 +228,15 @@ def customer_vcards(rec: Record) -> list[str]:
     company = rec.get("kind") != "person"
     cards = [
         _vcard(
-            f"crm-customer-{rec['id']}",
-            rec["name"],
-            kind="org" if company else "individual",
-            org=[rec["name"]] if company else None,
-            emails=rec.get("emails") or [],
-            phones=rec.get("phones") or [],
-            url=_str(rec.get("website")),
+            Card(
+                f"crm-customer-{rec['id']}",
+                rec["name"],
+                kind="org" if company else "individual",
+                org=[rec["name"]] if company else None,
+                emails=rec.get("emails") or [],
+                phones=rec.get("phones") or [],
+                url=_str(rec.get("website")),
+            )
         )
     ]
     for person in rec.get("contacts") or []:
@@ -235,12 +244,14 @@ def customer_vcards(rec: Record) -> list[str]:
             continue
         cards.append(
             _vcard(
-                f"crm-customer-{rec['id']}-contact-{models.contact_id(rec['id'], person)}",
-                str(person["name"]),
-                org=[rec["name"]],
-                title=_str(person.get("title")),
-                emails=_split(person.get("emails")),
-                phones=_split(person.get("phones")),
+                Card(
+                    f"crm-customer-{rec['id']}-contact-{models.contact_id(rec['id'], person)}",
+                    str(person["name"]),
+                    org=[rec["name"]],
+                    title=_str(person.get("title")),
+                    emails=_split(person.get("emails")),
+                    phones=_split(person.get("phones")),
+                )
             )
         )
     return cards

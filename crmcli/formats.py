@@ -1,5 +1,5 @@
 """How values read for people, in one place: money (exact, never rounded),
-yes/no for booleans, short local times.
+yes/no for booleans, days and times.
 
 The files and JSON keep values as they are; these are for tables, `show`, the
 plain text of `task remind` and messages. Phones: contactinfo.display_phone.
@@ -8,7 +8,7 @@ plain text of `task remind` and messages. Phones: contactinfo.display_phone.
 from __future__ import annotations
 
 import re
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -39,10 +39,12 @@ def yes_no(value: bool) -> str:
 STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?$")
 
 
-def time_text(when: datetime | str | None, tz: tzinfo | None = None) -> str:
-    """2026-11-23 10:00 for people: a datetime or a stored ISO stamp, in the zone `tz`
-    (the CRM's) when given, else in the offset it was written with; nothing for no
-    time."""
+def time_text(
+    when: datetime | str | None, tz: tzinfo | None = None, *, weekday: bool = False
+) -> str:
+    """2026-11-23 10:00 for people (with `weekday`: Mon 2026-11-23 10:00): a datetime
+    or a stored ISO stamp, in the zone `tz` (the CRM's) when given, else in the offset
+    it was written with; nothing for no time."""
     if when is None:
         return ""
     if not isinstance(when, datetime):
@@ -53,4 +55,15 @@ def time_text(when: datetime | str | None, tz: tzinfo | None = None) -> str:
         when = parse_iso(str(when), tz)
     if tz is not None:
         when = when.astimezone(tz)
-    return when.strftime("%Y-%m-%d %H:%M")
+    return when.strftime("%a %Y-%m-%d %H:%M" if weekday else "%Y-%m-%d %H:%M")
+
+
+def day_text(day: date, *, short: bool = False, weekday: bool = False) -> str:
+    """A day for people: 2026-12-01; `short` (a day within this year): Dec 01;
+    `weekday`: Tue Dec 01."""
+    return day.strftime("%a %b %d" if weekday else "%b %d" if short else "%Y-%m-%d")
+
+
+def clock_text(when: datetime) -> str:
+    """The time of day for people: 14:00."""
+    return when.strftime("%H:%M")

@@ -67,7 +67,7 @@ CREATE TABLE IF NOT EXISTS folder (kind TEXT PRIMARY KEY, digest INTEGER);
 CREATE TABLE IF NOT EXISTS meta (version INTEGER, root_dev INTEGER, root_ino INTEGER,
     db_ino INTEGER, uid INTEGER);
 """
-# `json` is the record as a JSON list prints it (render.record_json), `lite` the
+# `json` is the record as a JSON list prints it (encode.record_json), `lite` the
 # record's few fields that lists of names and links need (see models.LIGHT_FIELDS),
 # `blob` the whole record; both as `dumps` writes them. `sort` orders a kind's list
 # after `due` (tasks: priority rank, created and id; see ORDER). The blob comes last: SQLite

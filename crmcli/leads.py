@@ -9,90 +9,54 @@ lead keeps its own, so its `show` still tells the whole story).
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from decimal import Decimal
 from typing import Any
 
 from crmcli import models
+from crmcli.changes import ChangeSet, unchanged
 from crmcli.contactinfo import phone_key, phone_search_keys
 from crmcli.errors import CrmError
 from crmcli.models import Record
-from crmcli.records import (
-    clean_emails,
-    clean_phones,
-    duplicates,
-    edit_contact_details,
-    phone_warnings,
-    sort_records,
-)
+from crmcli.records import apply_contact_changes, duplicates, sort_records
 from crmcli.store import Store, fold
 
 SORT_KEYS = ("created", "updated", "name")
 # Statuses a person may set with `lead status`; `converted` comes only from convert.
 MANUAL_STATUSES = [s for s in models.LEAD_STATUSES if s != "converted"]
-# Fields `edit --unset` may clear, with their empty value.
-UNSETTABLE: dict[str, Any] = {
-    "company": None,
-    "title": None,
-    "owner": None,
-    "source": None,
-    "emails": [],
-    "phones": [],
-    "tags": [],
-    "fields": {},
-}
 
 
 def _name(rec: Record) -> str:
     return models.display_name("lead", rec)
 
 
-def _contact_warnings(
-    store: Store, emails: list[str], phones: list[str], exclude: str | None = None
-) -> list[str]:
-    """Phones kept as written, and other leads and customers that already hold one
-    of these e-mails/phones."""
-    return (
-        phone_warnings(store, phones)
-        + duplicates(store, "lead", emails, phones, exclude=exclude)
-        + duplicates(store, "customer", emails, phones)
-    )
+def _check(changes: ChangeSet) -> None:
+    """Clean the name, company and title a change set gives (the lead's rules)."""
+    changes.clean_text("name", required="a lead needs a name")
+    changes.clean_text("company")
+    changes.clean_text("title")
 
 
-def add(
-    store: Store,
-    name: str,
-    *,
-    company: str | None = None,
-    title: str | None = None,
-    emails: list[str] | None = None,
-    phones: list[str] | None = None,
-    source: str | None = None,
-    owner: str | None = None,
-    tags: list[str] | None = None,
-    fields: dict[str, Any] | None = None,
-    batches: list[str] | None = None,
-) -> tuple[Record, list[str]]:
-    """Create a lead (status new); returns it and warnings about e-mails/phones
-    that another lead or customer already has."""
-    if not name.strip():
-        raise CrmError("a lead needs a name")
-    emails_ = clean_emails(emails)
-    phones_ = clean_phones(store, phones)
-    warnings = _contact_warnings(store, emails_, phones_)
-    rec = store.create(
-        "lead",
-        name=name.strip(),
-        company=(company or "").strip() or None,
-        title=(title or "").strip() or None,
-        emails=emails_,
-        phones=phones_,
-        source=source,
-        status="new",
-        owner=owner or store.user,
-        tags=list(tags or []),
-        batches=list(batches or []),
-        fields=dict(fields or {}),
-    )
+def _apply(store: Store, rec: Record, changes: ChangeSet) -> tuple[Record, list[str]]:
+    """The change set applied; warnings also name customers that already hold one
+    of the e-mails/phones added."""
+    _check(changes)
+    new_emails, new_phones = changes.add.get("emails"), changes.add.get("phones")
+    rec, warnings = apply_contact_changes(store, "lead", rec, changes)
+    if new_emails or new_phones:
+        warnings += duplicates(store, "customer", changes.add["emails"], changes.add["phones"])
+    return rec, warnings
+
+
+def add(store: Store, changes: ChangeSet) -> tuple[Record, list[str]]:
+    """Create a lead (status new; owner: the user unless given) from a change set;
+    returns it and warnings about e-mails/phones that another lead or customer
+    already has."""
+    changes.set.setdefault("name", "")
+    rec = models.new_record("lead", id=None, owner=store.ctx.user)
+    rec, warnings = _apply(store, rec, changes)
+    rec = store.create("lead", **rec)
+    store.note_change(f'lead: add "{rec["name"]}"')
     return rec, warnings
 
 
@@ -130,6 +94,7 @@ def select(
     batch: str | None = None,
     sort: str = "created",
     region: str | None = None,
+    tz: tzinfo | None = None,
 ) -> list[Record]:
     """Filter and sort leads as `lead list` does: every status unless `statuses`
     is given; newest first by default (`created`, `updated`), or by name. `region`
@@ -148,57 +113,21 @@ def select(
         and (batch is None or batch in r.get("batches", []))
         and (not search or matches(r, search, keys))
     ]
-    return sort_records(out, sort)
+    return sort_records(out, sort, tz)
 
 
-def edit(
-    store: Store,
-    rec: Record,
-    *,
-    name: str | None = None,
-    company: str | None = None,
-    title: str | None = None,
-    emails: list[str] | None = None,
-    phones: list[str] | None = None,
-    source: str | None = None,
-    owner: str | None = None,
-    tags: list[str] | None = None,
-    fields: dict[str, Any] | None = None,
-    remove_tags: list[str] | None = None,
-    remove_emails: list[str] | None = None,
-    remove_phones: list[str] | None = None,
-    unset: list[str] | None = None,
-) -> tuple[Record, list[str]]:
-    """Apply changes to a lead and save it; returns it and duplicate warnings.
-    E-mails, phones, tags and fields add to what is there."""
-    rec = dict(rec)
-    rid = rec["id"]
-    if name is not None:
-        if not name.strip():
-            raise CrmError("a lead needs a name")
-        rec["name"] = name.strip()
-    for attr, value in (("company", company), ("title", title)):
-        if value is not None:
-            rec[attr] = value.strip() or None
-    for attr, value in (("source", source), ("owner", owner)):
-        if value is not None:
-            rec[attr] = value
-    rec, new_emails, new_phones = edit_contact_details(
-        store,
-        "lead",
-        rec,
-        UNSETTABLE,
-        emails=emails,
-        phones=phones,
-        tags=tags,
-        fields=fields,
-        remove_tags=remove_tags,
-        remove_emails=remove_emails,
-        remove_phones=remove_phones,
-        unset=unset,
-    )
-    warnings = _contact_warnings(store, new_emails, new_phones, exclude=rid)
-    return store.save("lead", rec), warnings
+def edit(store: Store, rec: Record, changes: ChangeSet) -> tuple[Record, list[str]]:
+    """Apply a change set to a lead and save it (unless nothing changed); returns it
+    and duplicate warnings."""
+    before = rec
+    rec, warnings = _apply(store, rec, changes)
+    if unchanged("lead", before, rec):
+        return before, warnings
+    rec = models.normalize("lead", rec)
+    changed = sorted(k for k in rec if k != "updated" and rec.get(k) != before.get(k))
+    rec = store.save("lead", rec)
+    store.note_change(f'lead: edit "{rec["name"]}" ({", ".join(changed)})')
+    return rec, warnings
 
 
 def set_status(store: Store, rec: Record, status: str, note: str | None = None) -> Record:
@@ -218,6 +147,7 @@ def set_status(store: Store, rec: Record, status: str, note: str | None = None) 
     if note and note.strip():
         text += f": {note.strip()}"
     store.add_activity(rec["id"], "status", text)
+    store.note_change(f'lead: "{rec["name"]}" {old} -> {new}')
     return rec
 
 
@@ -252,6 +182,72 @@ def _customer_by_name(store: Store, name: str) -> Record | None:
     return found[0] if found else None
 
 
+def _check_convert(lead: Record, deal_title: str | None, amount: Any) -> Decimal | None:
+    """Refuse what convert cannot do, before anything is written; the deal's amount."""
+    if lead["status"] == "converted":
+        raise CrmError(
+            f"lead {lead['id']} ({_name(lead)}) is already converted "
+            f"(customer {lead.get('customer')}); converting twice is an error"
+        )
+    if amount is not None and not deal_title:
+        raise CrmError("--amount needs --deal TITLE")
+    if deal_title is not None and not deal_title.strip():
+        raise CrmError("the deal title is empty")
+    return parse_amount(amount)
+
+
+def _join_customer(
+    store: Store, lead: Record, customer: Record, contact: dict
+) -> tuple[Record, str]:
+    """The lead joins an existing customer: the person customer of the same name
+    takes its e-mails and phones, else it becomes a contact; an empty source or owner
+    is filled. Returns the saved customer and its timeline text."""
+    cust = dict(customer)
+    who = f"lead {lead['name']} ({lead['id']}) converted"
+    if cust["kind"] == "person" and fold(cust["name"]) == fold(lead["name"]):
+        cust["emails"] = cust["emails"] + contact["emails"]
+        cust["phones"] = cust["phones"] + contact["phones"]
+        how = f"{who} into this customer"
+    else:
+        cust["contacts"], _ = _merge_contact(cust["contacts"], contact)
+        how = f"{who}, as a contact"
+    for key in ("source", "owner"):
+        if not cust.get(key) and lead.get(key):
+            cust[key] = lead[key]
+    return store.save("customer", cust), how
+
+
+def _new_customer(
+    store: Store, lead: Record, contact: dict, owner: str, warnings: list[str]
+) -> Record:
+    """A new customer from the lead: a company with the person as its contact, or
+    (without a company) a person customer; it takes the lead's source, tags, fields."""
+    company = (lead.get("company") or "").strip()
+    common = {
+        "owner": owner,
+        "source": lead.get("source"),
+        "tags": list(lead["tags"]),
+        "fields": dict(lead["fields"]),
+    }
+    if company:
+        return store.create("customer", name=company, kind="company", contacts=[contact], **common)
+    warnings += duplicates(store, "customer", contact["emails"], contact["phones"])
+    emails, phones = contact["emails"], contact["phones"]
+    return store.create(
+        "customer", name=lead["name"], kind="person", emails=emails, phones=phones, **common
+    )
+
+
+def _carry_over(store: Store, lead: Record, cid: str) -> None:
+    """Copy the lead's timeline to the customer; link its tasks without a customer."""
+    rid = lead["id"]
+    for a in reversed(store.timeline(rid)):  # oldest first, so the copies keep the order
+        store.create("activity", on=cid, kind=a["kind"], text=a["text"], by=a["by"], at=a["at"])
+    for task in store.find("task", lead=rid):
+        if not task.get("customer"):
+            store.save("task", dict(task, customer=cid))
+
+
 def convert(
     store: Store,
     lead: Record,
@@ -279,17 +275,8 @@ def convert(
     checked is checked before anything is written.
     """
     rid = lead["id"]
-    if lead["status"] == "converted":
-        raise CrmError(
-            f"lead {rid} ({_name(lead)}) is already converted "
-            f"(customer {lead.get('customer')}); converting twice is an error"
-        )
-    if amount is not None and not deal_title:
-        raise CrmError("--amount needs --deal TITLE")
-    if deal_title is not None and not deal_title.strip():
-        raise CrmError("the deal title is empty")
-    value = parse_amount(amount)
-    owner = lead.get("owner") or store.user
+    value = _check_convert(lead, deal_title, amount)
+    owner = lead.get("owner") or store.ctx.user
     company = (lead.get("company") or "").strip()
     warnings: list[str] = []
     contact = {
@@ -298,71 +285,41 @@ def convert(
         "emails": list(lead["emails"]),
         "phones": list(lead["phones"]),
     }
-
+    first_message = len(store.messages)
     action = "attached"
     if customer is None and company:
         customer = _customer_by_name(store, company)
         action = "matched"
     if customer is not None:
-        cust = dict(customer)
-        if cust["kind"] == "person" and fold(cust["name"]) == fold(lead["name"]):
-            cust["emails"] = cust["emails"] + contact["emails"]
-            cust["phones"] = cust["phones"] + contact["phones"]
-            how = f"lead {lead['name']} ({rid}) converted into this customer"
-        else:
-            cust["contacts"], _ = _merge_contact(cust["contacts"], contact)
-            how = f"lead {lead['name']} ({rid}) converted, as a contact"
-        for key in ("source", "owner"):
-            if not cust.get(key) and lead.get(key):
-                cust[key] = lead[key]
-        cust = store.save("customer", cust)
+        cust, how = _join_customer(store, lead, customer, contact)
     else:
         action = "created"
         how = f"created from lead {lead['name']} ({rid})"
-        common = {
-            "owner": owner,
-            "source": lead.get("source"),
-            "tags": list(lead["tags"]),
-            "fields": dict(lead["fields"]),
-        }
-        if company:
-            cust = store.create(
-                "customer", name=company, kind="company", contacts=[contact], **common
-            )
-        else:
-            warnings += duplicates(store, "customer", contact["emails"], contact["phones"])
-            cust = store.create(
-                "customer",
-                name=lead["name"],
-                kind="person",
-                emails=contact["emails"],
-                phones=contact["phones"],
-                **common,
-            )
+        cust = _new_customer(store, lead, contact, owner, warnings)
     cid = cust["id"]
-
     deal = None
     if deal_title:
         from crmcli import deals
 
         # first pipeline stage, settings currency, stage_history started
-        deal, _ = deals.add(store, deal_title, customer=cid, amount=value, owner=owner)
+        changes = ChangeSet.of(title=deal_title, customer=cid, amount=value, owner=owner)
+        deal, _ = deals.add(store, changes)
         store.add_activity(
             deal["id"], "convert", f"opened on converting lead {lead['name']} ({rid})"
         )
-
-    for a in reversed(store.timeline(rid)):  # oldest first, so the copies keep the order
-        store.create("activity", on=cid, kind=a["kind"], text=a["text"], by=a["by"], at=a["at"])
-    for task in store.find("task", lead=rid):
-        if not task.get("customer"):
-            store.save("task", dict(task, customer=cid))
-
+    _carry_over(store, lead, cid)
     lead = store.save(
         "lead", dict(lead, status="converted", customer=cid, deal=deal and deal["id"])
     )
     with_deal = f"; deal {deal['title']} ({deal['id']})" if deal else ""
     store.add_activity(rid, "convert", f"converted to customer {cust['name']} ({cid}){with_deal}")
     store.add_activity(cid, "convert", how + with_deal)
+    verb = "new" if action == "created" else "existing"
+    also = f' with deal "{deal["title"]}"' if deal else ""
+    # the conversion is the headline of the commit, the deal's own message follows
+    store.messages.insert(
+        first_message, f'lead: convert "{lead["name"]}" to {verb} customer "{cust["name"]}"{also}'
+    )
     return {
         "lead": lead,
         "customer": cust,

@@ -142,6 +142,16 @@ FIELDS: dict[str, frozenset[str]] = {k: frozenset(n for n, _t in v) for k, v in 
 # driver's set-aside values (doctor reports those on their own).
 CRM_KEYS = frozenset({"merged_into", "conflicts"})
 
+# The fields `edit --unset` may clear (to the empty value of their type), besides the
+# custom `fields.KEY`.
+UNSETTABLE: dict[str, tuple[str, ...]] = {
+    "customer": ("website", "industry", "owner", "source", "tier", "cadence", "emails", "phones",
+                 "tags", "fields"),
+    "lead": ("company", "title", "owner", "source", "emails", "phones", "tags", "fields"),
+    "deal": ("amount", "close_date", "owner", "customer", "tags"),
+    "task": ("due", "customer", "lead", "deal", "owner", "every", "severity"),
+}  # fmt: skip
+
 # Defaults for the fields whose empty value is not null.
 _DEFAULTS: dict[str, dict[str, Any]] = {
     "customer": {"kind": "company", "tier_manual": False},

@@ -3,9 +3,10 @@ duplicate checks, handover to another owner, removal with links, linked records.
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import tzinfo
 
 from crmcli import models
+from crmcli.changes import ChangeSet, apply
 from crmcli.contactinfo import normalize_email, normalize_phone, parse_phone, phone_key
 from crmcli.errors import CrmError
 from crmcli.models import Record
@@ -73,6 +74,7 @@ def assign(
     if moved:
         text += f"; moved {len(moved)} open deal(s)/task(s) along"
     store.add_activity(rec["id"], "assign", text)
+    store.note_change(f'{kind}: assign "{models.display_name(kind, rec)}" to {owner}')
     return rec, moved
 
 
@@ -91,6 +93,7 @@ def remove(store: Store, kind: str, rec: Record, *, force: bool = False) -> list
     for a in store.timeline(rec["id"]):
         store.delete("activity", a["id"])
     store.delete(kind, rec["id"])
+    store.note_change(f'{kind}: remove "{models.display_name(kind, rec)}"')
     return [(k, r["id"]) for k, r, _ in refs]
 
 
@@ -102,7 +105,7 @@ def linked(store: Store, kind: str, rid: str) -> dict[str, list[Record]]:
     return out
 
 
-def sort_records(records: list[Record], sort: str) -> list[Record]:
+def sort_records(records: list[Record], sort: str, tz: tzinfo) -> list[Record]:
     """Sort in place by name (folded, A to Z) or by `created`/`updated` (newest first)."""
     from crmcli.store import fold
 
@@ -111,59 +114,36 @@ def sort_records(records: list[Record], sort: str) -> list[Record]:
     else:
         from crmcli.dates import parse_iso
 
-        records.sort(key=lambda r: (parse_iso(r[sort]), r["id"]), reverse=True)
+        records.sort(key=lambda r: (parse_iso(r[sort], tz), r["id"]), reverse=True)
     return records
 
 
-def edit_contact_details(
-    store: Store,
-    kind: str,
-    rec: Record,
-    unsettable: dict[str, Any],
-    *,
-    emails: list[str] | None = None,
-    phones: list[str] | None = None,
-    tags: list[str] | None = None,
-    fields: dict[str, Any] | None = None,
-    remove_tags: list[str] | None = None,
-    remove_emails: list[str] | None = None,
-    remove_phones: list[str] | None = None,
-    unset: list[str] | None = None,
-) -> tuple[Record, list[str], list[str]]:
-    """What `edit` does alike for customers and leads: e-mails, phones, tags and
-    fields added, removed (an error names what is not there), fields unset.
-    Returns the changed record (not saved) and the e-mails and phones added."""
-    rec = dict(rec)
-    rid = rec["id"]
-    new_emails = clean_emails(emails)
-    new_phones = clean_phones(store, phones)
-    rec["emails"] = rec["emails"] + new_emails
-    rec["phones"] = rec["phones"] + new_phones
-    rec["tags"] = rec["tags"] + list(tags or [])
-    rec["fields"] = {**rec["fields"], **(fields or {})}
-    for t in remove_tags or []:
-        if t not in rec["tags"]:
-            raise CrmError(f"{kind} {rid} has no tag '{t}'")
-        rec["tags"] = [x for x in rec["tags"] if x != t]
-    for e in remove_emails or []:
-        low = e.strip().lower()
-        if low not in rec["emails"]:
-            raise CrmError(f"{kind} {rid} has no e-mail '{e}'")
-        rec["emails"] = [x for x in rec["emails"] if x != low]
+def apply_contact_changes(
+    store: Store, kind: str, rec: Record, changes: ChangeSet
+) -> tuple[Record, list[str]]:
+    """What `add` and `edit` do alike for customers and leads: the change set applied
+    with its e-mails and phones cleaned, an e-mail removed whatever its case, a phone
+    however it is written. Returns the record (not saved) and warnings about the
+    e-mails and phones added (kept as written, or already held by another record of
+    `kind`)."""
     region = store.settings.get("default_region")
-    for p in remove_phones or []:
-        keys = {phone_key(p), phone_key(normalize_phone(p, region, strict=False))} - {""}
-        kept = [x for x in rec["phones"] if phone_key(x) not in keys]
-        if len(kept) == len(rec["phones"]):
-            raise CrmError(f"{kind} {rid} has no phone '{p}'")
-        rec["phones"] = kept
-    for field in unset or []:
-        key = field.removeprefix("fields.")
-        if field in unsettable:
-            rec[field] = unsettable[field]
-        elif key in rec["fields"]:
-            rec["fields"] = {k: v for k, v in rec["fields"].items() if k != key}
-        else:
-            allowed = ", ".join([*unsettable, "fields.KEY"])
-            raise CrmError(f"cannot unset '{field}' on {kind} {rid} (one of: {allowed})")
-    return rec, new_emails, new_phones
+    new_emails = clean_emails(changes.add.get("emails"))
+    new_phones = clean_phones(store, changes.add.get("phones"))
+    changes.add.update(emails=new_emails, phones=new_phones)
+
+    def same_phone(item: str, value: str) -> bool:
+        keys = {phone_key(item), phone_key(normalize_phone(item, region, strict=False))}
+        return phone_key(value) in keys - {""}
+
+    same = {"emails": lambda item, value: item.strip().lower() == value, "phones": same_phone}
+    rec = apply(kind, rec, changes, same)
+    warnings = phone_warnings(store, new_phones)
+    warnings += duplicates(store, kind, new_emails, new_phones, exclude=rec.get("id"))
+    return rec, warnings
+
+
+def note(store: Store, kind: str, rec: Record, text: str) -> Record:
+    """Add a note to a record's timeline; returns the timeline entry."""
+    entry = store.add_activity(rec["id"], "note", text)
+    store.note_change(f'{kind}: note on "{models.display_name(kind, rec)}"')
+    return entry

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from crmcli import models
-from crmcli.formats import money_text
+from crmcli.formats import clock_text, day_text, money_text, time_text
 from crmcli.models import Record
 from crmcli.store import Store
 from crmcli.tasks import (
@@ -66,7 +66,7 @@ def build(store: Store, *, owner: str | None = None, within: str | None = None) 
     deals past close `days_past_close` and `customer_name`."""
     from crmcli.dates import iso
 
-    now, tz = store.now(), store.tz
+    now, tz = store.ctx.now(), store.ctx.tz
     until = window_end(now, tz, within)
     today = now.astimezone(tz).date()
     links = Links.load(store)
@@ -76,13 +76,13 @@ def build(store: Store, *, owner: str | None = None, within: str | None = None) 
     for t in found:
         if t.get("status") != "open" or (owner is not None and t.get("owner") != owner):
             continue
-        due = due_of(t)
+        due = due_of(t, tz)
         if due is None or due > until:
             continue
         tasks.append(t)
     task_items = []
-    for t in by_urgency(tasks):
-        due = due_of(t)
+    for t in by_urgency(tasks, tz):
+        due = due_of(t, tz)
         link = links.linked(t)
         task_items.append(
             {
@@ -138,7 +138,7 @@ def is_empty(data: dict[str, Any]) -> bool:
 def _when(task: dict[str, Any], now: datetime, tz: tzinfo) -> str:
     if task["late"]:
         return f"{task['late']} late"
-    due = due_of(task)
+    due = due_of(task, tz)
     assert due is not None
     day = due.date() if is_all_day(due) else due.astimezone(tz).date()
     today = now.astimezone(tz).date()
@@ -147,10 +147,10 @@ def _when(task: dict[str, Any], now: datetime, tz: tzinfo) -> str:
     elif (day - today).days == 1:
         prefix = "tomorrow"
     else:
-        prefix = day.strftime("%a %b %d")
+        prefix = day_text(day, weekday=True)
     if is_all_day(due):
         return f"due {prefix}"
-    return f"due {prefix} {due.astimezone(tz).strftime('%H:%M')}"
+    return f"due {prefix} {clock_text(due.astimezone(tz))}"
 
 
 def _ago(since: datetime, now: datetime) -> str:
@@ -209,7 +209,7 @@ def to_text(data: dict[str, Any], tz: tzinfo, limit: int = 0) -> str:
 
     if is_empty(data):
         return ""
-    now = parse_iso(data["now"]).astimezone(tz)
+    now = parse_iso(data["now"], tz).astimezone(tz)
     by_owner: dict[str, dict[str, list[str]]] = {}
     shown: dict[tuple[str, str], int] = {}
     indent = " " * (LABEL + 3)
@@ -252,9 +252,9 @@ def to_text(data: dict[str, Any], tz: tzinfo, limit: int = 0) -> str:
         add(d.get("owner"), "Big deals waiting for approval", "", pieces)
     for c in data["contact_due"]:
         if c["last_contact"]:
-            seen = f"last contact {_ago(parse_iso(c['last_contact']), now)}"
+            seen = f"last contact {_ago(parse_iso(c['last_contact'], tz), now)}"
         else:
-            seen = f"no contact since added {_ago(parse_iso(c['created']), now)}"
+            seen = f"no contact since added {_ago(parse_iso(c['created'], tz), now)}"
         pieces = [
             ("", models.display_name("customer", c)),
             (" - ", f"{seen}, every {c['cadence']}"),
@@ -269,7 +269,7 @@ def to_text(data: dict[str, Any], tz: tzinfo, limit: int = 0) -> str:
     ]
     summary = ", ".join(f"{n} {w}{'' if n == 1 else 's'}" for n, w in counts if n)
     zone = getattr(tz, "key", None) or now.strftime("%z")
-    lines = [f"crm reminder, {now.strftime('%a %Y-%m-%d %H:%M')} {zone}: {summary}"]
+    lines = [f"crm reminder, {time_text(now, weekday=True)} {zone}: {summary}"]
     order = [
         "Tasks",
         "Deals past their close date",

@@ -1,4 +1,5 @@
-"""Output: rich tables on a terminal, plain text off one; JSON and CSV for scripts.
+"""Output: rich tables on a terminal, plain text off one; JSON and CSV (written by
+crmcli.encode) for scripts.
 
 Data goes to stdout, messages to stderr. Off a terminal, or with NO_COLOR set,
 there is no colour and no progress bar. rich is imported only when a table is drawn.
@@ -12,19 +13,12 @@ CSV and `crm export` are for programs and carry the data as is.
 
 from __future__ import annotations
 
-import csv
-import json
 import os
 import re
 import sys
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
-
-_DEC = "\x00dec:"
-_DEC_RE = re.compile(r'"\\u0000dec:([-0-9.eE+]+)"')
-_DEC_MARK = "\\u0000dec:"
-
 
 # C0 controls (but for newline and tab, kept where text may run over lines), DEL, C1,
 # and the Unicode marks that reorder or split text on screen (bidi, line separators).
@@ -105,68 +99,24 @@ def warn(text: str) -> None:
 # ----- JSON ------------------------------------------------------------------------
 
 
-def _default(obj: Any) -> Any:
-    """JSON for what json cannot write: Decimals (marked, unquoted after), dates."""
-    if isinstance(obj, Decimal):
-        return _DEC + format(obj, "f") if obj.is_finite() else None
-    if hasattr(obj, "isoformat"):
-        return obj.isoformat()
-    if isinstance(obj, (set, frozenset, tuple)):
-        return list(obj)
-    raise TypeError(f"cannot write {type(obj).__name__} as JSON")
-
-
-_COMPACT = json.JSONEncoder(ensure_ascii=False, default=_default)
-
-
-def _exact(text: str) -> str:
-    return _DEC_RE.sub(r"\1", text) if _DEC_MARK in text else text
-
-
-def to_json(data: Any, indent: int | None = 2) -> str:
-    """JSON with exact decimals: money is a JSON number, never a rounded float."""
-    if indent is None:
-        return _exact(_COMPACT.encode(data))
-    return _exact(json.dumps(data, ensure_ascii=False, indent=indent, default=_default))
-
-
-def record_json(rec: dict[str, Any]) -> str:
-    """One record as a line of a JSON list (the index keeps it: see print_json_lines)."""
-    return _exact(_COMPACT.encode(rec))
-
-
 def print_json(data: Any) -> None:
     """One object indented; a list of records as a JSON array with one record a line
     (written as it goes: fast and light for 100,000 records)."""
+    from crmcli.encode import COMPACT, exact, to_json
+
     out = sys.stdout
     if isinstance(data, list) and data and all(isinstance(r, dict) for r in data):
-        encode = _COMPACT.encode
+        encode = COMPACT.encode
         for start in range(0, len(data), 1000):
             chunk = ",\n".join(map(encode, data[start : start + 1000]))
-            out.write(("[\n" if start == 0 else ",\n") + _exact(chunk))
+            out.write(("[\n" if start == 0 else ",\n") + exact(chunk))
         out.write("\n]\n")
     else:
         out.write(to_json(data) + "\n")
 
 
-class JsonRecords(Sequence):
-    """Records kept as their JSON lines (record_json), each parsed only when read:
-    a long list of which a table shows one page."""
-
-    def __init__(self, lines: Sequence[str]) -> None:
-        self.lines = lines
-
-    def __len__(self) -> int:
-        return len(self.lines)
-
-    def __getitem__(self, i: Any) -> Any:
-        if isinstance(i, slice):
-            return [json.loads(line, parse_float=Decimal) for line in self.lines[i]]
-        return json.loads(self.lines[i], parse_float=Decimal)
-
-
 def print_json_lines(lines: Sequence[str]) -> None:
-    """A list of records already written by record_json, exactly as print_json prints
+    """A list of records already written by encode.record_json, exactly as print_json prints
     the records."""
     if not lines:
         sys.stdout.write("[]\n")
@@ -175,52 +125,6 @@ def print_json_lines(lines: Sequence[str]) -> None:
     for start in range(0, len(lines), 1000):
         out.write(("[\n" if start == 0 else ",\n") + ",\n".join(lines[start : start + 1000]))
     out.write("\n]\n")
-
-
-# ----- CSV -------------------------------------------------------------------------
-
-
-def csv_cell(value: Any) -> str:
-    """One CSV cell: lists joined with '; ', mappings as JSON, formulas neutralised."""
-    if value is None:
-        text = ""
-    elif isinstance(value, bool):
-        text = "true" if value else "false"
-    elif isinstance(value, Decimal):
-        text = format(value, "f")
-    elif isinstance(value, list):
-        text = "; ".join(v if isinstance(v, str) else to_json(v, indent=None) for v in value)
-    elif isinstance(value, dict):
-        text = to_json(value, indent=None) if value else ""
-    else:
-        text = str(value)
-    if text and (text[0] in _FORMULA_START or "\n" in text or "\r" in text):
-        # A spreadsheet must not run it as a formula: at the start of the cell, nor
-        # of any line in it (some read a line break inside a cell as a new row).
-        text = _FORMULA.sub(r"\1'", text)
-    return text
-
-
-_FORMULA_START = "=+-@\t\r"
-_FORMULA = re.compile(r"(^|[\r\n])(?=[=+\-@\t\r])")
-
-
-def write_csv(
-    records: Iterable[dict[str, Any]], columns: Sequence[str], stream: Any = None
-) -> None:
-    """Rows end in "\n"; a cell holding "\r" or "\n" is quoted (the csv module quotes
-    only the characters of its line terminator, so rows are written with "\r\n" and
-    that ending is then replaced): a bare carriage return never splits a row."""
-    import io
-
-    out = stream or raw(sys.stdout)
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    for row in ([*columns], *([csv_cell(rec.get(c)) for c in columns] for rec in records)):
-        writer.writerow(row)
-        out.write(buf.getvalue()[:-2] + "\n")
-        buf.seek(0)
-        buf.truncate()
 
 
 # ----- tables ----------------------------------------------------------------------

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crmcli import models
 from crmcli.errors import (
@@ -29,6 +29,9 @@ from crmcli.errors import (
 )
 from crmcli.models import KINDS, Record
 from crmcli.settings import DEFAULT_MAX_RECORD_BYTES, SETTINGS_FILE
+
+if TYPE_CHECKING:
+    from crmcli.context import Context
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -196,7 +199,9 @@ class Store:
         root: Path,
         warn: Callable[[str], None] | None = None,
         settings: dict[str, Any] | None = None,
+        ctx: Context | None = None,
     ) -> None:
+        from crmcli import context
         from crmcli import settings as settings_mod
 
         self.root = Path(root)
@@ -204,10 +209,8 @@ class Store:
         self.settings: dict[str, Any] = (
             settings if settings is not None else settings_mod.load(self.root)
         )
-        from crmcli.dates import use_zone
-
-        # timestamps written without an offset; slash dates whose order is ambiguous
-        use_zone(self.settings.get("timezone"), self.settings.get("date_order"))
+        # zone, date order, clock and user: from the settings and env unless given
+        self.ctx: Context = ctx or context.load(self.settings, self.root)
         self.warnings: list[str] = []
         self.warn: Callable[[str], None] = warn or self.warnings.append
         self.changed: list[Path] = []  # files written or removed by this process
@@ -215,58 +218,8 @@ class Store:
         self._cache: dict[str, list[Record]] = {}
         self._light: dict[str, list[Record]] = {}
         self._index: Any = None  # None: not opened yet; False: unusable
-        self._tz: Any = None
-        self._user: str | None = None
         self._bulk = False  # inside bulk(): no fsync per file, one sync at the end
         self._locked = False  # inside lock()
-
-    # ----- context: time zone, now, acting user ---------------------------------
-
-    @property
-    def tz(self) -> Any:
-        if self._tz is None:
-            from crmcli.dates import get_tz
-
-            self._tz = get_tz(self.settings.get("timezone"))
-        return self._tz
-
-    def now(self) -> datetime:
-        from crmcli.dates import now
-
-        return now(self.tz)
-
-    def now_iso(self) -> str:
-        from crmcli.dates import iso
-
-        return iso(self.now())
-
-    @property
-    def user(self) -> str:
-        """The acting user: env CRM_USER, settings user, git user.name, login name."""
-        if self._user is None:
-            self._user = os.environ.get("CRM_USER") or self.settings.get("user") or ""
-            if not self._user:
-                import subprocess
-
-                try:
-                    out = subprocess.run(
-                        ["git", "config", "user.name"],
-                        cwd=self.root,
-                        capture_output=True,
-                        text=True,
-                        timeout=5,
-                    )
-                    self._user = out.stdout.strip()
-                except (OSError, subprocess.SubprocessError):
-                    pass
-            if not self._user:
-                import getpass
-
-                try:
-                    self._user = getpass.getuser()
-                except Exception:  # noqa: BLE001 - no login name on this system
-                    self._user = "unknown"
-        return self._user
 
     # ----- paths -------------------------------------------------------------------
 
@@ -375,7 +328,7 @@ class Store:
         from crmcli import index
         from crmcli.dates import parse_iso
 
-        tz = self.tz
+        tz = self.ctx.tz
         return lambda rec: index.columns(kind, rec, fold, lambda v: parse_iso(v, tz).timestamp())
 
     def _get_index(self) -> Any:
@@ -411,7 +364,7 @@ class Store:
             return None
         try:
             if kind not in idx.synced:
-                from crmcli.render import record_json
+                from crmcli.encode import record_json
 
                 fields = models.LIGHT_FIELDS[kind]
                 idx.sync(
@@ -604,7 +557,7 @@ class Store:
         deal: str | None = None,
         due_before: datetime | None = None,
     ) -> list[str] | None:
-        """find()'s records as JSON text (render.record_json) in the kind's list order
+        """find()'s records as JSON text (encode.record_json) in the kind's list order
         (tasks most urgent first, index.ORDER), straight from the index without loading
         a record: for lists of many records. None when the index cannot answer (it is
         unusable) or need not (this process has loaded the kind): use find() then."""
@@ -717,11 +670,11 @@ class Store:
         command said it did; hold the lock. Never raises: the files are saved
         whatever git does, and a failure is a warning."""
         if not self.changed or not self.autocommits():
-            return  # (gitops is not even imported: start-up time)
-        from crmcli import gitops
+            return  # (crmcli.git is not even imported: start-up time)
+        from crmcli.git.autocommit import autocommit
 
         try:
-            gitops.autocommit(self, sys.argv[1:])
+            autocommit(self, sys.argv[1:])
         except Exception as e:  # noqa: BLE001 - never lose or fail a saved change over git
             if os.environ.get("CRM_DEBUG"):
                 raise
@@ -742,7 +695,7 @@ class Store:
         has_times = "updated" in dict(models.SCHEMAS[kind])
         if create:
             if has_times:
-                stamp = self.now_iso()
+                stamp = self.ctx.now_iso()
                 rec["created"] = rec.get("created") or stamp
                 rec["updated"] = rec.get("updated") or stamp
         elif path.is_file():
@@ -755,7 +708,7 @@ class Store:
             if has_times and old is not None and _same_but_updated(old, rec):
                 return old
             if has_times:
-                rec["updated"] = self.now_iso()
+                rec["updated"] = self.ctx.now_iso()
         if kind == "customer":
             rec = models.with_contact_ids(rec)
         return self.write(kind, rec, create=create)
@@ -802,7 +755,7 @@ class Store:
         self.messages.append(message)
 
     def write_tombstone(self, kind: str, rid: str, merged_into: str) -> None:
-        self.write(kind, {"id": rid, "merged_into": merged_into, "updated": self.now_iso()})
+        self.write(kind, {"id": rid, "merged_into": merged_into, "updated": self.ctx.now_iso()})
 
     def delete(self, kind: str, rid: str) -> None:
         path = self.path(kind, rid)
@@ -838,12 +791,14 @@ class Store:
         from crmcli.dates import parse_iso
 
         entries = self.find("activity", on=rid)
-        return sorted(entries, key=lambda a: (parse_iso(a["at"], self.tz), a["id"]), reverse=True)
+        return sorted(
+            entries, key=lambda a: (parse_iso(a["at"], self.ctx.tz), a["id"]), reverse=True
+        )
 
     def add_activity(self, on: str, kind: str, text: str, by: str | None = None) -> Record:
         """Append a timeline entry (its own file, so notes from two clones merge)."""
         return self.create(
-            "activity", on=on, kind=kind, text=text, by=by or self.user, at=self.now_iso()
+            "activity", on=on, kind=kind, text=text, by=by or self.ctx.user, at=self.ctx.now_iso()
         )
 
 
@@ -898,15 +853,16 @@ def write_record(
         problems = models.validate(kind, rec) if check else []
         if problems:
             raise RecordError(f"{rel}: {problems[0]}", problems[1:])
-    data = _encode(rel, rec)
+    data = encode_record(rel, rec)
     if data == old:
         return None
     atomic_write(path, data, exclusive=exclusive, sync=sync)
     return rec
 
 
-def _encode(rel: str, rec: Record) -> bytes:
-    """The file's bytes; text that cannot be UTF-8 (bytes smuggled in from a non-UTF-8
+def encode_record(rel: str, rec: Record) -> bytes:
+    """A record file's bytes (what write_record writes; doctor compares a file with
+    them to find one not in canonical form); text that cannot be UTF-8 (bytes smuggled in from a non-UTF-8
     argument or stdin) is an error naming the field, never a half-written file."""
     from crmcli import yamlio
 

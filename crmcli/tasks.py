@@ -21,6 +21,7 @@ from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 
 from crmcli import models
+from crmcli.changes import ChangeSet, apply, unchanged
 from crmcli.errors import AmbiguousError, CrmError, DateError
 from crmcli.models import Record
 from crmcli.store import Store, fold
@@ -32,8 +33,6 @@ TIER_RANK = {"A": 0, "B": 1, "C": 2}
 STATUS_FILTERS = ("open", "done", "cancelled", "all")
 # Timeline entries that are bookkeeping, not contact with the customer.
 NOT_CONTACT = {"assign", "merge"}
-# Fields `edit --unset` may clear.
-UNSETTABLE = ("due", "customer", "lead", "deal", "owner", "every", "severity")
 
 
 # ----- dues ---------------------------------------------------------------------------
@@ -41,22 +40,21 @@ UNSETTABLE = ("due", "customer", "lead", "deal", "owner", "every", "severity")
 
 def parse_due(store: Store, text: str) -> datetime:
     """A WHEN for a due: a date without a time means the end of that day."""
-    from crmcli.dates import parse_when
-
-    return parse_when(text, store.now(), end_of_day=True)
+    return store.ctx.parse_when(text, end_of_day=True)
 
 
-def due_of(task: Record) -> datetime | None:
-    """The task's due as an aware datetime (None when it has none)."""
+def due_of(task: Record, tz: tzinfo) -> datetime | None:
+    """The task's due as an aware datetime (None when it has none); a due written
+    without an offset is in `tz`, the CRM's zone."""
     value = task.get("due")
     if not value:
         return None
     from crmcli.dates import parse_iso
 
-    return parse_iso(value)
+    return parse_iso(value, tz)
 
 
-def due_ts(task: Record) -> float | None:
+def due_ts(task: Record, tz: tzinfo) -> float | None:
     """The due as a POSIX timestamp (None when no due): the fast path for sorting
     and filtering many tasks."""
     value = task.get("due")
@@ -69,18 +67,13 @@ def due_ts(task: Record) -> float | None:
     if dt is None or dt.tzinfo is None:  # "Z", or no offset written by hand
         from crmcli.dates import parse_iso
 
-        dt = parse_iso(value)
+        dt = parse_iso(value, tz)
     return dt.timestamp()
 
 
 def is_all_day(due: datetime) -> bool:
     """A due entered as a date only (end of that day, in its own offset)."""
     return due.time() == END_OF_DAY
-
-
-def is_overdue(task: Record, now: datetime) -> bool:
-    due = due_of(task)
-    return task.get("status") == "open" and due is not None and due < now
 
 
 def late_by(due: datetime, now: datetime, tz: tzinfo) -> str | None:
@@ -104,8 +97,10 @@ def due_label(due: datetime | None, tz: tzinfo, now: datetime | None = None) -> 
         return ""
     local = due if is_all_day(due) else due.astimezone(tz)
     short = now is not None and local.year == now.astimezone(tz).year
-    text = local.strftime("%b %d" if short else "%Y-%m-%d")
-    return text if is_all_day(due) else f"{text} {local.strftime('%H:%M')}"
+    from crmcli.formats import clock_text, day_text
+
+    text = day_text(local, short=short)
+    return text if is_all_day(due) else f"{text} {clock_text(local)}"
 
 
 # ----- links: names and the customer a task is for -------------------------------------
@@ -181,20 +176,16 @@ class Links:
                 return kind, rid, models.display_name(kind, rec) if rec else rid
         return None
 
-    def label(self, task: Record) -> str:
-        link = self.linked(task)
-        return f"{link[0]}: {link[2]}" if link else ""
-
 
 # ----- ordering -----------------------------------------------------------------------
 
 
-def urgency_key(task: Record) -> tuple[Any, ...]:
+def urgency_key(task: Record, tz: tzinfo) -> tuple[Any, ...]:
     """Overdue first (most late first), then by due time, then priority; no due last.
 
     Overdue-most-late-first and then due time ascending are one order: the
     earliest due instant first."""
-    ts = due_ts(task)
+    ts = due_ts(task, tz)
     return (
         ts is None,
         ts if ts is not None else 0.0,
@@ -204,16 +195,16 @@ def urgency_key(task: Record) -> tuple[Any, ...]:
     )
 
 
-def by_urgency(tasks: Iterable[Record]) -> list[Record]:
-    return sorted(tasks, key=urgency_key)
+def by_urgency(tasks: Iterable[Record], tz: tzinfo) -> list[Record]:
+    return sorted(tasks, key=lambda t: urgency_key(t, tz))
 
 
-def by_complaint_rank(tasks: Iterable[Record], links: Links) -> list[Record]:
+def by_complaint_rank(tasks: Iterable[Record], links: Links, tz: tzinfo) -> list[Record]:
     """Complaints: customer tier (A, B, C, then none), then severity, then age (oldest first)."""
     from crmcli.dates import parse_iso
 
     def key(t: Record) -> tuple[Any, ...]:
-        created = parse_iso(t["created"]).timestamp() if t.get("created") else 0.0
+        created = parse_iso(t["created"], tz).timestamp() if t.get("created") else 0.0
         return (
             TIER_RANK.get(links.tier_of(t) or "", 9),
             SEVERITY_RANK.get(t.get("severity") or "", 9),
@@ -257,7 +248,7 @@ def select(
         if customer is not None and links.customer_of(t) != customer:  # type: ignore[union-attr]
             continue
         if overdue or due_before is not None:
-            ts = due_ts(t)
+            ts = due_ts(t, now.tzinfo)  # type: ignore[arg-type]
             if ts is None:
                 continue
             if overdue and (t.get("status") != "open" or ts >= now_ts):
@@ -401,51 +392,55 @@ def _check_task(rec: Record) -> None:
         raise CrmError("a recurring task needs a due date (--due)")
 
 
-def add(
-    store: Store,
-    title: str,
-    *,
-    due: str | None = None,
-    customer: str | None = None,
-    lead: str | None = None,
-    deal: str | None = None,
-    owner: str | None = None,
-    priority: str = "normal",
-    kind: str = "todo",
-    severity: str | None = None,
-    every: str | None = None,
-) -> tuple[Record, list[str]]:
-    """Create a task (REFs for the link); returns it and warnings."""
+def _check(store: Store, changes: ChangeSet) -> None:
+    """Check and clean the title, choices, due, recurrence and links (REFs) a change
+    set gives: a link given replaces the task's link (a task links to one record)."""
     from crmcli.dates import iso
+
+    changes.clean_text("title", required="a task needs a title")
+    _check_choice("priority", changes.set.get("priority"), models.PRIORITIES)
+    _check_choice("kind", changes.set.get("kind"), models.TASK_KINDS)
+    _check_choice("severity", changes.set.get("severity"), models.SEVERITIES)
+    if changes.set.get("due") is not None:
+        changes.set["due"] = iso(parse_due(store, changes.set["due"]))
+    if changes.set.get("every") is not None:
+        changes.set["every"] = parse_every(changes.set["every"])
+    links = {k: changes.set.get(k) for k in ("customer", "lead", "deal")}
+    if any(links.values()):
+        changes.set.update(_link_ids(store, **links))
+
+
+def _set_kind(rec: Record, changes: ChangeSet) -> None:
+    """A complaint has a severity (medium unless given); other kinds have none."""
+    kind = changes.set.get("kind")
+    if kind is None:
+        return
+    if kind != "complaint" and rec.get("kind") == "complaint" and "severity" not in changes.set:
+        changes.set["severity"] = None
+    if kind == "complaint" and not (changes.set.get("severity") or rec.get("severity")):
+        changes.set["severity"] = "medium"
+
+
+def add(store: Store, changes: ChangeSet) -> tuple[Record, list[str]]:
+    """Create a task from a change set (REFs for the link); returns it and warnings."""
     from crmcli.store import new_id
 
-    if not title.strip():
-        raise CrmError("a task needs a title")
-    _check_choice("priority", priority, models.PRIORITIES)
-    _check_choice("kind", kind, models.TASK_KINDS)
-    _check_choice("severity", severity, models.SEVERITIES)
-    warnings = []
-    due_dt = parse_due(store, due) if due is not None else None
-    if due_dt is not None and due_dt < store.now():
-        warnings.append(f"the due {due_label(due_dt, store.tz)} is in the past")
-    if kind == "complaint" and severity is None:
-        severity = "medium"
+    changes.set.setdefault("title", "")
+    _check(store, changes)
     rid = new_id()
-    rec = models.new_record(
-        "task",
-        id=rid,
-        title=title.strip(),
-        due=iso(due_dt) if due_dt else None,
-        priority=priority,
-        kind=kind,
-        severity=severity,
-        owner=owner or store.user,
-        every=parse_every(every) if every else None,
-        series=rid if every else None,
-        **_link_ids(store, customer, lead, deal),
-    )
+    rec = models.new_record("task", id=rid, owner=store.ctx.user, series=None)
+    _set_kind(rec, changes)
+    rec = apply("task", rec, changes)
+    if rec["every"]:
+        rec["series"] = rid
     _check_task(rec)
-    return store.save("task", rec, create=True), warnings
+    warnings = []
+    due = due_of(rec, store.ctx.tz)
+    if due is not None and due < store.ctx.now():
+        warnings.append(f"the due {due_label(due, store.ctx.tz)} is in the past")
+    rec = store.save("task", rec, create=True)
+    store.note_change(f'task: add "{rec["title"]}"')
+    return rec, warnings
 
 
 def next_due(task: Record, now: datetime, tz: tzinfo, start: datetime | None = None) -> datetime:
@@ -457,7 +452,7 @@ def next_due(task: Record, now: datetime, tz: tzinfo, start: datetime | None = N
     from crmcli.dates import parse_duration
 
     step = parse_duration(task["every"])
-    own = due_of(task)
+    own = due_of(task, tz)
     base = start or own
     if base is None:
         base = datetime.combine(now.astimezone(tz).date(), END_OF_DAY, tzinfo=tz)
@@ -484,7 +479,7 @@ def series_start(store: Store, task: Record) -> datetime | None:
     if not series or series == task["id"] or not store.exists("task", series):
         return None
     try:
-        return due_of(store.load("task", series))
+        return due_of(store.load("task", series), store.ctx.tz)
     except CrmError:
         return None
 
@@ -500,7 +495,7 @@ def done(store: Store, task: Record) -> tuple[Record, Record | None, bool]:
 
     if task.get("status") == "done":
         raise CrmError(f"task {task['id']} ({task['title']}) is done already")
-    now = store.now()
+    now = store.ctx.now()
     nxt: Record | None = None
     existed = False
     if task.get("every"):
@@ -508,7 +503,7 @@ def done(store: Store, task: Record) -> tuple[Record, Record | None, bool]:
             parse_every(task["every"])
         except CrmError as e:
             raise CrmError(f"tasks/{task['id']}.yaml: every: {e.message}") from None
-        due = next_due(task, now, store.tz, series_start(store, task))
+        due = next_due(task, now, store.ctx.tz, series_start(store, task))
         check_range(due, iso(due), "the next occurrence")  # before anything is written
         series = task.get("series") or task["id"]
         nid = occurrence_id(series, due)
@@ -537,6 +532,10 @@ def done(store: Store, task: Record) -> tuple[Record, Record | None, bool]:
     rec = dict(task, status="done", done_at=iso(now))
     if task.get("every") and not task.get("series"):
         rec["series"] = task["id"]
+    next_on = (
+        f"; next on {due_label(due_of(nxt, store.ctx.tz), store.ctx.tz)}" if nxt is not None else ""
+    )
+    store.note_change(f'task: done "{rec["title"]}"{next_on}')
     return store.save("task", rec), nxt, existed
 
 
@@ -545,13 +544,17 @@ def cancel(store: Store, task: Record) -> Record:
     makes no next occurrence: its series ends here."""
     if task.get("status") != "open":
         raise CrmError(f"task {task['id']} ({task['title']}) is {task['status']}, not open")
-    return store.save("task", dict(task, status="cancelled", done_at=None))
+    rec = store.save("task", dict(task, status="cancelled", done_at=None))
+    store.note_change(f'task: cancel "{rec["title"]}"')
+    return rec
 
 
 def reopen(store: Store, task: Record) -> Record:
     if task.get("status") == "open":
         raise CrmError(f"task {task['id']} ({task['title']}) is open already")
-    return store.save("task", dict(task, status="open", done_at=None))
+    rec = store.save("task", dict(task, status="open", done_at=None))
+    store.note_change(f'task: reopen "{rec["title"]}"')
+    return rec
 
 
 def snooze(store: Store, task: Record, when: str) -> Record:
@@ -561,60 +564,27 @@ def snooze(store: Store, task: Record, when: str) -> Record:
     if task.get("status") != "open":
         raise CrmError(f"task {task['id']} ({task['title']}) is {task['status']}; reopen it first")
     due = parse_due(store, when)
-    if due <= store.now():
+    if due <= store.ctx.now():
         raise CrmError(f"cannot snooze to '{when}': that is not in the future")
-    return store.save("task", dict(task, due=iso(due)))
+    rec = store.save("task", dict(task, due=iso(due)))
+    store.note_change(f'task: snooze "{rec["title"]}" to {due_label(due, store.ctx.tz)}')
+    return rec
 
 
-def edit(
-    store: Store,
-    task: Record,
-    *,
-    title: str | None = None,
-    due: str | None = None,
-    customer: str | None = None,
-    lead: str | None = None,
-    deal: str | None = None,
-    owner: str | None = None,
-    priority: str | None = None,
-    kind: str | None = None,
-    severity: str | None = None,
-    every: str | None = None,
-    unset: list[str] | None = None,
-) -> Record:
-    """Change a task. Giving a link (--customer, --lead, --deal) replaces the old one."""
-    from crmcli.dates import iso
-
-    rec = dict(task)
-    if title is not None:
-        if not title.strip():
-            raise CrmError("a task needs a title")
-        rec["title"] = title.strip()
-    _check_choice("priority", priority, models.PRIORITIES)
-    _check_choice("kind", kind, models.TASK_KINDS)
-    _check_choice("severity", severity, models.SEVERITIES)
-    if due is not None:
-        rec["due"] = iso(parse_due(store, due))
-    if customer or lead or deal:
-        rec.update(_link_ids(store, customer, lead, deal))
-    for attr, value in (("owner", owner), ("priority", priority), ("severity", severity)):
-        if value is not None:
-            rec[attr] = value
-    if kind is not None:
-        if kind != "complaint" and rec.get("kind") == "complaint" and severity is None:
-            rec["severity"] = None
-        if kind == "complaint" and not rec.get("severity"):
-            rec["severity"] = "medium"
-        rec["kind"] = kind
-    if every is not None:
-        rec["every"] = parse_every(every)
+def edit(store: Store, task: Record, changes: ChangeSet) -> Record:
+    """Change a task by a change set. A link given (customer, lead or deal) replaces
+    the old one."""
+    _check(store, changes)
+    _set_kind(task, changes)
+    rec = apply("task", task, changes)
+    if changes.set.get("every"):
         rec["series"] = rec.get("series") or rec["id"]
-    for name in unset or []:
-        if name not in UNSETTABLE:
-            raise CrmError(f"cannot unset '{name}' (one of: {', '.join(UNSETTABLE)})")
-        rec[name] = None
     _check_task(rec)
-    return store.save("task", rec)
+    if unchanged("task", task, rec):
+        return task
+    rec = store.save("task", rec)
+    store.note_change(f'task: edit "{rec["title"]}"')
+    return rec
 
 
 # ----- stay in touch ------------------------------------------------------------------
@@ -633,7 +603,7 @@ def contact_due(
     Each is the customer record plus `last_contact` (or null) and `contact_due`."""
     from crmcli.dates import iso, parse_duration, parse_iso
 
-    tz = store.tz
+    tz = store.ctx.tz
     wanted = [
         c["id"]
         for c in store.light("customer")
@@ -679,7 +649,7 @@ def contact_due(
                     "contact_due": iso(due_at),
                 }
             )
-    out.sort(key=lambda r: (parse_iso(r["contact_due"]).timestamp(), r["id"]))
+    out.sort(key=lambda r: (parse_iso(r["contact_due"], tz).timestamp(), r["id"]))
     return out
 
 

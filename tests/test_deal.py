@@ -9,6 +9,7 @@ from conftest import added, refused, run, set_settings
 from rich.cells import cell_len
 
 from crmcli import deals
+from crmcli.changes import ChangeSet
 from crmcli.errors import CrmError
 from crmcli.store import Store
 
@@ -335,7 +336,7 @@ def test_reopen_returns_to_last_open_stage(shop):
 
 def test_transitions_note_their_change(shop):
     store = Store(shop)
-    rec, _ = deals.add(store, "Pump order", customer=None)
+    rec, _ = deals.add(store, ChangeSet.of(title="Pump order"))
     rec = deals.move(store, rec, "negotiation")
     rec = deals.lose(store, rec, "price")
     rec = deals.reopen(store, rec)
@@ -597,13 +598,13 @@ if given is not None:
     def test_money_round_trips_exactly(amount, unit):
         import json
 
-        from crmcli import render, yamlio
+        from crmcli import encode, yamlio
 
         parsed = deals.parse_money(format(amount, "f"))
         assert parsed == amount
         line = {"qty": Decimal(3), "unit_price": unit}
         back = yamlio.loads(yamlio.dumps({"amount": parsed, "lines": [line]}))
         assert back["amount"] == parsed and back["lines"][0]["unit_price"] == unit
-        again = json.loads(render.to_json({"amount": parsed}), parse_float=Decimal)
+        again = json.loads(encode.to_json({"amount": parsed}), parse_float=Decimal)
         assert again["amount"] == parsed
         assert deals.lines_total({"id": "x", "lines": [line]}) == 3 * unit

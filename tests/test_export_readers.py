@@ -134,7 +134,7 @@ def test_csv_cells_with_line_breaks_are_quoted_and_guarded(crm):
     rows = {r["name"]: r for r in csv_rows("lead")}
     assert rows["A"]["company"] == "Line\r'=HYPERLINK(1)"
     # every line of a cell is guarded, and the cell is one cell
-    from crmcli.render import csv_cell
+    from crmcli.encode import csv_cell
 
     assert csv_cell("x\n@SUM(A1)\r\n+1\n-2\rok") == "x\n'@SUM(A1)\r\n'+1\n'-2\rok"
 

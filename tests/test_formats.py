@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 from conftest import run
 
-from crmcli.formats import time_text, yes_no
+from crmcli.formats import clock_text, day_text, time_text, yes_no
 
 
 def test_yes_no_and_time_text():
@@ -16,6 +16,15 @@ def test_yes_no_and_time_text():
     at = datetime(2026, 11, 23, 10, 5, tzinfo=timezone(timedelta(hours=8)))
     assert time_text(at) == "2026-11-23 10:05"
     assert time_text(None) == ""
+    assert time_text(at, weekday=True) == "Mon 2026-11-23 10:05"
+
+
+def test_days_and_clock_times_read_one_way():
+    at = datetime(2026, 12, 1, 14, 0, tzinfo=timezone.utc)
+    assert day_text(at) == "2026-12-01"
+    assert day_text(at.date(), short=True) == "Dec 01"
+    assert day_text(at, weekday=True) == "Tue Dec 01"
+    assert clock_text(at) == "14:00"
 
 
 def test_show_reads_booleans_as_yes_no_and_json_keeps_true(crm):

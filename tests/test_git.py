@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 from conftest import NOW, run
 
-from crmcli import gitops, yamlio
+from crmcli import yamlio
+from crmcli.git import autocommit as gitcommit
+from crmcli.git import setup as gitsetup
 from crmcli.store import Store
 
 
@@ -215,7 +217,7 @@ def test_init_outside_git_leaves_git_alone(tmp_path, gitenv):
     ],
 )
 def test_autocommit_setting_is_edited_in_the_text(before, after):
-    assert gitops.autocommit_text(before) == after
+    assert gitsetup.autocommit_text(before) == after
 
 
 # ----- autocommit ------------------------------------------------------------------------
@@ -254,7 +256,7 @@ def test_autocommit_uses_note_change_and_commits_a_batch_at_once(alice):
     store = Store(alice.root)
     made = [store.create("lead", name=f"Lead {i}") for i in range(3)]
     store.note_change("lead: import 3 leads from fair.csv")
-    sha = gitops.autocommit(store, ["lead", "import", "fair.csv"])
+    sha = gitcommit.autocommit(store, ["lead", "import", "fair.csv"])
     assert sha == alice.head()
     assert alice.subject() == "lead: import 3 leads from fair.csv"
     assert alice.files_in_head() == sorted(f"leads/{m['id']}.yaml" for m in made)
@@ -265,16 +267,16 @@ def test_autocommit_uses_note_change_and_commits_a_batch_at_once(alice):
 
 
 def test_commit_message_of_several_changes():
-    msg = gitops.commit_message(["a: one", "b: two", "a: one"], ["x"])
+    msg = gitcommit.commit_message(["a: one", "b: two", "a: one"], ["x"])
     assert msg.splitlines()[0] == "a: one (+1 more)"
     assert "- b: two" in msg
-    assert gitops.commit_message([], ["customer", "note", "acme", "two\nlines"]) == (
+    assert gitcommit.commit_message([], ["customer", "note", "acme", "two\nlines"]) == (
         "crm customer note acme 'two lines'"
     )
-    assert gitops.command_text(["--dir", "/x/y", "customer", "rm", "--dir"]) == (
+    assert gitcommit.command_text(["--dir", "/x/y", "customer", "rm", "--dir"]) == (
         "crm customer rm --dir"
     )
-    assert gitops.command_text(["--dir=/x", "undo"]) == "crm undo"
+    assert gitcommit.command_text(["--dir=/x", "undo"]) == "crm undo"
 
 
 def test_failing_commit_keeps_the_change_and_warns(alice):
@@ -606,7 +608,7 @@ def test_concurrent_writers_each_commit_exactly_their_own_change(nested):
     record = f"crm/customers/{cid}.yaml"
     commits = _commits(repo, start)
     assert sorted(c for _, c, _ in commits) == sorted(
-        gitops.command_text(p.args) for p in runs
+        gitcommit.command_text(p.args) for p in runs
     )  # one commit per command
     for sha, command, files in commits:
         if " edit " in command:
@@ -809,3 +811,18 @@ def test_sync_lists_edits_kept_on_a_record_merged_away(team):
         f'  customer {dup} (merged into {acme_id(bob)}) industry: theirs "pumps" '
         "(set aside; carry it over by hand)"
     ) in r.out.splitlines()
+
+
+def test_git_code_lives_in_one_module_per_concern():
+    import importlib
+    import importlib.util
+
+    for module, name in [("run", "git"), ("setup", "setup"), ("autocommit", "autocommit"),
+                         ("history", "record_history"), ("undo", "plan_undo"), ("sync", "sync")]:  # fmt: skip
+        assert callable(getattr(importlib.import_module(f"crmcli.git.{module}"), name))
+    assert importlib.util.find_spec("crmcli.gitops") is None
+    from crmcli.app import COMMANDS
+
+    assert {c: COMMANDS[c][0] for c in ("history", "undo", "sync", "resolve")} == {
+        "history": "history", "undo": "history", "sync": "sync", "resolve": "sync"
+    }  # fmt: skip

@@ -11,6 +11,7 @@ from conftest import refused, run, set_settings, snapshot
 from rich.cells import cell_len
 
 from crmcli import leads
+from crmcli.changes import ChangeSet
 from crmcli.commands.common import parse_fields, state
 from crmcli.errors import CrmError
 from crmcli.store import Store
@@ -35,7 +36,7 @@ def add(name: str, *args: str) -> str:
         else:
             kw[_TEXTS[flag]] = value
     kw["fields"] = parse_fields(kw.get("fields"))
-    rec, _ = leads.add(Store(Path(os.environ["CRM_DIR"])), name, **kw)
+    rec, _ = leads.add(Store(Path(os.environ["CRM_DIR"])), ChangeSet.of(name=name, **kw))
     return rec["id"]
 
 
@@ -656,10 +657,12 @@ def test_rm_of_a_converted_lead_keeps_the_customers_copy(crm):
 
 
 def test_domain_add_and_select(store):
-    a, warnings = leads.add(store, " Li Wei ", company=" ", emails=["LI@x.cn"], tags=["b", "a"])
+    a, warnings = leads.add(
+        store, ChangeSet.of(name=" Li Wei ", company=" ", emails=["LI@x.cn"], tags=["b", "a"])
+    )
     assert warnings == []
     assert a["name"] == "Li Wei" and a["company"] is None and a["tags"] == ["a", "b"]
-    b, _ = leads.add(store, "Ana", company="Café Río", batches=["b1"])
+    b, _ = leads.add(store, ChangeSet.of(name="Ana", company="Café Río", batches=["b1"]))
     recs = store.all("lead")
     assert [r["name"] for r in leads.select(recs, sort="name")] == ["Ana", "Li Wei"]
     assert leads.select(recs, search="cafe rio") == [b]
@@ -670,7 +673,7 @@ def test_domain_add_and_select(store):
 
 
 def test_domain_matches_phone_digits(store):
-    rec, _ = leads.add(store, "Li", phones=["+86 138 0013 8000"])
+    rec, _ = leads.add(store, ChangeSet.of(name="Li", phones=["+86 138 0013 8000"]))
     assert leads.matches(rec, "13800138000")
     assert leads.matches(rec, "0013-8000")
     assert not leads.matches(rec, "99")
@@ -697,7 +700,7 @@ def test_domain_check_status():
 
 
 def test_domain_set_status_and_convert(store):
-    rec, _ = leads.add(store, "Li Wei", company="Acme", owner="bob")
+    rec, _ = leads.add(store, ChangeSet.of(name="Li Wei", company="Acme", owner="bob"))
     rec = leads.set_status(store, rec, "qualified", note="budget ok")
     assert rec["status"] == "qualified"
     assert store.timeline(rec["id"])[0]["text"] == "status new -> qualified: budget ok"
@@ -718,15 +721,17 @@ def test_domain_set_status_and_convert(store):
 
 
 def test_domain_edit(store):
-    rec, _ = leads.add(store, "Li", emails=["a@x.cn"])
-    rec, warnings = leads.edit(store, rec, emails=["b@x.cn"], remove_emails=["A@x.cn"])
+    rec, _ = leads.add(store, ChangeSet.of(name="Li", emails=["a@x.cn"]))
+    rec, warnings = leads.edit(
+        store, rec, ChangeSet(add={"emails": ["b@x.cn"]}, remove={"emails": ["A@x.cn"]})
+    )
     assert rec["emails"] == ["b@x.cn"] and warnings == []
     with pytest.raises(CrmError, match="cannot unset 'name'"):
-        leads.edit(store, rec, unset=["name"])
+        leads.edit(store, rec, ChangeSet(unset=["name"]))
 
 
 def test_linked_survives_a_missing_customer(store):
-    rec, _ = leads.add(store, "Li")
+    rec, _ = leads.add(store, ChangeSet.of(name="Li"))
     rec = store.save("lead", dict(rec, status="converted", customer="gone0000"))
     assert leads.linked(store, rec) == {"customer": None, "deal": None}
 

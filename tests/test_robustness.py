@@ -52,6 +52,7 @@ WRITER = textwrap.dedent(
     """
     import os, sys, time
     from pathlib import Path
+    from crmcli.changes import ChangeSet
     from crmcli.store import Store
 
     root, tag, n, go = sys.argv[1:]
@@ -147,14 +148,16 @@ BUSY = textwrap.dedent(
     import sys
     from pathlib import Path
     from crmcli import customers
+    from crmcli.changes import ChangeSet
     from crmcli.store import Store
 
     root, tag, n, counter = sys.argv[1:]
     store = Store(Path(root))
     for i in range(int(n)):
         with store.lock():
-            rec, _ = customers.add(store, f"{tag}-{i}", emails=[f"{tag}-{i}@example.com"],
-                                   tags=["busy"], fields={"i": str(i)})
+            rec, _ = customers.add(store, ChangeSet.of(
+                name=f"{tag}-{i}", emails=[f"{tag}-{i}@example.com"], tags=["busy"],
+                fields={"i": str(i)}))
             store.add_activity(rec["id"], "note", "note " * (i % 50))
             c = store.load("customer", counter)
             store.save("customer", {**c, "fields": {"last": f"{tag}-{i}"}})

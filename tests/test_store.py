@@ -576,3 +576,23 @@ def test_an_invalid_record_is_written_by_no_path(store, crm):
     assert not path.exists()
     write_record(path, "customer", {"id": "bad00001"}, check=False)  # the merge driver's form
     assert yamlio.loads(path.read_text(encoding="utf-8"))["name"] is None
+
+
+def test_the_store_imports_neither_rich_nor_the_renderer(tmp_path):
+    """Saving and listing through the index (JSON lines included) loads no renderer."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from crmcli.store import Store, init\n"
+        f"root = init({str(tmp_path / 'c')!r}, 'C')\n"
+        "s = Store(root)\n"
+        "s.create('task', title='T', status='open', priority='normal')\n"
+        "assert len(Store(root).query('task')) == 1\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'rich'"
+        " or m == 'crmcli.render'))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

@@ -10,6 +10,7 @@ import pytest
 from conftest import added, run, set_settings, snapshot
 
 from crmcli import tasks
+from crmcli.changes import ChangeSet
 from crmcli.store import Store
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -405,7 +406,7 @@ def test_rm(crm):
     rec = added("task", "Call")
     r = run("task", "rm", "Call")
     assert r.code == 0 and rec["id"] in r.out
-    assert last_change() == 'task: rm "Call"'
+    assert last_change() == 'task: remove "Call"'
     assert snapshot(crm, "tasks/*.yaml") == {}
     r = run("task", "rm", "Call")
     assert r.code == 1 and "no task matches 'Call'" in r.err
@@ -467,6 +468,14 @@ def test_remind_is_silent_when_nothing_needs_attention(crm, store):
     assert (r.code, r.out) == (0, "")
     data = run("task", "remind", "--format", "json").json()
     assert data["tasks"] == [] and data["contact_due"] == []
+
+
+def test_remind_shows_money_exactly(crm, store):
+    deal(store, "Odd order", close_date="2026-11-18", amount=Decimal("1234.567"))
+    deal(store, "Big odd order", needs_approval=True, amount=Decimal("250000.125"))
+    out = run("task", "remind").out
+    assert "1,234.567 CNY" in out and "1,234.57" not in out
+    assert "250,000.125 CNY" in out
 
 
 def test_remind_plain_text_grouped_by_owner(crm, store, monkeypatch):
@@ -635,7 +644,7 @@ def test_select_and_order_without_the_cli(store):
         {"id": "e", "title": "e", "status": "done", "due": "2026-11-01T10:00:00+08:00",
          "priority": "normal"},
     ]  # fmt: skip
-    assert [t["id"] for t in tasks.by_urgency(tasks.select(recs, now))] == ["d", "b", "a", "c"]
+    assert [t["id"] for t in tasks.by_urgency(tasks.select(recs, now), TZ)] == ["d", "b", "a", "c"]
     assert [t["id"] for t in tasks.select(recs, now, overdue=True)] == ["d"]
     assert [t["id"] for t in tasks.select(recs, now, status="done")] == ["e"]
     with pytest.raises(Exception, match="status"):
@@ -643,7 +652,7 @@ def test_select_and_order_without_the_cli(store):
 
 
 def test_domain_add_and_done(store: Store):
-    rec, warnings = tasks.add(store, "Weekly", due="today 17:00", every="1w")
+    rec, warnings = tasks.add(store, ChangeSet.of(title="Weekly", due="today 17:00", every="1w"))
     assert warnings == []
     rec, nxt, existed = tasks.done(store, rec)
     assert rec["status"] == "done" and not existed

@@ -114,6 +114,10 @@ FieldOpt = Annotated[
     list[str] | None,
     typer.Option("--field", help="Custom field KEY=VALUE (repeatable).", show_default=False),
 ]
+AddTagOpt = Annotated[list[str] | None, typer.Option("--add-tag", help="Add a tag.")]
+RemoveTagOpt = Annotated[list[str] | None, typer.Option(help="Remove a tag.")]
+RemoveEmailOpt = Annotated[list[str] | None, typer.Option(help="Remove an e-mail.")]
+RemovePhoneOpt = Annotated[list[str] | None, typer.Option(help="Remove a phone.")]
 OwnerOpt = Annotated[str | None, typer.Option("--owner", help="Owner (salesperson).")]
 SourceOpt = Annotated[str | None, typer.Option("--source", "-s", help="Where it came from.")]
 SearchOpt = Annotated[
@@ -197,11 +201,12 @@ def output_list(
     """Print a list: JSON array of records, CSV of `csv_columns`, or a table; --limit N
     keeps the first N in every format, a table shows 50 by default."""
     from crmcli import render
+    from crmcli.encode import write_csv
 
     if fmt == ListFormat.json:
         render.print_json(list(limited(records, limit)))
     elif fmt == ListFormat.csv:
-        render.write_csv(limited(records, limit), csv_columns)
+        write_csv(limited(records, limit), csv_columns, render.raw(sys.stdout))
     else:
         n = default_limit(limit)
         shown = records[:n] if n else records
@@ -217,11 +222,295 @@ def output_list(
         )
 
 
-def confirm_added(fmt: ShowFormat | None, kind: str, rec: dict[str, Any], extra: str = "") -> None:
-    """`add` prints a one-line confirmation with the id, or the record as JSON."""
+def confirm_added(
+    fmt: ShowFormat | None,
+    kind: str,
+    rec: dict[str, Any],
+    extra: str = "",
+    warnings: list[str] | None = None,
+) -> None:
+    """`add` prints a one-line confirmation with the id, or the record as JSON (with
+    the `warnings`, which also go to stderr)."""
     from crmcli import models, render
 
+    for w in warnings or []:
+        get_store().warn(w)
     if fmt == ShowFormat.json:
-        render.print_json(rec)
+        render.print_json(rec if warnings is None else {**rec, "warnings": warnings})
     else:
         print(f"Added {kind} {rec['id']}: {models.display_name(kind, rec)}{extra}")
+
+
+def confirm_updated(
+    fmt: ShowFormat,
+    kind: str,
+    before: dict[str, Any],
+    rec: dict[str, Any],
+    warnings: list[str] | None = None,
+) -> None:
+    """`edit` warns, then prints the record as JSON or says whether it changed."""
+    from crmcli import render
+
+    for w in warnings or []:
+        get_store().warn(w)
+    if fmt == ShowFormat.json:
+        render.print_json(rec)
+        return
+    changed = any(rec.get(k) != before.get(k) for k in {*rec, *before} - {"updated"})
+    print(
+        f"Updated {record_label(kind, rec)}"
+        if changed
+        else f"No change to {record_label(kind, rec)}"
+    )
+
+
+# ----- changing one record ----------------------------------------------------------------
+
+
+def with_options(*groups: Callable[..., None]) -> Callable[[Callable[..., None]], Any]:
+    """Give a command (taking **options) the options declared by the parameters of
+    `groups` as well as its own: what `add` and `edit` of a noun share is declared once.
+    Typer reads the command's signature: its own parameters, the groups', --format."""
+    import inspect
+
+    def wrap(command: Callable[..., None]) -> Any:
+        own = [
+            p.replace(kind=inspect.Parameter.KEYWORD_ONLY) if p.default is not p.empty else p
+            for p in inspect.signature(command).parameters.values()
+            if p.kind is not p.VAR_KEYWORD
+        ]
+        extra = [
+            p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+            for group in groups
+            for p in inspect.signature(group).parameters.values()
+        ]
+        fmt = [p for p in own if p.name == "fmt"]
+        rest = [p for p in own if p.name != "fmt"]
+        command.__signature__ = inspect.Signature([*rest, *extra, *fmt])  # type: ignore[attr-defined]
+        return command
+
+    return wrap
+
+
+def format_option(fmt: ShowFormatOpt = ShowFormat.table) -> None:
+    """--format of `add` and `edit`."""
+
+
+def unset_option(kind: str) -> Callable[..., None]:
+    """--unset of `KIND edit`, its help naming the fields models.UNSETTABLE lists."""
+    from crmcli import models
+
+    shown = {field: name for name, field in UNSET_NAMES.items()}
+    names = [shown.get(f, f) for f in models.UNSETTABLE[kind]]
+    help = f"Clear a field (repeatable): {', '.join(names)} or fields.KEY."
+
+    def group(
+        unset: Annotated[list[str] | None, typer.Option(help=help, show_default=False)] = None,
+    ) -> None:
+        """--unset."""
+
+    return group
+
+
+def contact_options(
+    email: EmailOpt = None, phone: PhoneOpt = None, source: SourceOpt = None
+) -> None:
+    """The options `add` and `edit` of customers and leads share."""
+
+
+def record_options(owner: OwnerOpt = None, tag: TagOpt = None, field: FieldOpt = None) -> None:
+    """The options `add` and `edit` of customers, leads and deals share."""
+
+
+def record_edit_options(add_tag: AddTagOpt = None, remove_tag: RemoveTagOpt = None) -> None:
+    """The options `edit` of customers, leads and deals adds."""
+
+
+def contact_edit_options(
+    remove_email: RemoveEmailOpt = None, remove_phone: RemovePhoneOpt = None
+) -> None:
+    """The options `edit` of customers and leads adds."""
+
+
+# Options that add to a list field (and, as --remove-NAME, take from it), by the field.
+LIST_OPTIONS = {"email": "emails", "phone": "phones", "tag": "tags", "line": "lines"}
+# Options (and names `--unset` takes) for a field of another name.
+UNSET_NAMES = {"close": "close_date"}
+# Parameters of `add` and `edit` that are not changes to the record.
+NOT_CHANGES = ("ctx", "ref", "fmt", "field", "unset", "replace_lines")
+
+
+def _option_change(param: str) -> tuple[str, str]:
+    """(operation, field) of an `add` or `edit` option."""
+    listed = param.removeprefix("remove_").removeprefix("add_")
+    if listed in LIST_OPTIONS:
+        return ("remove" if param.startswith("remove_") else "add"), LIST_OPTIONS[listed]
+    return "set", UNSET_NAMES.get(param, param)
+
+
+def change_set(ctx: typer.Context, edit: bool = False) -> Any:
+    """The change set (crmcli.changes.ChangeSet) of the running `add` or `edit`
+    command, from its options: each sets the field of its name (UNSET_NAMES), a list
+    option adds to its field and --remove-NAME takes from it (LIST_OPTIONS); --field KEY=VALUE sets fields.KEY; --unset clears; with
+    --replace-lines the --line options replace the deal's lines. A contradiction is a
+    usage error naming both options; an `edit` with nothing to change is an error."""
+    from crmcli.changes import FIELD_PREFIX, ChangeSet, ConflictError
+
+    params = {k: v.value if isinstance(v, Enum) else v for k, v in ctx.params.items()}
+    cs: dict[str, Any] = {"set": {}, "unset": [], "add": {}, "remove": {}, "options": {}}
+    for param, value in params.items():
+        if param in NOT_CHANGES or value is None or value in ([], ()):
+            continue
+        op, name = _option_change(param)
+        if op == "set":
+            cs["set"][name] = value
+        else:
+            cs[op].setdefault(name, []).extend(value)
+        cs["options"][f"{op}:{name}"] = "--" + param.replace("_", "-")
+    for key, value in parse_fields(params.get("field")).items():
+        cs["set"][FIELD_PREFIX + key] = value
+        cs["options"][f"set:{FIELD_PREFIX}{key}"] = f"--field {key}={value}"
+    for name in params.get("unset") or []:
+        cs["unset"].append(UNSET_NAMES.get(name, name))
+        cs["options"][f"unset:{UNSET_NAMES.get(name, name)}"] = f"--unset {name}"
+    if params.get("replace_lines"):
+        cs["set"]["lines"] = cs["add"].pop("lines", [])
+    try:
+        changes = ChangeSet(**cs)
+    except ConflictError as e:
+        ctx.fail(e.message)
+    store = get_store()
+    check_known(store, "owners", changes.set.get("owner"), "owner")
+    check_known(store, "sources", changes.set.get("source"), "source")
+    if edit and changes.empty:
+        raise CrmError(
+            f"nothing to change: give an option to change (crm {ctx.command_path.removeprefix('crm ')} --help)"
+        )
+    return changes
+
+
+def mutate(
+    kind: str,
+    ref: str,
+    act: Callable[[Any, dict[str, Any]], Any],
+    resolve: Callable[[Any, str], dict[str, Any]] | None = None,
+) -> Any:
+    """Run one change to one record: under the lock, resolve REF (by `resolve`, else
+    the store's), then `act(store, record)`, whose domain function records the commit
+    message. Returns what `act` returned, for the command to print."""
+    store = get_store()
+    with store.lock():
+        rec = resolve(store, ref) if resolve else store.resolve(kind, ref)
+        return act(store, rec)
+
+
+def add_record(ctx: typer.Context, kind: str, add: Callable[..., Any], fmt: ShowFormat) -> None:
+    """The body of `customer add` and `lead add`: the change set, the domain's `add`
+    under the lock, the confirmation (with the domain's warnings)."""
+    changes = change_set(ctx)
+    store = get_store()
+    with store.lock():
+        rec, warnings = add(store, changes)
+    confirm_added(fmt, kind, rec, warnings=warnings)
+
+
+def edit_record(
+    ctx: typer.Context, kind: str, ref: str, edit: Callable[..., Any], fmt: ShowFormat
+) -> None:
+    """The body of `customer edit` and `lead edit`: the change set, the domain's
+    `edit` as a single-record mutation, the confirmation (with its warnings)."""
+    changes = change_set(ctx, edit=True)
+    before, rec, warnings = mutate(kind, ref, lambda s, r: (r, *edit(s, r, changes)))
+    confirm_updated(fmt, kind, before, rec, warnings)
+
+
+def record_label(kind: str, rec: dict[str, Any]) -> str:
+    from crmcli import models
+
+    return f"{kind} {rec['id']} ({models.display_name(kind, rec)})"
+
+
+def add_note_command(app: typer.Typer, kind: str, example: str) -> None:
+    """Register `KIND note REF TEXT` on `app`."""
+
+    def note_cmd(
+        ref: Annotated[str, ref_argument(kind)],
+        text: Annotated[str, typer.Argument(help="The note; '-' reads it from stdin.")],
+    ) -> None:
+        from crmcli import records
+
+        body = read_text_arg(text)
+        rec, entry = mutate(kind, ref, lambda s, r: (r, records.note(s, kind, r, body)))
+        print(f"Noted on {record_label(kind, rec)} as {entry['id']}")
+
+    note_cmd.__doc__ = f"""Add a note to a {kind}'s timeline (with author and time).
+
+    Example: {example}
+    """
+    app.command("note")(note_cmd)
+
+
+def add_assign_command(app: typer.Typer, kind: str, moves: str, example: str) -> None:
+    """Register `KIND assign REF OWNER [--with-open-work]` on `app`; `moves` names what
+    --with-open-work moves along ("deals and tasks")."""
+
+    def assign_cmd(
+        ref: Annotated[str, ref_argument(kind)],
+        owner: Annotated[str, typer.Argument(help="The new owner.", show_default=False)],
+        with_open_work: Annotated[
+            bool, typer.Option("--with-open-work", help=f"Move its open {moves} too.")
+        ] = False,
+    ) -> None:
+        from crmcli import records
+
+        check_known(get_store(), "owners", owner, "owner")
+        rec, moved = mutate(
+            kind, ref, lambda s, r: records.assign(s, kind, r, owner, with_open_work=with_open_work)
+        )
+        what = "deal(s)/task(s)" if "deals" in moves else "task(s)"
+        extra = f", with {len(moved)} open {what}" if moved else ""
+        print(f"Assigned {record_label(kind, rec)} to {owner}{extra}")
+
+    assign_cmd.__doc__ = f"""Hand a {kind} over to another owner (recorded on the timeline).
+
+    Example: {example}
+    """
+    app.command("assign")(assign_cmd)
+
+
+def add_rm_command(
+    app: typer.Typer,
+    kind: str,
+    doc: str,
+    *,
+    linked_from: str | None = None,
+    resolve: Callable[[Any, str], dict[str, Any]] | None = None,
+) -> None:
+    """Register `KIND rm REF` on `app`: with `linked_from` ("tasks or leads") it refuses
+    while those link to the record, unless --force; without, it always unlinks."""
+
+    def rm(ref: str, force: bool) -> None:
+        from crmcli import records
+
+        rec, unlinked = mutate(
+            kind, ref, lambda s, r: (r, records.remove(s, kind, r, force=force)), resolve
+        )
+        extra = f"; unlinked {len(unlinked)} record(s)" if unlinked else ""
+        print(f"Removed {record_label(kind, rec)}{extra}")
+
+    if linked_from is None:
+
+        def rm_cmd(ref: Annotated[str, ref_argument(kind)]) -> None:
+            rm(ref, True)
+    else:
+
+        def rm_cmd(  # type: ignore[misc]
+            ref: Annotated[str, ref_argument(kind)],
+            force: Annotated[
+                bool, typer.Option("--force", help=f"Remove even if {linked_from} link to it.")
+            ] = False,
+        ) -> None:
+            rm(ref, force)
+
+    rm_cmd.__doc__ = doc
+    app.command("rm")(rm_cmd)

@@ -1,14 +1,14 @@
 """crm customer ...: add, list, show, edit, contact add|edit|rm, note, assign, merge, rm."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from crmcli import models
+from crmcli.commands import common
 from crmcli.commands.common import (
     CustomerRef,
     EmailOpt,
-    FieldOpt,
     LimitOpt,
     ListFormat,
     ListFormatOpt,
@@ -18,14 +18,9 @@ from crmcli.commands.common import (
     ShowFormat,
     ShowFormatOpt,
     SourceOpt,
-    TagOpt,
-    check_known,
-    confirm_added,
     get_store,
     one_of,
     output_list,
-    parse_fields,
-    read_text_arg,
 )
 
 app = typer.Typer(
@@ -47,19 +42,22 @@ CSV_COLUMNS = [
 ]  # fmt: skip
 
 
-@app.command("add")
-def add_cmd(
-    name: Annotated[str, typer.Argument(help="The customer's name.", show_default=False)],
+def _customer_options(
     kind: KindOpt = None,
-    email: EmailOpt = None,
-    phone: PhoneOpt = None,
     website: Annotated[str | None, typer.Option(help="Web site.")] = None,
     industry: Annotated[str | None, typer.Option(help="Industry.")] = None,
-    owner: OwnerOpt = None,
-    source: SourceOpt = None,
-    tag: TagOpt = None,
-    field: FieldOpt = None,
-    fmt: ShowFormatOpt = ShowFormat.table,
+) -> None:
+    """The options of `customer add` and `customer edit` beside contact_options."""
+
+
+@app.command("add")
+@common.with_options(
+    _customer_options, common.contact_options, common.record_options, common.format_option
+)
+def add_cmd(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The customer's name.", show_default=False)],
+    **options: Any,
 ) -> None:
     """Add a customer (a company unless --kind person).
 
@@ -67,27 +65,7 @@ def add_cmd(
     """
     from crmcli import customers
 
-    store = get_store()
-    check_known(store, "owners", owner, "owner")
-    check_known(store, "sources", source, "source")
-    with store.lock():
-        rec, warnings = customers.add(
-            store,
-            name,
-            kind=kind or "company",
-            emails=email,
-            phones=phone,
-            website=website,
-            industry=industry,
-            owner=owner,
-            source=source,
-            tags=tag,
-            fields=parse_fields(field),
-        )
-        store.note_change(f'customer: add "{rec["name"]}"')
-    for w in warnings:
-        store.warn(w)
-    confirm_added(fmt, "customer", {**rec, "warnings": warnings} if fmt == ShowFormat.json else rec)
+    common.add_record(ctx, "customer", customers.add, options["fmt"])
 
 
 @app.command("list")
@@ -117,6 +95,7 @@ def list_cmd(
         search=search,
         sort=sort,
         region=region,
+        tz=store.ctx.tz,
     )
     output_list(
         records,
@@ -152,7 +131,7 @@ def show_cmd(ref: CustomerRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
          for k, v in rec.items() if k not in ("contacts", "fields")]
         + [(f"fields.{k}", v) for k, v in rec["fields"].items()],
         title=f"{rec['name']} ({rec['id']})",
-        tz=store.tz,
+        tz=store.ctx.tz,
     )  # fmt: skip
     show_related(rec["contacts"], links, timeline, region)
 
@@ -200,7 +179,12 @@ def show_related(
     render.table(
         ["when", "by", "kind", ("text", {"wrap": True})],
         [
-            [time_text(a["at"], get_store().tz), a["by"], a["kind"], render.lines_cell(a["text"])]
+            [
+                time_text(a["at"], get_store().ctx.tz),
+                a["by"],
+                a["kind"],
+                render.lines_cell(a["text"]),
+            ]
             for a in timeline
         ],
         empty="  (no entries)",
@@ -208,71 +192,34 @@ def show_related(
 
 
 @app.command("edit")
+@common.with_options(
+    _customer_options,
+    common.contact_options,
+    common.record_options,
+    common.record_edit_options,
+    common.contact_edit_options,
+    common.unset_option("customer"),
+    common.format_option,
+)
 def edit_cmd(
+    ctx: typer.Context,
     ref: CustomerRef,
     name: Annotated[str | None, typer.Option(help="New name.")] = None,
-    kind: KindOpt = None,
-    email: EmailOpt = None,
-    phone: PhoneOpt = None,
-    website: Annotated[str | None, typer.Option(help="Web site.")] = None,
-    industry: Annotated[str | None, typer.Option(help="Industry.")] = None,
-    owner: OwnerOpt = None,
-    source: SourceOpt = None,
-    tag: TagOpt = None,
-    field: FieldOpt = None,
-    add_tag: Annotated[list[str] | None, typer.Option("--add-tag", help="Add a tag.")] = None,
-    remove_tag: Annotated[list[str] | None, typer.Option(help="Remove a tag.")] = None,
-    remove_email: Annotated[list[str] | None, typer.Option(help="Remove an e-mail.")] = None,
-    remove_phone: Annotated[list[str] | None, typer.Option(help="Remove a phone.")] = None,
     tier: Annotated[
         str | None, typer.Option(help=f"Tier {one_of(models.TIERS)} (kept by report --apply).")
     ] = None,
     cadence: Annotated[
         str | None, typer.Option(help="Stay-in-touch cadence, e.g. 30d, 2w, 1m.")
     ] = None,
-    unset: Annotated[
-        list[str] | None,
-        typer.Option(help="Clear a field (website, owner, tier, fields.KEY, ...)."),
-    ] = None,
-    fmt: ShowFormatOpt = ShowFormat.table,
+    **options: Any,
 ) -> None:
     """Change a customer. --email, --phone and --tag add to what is there.
 
     Example: crm customer edit acme --add-tag key-account --remove-email old@acme.de
     """
-    from crmcli import customers, render
+    from crmcli import customers
 
-    store = get_store()
-    check_known(store, "owners", owner, "owner")
-    with store.lock():
-        rec = store.resolve("customer", ref)
-        rec, warnings = customers.edit(
-            store,
-            rec,
-            name=name,
-            kind=kind,
-            emails=email,
-            phones=phone,
-            website=website,
-            industry=industry,
-            owner=owner,
-            source=source,
-            tags=[*(tag or []), *(add_tag or [])],
-            fields=parse_fields(field),
-            remove_tags=remove_tag,
-            remove_emails=remove_email,
-            remove_phones=remove_phone,
-            tier=tier,
-            cadence=cadence,
-            unset=unset,
-        )
-        store.note_change(f'customer: edit "{rec["name"]}"')
-    for w in warnings:
-        store.warn(w)
-    if fmt == ShowFormat.json:
-        render.print_json(rec)
-    else:
-        print(f"Updated customer {rec['id']}: {rec['name']}")
+    common.edit_record(ctx, "customer", ref, customers.edit, options["fmt"])
 
 
 @contact_app.command("add")
@@ -289,15 +236,13 @@ def contact_add_cmd(
     """
     from crmcli import customers
 
-    store = get_store()
-    with store.lock():
-        rec = store.resolve("customer", ref)
-        rec, warnings = customers.add_contact(
-            store, rec, name, title=title, emails=email, phones=phone
-        )
-        store.note_change(f'customer: add contact "{name}" to "{rec["name"]}"')
+    rec, warnings = common.mutate(
+        "customer",
+        ref,
+        lambda s, r: customers.add_contact(s, r, name, title=title, emails=email, phones=phone),
+    )
     for w in warnings:
-        store.warn(w)
+        get_store().warn(w)
     print(f"Added contact {name} to customer {rec['id']}: {rec['name']}")
 
 
@@ -312,54 +257,14 @@ def contact_rm_cmd(
     """
     from crmcli import customers
 
-    store = get_store()
-    with store.lock():
-        rec = store.resolve("customer", ref)
-        rec, contact = customers.remove_contact(store, rec, name)
-        store.note_change(f'customer: remove contact "{contact["name"]}" from "{rec["name"]}"')
+    rec, contact = common.mutate("customer", ref, lambda s, r: customers.remove_contact(s, r, name))
     print(f"Removed contact {contact['name']} from customer {rec['id']}: {rec['name']}")
 
 
-@app.command("note")
-def note_cmd(
-    ref: CustomerRef,
-    text: Annotated[str, typer.Argument(help="The note; '-' reads it from stdin.")],
-) -> None:
-    """Add a note to a customer's timeline (with author and time).
-
-    Example: echo "Called, wants a quote" | crm customer note acme -
-    """
-    store = get_store()
-    body = read_text_arg(text)
-    with store.lock():
-        rec = store.resolve("customer", ref)
-        entry = store.add_activity(rec["id"], "note", body)
-        store.note_change(f'customer: note on "{rec["name"]}"')
-    print(f"Noted on customer {rec['id']} ({rec['name']}) as {entry['id']}")
-
-
-@app.command("assign")
-def assign_cmd(
-    ref: CustomerRef,
-    owner: Annotated[str, typer.Argument(help="The new owner.", show_default=False)],
-    with_open_work: Annotated[
-        bool, typer.Option("--with-open-work", help="Move its open deals and tasks too.")
-    ] = False,
-) -> None:
-    """Hand a customer over to another owner (recorded on the timeline).
-
-    Example: crm customer assign acme bob --with-open-work
-    """
-    from crmcli import records
-
-    store = get_store()
-    check_known(store, "owners", owner, "owner")
-    with store.lock():
-        rec = store.resolve("customer", ref)
-        rec, moved = records.assign(store, "customer", rec, owner, with_open_work=with_open_work)
-        store.note_change(f'customer: assign "{rec["name"]}" to {owner}')
-    extra = f", with {len(moved)} open deal(s)/task(s)" if moved else ""
-    print(f"Assigned customer {rec['id']} ({rec['name']}) to {owner}{extra}")
+common.add_note_command(app, "customer", 'echo "Called, wants a quote" | crm customer note acme -')
+common.add_assign_command(
+    app, "customer", "deals and tasks", "crm customer assign acme bob --with-open-work"
+)
 
 
 @app.command("merge")
@@ -384,7 +289,6 @@ def merge_cmd(
         a = store.resolve("customer", keep)
         b = store.resolve("customer", other)
         result = customers.merge(store, a, b, dry_run=dry_run)
-        store.note_change(f'customer: merge "{b["name"]}" into "{a["name"]}"')
     if fmt == ShowFormat.json:
         render.print_json({**result, "dry_run": dry_run})
         return
@@ -396,23 +300,12 @@ def merge_cmd(
     print(f"{len(result['repointed'])} linked record(s) and timeline entries re-pointed")
 
 
-@app.command("rm")
-def rm_cmd(
-    ref: CustomerRef,
-    force: Annotated[
-        bool, typer.Option("--force", help="Remove even if records link to it.")
-    ] = False,
-) -> None:
+common.add_rm_command(
+    app,
+    "customer",
     """Remove a customer and its timeline. Refuses while deals, leads or tasks link to it.
 
     Example: crm customer rm "Old Corp" --force
-    """
-    from crmcli import records
-
-    store = get_store()
-    with store.lock():
-        rec = store.resolve("customer", ref)
-        unlinked = records.remove(store, "customer", rec, force=force)
-        store.note_change(f'customer: remove "{rec["name"]}"')
-    extra = f"; unlinked {len(unlinked)} record(s)" if unlinked else ""
-    print(f"Removed customer {rec['id']} ({rec['name']}){extra}")
+    """,
+    linked_from="records",
+)

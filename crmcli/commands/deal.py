@@ -9,26 +9,22 @@ from typing import Annotated, Any
 import typer
 
 from crmcli import models
+from crmcli.commands import common
 from crmcli.commands.common import (
     DealRef,
-    FieldOpt,
     LimitOpt,
     ListFormat,
     ListFormatOpt,
     OwnerOpt,
     ShowFormat,
     ShowFormatOpt,
-    TagOpt,
-    check_known,
     choices,
-    confirm_added,
     get_store,
     output_list,
-    parse_fields,
     read_text_arg,
     ref_option,
 )
-from crmcli.formats import money_text
+from crmcli.formats import day_text, money_text
 
 app = typer.Typer(
     help=(
@@ -73,6 +69,15 @@ LineOpt = Annotated[
     ),
 ]
 ReasonOpt = Annotated[str | None, typer.Option("--reason", "-r", help="Why ('-': stdin).")]
+
+
+def _deal_options(
+    amount: AmountOpt = None,
+    currency: CurrencyOpt = None,
+    close: CloseOpt = None,
+    line: LineOpt = None,
+) -> None:
+    """The options `deal add` and `deal edit` share (beside common.record_options)."""
 
 
 def _customer_id(store: Any, ref: str | None) -> str | None:
@@ -122,20 +127,15 @@ def stages_cmd(fmt: ShowFormatOpt = ShowFormat.table) -> None:
 
 
 @app.command("add")
+@common.with_options(_deal_options, common.record_options, common.format_option)
 def add_cmd(
+    ctx: typer.Context,
     title: Annotated[str, typer.Argument(help="The deal's title.", show_default=False)],
     customer: Annotated[str, ref_option("customer", "--customer", "-c")],
-    amount: AmountOpt = None,
-    currency: CurrencyOpt = None,
     stage: Annotated[
         str | None, typer.Option("--stage", help="Open stage (default: the first).")
     ] = None,
-    close: CloseOpt = None,
-    owner: OwnerOpt = None,
-    line: LineOpt = None,
-    tag: TagOpt = None,
-    field: FieldOpt = None,
-    fmt: ShowFormatOpt = ShowFormat.table,
+    **options: Any,
 ) -> None:
     """Add a deal for a customer. With --line the amount is the lines' total.
 
@@ -146,26 +146,13 @@ def add_cmd(
     """
     from crmcli import deals
 
+    changes = common.change_set(ctx)
     store = get_store()
-    check_known(store, "owners", owner, "owner")
     with store.lock():
-        cid = _customer_id(store, customer)
-        rec, reasons = deals.add(
-            store,
-            title,
-            customer=cid,
-            amount=amount,
-            currency=currency,
-            stage=stage,
-            close=close,
-            owner=owner,
-            lines=line,
-            tags=tag,
-            fields=parse_fields(field),
-        )
+        rec, reasons = deals.add(store, changes)
     _approval_message(store, rec, reasons)
     extra = f" ({money_text(rec['amount'], rec['currency'])})" if rec["amount"] else ""
-    confirm_added(fmt, "deal", rec, extra)
+    common.confirm_added(options["fmt"], "deal", rec, extra)
 
 
 FLAG_MARKS = {"needs-approval": "!", "big": "$", "stage-removed": "?", "snoozed": "z"}
@@ -222,7 +209,7 @@ def list_cmd(
     if warning:
         store.warn(warning)
     names = {c["id"]: c["name"] for c in store.light("customer")}
-    today = store.now().date()
+    today = store.ctx.now().date()
     settings = store.settings
     currencies = {d.get("currency") or settings["currency"] for d in records}
     one_cur = currencies.pop() if len(currencies) == 1 else None
@@ -235,7 +222,7 @@ def list_cmd(
         text = str(value or "")
         if text[:4] == str(today.year) and len(text) == 10:
             with contextlib.suppress(ValueError):
-                return date.fromisoformat(text).strftime("%b %d")
+                return day_text(date.fromisoformat(text), short=True)
         return text
 
     def amount(d: dict) -> str:
@@ -248,7 +235,7 @@ def list_cmd(
         at = d.get("closed_at")
         if not at:
             return ""
-        day = close_label(parse_iso(at).astimezone(store.tz).date().isoformat())
+        day = close_label(parse_iso(at).astimezone(store.ctx.tz).date().isoformat())
         return (
             f"{day}: {d['lost_reason']}"
             if d.get("status") == "lost" and d.get("lost_reason")
@@ -288,7 +275,6 @@ def show_cmd(ref: DealRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
     from crmcli import deals, records, render
     from crmcli.commands.customer import show_related
     from crmcli.errors import CrmError
-    from crmcli.formats import time_text, yes_no
 
     store = get_store()
     settings = store.settings
@@ -296,7 +282,7 @@ def show_cmd(ref: DealRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
     timeline = store.timeline(rec["id"])
     links = records.linked(store, "deal", rec["id"])
     links.pop("deals", None)
-    flags = deals.flags(settings, rec, store.now().date())
+    flags = deals.flags(settings, rec, store.ctx.now().date())
     probability = deals.stage_probability(settings, rec["stage"])
     try:
         reasons = deals.approval_reasons(settings, rec) if rec["needs_approval"] else []
@@ -308,37 +294,63 @@ def show_cmd(ref: DealRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
              "timeline": timeline, **links}
         )  # fmt: skip
         return
-    customer = None
-    if rec.get("customer"):
-        try:
-            c = store.load("customer", rec["customer"])
-            customer = f"{c['name']} ({c['id']})"
-        except Exception:  # noqa: BLE001 - a dangling link still shows
-            customer = f"{rec['customer']} (missing)"
-    stage = rec["stage"]
+    pairs = _show_pairs(store, rec, flags, probability, reasons)
+    render.record_view(pairs, title=f"{rec['title']} ({rec['id']})", tz=store.ctx.tz)
+    _show_sections(rec, store.ctx.tz)
+    show_related([], links, timeline)
     if deals.stage_removed(settings, rec):
+        store.warn(
+            f"stage '{rec['stage']}' is no longer in the pipeline; move the deal with "
+            f"crm deal move {rec['id']} STAGE"
+        )
+
+
+def _customer_label(store: Any, cid: str | None) -> str | None:
+    if not cid:
+        return None
+    try:
+        c = store.load("customer", cid)
+    except Exception:  # noqa: BLE001 - a dangling link still shows
+        return f"{cid} (missing)"
+    return f"{c['name']} ({c['id']})"
+
+
+def _show_pairs(
+    store: Any, rec: dict, flags: list[str], probability: Any, reasons: list[str]
+) -> list[tuple[str, Any]]:
+    """The fields of a deal as `show` lists them: customer by name, stage with its
+    probability, money with its currency, why it needs approval, the flags."""
+    from crmcli import deals
+    from crmcli.formats import yes_no
+
+    stage = rec["stage"]
+    if deals.stage_removed(store.settings, rec):
         stage += " (no longer in the pipeline)"
     elif probability is not None:
         stage += f" ({probability}%)"
+    shown = {
+        "customer": lambda v: _customer_label(store, v),
+        "stage": lambda v: stage,
+        "amount": lambda v: money_text(v, rec.get("currency")),
+        "needs_approval": lambda v: f"{yes_no(True)}: {'; '.join(reasons)}" if v else yes_no(False),
+    }
     pairs: list[tuple[str, Any]] = []
     for k, v in rec.items():
         if k in ("lines", "stage_history", "approvals", "fields", "title"):
             continue
-        if k == "customer":
-            v = customer
-        elif k == "stage":
-            v = stage
-        elif k == "amount":
-            v = money_text(v, rec.get("currency"))
-        elif k == "needs_approval":
-            v = f"{yes_no(True)}: {'; '.join(reasons)}" if v else yes_no(False)
-        elif k == "snooze_reason" and not v:
+        if k == "snooze_reason" and not v:
             continue
-        pairs.append((k, v))
+        pairs.append((k, shown[k](v) if k in shown else v))
     if flags:
         pairs.insert(1, ("flags", _flag_text(flags)))
-    pairs += [(f"fields.{k}", v) for k, v in rec["fields"].items()]
-    render.record_view(pairs, title=f"{rec['title']} ({rec['id']})", tz=store.tz)
+    return pairs + [(f"fields.{k}", v) for k, v in rec["fields"].items()]
+
+
+def _show_sections(rec: dict, tz: Any) -> None:
+    """The lines, stage history and approvals under a deal in `show` (times in `tz`)."""
+    from crmcli import render
+    from crmcli.formats import time_text
+
     if rec["lines"]:
         render.section("Lines")
         render.table(
@@ -353,7 +365,7 @@ def show_cmd(ref: DealRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
     render.section("Stage history")
     render.table(
         ["when", "stage", "by"],
-        [[time_text(h.get("at"), store.tz), h.get("stage"), h.get("by")]
+        [[time_text(h.get("at"), tz), h.get("stage"), h.get("by")]
          for h in rec["stage_history"]],
         empty="  (no entries)",
     )  # fmt: skip
@@ -361,74 +373,43 @@ def show_cmd(ref: DealRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
         render.section("Approvals")
         render.table(
             ["when", "by", ("note", {"wrap": True})],
-            [[time_text(a.get("at"), store.tz), a.get("by"), a.get("note")]
+            [[time_text(a.get("at"), tz), a.get("by"), a.get("note")]
              for a in rec["approvals"]],
         )  # fmt: skip
-    show_related([], links, timeline)
-    if deals.stage_removed(settings, rec):
-        store.warn(
-            f"stage '{rec['stage']}' is no longer in the pipeline; move the deal with "
-            f"crm deal move {rec['id']} STAGE"
-        )
 
 
 @app.command("edit")
+@common.with_options(
+    _deal_options,
+    common.record_options,
+    common.record_edit_options,
+    common.unset_option("deal"),
+    common.format_option,
+)
 def edit_cmd(
+    ctx: typer.Context,
     ref: DealRef,
     title: Annotated[str | None, typer.Option(help="New title.")] = None,
     customer: Annotated[str | None, ref_option("customer", "--customer", "-c")] = None,
-    amount: AmountOpt = None,
-    currency: CurrencyOpt = None,
-    close: CloseOpt = None,
-    owner: OwnerOpt = None,
-    tag: TagOpt = None,
-    remove_tag: Annotated[list[str] | None, typer.Option(help="Remove a tag.")] = None,
-    line: LineOpt = None,
     remove_line: Annotated[
         list[str] | None, typer.Option(help="Remove a line: its sku or number (1 = first).")
     ] = None,
     replace_lines: Annotated[
         bool, typer.Option("--replace-lines", help="The --line options replace all lines.")
     ] = False,
-    field: FieldOpt = None,
-    unset: Annotated[
-        list[str] | None,
-        typer.Option(help="Clear a field: amount, close, owner, customer, tags, fields.KEY."),
-    ] = None,
-    fmt: ShowFormatOpt = ShowFormat.table,
+    **options: Any,
 ) -> None:
     """Change a deal. --tag and --line add; changing lines or amount re-checks approval.
 
     Example: crm deal edit "Pump order" --remove-line PUMP-100 --line PUMP-200:2:950
     """
-    from crmcli import deals, render
+    from crmcli import deals
 
+    changes = common.change_set(ctx, edit=True)
     store = get_store()
-    check_known(store, "owners", owner, "owner")
-    with store.lock():
-        rec = store.resolve("deal", ref)
-        rec, reasons = deals.edit(
-            store,
-            rec,
-            title=title,
-            customer=_customer_id(store, customer),
-            amount=amount,
-            currency=currency,
-            close=close,
-            owner=owner,
-            tags=tag,
-            remove_tags=remove_tag,
-            lines=line,
-            remove_lines=remove_line,
-            replace_lines=replace_lines,
-            fields=parse_fields(field),
-            unset=unset,
-        )
+    before, rec, reasons = common.mutate("deal", ref, lambda s, r: (r, *deals.edit(s, r, changes)))
     _approval_message(store, rec, reasons)
-    if fmt == ShowFormat.json:
-        render.print_json(rec)
-    else:
-        print(f"Updated deal {rec['id']}: {rec['title']}")
+    common.confirm_updated(options["fmt"], "deal", before, rec)
 
 
 @app.command("move")
@@ -444,9 +425,7 @@ def move_cmd(
     """
     from crmcli import deals
 
-    store = get_store()
-    with store.lock():
-        rec = deals.move(store, store.resolve("deal", ref), stage)
+    rec = common.mutate("deal", ref, lambda s, r: deals.move(s, r, stage))
     print(f"Moved deal {rec['id']} ({rec['title']}) to {stage}")
 
 
@@ -458,9 +437,7 @@ def won_cmd(ref: DealRef) -> None:
     """
     from crmcli import deals
 
-    store = get_store()
-    with store.lock():
-        rec = deals.win(store, store.resolve("deal", ref))
+    rec = common.mutate("deal", ref, deals.win)
     print(f"Won deal {rec['id']} ({rec['title']})")
 
 
@@ -472,10 +449,8 @@ def lost_cmd(ref: DealRef, reason: ReasonOpt = None) -> None:
     """
     from crmcli import deals
 
-    store = get_store()
     text = read_text_arg(reason) if reason == "-" else reason
-    with store.lock():
-        rec = deals.lose(store, store.resolve("deal", ref), text)
+    rec = common.mutate("deal", ref, lambda s, r: deals.lose(s, r, text))
     print(f"Lost deal {rec['id']} ({rec['title']}): {rec['lost_reason']}")
 
 
@@ -492,9 +467,7 @@ def reopen_cmd(
     """
     from crmcli import deals
 
-    store = get_store()
-    with store.lock():
-        rec = deals.reopen(store, store.resolve("deal", ref), stage)
+    rec = common.mutate("deal", ref, lambda s, r: deals.reopen(s, r, stage))
     print(f"Reopened deal {rec['id']} ({rec['title']}) in stage {rec['stage']}")
 
 
@@ -513,9 +486,7 @@ def approve_cmd(
     """
     from crmcli import deals
 
-    store = get_store()
-    with store.lock():
-        rec = deals.approve(store, store.resolve("deal", ref), by or store.user, note)
+    rec = common.mutate("deal", ref, lambda s, r: deals.approve(s, r, by or s.ctx.user, note))
     print(f"Approved deal {rec['id']} ({rec['title']}) by {rec['approvals'][-1]['by']}")
 
 
@@ -538,79 +509,25 @@ def snooze_cmd(
     from crmcli import deals
     from crmcli.errors import CrmError
 
-    store = get_store()
     if clear:
-        with store.lock():
-            rec = deals.unsnooze(store, store.resolve("deal", ref))
+        rec = common.mutate("deal", ref, deals.unsnooze)
         print(f"Deal {rec['id']} ({rec['title']}) is no longer snoozed")
         return
     if until is None:
         raise CrmError("say until when: crm deal snooze REF UNTIL --reason TEXT (or --clear)")
     text = read_text_arg(reason) if reason == "-" else reason
-    with store.lock():
-        rec = deals.snooze(store, store.resolve("deal", ref), until, text)
+    rec = common.mutate("deal", ref, lambda s, r: deals.snooze(s, r, until, text))
     print(f"Snoozed deal {rec['id']} ({rec['title']}) until {rec['snoozed_until']}")
 
 
-@app.command("note")
-def note_cmd(
-    ref: DealRef,
-    text: Annotated[str, typer.Argument(help="The note; '-' reads it from stdin.")],
-) -> None:
-    """Add a note to a deal's timeline (with author and time).
-
-    Example: crm deal note "Pump order" "Sent the revised quote"
-    """
-    store = get_store()
-    body = read_text_arg(text)
-    with store.lock():
-        rec = store.resolve("deal", ref)
-        entry = store.add_activity(rec["id"], "note", body)
-        store.note_change(f'deal: note on "{rec["title"]}"')
-    print(f"Noted on deal {rec['id']} ({rec['title']}) as {entry['id']}")
-
-
-@app.command("assign")
-def assign_cmd(
-    ref: DealRef,
-    owner: Annotated[str, typer.Argument(help="The new owner.", show_default=False)],
-    with_open_work: Annotated[
-        bool, typer.Option("--with-open-work", help="Move its open tasks too.")
-    ] = False,
-) -> None:
-    """Hand a deal over to another owner (recorded on the timeline).
-
-    Example: crm deal assign "Pump order" bob --with-open-work
-    """
-    from crmcli import records
-
-    store = get_store()
-    check_known(store, "owners", owner, "owner")
-    with store.lock():
-        rec = store.resolve("deal", ref)
-        rec, moved = records.assign(store, "deal", rec, owner, with_open_work=with_open_work)
-        store.note_change(f'deal: assign "{rec["title"]}" to {owner}')
-    extra = f", with {len(moved)} open task(s)" if moved else ""
-    print(f"Assigned deal {rec['id']} ({rec['title']}) to {owner}{extra}")
-
-
-@app.command("rm")
-def rm_cmd(
-    ref: DealRef,
-    force: Annotated[
-        bool, typer.Option("--force", help="Remove even if tasks or leads link to it.")
-    ] = False,
-) -> None:
+common.add_note_command(app, "deal", 'crm deal note "Pump order" "Sent the revised quote"')
+common.add_assign_command(app, "deal", "tasks", 'crm deal assign "Pump order" bob --with-open-work')
+common.add_rm_command(
+    app,
+    "deal",
     """Remove a deal and its timeline. Refuses while tasks or leads link to it.
 
     Example: crm deal rm "Old quote" --force
-    """
-    from crmcli import records
-
-    store = get_store()
-    with store.lock():
-        rec = store.resolve("deal", ref)
-        unlinked = records.remove(store, "deal", rec, force=force)
-        store.note_change(f'deal: remove "{rec["title"]}"')
-    extra = f"; unlinked {len(unlinked)} record(s)" if unlinked else ""
-    print(f"Removed deal {rec['id']} ({rec['title']}){extra}")
+    """,
+    linked_from="tasks or leads",
+)

@@ -31,7 +31,7 @@ def init_command(
 
     Example: crm init ~/sales --name "Acme CRM" --git
     """
-    from crmcli import gitops
+    from crmcli.git.setup import setup
     from crmcli.render import warn
     from crmcli.settings import SETTINGS_FILE
     from crmcli.store import init
@@ -42,7 +42,7 @@ def init_command(
     else:
         root = init(path, name)
         print(f"Created a CRM in {root.resolve()}; edit crm.yaml to set owners and pipeline.")
-    res = gitops.setup(root, create_repo=git, commit=git)
+    res = setup(root, create_repo=git, commit=git)
     if res is None:
         return
     for w in res.warnings:

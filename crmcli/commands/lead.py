@@ -1,31 +1,24 @@
 """crm lead ...: add, list, show, edit, note, assign, status, convert, rm (+ import)."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from crmcli import models
+from crmcli.commands import common
 from crmcli.commands.common import (
-    EmailOpt,
-    FieldOpt,
     LeadRef,
     LimitOpt,
     ListFormat,
     ListFormatOpt,
     OwnerOpt,
-    PhoneOpt,
     SearchOpt,
     ShowFormat,
     ShowFormatOpt,
     SourceOpt,
-    TagOpt,
-    check_known,
-    confirm_added,
     get_store,
     one_of,
     output_list,
-    parse_fields,
-    read_text_arg,
     ref_option,
 )
 
@@ -53,21 +46,17 @@ def _complete_status(incomplete: str) -> list[str]:
 
 
 def _label(rec: dict) -> str:
-    return f"lead {rec['id']} ({rec['name']})"
+    return common.record_label("lead", rec)
 
 
 @app.command("add")
+@common.with_options(common.contact_options, common.record_options, common.format_option)
 def add_cmd(
+    ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The person's name.", show_default=False)],
     company: CompanyOpt = None,
     title: TitleOpt = None,
-    email: EmailOpt = None,
-    phone: PhoneOpt = None,
-    source: SourceOpt = None,
-    owner: OwnerOpt = None,
-    tag: TagOpt = None,
-    field: FieldOpt = None,
-    fmt: ShowFormatOpt = ShowFormat.table,
+    **options: Any,
 ) -> None:
     """Add a lead (status new; owner: you unless --owner).
 
@@ -75,26 +64,7 @@ def add_cmd(
     """
     from crmcli import leads
 
-    store = get_store()
-    check_known(store, "owners", owner, "owner")
-    check_known(store, "sources", source, "source")
-    with store.lock():
-        rec, warnings = leads.add(
-            store,
-            name,
-            company=company,
-            title=title,
-            emails=email,
-            phones=phone,
-            source=source,
-            owner=owner,
-            tags=tag,
-            fields=parse_fields(field),
-        )
-        store.note_change(f'lead: add "{rec["name"]}"')
-    for w in warnings:
-        store.warn(w)
-    confirm_added(fmt, "lead", {**rec, "warnings": warnings} if fmt == ShowFormat.json else rec)
+    common.add_record(ctx, "lead", leads.add, options["fmt"])
 
 
 @app.command("list")
@@ -139,6 +109,7 @@ def list_cmd(
         batch=batch,
         sort=sort,
         region=store.settings.get("default_region"),
+        tz=store.ctx.tz,
     )
     output_list(
         records,
@@ -184,113 +155,41 @@ def show_cmd(ref: LeadRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
         [(k, value(k, v)) for k, v in rec.items() if k != "fields"]
         + [(f"fields.{k}", v) for k, v in rec["fields"].items()],
         title=f"{rec['name']} ({rec['id']})",
-        tz=store.tz,
+        tz=store.ctx.tz,
     )
     show_related([], {"tasks": tasks}, timeline)
 
 
 @app.command("edit")
+@common.with_options(
+    common.contact_options,
+    common.record_options,
+    common.record_edit_options,
+    common.contact_edit_options,
+    common.unset_option("lead"),
+    common.format_option,
+)
 def edit_cmd(
+    ctx: typer.Context,
     ref: LeadRef,
     name: Annotated[str | None, typer.Option(help="New name.")] = None,
     company: CompanyOpt = None,
     title: TitleOpt = None,
-    email: EmailOpt = None,
-    phone: PhoneOpt = None,
-    source: SourceOpt = None,
-    owner: OwnerOpt = None,
-    tag: TagOpt = None,
-    field: FieldOpt = None,
-    add_tag: Annotated[list[str] | None, typer.Option("--add-tag", help="Add a tag.")] = None,
-    remove_tag: Annotated[list[str] | None, typer.Option(help="Remove a tag.")] = None,
-    remove_email: Annotated[list[str] | None, typer.Option(help="Remove an e-mail.")] = None,
-    remove_phone: Annotated[list[str] | None, typer.Option(help="Remove a phone.")] = None,
-    unset: Annotated[
-        list[str] | None,
-        typer.Option(help="Clear a field (company, title, source, owner, fields.KEY, ...)."),
-    ] = None,
-    fmt: ShowFormatOpt = ShowFormat.table,
+    **options: Any,
 ) -> None:
     """Change a lead. --email, --phone, --tag and --field add to what is there.
 
     Example: crm lead edit "Li Wei" --title "Head of Purchasing" --remove-email old@acme.cn
     """
-    from crmcli import leads, render
+    from crmcli import leads
 
-    store = get_store()
-    check_known(store, "owners", owner, "owner")
-    check_known(store, "sources", source, "source")
-    with store.lock():
-        rec = store.resolve("lead", ref)
-        before = rec
-        rec, warnings = leads.edit(
-            store,
-            rec,
-            name=name,
-            company=company,
-            title=title,
-            emails=email,
-            phones=phone,
-            source=source,
-            owner=owner,
-            tags=[*(tag or []), *(add_tag or [])],
-            fields=parse_fields(field),
-            remove_tags=remove_tag,
-            remove_emails=remove_email,
-            remove_phones=remove_phone,
-            unset=unset,
-        )
-        changed = sorted(k for k in rec if k != "updated" and rec.get(k) != before.get(k))
-        if changed:
-            store.note_change(f'lead: edit "{rec["name"]}" ({", ".join(changed)})')
-    for w in warnings:
-        store.warn(w)
-    if fmt == ShowFormat.json:
-        render.print_json(rec)
-    else:
-        print(f"Updated {_label(rec)}" if changed else f"No change to {_label(rec)}")
+    common.edit_record(ctx, "lead", ref, leads.edit, options["fmt"])
 
 
-@app.command("note")
-def note_cmd(
-    ref: LeadRef,
-    text: Annotated[str, typer.Argument(help="The note; '-' reads it from stdin.")],
-) -> None:
-    """Add a note to a lead's timeline (with author and time).
-
-    Example: echo "Met at the Canton Fair, wants samples" | crm lead note "Li Wei" -
-    """
-    store = get_store()
-    body = read_text_arg(text)
-    with store.lock():
-        rec = store.resolve("lead", ref)
-        entry = store.add_activity(rec["id"], "note", body)
-        store.note_change(f'lead: note on "{rec["name"]}"')
-    print(f"Noted on {_label(rec)} as {entry['id']}")
-
-
-@app.command("assign")
-def assign_cmd(
-    ref: LeadRef,
-    owner: Annotated[str, typer.Argument(help="The new owner.", show_default=False)],
-    with_open_work: Annotated[
-        bool, typer.Option("--with-open-work", help="Move its open tasks too.")
-    ] = False,
-) -> None:
-    """Hand a lead over to another owner (recorded on the timeline).
-
-    Example: crm lead assign "Li Wei" bob
-    """
-    from crmcli import records
-
-    store = get_store()
-    check_known(store, "owners", owner, "owner")
-    with store.lock():
-        rec = store.resolve("lead", ref)
-        rec, moved = records.assign(store, "lead", rec, owner, with_open_work=with_open_work)
-        store.note_change(f'lead: assign "{rec["name"]}" to {owner}')
-    extra = f", with {len(moved)} open task(s)" if moved else ""
-    print(f"Assigned {_label(rec)} to {owner}{extra}")
+common.add_note_command(
+    app, "lead", 'echo "Met at the Canton Fair, wants samples" | crm lead note "Li Wei" -'
+)
+common.add_assign_command(app, "lead", "tasks", 'crm lead assign "Li Wei" bob')
 
 
 @app.command("status")
@@ -314,13 +213,9 @@ def status_cmd(
     """
     from crmcli import leads
 
-    store = get_store()
-    with store.lock():
-        rec = store.resolve("lead", ref)
-        old = rec["status"]
-        rec = leads.set_status(store, rec, status, note)
-        if rec["status"] != old:
-            store.note_change(f'lead: "{rec["name"]}" {old} -> {rec["status"]}')
+    old, rec = common.mutate(
+        "lead", ref, lambda s, r: (r["status"], leads.set_status(s, r, status, note))
+    )
     if rec["status"] == old:
         print(f"{_label(rec)} is already {old}")
     else:
@@ -352,21 +247,15 @@ def convert_cmd(
     """
     from crmcli import leads, render
 
-    store = get_store()
-    with store.lock():
-        rec = store.resolve("lead", ref)
+    def act(store: Any, rec: dict) -> tuple[dict, dict]:
         target = store.resolve("customer", customer) if customer is not None else None
-        result = leads.convert(store, rec, customer=target, deal_title=deal, amount=amount)
-        cust, opened = result["customer"], result["deal"]
-        verb = "new" if result["customer_action"] == "created" else "existing"
-        also = f' with deal "{opened["title"]}"' if opened else ""
-        store.note_change(
-            f'lead: convert "{rec["name"]}" to {verb} customer "{cust["name"]}"{also}'
-        )
-        # the conversion is the headline of the commit, the deal's own message follows
-        store.messages.insert(0, store.messages.pop())
+        return rec, leads.convert(store, rec, customer=target, deal_title=deal, amount=amount)
+
+    rec, result = common.mutate("lead", ref, act)
+    cust, opened = result["customer"], result["deal"]
+    verb = "new" if result["customer_action"] == "created" else "existing"
     for w in result["warnings"]:
-        store.warn(w)
+        get_store().warn(w)
     if result["customer_action"] == "matched":
         render.message(
             f"A customer named '{cust['name']}' exists already ({cust['id']}): "
@@ -385,28 +274,17 @@ def convert_cmd(
         print(f"Opened deal {opened['id']}: {opened['title']} ({opened['stage']}{money})")
 
 
-@app.command("rm")
-def rm_cmd(
-    ref: LeadRef,
-    force: Annotated[
-        bool, typer.Option("--force", help="Remove even if tasks link to it.")
-    ] = False,
-) -> None:
+common.add_rm_command(
+    app,
+    "lead",
     """Remove a lead and its timeline. Refuses while tasks link to it.
 
     A converted lead's customer keeps its copy of the timeline.
 
     Example: crm lead rm "Li Wei" --force
-    """
-    from crmcli import records
-
-    store = get_store()
-    with store.lock():
-        rec = store.resolve("lead", ref)
-        unlinked = records.remove(store, "lead", rec, force=force)
-        store.note_change(f'lead: remove "{rec["name"]}"')
-    extra = f"; unlinked {len(unlinked)} record(s)" if unlinked else ""
-    print(f"Removed {_label(rec)}{extra}")
+    """,
+    linked_from="tasks",
+)
 
 
 def _register_import() -> None:

@@ -1,7 +1,9 @@
 """crm lead import: business cards from CSV and vCard files become leads."""
 
 import contextlib
+import os
 import sys
+from collections.abc import Callable
 from enum import Enum
 from typing import Annotated, Any
 
@@ -27,71 +29,82 @@ class InputFormat(str, Enum):
     vcf = "vcf"
 
 
+FilesArg = Annotated[
+    list[str],
+    typer.Argument(
+        help="CSV or vCard (.vcf) files; '-' reads standard input.",
+        show_default=False,
+        metavar="FILE",
+    ),
+]
+ImportOwnerOpt = Annotated[
+    str | None, typer.Option("--owner", help="Owner of new leads (default: you).")
+]
+MapOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--map",
+        "-m",
+        metavar="COLUMN=FIELD",
+        help="What a CSV column holds (repeatable): name, first_name, last_name, company, "
+        "title, department, email, phone, fax, note, website, fields.KEY or ignore.",
+        show_default=False,
+    ),
+]
+NoHeaderOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-header",
+        help="The CSV has no header row: name its columns by number (--map 1=name).",
+    ),
+]
+EncodingOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--encoding",
+        metavar="NAME",
+        help="Read the files in this encoding (default: BOM, else UTF-8, else guessed "
+        "and said on each row).",
+        show_default=False,
+    ),
+]
+DryRunOpt = Annotated[
+    bool, typer.Option("--dry-run", help="Show what would happen; write nothing.")
+]
+InputFormatOpt = Annotated[
+    InputFormat | None,
+    typer.Option(
+        "--input-format",
+        help="csv or vcf (default: from the file name, else its content).",
+        show_default=False,
+    ),
+]
+AsContactOpt = Annotated[
+    bool,
+    typer.Option(
+        "--as-contact",
+        help="A new person whose only match is a company customer's shared phone "
+        "becomes a contact of that customer (default: a new lead).",
+    ),
+]
+VerboseOpt = Annotated[
+    bool,
+    typer.Option("--verbose", "-v", help="List every row, duplicates with nothing new too."),
+]
+
+
 def import_command(
-    files: Annotated[
-        list[str],
-        typer.Argument(
-            help="CSV or vCard (.vcf) files; '-' reads standard input.",
-            show_default=False,
-            metavar="FILE",
-        ),
-    ],
+    files: FilesArg,
     source: SourceOpt = None,
-    owner: Annotated[
-        str | None, typer.Option("--owner", help="Owner of new leads (default: you).")
-    ] = None,
+    owner: ImportOwnerOpt = None,
     tag: TagOpt = None,
-    map_: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--map",
-            "-m",
-            metavar="COLUMN=FIELD",
-            help="What a CSV column holds (repeatable): name, first_name, last_name, company, "
-            "title, department, email, phone, fax, note, website, fields.KEY or ignore.",
-            show_default=False,
-        ),
-    ] = None,
-    no_header: Annotated[
-        bool,
-        typer.Option(
-            "--no-header",
-            help="The CSV has no header row: name its columns by number (--map 1=name).",
-        ),
-    ] = False,
-    encoding: Annotated[
-        str | None,
-        typer.Option(
-            "--encoding",
-            metavar="NAME",
-            help="Read the files in this encoding (default: BOM, else UTF-8, else guessed "
-            "and said on each row).",
-            show_default=False,
-        ),
-    ] = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Show what would happen; write nothing.")
-    ] = False,
-    input_format: Annotated[
-        InputFormat | None,
-        typer.Option(
-            "--input-format",
-            help="csv or vcf (default: from the file name, else its content).",
-            show_default=False,
-        ),
-    ] = None,
-    as_contact: Annotated[
-        bool,
-        typer.Option(
-            "--as-contact",
-            help="A new person whose only match is a company customer's shared phone "
-            "becomes a contact of that customer (default: a new lead).",
-        ),
-    ] = False,
-    verbose: Annotated[
-        bool,
-        typer.Option("--verbose", "-v", help="List every row, duplicates with nothing new too."),
-    ] = False,
+    map_: MapOpt = None,
+    no_header: NoHeaderOpt = False,
+    encoding: EncodingOpt = None,
+    dry_run: DryRunOpt = False,
+    input_format: InputFormatOpt = None,
+    as_contact: AsContactOpt = False,
+    verbose: VerboseOpt = False,
     fmt: ShowFormatOpt = ShowFormat.table,
 ) -> None:
     """Import leads from business cards: CSV and vCard files.
@@ -104,7 +117,6 @@ def import_command(
 
     Example: crm lead import cards.vcf contacts.csv --source trade-show --tag expo-2026
     """
-    from crmcli.importers import detect_format, read_source
     from crmcli.importers.csvreader import parse_map
     from crmcli.importers.engine import Importer, new_batch_id
     from crmcli.importers.text import check_encoding
@@ -112,16 +124,45 @@ def import_command(
     store = get_store()
     mapping = parse_map(map_)
     forced = check_encoding(encoding) if encoding else None
-    fixed = input_format.value if input_format else None
     if files.count("-") > 1:
         raise CrmError("'-' (standard input) can be given once")
-
-    # Read every file first: a file that cannot be read stops the import before
+    # Every file is read first: one that cannot be read stops the import before
     # anything is written.
+    fixed = input_format.value if input_format else None
+    cards, csv_files = _read_cards(store, files, mapping, forced, fixed, no_header)
+    check_known(store, "owners", owner, "owner")
+    check_known(store, "sources", source, "source")
+    importer = Importer(
+        store,
+        batch=new_batch_id(store),
+        source=source,
+        owner=owner,
+        tags=tag,
+        dry_run=dry_run,
+        as_contact=as_contact,
+    )
+    _import(store, importer, cards, dry_run)
+    summary = importer.summary()
+    _report(summary, fmt, verbose)
+    _refuse_all_rejected(summary)
+
+
+def _read_cards(
+    store: Any,
+    files: list[str],
+    mapping: dict[str, str],
+    forced: str | None,
+    fixed: str | None,
+    no_header: bool,
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The cards of every file, and the CSV files among them; an option that names
+    what no file has is an error; columns and cells not imported are warned about."""
+    from crmcli.importers import detect_format, read_source
+
     cards: list[dict[str, Any]] = []
     seen_maps: set[str] = set()
     csv_files = []
-    warnings: list[tuple[str, list[str]]] = []
+    warnings: list[tuple[str, str, list[str]]] = []
     for name in files:
         data = _read(name)
         fmt_in = detect_format(name, data, fixed)
@@ -149,18 +190,12 @@ def import_command(
         listed = ", ".join(items[:6]) + (f" and {len(items) - 6} more" if len(items) > 6 else "")
         hint = " (--map COLUMN=field takes one)" if what.startswith("columns") else ""
         store.warn(f"{name}: {what}: {listed}{hint}")
-    check_known(store, "owners", owner, "owner")
-    check_known(store, "sources", source, "source")
+    return cards, csv_files
 
-    importer = Importer(
-        store,
-        batch=new_batch_id(store),
-        source=source,
-        owner=owner,
-        tags=tag,
-        dry_run=dry_run,
-        as_contact=as_contact,
-    )
+
+def _import(store: Any, importer: Any, cards: list[dict[str, Any]], dry_run: bool) -> None:
+    """Run the importer over the cards (under the lock unless a dry run); interrupted,
+    say how far it got (every record written is whole)."""
     try:
         with _terminate_as_interrupt():
             if dry_run:
@@ -182,8 +217,10 @@ def import_command(
             file=sys.stderr,
         )
         raise
-    summary = importer.summary()
-    _report(summary, fmt, verbose)
+
+
+def _refuse_all_rejected(summary: dict[str, Any]) -> None:
+    """An import of which every row was rejected is an error naming the first."""
     if summary["rejected"] and summary["rejected"] == len(summary["rows"]):
         n = summary["rejected"]
         first = summary["rows"][0]
@@ -214,6 +251,9 @@ def _read(name: str) -> bytes:
 def _run(importer: Any, cards: list[dict[str, Any]]) -> None:
     from crmcli.render import use_colour
 
+    if os.environ.get("CRM_TEST_KILL_AFTER"):  # tests only: `kill` after N records
+        importer.run(cards, progress=_kill_after(int(os.environ["CRM_TEST_KILL_AFTER"])))
+        return
     if len(cards) < PROGRESS_MIN or not use_colour(sys.stderr):
         importer.run(cards)
         return
@@ -230,6 +270,21 @@ def _run(importer: Any, cards: list[dict[str, Any]]) -> None:
     ) as bar:
         task = bar.add_task("import", total=len(cards))
         importer.run(cards, progress=lambda: bar.advance(task))
+
+
+def _kill_after(n: int) -> Callable[[], None]:
+    """A progress hook that sends this process SIGTERM once `n` records are done: the
+    killed-import test stops an import at a known record, not at a moment it polls for."""
+    import signal
+
+    done = [0]
+
+    def progress() -> None:
+        done[0] += 1
+        if done[0] == n:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return progress
 
 
 class _terminate_as_interrupt:

@@ -45,11 +45,8 @@ EIGHTHS = " ▏▎▍▌▋▊▉"
 
 
 def _window(store: Any, since: str | None, until: str | None) -> tuple[Any, Any]:
-    from crmcli.dates import parse_when
-
-    now = store.now()
-    start = parse_when(since, now) if since else None
-    end = parse_when(until, now, end_of_day=True) if until else None
+    start = store.ctx.parse_when(since) if since else None
+    end = store.ctx.parse_when(until, end_of_day=True) if until else None
     if start and end and start > end:
         raise CrmError(f"--since {since} is after --until {until}")
     return start, end
@@ -193,7 +190,7 @@ def funnel_cmd(
     store = get_store()
     start, end = _window(store, since, until)
     data = funnel(
-        store.all("deal"), store.settings, store.now(), since=start, until=end, owner=owner
+        store.all("deal"), store.settings, store.ctx.now(), since=start, until=end, owner=owner
     )
     if fmt == ShowFormat.json:
         _emit_json(data)
@@ -268,7 +265,7 @@ def forecast_cmd(
     from crmcli.reports.forecast import forecast
 
     store = get_store()
-    data = forecast(store.all("deal"), store.settings, store.now(), months=months, owner=owner)
+    data = forecast(store.all("deal"), store.settings, store.ctx.now(), months=months, owner=owner)
     if fmt == ShowFormat.json:
         _emit_json(data)
         return
@@ -336,7 +333,7 @@ def owners_cmd(
         store.project("deal", DEAL_FIELDS),
         store.light("task"),  # owner, status, due, done_at
         store.settings,
-        store.now(),
+        store.ctx.now(),
         since=start,
         until=end,
         owner=owner,
@@ -427,7 +424,7 @@ def customers_cmd(
             store.project("customer", CUSTOMER_FIELDS),
             store.find("deal", status="won"),  # only won deals count
             store.settings,
-            store.now(),
+            store.ctx.now(),
             since=start,
             until=end,
             owner=owner,
@@ -526,7 +523,7 @@ def sources_cmd(
         store.project("lead", LEAD_FIELDS),
         store.find("deal", status="won"),  # only won deals count
         store.settings,
-        store.now(),
+        store.ctx.now(),
         since=start,
         until=end,
         owner=owner,
@@ -588,7 +585,7 @@ def stalled_cmd(
         store.all("activity"),
         store.light("customer"),  # names
         store.settings,
-        store.now(),
+        store.ctx.now(),
         days=days,
         owner=owner,
     )

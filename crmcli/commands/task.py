@@ -6,6 +6,7 @@ from typing import Annotated, Any
 import typer
 
 from crmcli import models
+from crmcli.commands import common
 from crmcli.commands.common import (
     MAX_LIMIT,
     LimitOpt,
@@ -15,9 +16,7 @@ from crmcli.commands.common import (
     ShowFormat,
     ShowFormatOpt,
     TaskRef,
-    check_known,
     choices,
-    confirm_added,
     get_store,
     output_list,
     ref_option,
@@ -66,26 +65,34 @@ CSV_COLUMNS = [
 ]  # fmt: skip
 
 
-def _v(e: Enum | None) -> Any:
-    return e.value if e is not None else None
+def _link_options(customer: CustomerOpt = None, lead: LeadOpt = None, deal: DealOpt = None) -> None:
+    """What a task links to (one of them)."""
 
 
-@app.command("add")
-def add_cmd(
-    title: Annotated[str, typer.Argument(help="What to do.", show_default=False)],
+def _task_options(
     due: DueOpt = None,
-    customer: CustomerOpt = None,
-    lead: LeadOpt = None,
-    deal: DealOpt = None,
     owner: OwnerOpt = None,
-    priority: Annotated[Priority, typer.Option("--priority")] = Priority.normal,
-    kind: Annotated[Kind, typer.Option("--kind", "-k")] = Kind.todo,
     severity: Annotated[
         Severity | None,
         typer.Option("--severity", help="For complaints (default medium).", show_default=False),
     ] = None,
     every: EveryOpt = None,
-    fmt: ShowFormatOpt = ShowFormat.table,
+) -> None:
+    """The options `task add` and `task edit` share."""
+
+
+def _v(e: Enum | None) -> Any:
+    return e.value if e is not None else None
+
+
+@app.command("add")
+@common.with_options(_task_options, _link_options, common.format_option)
+def add_cmd(
+    ctx: typer.Context,
+    title: Annotated[str, typer.Argument(help="What to do.", show_default=False)],
+    priority: Annotated[Priority, typer.Option("--priority")] = Priority.normal,
+    kind: Annotated[Kind, typer.Option("--kind", "-k")] = Kind.todo,
+    **options: Any,
 ) -> None:
     """Add a task, optionally due, linked to one customer, lead or deal, and recurring.
 
@@ -93,27 +100,18 @@ def add_cmd(
     """
     from crmcli import tasks
 
+    changes = common.change_set(ctx)
     store = get_store()
-    check_known(store, "owners", owner, "owner")
     with store.lock():
-        rec, warnings = tasks.add(
-            store,
-            title,
-            due=due,
-            customer=customer,
-            lead=lead,
-            deal=deal,
-            owner=owner,
-            priority=priority.value,
-            kind=kind.value,
-            severity=_v(severity),
-            every=every,
-        )
-        store.note_change(f'task: add "{rec["title"]}"')
+        rec, warnings = tasks.add(store, changes)
+    extra = (
+        f" (due {tasks.due_label(tasks.due_of(rec, store.ctx.tz), store.ctx.tz)})"
+        if rec["due"]
+        else ""
+    )
     for w in warnings:
         store.warn(w)
-    extra = f" (due {tasks.due_label(tasks.due_of(rec), store.tz)})" if rec["due"] else ""
-    confirm_added(fmt, "task", rec, extra)
+    common.confirm_added(options["fmt"], "task", rec, extra)
 
 
 def _kind_text(t: dict) -> str:
@@ -166,7 +164,7 @@ def list_cmd(
     from crmcli.errors import CrmError
 
     store = get_store()
-    now = store.now()
+    now = store.ctx.now()
     if due_contact:
         if overdue or due_before or kind or deal or status != Status.open:
             raise CrmError("--due-contact lists customers: it takes --owner, --customer, --limit")
@@ -177,6 +175,7 @@ def list_cmd(
     before = tasks.parse_due(store, due_before) if due_before else None
     from crmcli import render
     from crmcli.commands.common import default_limit, limited
+    from crmcli.encode import JsonRecords
 
     lines = None
     if kind is None and cust_id is None:
@@ -196,7 +195,7 @@ def list_cmd(
         if fmt == ListFormat.json:
             render.print_json_lines(limited(lines, limit))
             return
-        records = render.JsonRecords(lines)
+        records = JsonRecords(lines)
         links = None
         if fmt == ListFormat.table:
             page = default_limit(limit)
@@ -217,17 +216,17 @@ def list_cmd(
             links=links,
         )
         if kind == Kind.complaint:
-            records = tasks.by_complaint_rank(records, links)  # type: ignore[arg-type]
+            records = tasks.by_complaint_rank(records, links, store.ctx.tz)  # type: ignore[arg-type]
         else:
-            records = tasks.by_urgency(records)
-    tz = store.tz
+            records = tasks.by_urgency(records, store.ctx.tz)
+    tz = store.ctx.tz
 
     def when(t: dict) -> str:
-        due = tasks.due_of(t)
+        due = tasks.due_of(t, tz)
         return tasks.due_label(due, tz, now)
 
     def late(t: dict) -> str:
-        due = tasks.due_of(t)
+        due = tasks.due_of(t, tz)
         if due is None or t["status"] != "open":
             return ""
         return tasks.late_by(due, now, tz) or ""
@@ -241,7 +240,7 @@ def list_cmd(
         def full_row(t: dict) -> list:
             from crmcli.dates import humanize_delta, parse_iso
 
-            age = humanize_delta(now - parse_iso(t["created"]))
+            age = humanize_delta(now - parse_iso(t["created"], tz))
             return [t["id"], links.tier_of(t), t["severity"], age, t["title"],  # type: ignore[union-attr]
                     _link_column(links, t), t["owner"]]  # fmt: skip
     else:
@@ -272,13 +271,12 @@ def _list_due_contact(
     store: Any, now: Any, owner: str | None, customer: str | None, limit: int | None, fmt: Any
 ) -> None:
     from crmcli import tasks
-    from crmcli.dates import parse_iso
 
     cust_id = store.resolve("customer", customer)["id"] if customer else None
     records = tasks.contact_due(store, now, owner=owner, customer=cust_id)
 
     def since(value: str | None) -> str:
-        return f"{(now - parse_iso(value)).days}d ago" if value else "never"
+        return f"{(now - store.ctx.parse_iso(value)).days}d ago" if value else "never"
 
     output_list(
         records,
@@ -306,21 +304,17 @@ def show_cmd(ref: TaskRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
         render.print_json({**rec, "timeline": store.timeline(rec["id"])})
         return
     links = tasks.Links.load(store)
-    now = store.now()
-    due = tasks.due_of(rec)
+    now = store.ctx.now()
+    due = tasks.due_of(rec, store.ctx.tz)
     pairs = [(k, v) for k, v in rec.items()]
     if due is not None and rec["status"] == "open":
-        late = tasks.late_by(due, now, store.tz)
+        late = tasks.late_by(due, now, store.ctx.tz)
         if late:
             pairs.append(("late", late))
     link = links.linked(rec)
     if link:
         pairs.append(("linked", f"{link[0]} {link[2]} ({link[1]})"))
-    render.record_view(pairs, title=f"{rec['title']} ({rec['id']})", tz=store.tz)
-
-
-def _done_message(rec: dict) -> str:
-    return f'task: done "{rec["title"]}"'
+    render.record_view(pairs, title=f"{rec['title']} ({rec['id']})", tz=store.ctx.tz)
 
 
 @app.command("done")
@@ -332,16 +326,10 @@ def done_cmd(ref: TaskRef) -> None:
     from crmcli import tasks
 
     store = get_store()
-    with store.lock():
-        rec = tasks.resolve(store, ref, prefer="open")
-        rec, nxt, existed = tasks.done(store, rec)
-        msg = _done_message(rec)
-        if nxt is not None:
-            msg += f"; next on {tasks.due_label(tasks.due_of(nxt), store.tz)}"
-        store.note_change(msg)
+    rec, nxt, existed = common.mutate("task", ref, tasks.done, _resolve_open)
     print(f"Done task {rec['id']}: {rec['title']}")
     if nxt is not None:
-        label = tasks.due_label(tasks.due_of(nxt), store.tz)
+        label = tasks.due_label(tasks.due_of(nxt, store.ctx.tz), store.ctx.tz)
         how = "is already there" if existed else "added"
         print(f"Next occurrence {nxt['id']} due {label} {how}")
 
@@ -357,11 +345,7 @@ def cancel_cmd(ref: TaskRef) -> None:
     """
     from crmcli import tasks
 
-    store = get_store()
-    with store.lock():
-        rec = tasks.resolve(store, ref, prefer="open")
-        rec = tasks.cancel(store, rec)
-        store.note_change(f'task: cancel "{rec["title"]}"')
+    rec = common.mutate("task", ref, tasks.cancel, _resolve_open)
     print(f"Cancelled task {rec['id']}: {rec['title']}")
     if rec.get("every"):
         print(f"It repeated every {rec['every']}: no next occurrence was made")
@@ -375,11 +359,7 @@ def reopen_cmd(ref: TaskRef) -> None:
     """
     from crmcli import tasks
 
-    store = get_store()
-    with store.lock():
-        rec = tasks.resolve(store, ref, prefer="done")
-        rec = tasks.reopen(store, rec)
-        store.note_change(f'task: reopen "{rec["title"]}"')
+    rec = common.mutate("task", ref, tasks.reopen, lambda s, r: tasks.resolve(s, r, prefer="done"))
     print(f"Reopened task {rec['id']}: {rec['title']}")
 
 
@@ -395,79 +375,51 @@ def snooze_cmd(
     from crmcli import tasks
 
     store = get_store()
-    with store.lock():
-        rec = tasks.resolve(store, ref, prefer="open")
-        rec = tasks.snooze(store, rec, when)
-        label = tasks.due_label(tasks.due_of(rec), store.tz)
-        store.note_change(f'task: snooze "{rec["title"]}" to {label}')
+    rec = common.mutate("task", ref, lambda s, r: tasks.snooze(s, r, when), _resolve_open)
+    label = tasks.due_label(tasks.due_of(rec, store.ctx.tz), store.ctx.tz)
     print(f"Snoozed task {rec['id']} ({rec['title']}) to {label}")
 
 
 @app.command("edit")
+@common.with_options(
+    _task_options, _link_options, common.unset_option("task"), common.format_option
+)
 def edit_cmd(
+    ctx: typer.Context,
     ref: TaskRef,
     title: Annotated[str | None, typer.Option(help="New title.")] = None,
-    due: DueOpt = None,
-    customer: CustomerOpt = None,
-    lead: LeadOpt = None,
-    deal: DealOpt = None,
-    owner: OwnerOpt = None,
     priority: Annotated[Priority | None, typer.Option("--priority", show_default=False)] = None,
     kind: Annotated[Kind | None, typer.Option("--kind", "-k", show_default=False)] = None,
-    severity: Annotated[Severity | None, typer.Option("--severity", show_default=False)] = None,
-    every: EveryOpt = None,
-    unset: Annotated[
-        list[str] | None,
-        typer.Option(help="Clear a field: due, customer, lead, deal, owner, every, severity."),
-    ] = None,
-    fmt: ShowFormatOpt = ShowFormat.table,
+    **options: Any,
 ) -> None:
     """Change a task. A new --customer, --lead or --deal replaces its link.
 
     Example: crm task edit "Call Zhang" --priority urgent --due "today 16:00"
     """
-    from crmcli import render, tasks
+    from crmcli import tasks
 
-    store = get_store()
-    check_known(store, "owners", owner, "owner")
-    with store.lock():
-        rec = tasks.resolve(store, ref, prefer="open")
-        rec = tasks.edit(
-            store,
-            rec,
-            title=title,
-            due=due,
-            customer=customer,
-            lead=lead,
-            deal=deal,
-            owner=owner,
-            priority=_v(priority),
-            kind=_v(kind),
-            severity=_v(severity),
-            every=every,
-            unset=unset,
-        )
-        store.note_change(f'task: edit "{rec["title"]}"')
-    if fmt == ShowFormat.json:
-        render.print_json(rec)
-    else:
-        print(f"Updated task {rec['id']}: {rec['title']}")
+    changes = common.change_set(ctx, edit=True)
+    before, rec = common.mutate(
+        "task", ref, lambda s, r: (r, tasks.edit(s, r, changes)), _resolve_open
+    )
+    common.confirm_updated(options["fmt"], "task", before, rec)
 
 
-@app.command("rm")
-def rm_cmd(ref: TaskRef) -> None:
+def _resolve_open(store: Any, ref: str) -> dict:
+    from crmcli import tasks
+
+    return tasks.resolve(store, ref, prefer="open")
+
+
+common.add_rm_command(
+    app,
+    "task",
     """Remove a task (and its timeline entries, if any).
 
     Example: crm task rm "Call Zhang"
-    """
-    from crmcli import records, tasks
-
-    store = get_store()
-    with store.lock():
-        rec = tasks.resolve(store, ref, prefer="open")
-        records.remove(store, "task", rec, force=True)
-        store.note_change(f'task: rm "{rec["title"]}"')
-    print(f"Removed task {rec['id']}: {rec['title']}")
+    """,
+    resolve=_resolve_open,
+)
 
 
 @app.command("remind")
@@ -513,7 +465,7 @@ def remind_cmd(
     if fmt == RemindFormat.json:
         render.print_json(data)
         return
-    sys.stdout.write(reminders.to_text(data, store.tz, limit=max(limit, 0)))
+    sys.stdout.write(reminders.to_text(data, store.ctx.tz, limit=max(limit, 0)))
 
 
 class Component(str, Enum):
@@ -545,13 +497,17 @@ def export_cmd(
 
     store = get_store()
     records = tasks.by_urgency(
-        t
-        for t in store.all("task")
-        if t["status"] == "open" and t.get("due") and (owner is None or t.get("owner") == owner)
+        [
+            t
+            for t in store.all("task")
+            if t["status"] == "open" and t.get("due") and (owner is None or t.get("owner") == owner)
+        ],
+        store.ctx.tz,
     )
     data = calendar_export.to_ics(
         records,
         tasks.Links.load(store),
+        store.ctx.tz,
         name=f"{store.settings.get('name') or 'crm'} tasks",
         component=as_.value,
     )

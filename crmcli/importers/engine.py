@@ -42,7 +42,7 @@ Card = dict[str, Any]
 
 
 def new_batch_id(store: Store) -> str:
-    stamp = store.now().strftime("%Y%m%d-%H%M%S")
+    stamp = store.ctx.now().strftime("%Y%m%d-%H%M%S")
     return f"imp-{stamp}-{''.join(secrets.choice(ID_ALPHABET) for _ in range(4))}"
 
 
@@ -329,7 +329,7 @@ class Importer:
         self.as_contact = as_contact
         self.batch = batch
         self.source = source or None
-        self.owner = owner or store.user
+        self.owner = owner or store.ctx.user
         self.tags = sorted(set(tags or []))
         self.dry_run = dry_run
         self.region = store.settings.get("default_region")

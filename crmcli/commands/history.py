@@ -1,6 +1,5 @@
-"""Team use over git: crm history, undo, sync, merge-driver."""
+"""crm history (a record's changes, from git) and crm undo (the last crm commit)."""
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -41,11 +40,12 @@ def history_command(
 
     Example: crm history "Pump order" --kind deal
     """
-    from crmcli import gitops, render
+    from crmcli import render
+    from crmcli.git.history import record_history
 
     store = get_store()
-    kind_name, rid, relpath, title = _find(store, ref, kind.value if kind else None)
-    entries = gitops.record_history(store.root, relpath, limit=limit or None)
+    kind_name, rid, relpath, title = find_record(store, ref, kind.value if kind else None)
+    entries = record_history(store.root, relpath, limit=limit or None)
     if fmt == ShowFormat.json:
         render.print_json(entries)
         return
@@ -64,13 +64,14 @@ def history_command(
         render.message(f"{len(entries) - len(shown)} more not shown (--limit 0 shows all)")
 
 
-def _find(
+def find_record(
     store: Any, ref: str, kind: str | None, *, live: bool = False
 ) -> tuple[str, str, str, str]:
     """(kind, id, path relative to the CRM root, display name) of the record REF;
     unless `live`, also a removed one that git remembers (by its full id)."""
-    from crmcli import gitops, models
+    from crmcli import models
     from crmcli.errors import AmbiguousError, CrmError, NotFoundError
+    from crmcli.git.history import find_deleted
     from crmcli.store import ID_RE
 
     kinds = [kind] if kind else ["customer", "lead", "deal", "task"]
@@ -97,7 +98,7 @@ def _find(
         )
     low = ref.strip().lower()
     if ID_RE.match(low) and not live:
-        gone = [(k, p) for k, p in gitops.find_deleted(store.root, low) if k in kinds]
+        gone = [(k, p) for k, p in find_deleted(store.root, low) if k in kinds]
         if len(gone) == 1:
             return gone[0][0], low, gone[0][1], "(removed)"
         if len(gone) > 1:
@@ -116,7 +117,7 @@ def _headline(store: Any, e: dict) -> str:
     if e["commit"] is None:
         return f"(not committed)  {e['action']}"
     try:
-        when = time_text(parse_iso(e["date"]).astimezone(store.tz))
+        when = time_text(parse_iso(e["date"], store.ctx.tz).astimezone(store.ctx.tz))
     except (ValueError, TypeError):
         when = e["date"]
     head = f"{when}  {e['author']}  "
@@ -127,14 +128,12 @@ def _headline(store: Any, e: dict) -> str:
 
 
 def _short(value: Any, width: int = 60) -> str:
-    from decimal import Decimal
+    from crmcli.encode import scalar_text
 
     if value is None:
         text = "null"
-    elif isinstance(value, bool):
-        text = "true" if value else "false"
-    elif isinstance(value, Decimal):
-        text = format(value, "f")
+    elif (scalar := scalar_text(value)) is not None:
+        text = scalar
     elif isinstance(value, list):
         text = ", ".join(_short(v, width) for v in value) or "[]"
     elif isinstance(value, dict):
@@ -189,166 +188,19 @@ def undo_command(
 
     Example: crm undo --dry-run
     """
-    from crmcli import gitops
+    from crmcli.git.undo import apply_undo, plan_undo
 
     store = get_store()
     with store.lock():
-        plan = gitops.plan_undo(store.root)
+        plan = plan_undo(store.root)
         c = plan.commit
         files = [p for _, p in plan.files]
         shown = ", ".join(files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
         if dry_run:
             print(f'Would undo {c.short} "{c.subject}" by {c.author}: {shown}')
             return
-        sha, failure = gitops.apply_undo(plan)
+        sha, failure = apply_undo(plan)
         store.invalidate()
     if failure:
         store.warn(f"the files are put back but the undo is not committed: {failure}")
     print(f'Undid {c.short} "{c.subject}" by {c.author}: {len(files)} file(s) put back: {shown}')
-
-
-def sync_command() -> None:
-    """Share changes with the team: pull with rebase, then push.
-
-    Record files are merged field by field by crm's merge driver.
-
-    When both sides changed the same field, the later change wins and the other
-    value is kept in the record under `conflicts`: each one this sync brought is
-    listed (record, field, both values); settle it with crm resolve. Registers the
-    merge driver in this clone when it is missing.
-
-    Example: crm sync
-    """
-    from crmcli import gitops
-
-    store = get_store()
-    with store.lock():
-        res = gitops.sync(store.root)
-    if res.driver_registered:
-        store.warn("registered crm's merge driver in this clone's git config")
-    if res.uncommitted:
-        n = len(res.uncommitted)
-        store.warn(f"{n} file(s) with uncommitted changes were not synced (see git status)")
-    where = f"{res.remote}/{res.branch}"
-    if not res.pulled and not res.pushed:
-        print(f"Already in sync with {where}.")
-    else:
-        print(f"Synced with {where}: pulled {res.pulled} commit(s), pushed {res.pushed}.")
-    if res.conflicts:
-        print(
-            f"{len(res.conflicts)} conflict(s) kept; settle each: "
-            "crm resolve REF FIELD --keep ours|theirs|VALUE"
-        )
-        for c in res.conflicts:
-            print("  " + _conflict_line(c))
-
-
-def _conflict_line(c: dict) -> str:
-    """`customer 1a2b3c4d "Acme GmbH" owner: ours "dave" (kept), theirs "carol"`"""
-    from crmcli.mergedriver import shown_value
-
-    who = f"{c['kind']} {c['id']}" + (f" {shown_value(c['name'], 40)}" if c["name"] else "")
-    if c["merged_into"]:
-        return (
-            f"{who} (merged into {c['merged_into']}) {c['field']}: "
-            f"theirs {shown_value(c['theirs'])} (set aside; carry it over by hand)"
-        )
-    return (
-        f"{who} {c['field']}: ours {shown_value(c['ours'])} (kept), "
-        f"theirs {shown_value(c['theirs'])}"
-    )
-
-
-def resolve_command(
-    ref: Annotated[
-        str,
-        typer.Argument(
-            help="The record: id, id prefix (4+), name, title or e-mail.", show_default=False
-        ),
-    ],
-    field: Annotated[
-        str,
-        typer.Argument(
-            help="The field as crm sync and doctor name it (owner, fields.size, "
-            "contacts[Li Wei].phones).",
-            show_default=False,
-        ),
-    ],
-    keep: Annotated[
-        str,
-        typer.Option(
-            "--keep",
-            metavar="ours|theirs|VALUE",
-            help="ours: the value the field holds (the merge kept it); theirs: the value "
-            "set aside under conflicts; anything else: this value (read as YAML unless "
-            "the field holds text).",
-            show_default=False,
-        ),
-    ],
-    kind: Annotated[
-        RecordKind | None,
-        typer.Option(
-            "--kind", "-k", help="Look only among this kind of record.", show_default=False
-        ),
-    ] = None,
-) -> None:
-    """Settle a conflict the merge driver kept: choose the value, remove its entry.
-
-    REF may name a customer, lead, deal or task; when it matches records of several
-    kinds, say which with --kind. crm sync lists the conflicts it brings, crm doctor
-    all that are left.
-
-    Example: crm resolve "Acme GmbH" owner --keep theirs
-    """
-    from crmcli import mergedriver, models
-    from crmcli.errors import CrmError
-
-    store = get_store()
-    with store.lock():
-        kind_name, rid, relpath, title = _find(store, ref, kind.value if kind else None, live=True)
-        rec = store.load(kind_name, rid)
-        try:
-            rec, value = mergedriver.settle(rec, field, keep)
-        except ValueError as e:
-            raise CrmError(f"{relpath}: {e}") from None
-        rec = store.save(kind_name, rec)
-        shown = mergedriver.shown_value(value)
-        store.note_change(f'{kind_name}: resolve {field} of "{title}" (kept {shown})')
-    left = len(mergedriver.conflicts_of(rec))
-    name = mergedriver.shown_value(models.display_name(kind_name, rec), 40)
-    print(
-        f"Resolved {field} of {kind_name} {rid} {name}: kept {shown}"
-        + (f"; {left} conflict(s) left" if left else "")
-    )
-
-
-def merge_driver_command(
-    base: Annotated[
-        Path, typer.Argument(help="The common ancestor (git's %O).", show_default=False)
-    ],
-    ours: Annotated[
-        Path,
-        typer.Argument(help="Our version; the result is written here (%A).", show_default=False),
-    ],
-    theirs: Annotated[Path, typer.Argument(help="Their version (%B).", show_default=False)],
-    path: Annotated[
-        str | None,
-        typer.Argument(
-            help="The file's path in the repository (%P), for its kind.", show_default=False
-        ),
-    ] = None,
-) -> None:
-    """Merge three versions of a record file field by field (git runs this).
-
-    Exit 0 with the result in OURS; exit 1, OURS untouched, when a version cannot be
-    read as a record (git then reports a conflict). Registered by crm init --git.
-
-    Example: git config merge.crm.driver "crm merge-driver %O %A %B %P"
-    """
-    from crmcli import mergedriver
-    from crmcli.errors import CrmError
-
-    try:
-        mergedriver.merge_files(base, ours, theirs, path)
-    except mergedriver.MergeFailed as e:
-        raise CrmError(f"cannot merge {path or ours} field by field: {e}; left to git") from None
