@@ -152,6 +152,26 @@ def contact_index(rec: Record, ref: str) -> int:
     raise CrmError(f"customer {rec['id']} has no contact '{ref}' (contacts: {names})")
 
 
+def edit_contact(
+    store: Store, rec: Record, ref: str, changes: ChangeSet
+) -> tuple[Record, dict[str, Any], list[str]]:
+    """Apply a change set to the contact `ref` of customer `rec` and save the customer;
+    returns it, the contact and warnings about phones kept as written."""
+    i = contact_index(rec, ref)
+    changes.clean_text("name", required="a contact needs a name")
+    new_name = changes.set.get("name")
+    if new_name and any(
+        j != i and fold(str(c.get("name"))) == fold(new_name) for j, c in enumerate(rec["contacts"])
+    ):
+        raise CrmError(f"customer {rec['id']} already has a contact named '{new_name}'")
+    contact, warnings = apply_contact_changes(store, "contact", rec["contacts"][i], changes)
+    contacts = [*rec["contacts"][:i], contact, *rec["contacts"][i + 1 :]]
+    if contact != rec["contacts"][i]:
+        rec = store.save("customer", dict(rec, contacts=contacts))
+        store.note_change(f'customer: edit contact "{contact["name"]}" of "{rec["name"]}"')
+    return rec, contact, warnings
+
+
 def remove_contact(store: Store, rec: Record, ref: str) -> tuple[Record, dict[str, Any]]:
     """Remove the contact `ref` from customer `rec`; the customer saved and the contact."""
     i = contact_index(rec, ref)

@@ -337,7 +337,7 @@ LIST_OPTIONS = {"email": "emails", "phone": "phones", "tag": "tags", "line": "li
 # Options (and names `--unset` takes) for a field of another name.
 UNSET_NAMES = {"close": "close_date"}
 # Parameters of `add` and `edit` that are not changes to the record.
-NOT_CHANGES = ("ctx", "ref", "fmt", "field", "unset", "replace_lines")
+NOT_CHANGES = ("ctx", "ref", "contact", "fmt", "field", "unset", "replace_lines")
 
 
 def _option_change(param: str) -> tuple[str, str]:

@@ -246,6 +246,38 @@ def contact_add_cmd(
     print(f"Added contact {name} to customer {rec['id']}: {rec['name']}")
 
 
+@contact_app.command("edit")
+@common.with_options(
+    common.contact_edit_options, common.unset_option("contact"), common.format_option
+)
+def contact_edit_cmd(
+    ctx: typer.Context,
+    ref: CustomerRef,
+    contact: Annotated[str, typer.Argument(help="The contact's name (or id).", show_default=False)],
+    name: Annotated[str | None, typer.Option(help="New name.")] = None,
+    title: Annotated[str | None, typer.Option(help="Job title.")] = None,
+    email: EmailOpt = None,
+    phone: PhoneOpt = None,
+    **options: Any,
+) -> None:
+    """Change a contact of a company customer. --email and --phone add to what is there.
+
+    Example: crm customer contact edit "Acme GmbH" "Li Wei" --title "Head of Purchasing"
+    """
+    from crmcli import customers, render
+
+    changes = common.change_set(ctx, edit=True)
+    rec, person, warnings = common.mutate(
+        "customer", ref, lambda s, r: customers.edit_contact(s, r, contact, changes)
+    )
+    for w in warnings:
+        get_store().warn(w)
+    if options["fmt"] == ShowFormat.json:
+        render.print_json(person)
+    else:
+        print(f"Updated contact {person['name']} of customer {rec['id']}: {rec['name']}")
+
+
 @contact_app.command("rm")
 def contact_rm_cmd(
     ref: CustomerRef,
