@@ -106,7 +106,9 @@ def edit(store: Any, kind: str, rid: str) -> dict[str, Any] | None:
                     f"{store.rel(path)} changed while you edited it; nothing saved "
                     f"(your text is in {store.rel(work)})"
                 )
-            return store.save(kind, rec)
+            rec = store.save(kind, rec)
+            store.note_change(f'{kind}: edit "{models.display_name(kind, rec)}" in an editor')
+            return rec
     finally:
         if not keep:
             work.unlink(missing_ok=True)

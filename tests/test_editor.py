@@ -8,7 +8,7 @@ import shlex
 import sys
 
 import pytest
-from conftest import snapshot
+from conftest import added, refused, run, snapshot
 
 from crmcli import editor
 from crmcli.errors import CrmError
@@ -138,3 +138,36 @@ def test_a_record_changed_meanwhile_is_not_overwritten(store, crm, acme, edits, 
     assert "name: Acme AG" in text and "industry: null" in text
     (kept,) = (crm / ".crm").glob("edit-*")  # the text typed is not lost
     assert "industry: pumps" in kept.read_text("utf-8")
+
+
+@pytest.mark.parametrize(
+    "kind, args, old, new",
+    [
+        ("customer", ["Acme GmbH"], "industry: null", "industry: pumps"),
+        ("lead", ["Li Wei"], "company: null", "company: Acme Trading"),
+        ("deal", ["Pump order", "--customer", "Acme GmbH"], "amount: null", "amount: 1200.50"),
+        ("task", ["Call back"], "priority: normal", "priority: urgent"),
+    ],
+)
+def test_edit_editor_on_every_noun(crm, edits, kind, args, old, new):
+    if kind == "deal":
+        added("customer", "Acme GmbH")
+    rec = added(kind, *args)
+    seen = edits({"replace": [[old, new]]}, {})
+    r = run(kind, "edit", rec["id"][:6], "--editor")
+    assert r.code == 0, r.err
+    assert r.out.startswith(f"Updated {kind} {rec['id']}")
+    assert new in (crm / f"{kind}s" / f"{rec['id']}.yaml").read_text("utf-8")
+    assert old in seen()[0]
+    r = run(kind, "edit", rec["id"], "--editor")  # saved as it was: nothing changes
+    assert r.code == 0 and r.out.startswith(f"No change to {kind} {rec['id']}")
+
+
+def test_edit_editor_refuses_other_changes_and_broken_records(crm, edits):
+    rec = added("customer", "Acme GmbH")
+    before = snapshot(crm)
+    r = run("customer", "edit", "Acme GmbH", "--editor", "--website", "acme.de")
+    assert r.code == 2 and "--editor edits the whole record" in r.err
+    edits({"replace": [["tier: null", "tier: [A]"]]}, {})
+    refused(run("customer", "edit", "Acme GmbH", "--editor"), f"customers/{rec['id']}.yaml", "tier")
+    assert snapshot(crm) == before

@@ -98,6 +98,8 @@ def test_readme_tour_runs_in_order_on_a_fresh_crm(tmp_path, monkeypatch):
         monkeypatch.setenv(f"GIT_{key}_NAME", "Alice")
         monkeypatch.setenv(f"GIT_{key}_EMAIL", "alice@ourco.example")
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("EDITOR", "true")  # `edit --editor`: saved as it was shown
+    monkeypatch.delenv("VISUAL", raising=False)
     crm = home / "crm"
     assert run("init", str(crm)).code == 0
     # The files a user brings to `lead import`: the Tour names them, the fixtures hold them.

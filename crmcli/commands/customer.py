@@ -199,6 +199,7 @@ def show_related(
     common.record_edit_options,
     common.contact_edit_options,
     common.unset_option("customer"),
+    common.editor_option,
     common.format_option,
 )
 def edit_cmd(

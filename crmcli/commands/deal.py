@@ -384,6 +384,7 @@ def _show_sections(rec: dict, tz: Any) -> None:
     common.record_options,
     common.record_edit_options,
     common.unset_option("deal"),
+    common.editor_option,
     common.format_option,
 )
 def edit_cmd(
@@ -405,6 +406,8 @@ def edit_cmd(
     """
     from crmcli import deals
 
+    if common.edit_in_editor(ctx, "deal", ref):
+        return
     changes = common.change_set(ctx, edit=True)
     store = get_store()
     before, rec, reasons = common.mutate("deal", ref, lambda s, r: (r, *deals.edit(s, r, changes)))

@@ -167,6 +167,7 @@ def show_cmd(ref: LeadRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
     common.record_edit_options,
     common.contact_edit_options,
     common.unset_option("lead"),
+    common.editor_option,
     common.format_option,
 )
 def edit_cmd(

@@ -382,7 +382,11 @@ def snooze_cmd(
 
 @app.command("edit")
 @common.with_options(
-    _task_options, _link_options, common.unset_option("task"), common.format_option
+    _task_options,
+    _link_options,
+    common.unset_option("task"),
+    common.editor_option,
+    common.format_option,
 )
 def edit_cmd(
     ctx: typer.Context,
@@ -398,6 +402,8 @@ def edit_cmd(
     """
     from crmcli import tasks
 
+    if common.edit_in_editor(ctx, "task", ref, _resolve_open):
+        return
     changes = common.change_set(ctx, edit=True)
     before, rec = common.mutate(
         "task", ref, lambda s, r: (r, tasks.edit(s, r, changes)), _resolve_open
