@@ -449,12 +449,12 @@ def select(
     if status not in STATUS_FILTERS:
         raise CrmError(f"status '{status}' must be one of {', '.join(STATUS_FILTERS)}")
     query = {"status": None if status == "all" else status, "owner": owner, "customer": customer}
-    deals = store.find("deal", **query)  # narrowed by the index first
+    deals = store.query("deal", query)  # narrowed by the index first
     if (
         stage is not None
         and stage not in CLOSED
         and stage not in stage_names(settings)
-        and not any(d.get("stage") == stage for d in store.all("deal"))
+        and not any(d.get("stage") == stage for d in store.query("deal", fields=("stage",)))
     ):
         raise CrmError(
             f"no stage '{stage}' in the pipeline (stages: {', '.join(stage_names(settings))})"

@@ -365,39 +365,43 @@ class Index:
         params: Iterable[Any] = (),
         *,
         ok: Iterable[int] = (1,),
-        lite: bool = False,
+        column: str = "blob",
         fields: tuple[str, ...] | None = None,
-    ) -> list[tuple[int, Any]]:
-        """(ok, value) of `kind`'s rows matching an SQL condition, in file-name order;
-        the value is the whole record, with `fields` only those (each whole record is
-        dropped as soon as it is read), or with `lite` its few light fields."""
+        order: bool = False,
+        limit: int | None = None,
+    ) -> list[Any]:
+        """The values of `kind`'s rows matching an SQL condition, in file-name order
+        (`order`: the kind's list order, ORDER), the first `limit` of them. A value
+        is the `column` read back: "blob" the whole record (with `fields` only
+        those: each whole record is dropped as soon as it is read), "lite" its
+        light fields, "json" the JSON text a list prints, as it is."""
+        if column not in ("blob", "lite", "json"):
+            raise ValueError(f"no column {column!r}")
         oks = ",".join(str(int(o)) for o in ok)
-        column = "lite" if lite else "blob"
-        sql = f"SELECT name, ok, {column} FROM rec WHERE kind=? AND ok IN ({oks})"
+        sql = f"SELECT name, {column} FROM rec WHERE kind=? AND ok IN ({oks})"
         if where:
             sql += f" AND ({where})"
-        db = self.connect()
-        # Sorted here, not by ORDER BY: that makes SQLite walk the whole kind in name
-        # order instead of using the index that answers the condition.
-        rows = db.execute(sql, (kind, *params))
-        if fields is None:
-            found = [(n, o, loads(b)) for n, o, b in rows]
+        if order:
+            sql += f" ORDER BY {ORDER.get(kind, 'name')}"
+            if limit is not None:
+                sql += f" LIMIT {int(limit)}"
+        rows = self.connect().execute(sql, (kind, *params))
+        if column == "json":
+            found = list(rows)
+        elif fields is None:
+            found = [(n, loads(b)) for n, b in rows]
         else:
             found = []
-            for n, o, b in rows:
+            for n, b in rows:
                 r = loads(b)
-                found.append((n, o, {f: r.get(f) for f in fields}))
-        found.sort(key=_first)
-        return [(o, v) for _n, o, v in found]
-
-    def texts(self, kind: str, where: str = "", params: Iterable[Any] = ()) -> list[str]:
-        """The JSON text of `kind`'s live records matching an SQL condition, in the
-        kind's list order (ORDER)."""
-        sql = "SELECT json FROM rec WHERE kind=? AND ok=1"
-        if where:
-            sql += f" AND ({where})"
-        sql += f" ORDER BY {ORDER.get(kind, 'name')}"
-        return [t for (t,) in self.connect().execute(sql, (kind, *params))]
+                found.append((n, {f: r.get(f) for f in fields}))
+        if not order:
+            # Sorted here, not by ORDER BY: that makes SQLite walk the whole kind in
+            # name order instead of using the index that answers the condition.
+            found.sort(key=_first)
+        if limit is not None:
+            found = found[:limit]
+        return [v for _n, v in found]
 
     # ----- crm doctor's marks (the `checked` column) -------------------------------------
 

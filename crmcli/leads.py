@@ -245,7 +245,7 @@ def _merge_contact(contacts: list[dict], contact: dict) -> tuple[list[dict], boo
 
 
 def _customer_by_name(store: Store, name: str) -> Record | None:
-    found = [c for c in store.all("customer") if fold(c["name"]) == fold(name)]
+    found = [c for c in store.query("customer") if fold(c["name"]) == fold(name)]
     if len(found) > 1:
         ids = ", ".join(c["id"] for c in found)
         raise CrmError(f"several customers are named '{name}' ({ids}); choose one with --customer")
@@ -353,7 +353,7 @@ def convert(
 
     for a in reversed(store.timeline(rid)):  # oldest first, so the copies keep the order
         store.create("activity", on=cid, kind=a["kind"], text=a["text"], by=a["by"], at=a["at"])
-    for task in store.find("task", lead=rid):
+    for task in store.query("task", {"lead": rid}):
         if not task.get("customer"):
             store.save("task", dict(task, customer=cid))
 

@@ -14,11 +14,10 @@ from typing import Any
 
 from crmcli import models
 from crmcli.formats import money_text
-from crmcli.models import Record
+from crmcli.models import LIGHT_FIELDS, Record
 from crmcli.store import Store
 from crmcli.tasks import (
     Links,
-    by_urgency,
     contact_due,
     due_of,
     end_of_today,
@@ -71,18 +70,12 @@ def build(store: Store, *, owner: str | None = None, within: str | None = None) 
     today = now.astimezone(tz).date()
     links = Links.load(store)
 
-    tasks = []
-    found = store.find("task", status="open", owner=owner, due_before=until + timedelta(seconds=1))
-    for t in found:
-        if t.get("status") != "open" or (owner is not None and t.get("owner") != owner):
-            continue
-        due = due_of(t)
-        if due is None or due > until:
-            continue
-        tasks.append(t)
+    where = {"status": "open", "owner": owner, "due_before": until + timedelta(seconds=1)}
     task_items = []
-    for t in by_urgency(tasks):
+    for t in store.query("task", where, order="list"):
         due = due_of(t)
+        if due is None or due > until:  # (a hand-written due with a fraction of a second)
+            continue
         link = links.linked(t)
         task_items.append(
             {
@@ -99,20 +92,14 @@ def build(store: Store, *, owner: str | None = None, within: str | None = None) 
 
     past, approval = [], []
     midnight = datetime.combine(today, time(), tzinfo=tz)  # the index: deals closing before
-    for d in store.find("deal", status="open", owner=owner, due_before=midnight):
+    for d in store.query("deal", {"status": "open", "owner": owner, "due_before": midnight}):
         closes = _close_date(d, store)
         if closes is not None and closes < today:
             past.append({**d, **customer_name(d), "days_past_close": (today - closes).days})
     big = _big_deal(store)
-    for d in store.light("deal"):
+    for d in store.query("deal", {"status": "open", "owner": owner}, fields=LIGHT_FIELDS["deal"]):
         amount = d.get("amount")
-        if (
-            d.get("status") == "open"
-            and (owner is None or d.get("owner") == owner)
-            and d.get("needs_approval")
-            and isinstance(amount, (int, Decimal))
-            and amount >= big
-        ):
+        if d.get("needs_approval") and isinstance(amount, (int, Decimal)) and amount >= big:
             whole = store.load("deal", d["id"])
             approval.append({**whole, **customer_name(whole)})
     past.sort(key=lambda d: (-d["days_past_close"], d["id"]))

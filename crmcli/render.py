@@ -160,7 +160,7 @@ class JsonRecords(Sequence):
 
     def __getitem__(self, i: Any) -> Any:
         if isinstance(i, slice):
-            return [json.loads(line, parse_float=Decimal) for line in self.lines[i]]
+            return JsonRecords(self.lines[i])
         return json.loads(self.lines[i], parse_float=Decimal)
 
 

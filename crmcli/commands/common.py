@@ -59,7 +59,7 @@ def _completer(kind: str) -> Callable[[str], list[tuple[str, str]]]:
 
         try:
             store = get_store()
-            records = store.all(kind)
+            records = store.query(kind, fields=("id", models.NAME_FIELD[kind]))
         except Exception:  # noqa: BLE001 - completion must never fail loudly
             return []
         want = fold(incomplete)
@@ -199,7 +199,11 @@ def output_list(
     from crmcli import render
 
     if fmt == ListFormat.json:
-        render.print_json(list(limited(records, limit)))
+        shown = limited(records, limit)
+        if isinstance(shown, render.JsonRecords):  # already JSON: printed as it is
+            render.print_json_lines(shown.lines)
+        else:
+            render.print_json(list(shown))
     elif fmt == ListFormat.csv:
         render.write_csv(limited(records, limit), csv_columns)
     else:

@@ -110,7 +110,7 @@ def list_cmd(
     store = get_store()
     region = store.settings.get("default_region")
     records = customers.select(
-        store.all("customer"),
+        store.query("customer"),
         tag=tag,
         owner=owner,
         source=source,

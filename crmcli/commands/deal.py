@@ -100,7 +100,8 @@ def stages_cmd(fmt: ShowFormatOpt = ShowFormat.table) -> None:
     from crmcli import deals, render
 
     store = get_store()
-    rows = deals.stage_counts(store.settings, store.all("deal"))
+    records = store.query("deal", fields=("status", "stage"))
+    rows = deals.stage_counts(store.settings, records)
     if fmt == ShowFormat.json:
         render.print_json(rows)
         return
@@ -116,7 +117,7 @@ def stages_cmd(fmt: ShowFormatOpt = ShowFormat.table) -> None:
             for r in rows
         ],
     )
-    warning = deals.removed_stage_warning(store.settings, store.all("deal"))
+    warning = deals.removed_stage_warning(store.settings, records)
     if warning:
         store.warn(warning)
 
@@ -220,7 +221,7 @@ def list_cmd(
     warning = deals.removed_stage_warning(store.settings, records)
     if warning:
         store.warn(warning)
-    names = {c["id"]: c["name"] for c in store.light("customer")}
+    names = {c["id"]: c["name"] for c in store.query("customer", fields=("id", "name"))}
     today = store.now().date()
     settings = store.settings
     currencies = {d.get("currency") or settings["currency"] for d in records}

@@ -130,7 +130,7 @@ def list_cmd(
     store = get_store()
     statuses = [leads.check_status(s) for s in status or []]
     records = leads.select(
-        store.find("lead", status=statuses or None, owner=owner),
+        store.query("lead", {"status": statuses or None, "owner": owner}),
         statuses=statuses,
         source=source,
         owner=owner,

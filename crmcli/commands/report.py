@@ -185,7 +185,7 @@ def funnel_cmd(
     store = get_store()
     start, end = _window(store, since, until)
     data = funnel(
-        store.all("deal"), store.settings, store.now(), since=start, until=end, owner=owner
+        store.query("deal"), store.settings, store.now(), since=start, until=end, owner=owner
     )
     if fmt == ShowFormat.json:
         _emit_json(data)
@@ -260,7 +260,7 @@ def forecast_cmd(
     from crmcli.reports.forecast import forecast
 
     store = get_store()
-    data = forecast(store.all("deal"), store.settings, store.now(), months=months, owner=owner)
+    data = forecast(store.query("deal"), store.settings, store.now(), months=months, owner=owner)
     if fmt == ShowFormat.json:
         _emit_json(data)
         return
@@ -320,13 +320,13 @@ def owners_cmd(
 
     Example: crm report owners --since 2026-07-01
     """
-    from crmcli.reports.owners import DEAL_FIELDS, owners
+    from crmcli.reports.owners import DEAL_FIELDS, TASK_FIELDS, owners
 
     store = get_store()
     start, end = _window(store, since, until)
     data = owners(
-        store.project("deal", DEAL_FIELDS),
-        store.light("task"),  # owner, status, due, done_at
+        store.query("deal", fields=DEAL_FIELDS),
+        store.query("task", fields=TASK_FIELDS),
         store.settings,
         store.now(),
         since=start,
@@ -416,14 +416,14 @@ def customers_cmd(
 
     def compute() -> dict[str, Any]:
         return customers(
-            store.project("customer", CUSTOMER_FIELDS),
-            store.find("deal", status="won"),  # only won deals count
+            store.query("customer", fields=CUSTOMER_FIELDS),
+            store.query("deal", {"status": "won"}),  # only won deals count
             store.settings,
             store.now(),
             since=start,
             until=end,
             owner=owner,
-            merged=store.tombstones("customer"),
+            merged=store.query("customer", {"merged": True}),
         )
 
     applied = None
@@ -515,8 +515,8 @@ def sources_cmd(
     store = get_store()
     start, end = _window(store, since, until)
     data = sources(
-        store.project("lead", LEAD_FIELDS),
-        store.find("deal", status="won"),  # only won deals count
+        store.query("lead", fields=LEAD_FIELDS),
+        store.query("deal", {"status": "won"}),  # only won deals count
         store.settings,
         store.now(),
         since=start,
@@ -576,9 +576,9 @@ def stalled_cmd(
 
     store = get_store()
     data = stalled(
-        store.find("deal", status="open"),
-        store.all("activity"),
-        store.light("customer"),  # names
+        store.query("deal", {"status": "open"}),
+        store.query("activity"),
+        store.query("customer", fields=("id", "name")),
         store.settings,
         store.now(),
         days=days,

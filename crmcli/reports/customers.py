@@ -53,12 +53,12 @@ def customers(
     since: datetime | None = None,
     until: datetime | None = None,
     owner: str | None = None,
-    merged: dict[str, str] | None = None,
+    merged: list[Record] | None = None,
 ) -> dict[str, Any]:
-    """The ranking; `merged` maps the ids of merged-away customers (tombstones) to
-    the customer each was merged into."""
+    """The ranking; `merged` are the tombstones of merged-away customers
+    (Store.query where merged), each naming the customer it was merged into."""
     tz = now.tzinfo
-    merged = merged or {}
+    into = {t["id"]: t["merged_into"] for t in merged or []}
     window = Window(since, until)
     on_file = {c["id"] for c in customer_records}
     people = {c["id"]: c for c in customer_records if owner is None or c.get("owner") == owner}
@@ -75,9 +75,9 @@ def customers(
             continue
         cid = deal.get("customer")
         seen: set[str] = set()
-        while cid in merged and cid not in seen:  # a chain of merges; never a loop
+        while cid in into and cid not in seen:  # a chain of merges; never a loop
             seen.add(cid)
-            cid = merged[cid]
+            cid = into[cid]
         cur, amount = currency_of(deal, settings), amount_of(deal)
         if cid not in people:
             if cid not in on_file and (owner is None or deal.get("owner") == owner):

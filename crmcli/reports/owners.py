@@ -62,6 +62,7 @@ class _Row:
 
 # The fields of a deal that the report reads (the caller may pass only these).
 DEAL_FIELDS = ("id", "owner", "status", "closed_at", "amount", "currency", "created")
+TASK_FIELDS = ("owner", "status", "due", "done_at")
 
 
 def owners(
