@@ -9,6 +9,7 @@ lead keeps its own, so its `show` still tells the whole story).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -119,36 +120,45 @@ def check_status(status: str, *, manual: bool = False) -> str:
     return s
 
 
-def select(
-    records: list[Record],
-    *,
-    statuses: list[str] | None = None,
-    source: str | None = None,
-    owner: str | None = None,
-    search: str | None = None,
-    tag: str | None = None,
-    batch: str | None = None,
-    sort: str = "created",
-    region: str | None = None,
-) -> list[Record]:
-    """Filter and sort leads as `lead list` does: every status unless `statuses`
-    is given; newest first by default (`created`, `updated`), or by name. `region`
-    (settings default_region) reads a phone searched in national format."""
-    keys = phone_search_keys(search, region) if search else []
-    wanted = {check_status(s) for s in statuses or []}
-    if sort not in SORT_KEYS:
-        raise CrmError(f"cannot sort by '{sort}' (use {', '.join(SORT_KEYS)})")
+@dataclass(frozen=True)
+class LeadFilter:
+    """What `lead list` keeps (every status unless `statuses`) and how it sorts:
+    newest first by `created` or `updated`, or by name."""
+
+    statuses: tuple[str, ...] = ()
+    source: str | None = None
+    owner: str | None = None
+    search: str | None = None
+    tag: str | None = None
+    batch: str | None = None
+    sort: str = "created"
+
+
+def select(records: list[Record], f: LeadFilter, region: str | None = None) -> list[Record]:
+    """The leads that pass `f`, sorted. `region` (settings default_region) reads a
+    phone searched in national format."""
+    wanted = {check_status(s) for s in f.statuses}
+    if f.sort not in SORT_KEYS:
+        raise CrmError(f"cannot sort by '{f.sort}' (use {', '.join(SORT_KEYS)})")
+    keys = phone_search_keys(f.search, region) if f.search else []
     out = [
         r
         for r in records
         if (not wanted or r.get("status") in wanted)
-        and (source is None or r.get("source") == source)
-        and (owner is None or r.get("owner") == owner)
-        and (tag is None or tag in r.get("tags", []))
-        and (batch is None or batch in r.get("batches", []))
-        and (not search or matches(r, search, keys))
+        and (f.source is None or r.get("source") == f.source)
+        and (f.owner is None or r.get("owner") == f.owner)
+        and (f.tag is None or f.tag in r.get("tags", []))
+        and (f.batch is None or f.batch in r.get("batches", []))
+        and (not f.search or matches(r, f.search, keys))
     ]
-    return sort_records(out, sort)
+    return sort_records(out, f.sort)
+
+
+def list_leads(store: Store, f: LeadFilter) -> list[Record]:
+    """The leads `lead list` shows."""
+    statuses = [check_status(s) for s in f.statuses]
+    found = store.query("lead", {"status": statuses or None, "owner": f.owner})
+    return select(found, f, store.settings.get("default_region"))
 
 
 def edit(

@@ -661,12 +661,15 @@ def test_domain_add_and_select(store):
     assert a["name"] == "Li Wei" and a["company"] is None and a["tags"] == ["a", "b"]
     b, _ = leads.add(store, "Ana", company="Café Río", batches=["b1"])
     recs = store.query("lead")
-    assert [r["name"] for r in leads.select(recs, sort="name")] == ["Ana", "Li Wei"]
-    assert leads.select(recs, search="cafe rio") == [b]
-    assert leads.select(recs, batch="b1") == [b]
-    assert leads.select(recs, statuses=["new"], owner="alice", search="x.cn") == [a]
+    assert [r["name"] for r in leads.select(recs, leads.LeadFilter(sort="name"))] == [
+        "Ana",
+        "Li Wei",
+    ]
+    assert leads.select(recs, leads.LeadFilter(search="cafe rio")) == [b]
+    assert leads.select(recs, leads.LeadFilter(batch="b1")) == [b]
+    assert leads.select(recs, leads.LeadFilter(("new",), owner="alice", search="x.cn")) == [a]
     with pytest.raises(CrmError, match="unknown lead status 'won'"):
-        leads.select(recs, statuses=["won"])
+        leads.select(recs, leads.LeadFilter(("won",)))
 
 
 def test_domain_matches_phone_digits(store):

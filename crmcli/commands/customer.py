@@ -109,15 +109,8 @@ def list_cmd(
 
     store = get_store()
     region = store.settings.get("default_region")
-    records = customers.select(
-        store.query("customer"),
-        tag=tag,
-        owner=owner,
-        source=source,
-        search=search,
-        sort=sort,
-        region=region,
-    )
+    f = customers.CustomerFilter(tag=tag, owner=owner, source=source, search=search, sort=sort)
+    records = customers.list_customers(store, f)
     output_list(
         records,
         fmt,
