@@ -37,7 +37,7 @@ from conftest import NOW, _write_tz, run, set_settings, snapshot
 from rich.cells import cell_len
 
 from crmcli.dates import parse_iso
-from crmcli.reports.base import Window
+from crmcli.reports.base import Scope, Window
 from crmcli.reports.customers import apply_tiers, customers
 from crmcli.reports.forecast import forecast
 from crmcli.reports.funnel import funnel
@@ -176,7 +176,7 @@ USD = "USD"
 
 def test_funnel_every_figure(full):
     store, c, d = full
-    data = funnel(store.query("deal"), store.settings, store.now())
+    data = funnel(store.query("deal"), Scope(store.settings, store.now()))
     assert data["report"] == "funnel"
     assert (data["since"], data["until"], data["owner"]) == (None, None, None)
     rows = {r["stage"]: r for r in data["stages"]}
@@ -212,7 +212,7 @@ def test_funnel_every_figure(full):
 def test_funnel_owner_and_window(full):
     store, c, d = full
     deals, s, now = store.query("deal"), store.settings, store.now()
-    bob = funnel(deals, s, now, owner="bob")  # D2, D5, D6, D9
+    bob = funnel(deals, Scope(s, now, owner="bob"))  # D2, D5, D6, D9
     assert [r["reached"] for r in bob["stages"]] == [4, 3, 3, 2]
     assert [r["conversion"] for r in bob["stages"]] == [D("75.0"), D("100.0"), D("66.7"),
                                                          D("100.0")]  # fmt: skip
@@ -221,8 +221,8 @@ def test_funnel_owner_and_window(full):
     assert bob["win_rate"] == D("100.0")
     assert bob["unknown_stages"] == []
     # created 2026-10-01 .. 2026-10-31: D2 and D4
-    w = funnel(deals, s, now, since=at("2026-10-01", store),
-               until=at("2026-10-31T23:59:59", store))  # fmt: skip
+    w = funnel(deals, Scope(s, now, since=at("2026-10-01", store),
+                            until=at("2026-10-31T23:59:59", store)))  # fmt: skip
     assert [r["reached"] for r in w["stages"]] == [2, 2, 2, 2]
     assert [r["count"] for r in w["stages"]] == [0, 0, 0, 1]
     assert w["won"] == {"count": 1, "amount": {USD: D(600)}}
@@ -269,7 +269,7 @@ def test_funnel_one_stage_pipeline(crm):
         status="open",
         stage_history=[{"stage": "new", "at": T("11-01T10:00"), "by": "alice"}],
     )
-    data = funnel(store.query("deal"), store.settings, store.now())
+    data = funnel(store.query("deal"), Scope(store.settings, store.now()))
     assert len(data["stages"]) == 1
     row = data["stages"][0]
     assert (row["stage"], row["reached"], row["count"], row["next"]) == ("active", 2, 1, "won")
@@ -308,7 +308,7 @@ def test_unknown_stage_everywhere(crm):
 
 def test_forecast_every_figure(full):
     store, c, d = full
-    data = forecast(store.query("deal"), store.settings, store.now())
+    data = forecast(store.query("deal"), Scope(store.settings, store.now()))
     assert data["report"] == "forecast"
     assert data["commit_probability"] == 70
     m = data["months"]
@@ -336,7 +336,7 @@ def test_forecast_every_figure(full):
 
 def test_forecast_months_owner_and_commit_setting(full, crm):
     store, c, d = full
-    one = forecast(store.query("deal"), store.settings, store.now(), months=1)
+    one = forecast(store.query("deal"), Scope(store.settings, store.now()), months=1)
     assert [x["month"] for x in one["months"]] == ["2026-11"]
     assert one["later"] == {"count": 2, "best_case": {USD: D(2700)}, "commit": {USD: D(2000)},
                             "weighted": {USD: D("1570.00")}}  # fmt: skip
@@ -356,7 +356,7 @@ def test_forecast_months_owner_and_commit_setting(full, crm):
 
 def test_owners_every_figure(full):
     store, c, d = full
-    data = owners(store.query("deal"), store.query("task"), store.settings, store.now())
+    data = owners(store.query("deal"), store.query("task"), Scope(store.settings, store.now()))
     assert data["report"] == "owners"
     rows = {o["owner"]: o for o in data["owners"]}
     assert [o["owner"] for o in data["owners"]] == ["alice", "bob", "carol"]
@@ -405,7 +405,9 @@ def test_owners_window_and_owner(full):
 
 def test_customers_every_figure(full):
     store, c, d = full
-    data = customers(store.query("customer"), store.query("deal"), store.settings, store.now())
+    data = customers(
+        store.query("customer"), store.query("deal"), Scope(store.settings, store.now())
+    )
     assert data["report"] == "customers"
     assert data["totals"] == {"EUR": D(800), USD: D(1600)}
     assert data["tiers"] == {"A": 3, "B": 0, "C": 2}
@@ -441,7 +443,9 @@ def test_customers_abc_boundaries(store):
     store.create("customer", name="X7")
     store.create("deal", title="orphan", amount=D(9), stage="new", status="won",
                  closed_at=T("11-01T10:00"))  # fmt: skip
-    data = customers(store.query("customer"), store.query("deal"), store.settings, store.now())
+    data = customers(
+        store.query("customer"), store.query("deal"), Scope(store.settings, store.now())
+    )
     got = [(r["name"], r["tier"], r["cumulative_share"].get(USD)) for r in data["customers"]]
     assert got == [
         ("X1", "A", D("50.0")),  # before 0%
@@ -462,7 +466,9 @@ def test_customers_ties_share_a_tier(store):
         cid = store.create("customer", name=name)["id"]
         store.create("deal", title=f"d{name}", customer=cid, amount=D(amount), stage="new",
                      status="won", closed_at=T("11-01T10:00"))  # fmt: skip
-    data = customers(store.query("customer"), store.query("deal"), store.settings, store.now())
+    data = customers(
+        store.query("customer"), store.query("deal"), Scope(store.settings, store.now())
+    )
     # R comes after Q (85% before it) but has Q's revenue: it gets Q's tier
     assert [(r["name"], r["tier"]) for r in data["customers"]] == [("P", "A"), ("Q", "A"),
                                                                    ("R", "A")]  # fmt: skip
@@ -512,7 +518,9 @@ def test_customers_apply_writes_tiers_but_not_manual_ones(full, crm):
 def test_customers_apply_notes_the_change(full):
     store, c, d = full
     with store.lock():
-        data = customers(store.query("customer"), store.query("deal"), store.settings, store.now())
+        data = customers(
+            store.query("customer"), store.query("deal"), Scope(store.settings, store.now())
+        )
         changes = apply_tiers(store, data)
     assert {rec["name"] for rec, _, _ in changes} == {"Acme", "北京机械有限公司", "Globex",
                                                        "Umbrella"}  # fmt: skip
@@ -531,7 +539,7 @@ def test_customers_apply_refuses_owner(full, crm):
 
 def test_sources_every_figure(full):
     store, c, d = full
-    data = sources(store.query("lead"), store.query("deal"), store.settings, store.now())
+    data = sources(store.query("lead"), store.query("deal"), Scope(store.settings, store.now()))
     assert data["report"] == "sources"
     assert [s["source"] for s in data["sources"]] == ["referral", "website", "trade-show",
                                                       "email", "event", "phone", None]  # fmt: skip
@@ -571,7 +579,7 @@ def test_sources_deal_counted_once_in_total(store):
                         closed_at=T("11-01T10:00"))["id"]  # fmt: skip
     store.create("lead", name="A", source="web", status="converted", deal=deal)
     store.create("lead", name="B", source="event", status="converted", deal=deal)
-    data = sources(store.query("lead"), store.query("deal"), store.settings, store.now())
+    data = sources(store.query("lead"), store.query("deal"), Scope(store.settings, store.now()))
     assert data["total"]["deals_won"] == 1 and data["total"]["won_amount"] == {USD: D(5)}
 
 
@@ -581,7 +589,7 @@ def test_sources_deal_counted_once_in_total(store):
 def test_stalled_every_figure(full):
     store, c, d = full
     data = stalled(store.query("deal"), store.query("activity"), store.query("customer"),
-                   store.settings, store.now())  # fmt: skip
+                   Scope(store.settings, store.now()))  # fmt: skip
     assert data["report"] == "stalled" and data["days"] == 14
     # D10 idle since 05-10, D4 since 11-01, D5 since its call on 11-08;
     # D7 had a note on 11-20, D6 is 3 days old, D8 is snoozed until 12-01
@@ -650,14 +658,14 @@ def test_several_currencies_are_never_added(crm):
                      status="open", close_date="2026-12-01", created=T("10-01T10:00"),
                      stage_history=[{"stage": "proposal", "at": T("10-01T10:00"),
                                      "by": "alice"}])  # fmt: skip
-    f = funnel(store.query("deal"), store.settings, store.now())
+    f = funnel(store.query("deal"), Scope(store.settings, store.now()))
     # a deal without a currency is in the CRM's currency (USD here)
     assert f["stages"][2]["amount"] == {"CNY": D(300), "EUR": D(200), USD: D(157)}
     assert f["stages"][2]["weighted"] == {"CNY": D(150), "EUR": D(100), USD: D("78.50")}
     assert f["open"]["amount"] == {"CNY": D(300), "EUR": D(200), USD: D(157)}
-    fc = forecast(store.query("deal"), store.settings, store.now())
+    fc = forecast(store.query("deal"), Scope(store.settings, store.now()))
     assert fc["months"][1]["best_case"] == {"CNY": D(300), "EUR": D(200), USD: D(157)}
-    st = stalled(store.query("deal"), [], [], store.settings, store.now())
+    st = stalled(store.query("deal"), [], [], Scope(store.settings, store.now()))
     assert st["total"]["amount"] == {"CNY": D(300), "EUR": D(200), USD: D(157)}
     r = run("report", "forecast")
     assert r.code == 0
@@ -811,13 +819,15 @@ def test_owners_and_stalled_read_only_what_they_are_given(full):
     since = at("2026-01-01T00:00", store)
     deals, tasks = store.query("deal"), store.query("task")
     assert tasks and any(t.get("status") == "done" for t in tasks)
-    whole = owners(deals, tasks, store.settings, now, since=since, until=None)
+    whole = owners(deals, tasks, Scope(store.settings, now, since=since))
     light = owners(store.query("deal", fields=DEAL_FIELDS), store.query("task", fields=TASK_FIELDS),
-                   store.settings, now, since=since, until=None)  # fmt: skip
+                   Scope(store.settings, now, since=since))  # fmt: skip
     assert light == whole
-    whole = stalled(deals, store.query("activity"), store.query("customer"), store.settings, now)
+    whole = stalled(
+        deals, store.query("activity"), store.query("customer"), Scope(store.settings, now)
+    )
     light = stalled(store.query("deal", {"status": "open"}), store.query("activity"),
-                    store.query("customer", fields=("id", "name")), store.settings, now)  # fmt: skip
+                    store.query("customer", fields=("id", "name")), Scope(store.settings, now))  # fmt: skip
     assert light == whole and whole["deals"]
 
 
@@ -839,10 +849,10 @@ def test_customers_and_sources_read_only_what_they_are_given(full, monkeypatch):
     live = [c for c in everyone if "merged_into" not in c]
     deals, won = store.query("deal"), store.query("deal", {"status": "won"})
     assert won and len(won) < len(deals)
-    whole = customers(live, deals, settings, now, merged=merged)
-    light = customers(store.query("customer", fields=CUSTOMER_FIELDS), won, settings, now,
+    whole = customers(live, deals, Scope(settings, now), merged=merged)
+    light = customers(store.query("customer", fields=CUSTOMER_FIELDS), won, Scope(settings, now),
                       merged=store.query("customer", {"merged": True}))  # fmt: skip
     assert light == whole and whole["totals"]
-    whole = sources(store.query("lead"), deals, settings, now)
-    light = sources(store.query("lead", fields=LEAD_FIELDS), won, settings, now)
+    whole = sources(store.query("lead"), deals, Scope(settings, now))
+    light = sources(store.query("lead", fields=LEAD_FIELDS), won, Scope(settings, now))
     assert light == whole and whole["total"]["deals_won"]
