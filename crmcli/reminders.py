@@ -8,6 +8,7 @@ attention and the command prints nothing, so `mail -E` sends no mail.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
@@ -187,6 +188,51 @@ def _fit(first: str, pieces: list[tuple[str, str]], indent: str) -> list[str]:
     return lines
 
 
+def _items(
+    data: dict[str, Any], now: datetime, tz: tzinfo
+) -> Iterator[tuple[str | None, str, str, list[tuple[str, str]]]]:
+    """(owner, section, label, pieces of the line) of every item of the reminder."""
+    from crmcli.dates import parse_iso
+
+    for t in data["tasks"]:
+        pieces = [("", t["title"])]
+        if t.get("priority") in ("high", "urgent"):
+            pieces.append((" ", f"[{t['priority']}]"))
+        if t.get("kind") == "complaint":
+            pieces.append((" ", f"[complaint, {t.get('severity') or 'no severity'}]"))
+        if t["linked"]:
+            pieces.append((" - ", f"{t['linked']['kind']}: {t['linked']['name']}"))
+        pieces.append((" ", f"({t['id']})"))
+        yield t.get("owner"), "Tasks", _when(t, now, tz), pieces
+    for d in data["deals_past_close"]:
+        pieces = [("", d["title"])]
+        if d.get("customer_name"):
+            pieces.append((" - ", d["customer_name"]))
+        money = money_text(d.get("amount"), d.get("currency"))
+        if money:
+            pieces.append((" - ", money))
+        pieces.append((" ", f"(closes {d['close_date']}, {d['id']})"))
+        label = f"{d['days_past_close']}d past close"
+        yield d.get("owner"), "Deals past their close date", label, pieces
+    for d in data["deals_awaiting_approval"]:
+        pieces = [("", d["title"])]
+        if d.get("customer_name"):
+            pieces.append((" - ", d["customer_name"]))
+        pieces += [(" - ", money_text(d.get("amount"), d.get("currency"))), (" ", f"({d['id']})")]
+        yield d.get("owner"), "Big deals waiting for approval", "", pieces
+    for c in data["contact_due"]:
+        if c["last_contact"]:
+            seen = f"last contact {_ago(parse_iso(c['last_contact']), now)}"
+        else:
+            seen = f"no contact since added {_ago(parse_iso(c['created']), now)}"
+        pieces = [
+            ("", models.display_name("customer", c)),
+            (" - ", f"{seen}, every {c['cadence']}"),
+            (" ", f"({c['id']})"),
+        ]
+        yield c.get("owner"), "Customers due for contact", "", pieces
+
+
 def to_text(data: dict[str, Any], tz: tzinfo, limit: int = 0) -> str:
     """The reminder as plain text (no colour, no box drawing), grouped by owner,
     lines within 80 columns. Empty when nothing needs attention. With `limit`,
@@ -211,43 +257,8 @@ def to_text(data: dict[str, Any], tz: tzinfo, limit: int = 0) -> str:
         lines = _fit(first, pieces, indent if label else "    ")
         by_owner.setdefault(key[0], {}).setdefault(section, []).extend(lines)
 
-    for t in data["tasks"]:
-        pieces = [("", t["title"])]
-        if t.get("priority") in ("high", "urgent"):
-            pieces.append((" ", f"[{t['priority']}]"))
-        if t.get("kind") == "complaint":
-            pieces.append((" ", f"[complaint, {t.get('severity') or 'no severity'}]"))
-        if t["linked"]:
-            pieces.append((" - ", f"{t['linked']['kind']}: {t['linked']['name']}"))
-        pieces.append((" ", f"({t['id']})"))
-        add(t.get("owner"), "Tasks", _when(t, now, tz), pieces)
-    for d in data["deals_past_close"]:
-        pieces = [("", d["title"])]
-        if d.get("customer_name"):
-            pieces.append((" - ", d["customer_name"]))
-        money = money_text(d.get("amount"), d.get("currency"))
-        if money:
-            pieces.append((" - ", money))
-        pieces.append((" ", f"(closes {d['close_date']}, {d['id']})"))
-        label = f"{d['days_past_close']}d past close"
-        add(d.get("owner"), "Deals past their close date", label, pieces)
-    for d in data["deals_awaiting_approval"]:
-        pieces = [("", d["title"])]
-        if d.get("customer_name"):
-            pieces.append((" - ", d["customer_name"]))
-        pieces += [(" - ", money_text(d.get("amount"), d.get("currency"))), (" ", f"({d['id']})")]
-        add(d.get("owner"), "Big deals waiting for approval", "", pieces)
-    for c in data["contact_due"]:
-        if c["last_contact"]:
-            seen = f"last contact {_ago(parse_iso(c['last_contact']), now)}"
-        else:
-            seen = f"no contact since added {_ago(parse_iso(c['created']), now)}"
-        pieces = [
-            ("", models.display_name("customer", c)),
-            (" - ", f"{seen}, every {c['cadence']}"),
-            (" ", f"({c['id']})"),
-        ]
-        add(c.get("owner"), "Customers due for contact", "", pieces)
+    for owner, section, label, pieces in _items(data, now, tz):
+        add(owner, section, label, pieces)
 
     counts = [
         (len(data["tasks"]), "task"),
