@@ -136,14 +136,15 @@ class Links:
 
     @classmethod
     def for_tasks(cls, store: Store, page: Sequence[Record]) -> Links:
-        """Only what these few tasks link to (and the customers of their deals and
-        leads), each record read by itself, following merges: for the page of a long
-        list that a table shows."""
+        """Only what these few tasks link to, each record read by itself (following
+        merges): for the page of a long list that a table shows."""
         links = cls()
-        for kind, table in (("lead", links.leads), ("deal", links.deals)):
+        for kind, table in (
+            ("customer", links.customers),
+            ("lead", links.leads),
+            ("deal", links.deals),
+        ):
             _load_into(store, kind, {t.get(kind) for t in page}, table)
-        linked = [*page, *links.leads.values(), *links.deals.values()]
-        _load_into(store, "customer", {r.get("customer") for r in linked}, links.customers)
         return links
 
     def customer_of(self, task: Record) -> str | None:

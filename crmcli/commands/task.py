@@ -190,7 +190,12 @@ def _task_columns(
 
     n = default_limit(limit) if fmt == ListFormat.table else 0
     page = records[:n] if n else records
-    links = tasks.Links.for_tasks(store, page) if fmt == ListFormat.table else tasks.Links()
+    if fmt != ListFormat.table:
+        links = tasks.Links()
+    elif f.kind == "complaint":  # tiers: of the customers of the tasks' deals and leads too
+        links = tasks.Links.load(store)
+    else:
+        links = tasks.Links.for_tasks(store, page)
     tz = store.tz
     if f.kind == "complaint":
         columns: list[Any] = [
