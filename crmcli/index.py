@@ -87,6 +87,11 @@ CREATE TABLE IF NOT EXISTS meta (version INTEGER, root_dev INTEGER, root_ino INT
 ORDER = {"task": "due IS NULL, due, sort"}
 
 
+def list_key(due: float | None, sort: str | None) -> tuple:
+    """ORDER as a Python sort key, from a row's `due` and `sort` (their columns)."""
+    return (due is None, due or 0.0, sort or "")
+
+
 def columns(kind: str, rec: Record, fold: Callable[[str], str], due_ts: Callable) -> tuple:
     """The indexed columns of one record."""
     rec = {k: v for k, v in rec.items() if k in models.FIELDS[kind]}  # unknown keys: no field
@@ -377,15 +382,22 @@ class Index:
         light fields, "json" the JSON text a list prints, as it is."""
         if column not in ("blob", "lite", "json"):
             raise ValueError(f"no column {column!r}")
+        order = order and kind in ORDER
+        if column == "lite" and fields == models.LIGHT_FIELDS[kind]:
+            fields = None  # the lite column holds just those
         oks = ",".join(str(int(o)) for o in ok)
-        sql = f"SELECT name, {column} FROM rec WHERE kind=? AND ok IN ({oks})"
+        key = "due, sort" if order else "name"  # what the rows are sorted by
+        sql = f"SELECT {key}, {column} FROM rec WHERE kind=? AND ok IN ({oks})"
         if where:
             sql += f" AND ({where})"
-        if order:
-            sql += f" ORDER BY {ORDER.get(kind, 'name')}"
+        sql_order = order and column == "json"  # (a sort in SQL would carry every blob)
+        if sql_order:
+            sql += f" ORDER BY {ORDER[kind]}"
             if limit is not None:
                 sql += f" LIMIT {int(limit)}"
         rows = self.connect().execute(sql, (kind, *params))
+        if order:
+            rows = ((list_key(d, s), b) for d, s, b in rows)
         if column == "json":
             found = list(rows)
         elif fields is None:
@@ -395,7 +407,7 @@ class Index:
             for n, b in rows:
                 r = loads(b)
                 found.append((n, {f: r.get(f) for f in fields}))
-        if not order:
+        if not sql_order:
             # Sorted here, not by ORDER BY: that makes SQLite walk the whole kind in
             # name order instead of using the index that answers the condition.
             found.sort(key=_first)

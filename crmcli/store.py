@@ -561,8 +561,10 @@ class Store:
         if not cond.empty or ordered:
             cols = self._columns(kind)
             keyed = [(c, r) for r in records if cond.matches(c := cols(r))]
-            if ordered:  # as index.ORDER: no due last, then due, then `sort`
-                keyed.sort(key=lambda cr: (cr[0][2] is None, cr[0][2] or 0.0, cr[0][4] or ""))
+            if ordered:  # as index.ORDER
+                from crmcli.index import list_key
+
+                keyed.sort(key=lambda cr: list_key(cr[0][2], cr[0][4]))
             records = [r for _c, r in keyed]
         if limit is not None:
             records = records[:limit]
