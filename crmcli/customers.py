@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from crmcli import models
 from crmcli.contactinfo import phone_key, phone_search_keys
@@ -92,8 +91,7 @@ def matches(rec: Record, query: str, phone_keys: list[str] | None = None) -> boo
     return any(k in d for d in map(phone_key, phones) for k in keys)
 
 
-@dataclass(frozen=True)
-class CustomerFilter:
+class CustomerFilter(NamedTuple):
     """What `customer list` keeps and how it sorts (SORT_KEYS)."""
 
     tag: str | None = None

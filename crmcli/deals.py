@@ -23,10 +23,9 @@ The model of a deal's life:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
 from crmcli import models
 from crmcli.errors import CrmError
@@ -430,8 +429,7 @@ def parse_day(store: Store, text: str, what: str = "date") -> str:
         raise CrmError(f"the {what} '{text}' is out of range") from None
 
 
-@dataclass(frozen=True)
-class DealFilter:
+class DealFilter(NamedTuple):
     """What `deal list` keeps: open deals by default (`status` all for every one; a
     `stage` of won or lost implies that status); `customer` a customer id,
     `closing_before` a YYYY-MM-DD day, included."""

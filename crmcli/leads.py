@@ -9,9 +9,8 @@ lead keeps its own, so its `show` still tells the whole story).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from crmcli import models
 from crmcli.contactinfo import phone_key, phone_search_keys
@@ -120,8 +119,7 @@ def check_status(status: str, *, manual: bool = False) -> str:
     return s
 
 
-@dataclass(frozen=True)
-class LeadFilter:
+class LeadFilter(NamedTuple):
     """What `lead list` keeps (every status unless `statuses`) and how it sorts:
     newest first by `created` or `updated`, or by name."""
 

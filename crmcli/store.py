@@ -8,7 +8,6 @@ The core never prints: problems with single files met while listing go to
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import errno
 import os
 import re
@@ -16,10 +15,9 @@ import secrets
 import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from crmcli import models
 from crmcli.errors import (
@@ -177,13 +175,12 @@ TOMBSTONE_FIELDS = frozenset({"id", "merged_into", "updated"})
 LIST_ORDERED = frozenset({"task"})
 
 
-@dataclass(frozen=True)
-class _Conditions:
+class _Conditions(NamedTuple):
     """query()'s `where`, checked: as SQL for the index and as a test of one record
     (its index columns) for the files; a None value is no condition."""
 
     statuses: list[str] | None = None
-    eq: dict[str, str] = dataclasses.field(default_factory=dict)  # index column -> value
+    eq: dict[str, str] = {}  # noqa: RUF012 - index column -> value (never changed)
     due_before: float | None = None
     needle: str | None = None
     merged: bool = False

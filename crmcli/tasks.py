@@ -17,9 +17,8 @@ occurrence on two clones make the same file, which git merges into one task.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
-from typing import Any
+from typing import Any, NamedTuple
 
 from crmcli import models
 from crmcli.errors import AmbiguousError, CrmError, DateError
@@ -230,8 +229,7 @@ def by_complaint_rank(tasks: Iterable[Record], links: Links) -> list[Record]:
     return sorted(tasks, key=key)
 
 
-@dataclass(frozen=True)
-class TaskFilter:
+class TaskFilter(NamedTuple):
     """What `task list` keeps: a status (or "all"), only the open tasks past due,
     those due at or before a time, of an owner, a kind, a customer (through the
     task's deal or lead too) or a deal (ids)."""
