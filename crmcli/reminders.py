@@ -15,7 +15,7 @@ from typing import Any
 
 from crmcli import models
 from crmcli.formats import money_text
-from crmcli.models import LIGHT_FIELDS, Record
+from crmcli.models import Record
 from crmcli.store import Store
 from crmcli.tasks import (
     Links,
@@ -98,9 +98,15 @@ def build(store: Store, *, owner: str | None = None, within: str | None = None) 
         if closes is not None and closes < today:
             past.append({**d, **customer_name(d), "days_past_close": (today - closes).days})
     big = _big_deal(store)
-    for d in store.query("deal", {"status": "open", "owner": owner}, fields=LIGHT_FIELDS["deal"]):
+    for d in links.deals.values():  # (the light deals, read once)
         amount = d.get("amount")
-        if d.get("needs_approval") and isinstance(amount, (int, Decimal)) and amount >= big:
+        if (
+            d.get("status") == "open"
+            and (owner is None or d.get("owner") == owner)
+            and d.get("needs_approval")
+            and isinstance(amount, (int, Decimal))
+            and amount >= big
+        ):
             whole = store.load("deal", d["id"])
             approval.append({**whole, **customer_name(whole)})
     past.sort(key=lambda d: (-d["days_past_close"], d["id"]))

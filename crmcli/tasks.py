@@ -271,8 +271,11 @@ def select(
     for t in tasks:
         if f.status != "all" and t.get("status") != f.status:
             continue
-        if any(v is not None and t.get(k) != v for k, v in (("owner", f.owner), ("kind", f.kind),
-                                                            ("deal", f.deal))):  # fmt: skip
+        if f.owner is not None and t.get("owner") != f.owner:
+            continue
+        if f.kind is not None and t.get("kind") != f.kind:
+            continue
+        if f.deal is not None and t.get("deal") != f.deal:
             continue
         if f.customer is not None and links.customer_of(t) != f.customer:  # type: ignore[union-attr]
             continue
@@ -286,11 +289,14 @@ def select(
     return out
 
 
-def list_tasks(store: Store, now: datetime, f: TaskFilter) -> Sequence[Record]:
+def list_tasks(
+    store: Store, now: datetime, f: TaskFilter, links: Links | None = None
+) -> Sequence[Record]:
     """The tasks `task list` shows, in its order: most urgent first (urgency_key),
     complaints by rank. Without a kind or customer filter the index answers alone,
     with each task's JSON line (render.JsonRecords: a record is parsed only when
-    read, so a table of 50 of 30,000 overdue tasks loads 50)."""
+    read, so a table of 50 of 30,000 overdue tasks loads 50). `links`: Links.load's,
+    if the caller has them."""
     _check_status(f.status)
     if f.overdue and f.status not in ("open", "all"):
         return []  # only open tasks are overdue
@@ -299,9 +305,11 @@ def list_tasks(store: Store, now: datetime, f: TaskFilter) -> Sequence[Record]:
         from crmcli.render import JsonRecords
 
         return JsonRecords(store.query("task", where, order="list", json=True))
-    links = Links.load(store) if f.customer is not None or f.kind == "complaint" else None
-    found = select(store.query("task", where, order="list"), now, f, links)
-    return by_complaint_rank(found, links) if f.kind == "complaint" else found  # type: ignore[arg-type]
+    if links is None and (f.customer is not None or f.kind == "complaint"):
+        links = Links.load(store)
+    complaints = f.kind == "complaint"  # (ranked below: no list order needed)
+    found = select(store.query("task", where, order=None if complaints else "list"), now, f, links)
+    return by_complaint_rank(found, links) if complaints else found  # type: ignore[arg-type]
 
 
 def _check_status(status: str) -> None:
@@ -600,10 +608,13 @@ def contact_due(
     from crmcli.dates import iso, parse_duration, parse_iso
 
     tz = store.tz
+    links = links or Links.load(store)
     wanted = [
         c["id"]
-        for c in store.query("customer", {"owner": owner}, fields=("id", "cadence"))
-        if c.get("cadence") and (customer is None or c["id"] == customer)
+        for c in links.customers.values()
+        if c.get("cadence")
+        and (owner is None or c.get("owner") == owner)
+        and (customer is None or c["id"] == customer)
     ]
     if not wanted:
         return []
@@ -623,7 +634,6 @@ def contact_due(
     for a in store.query("activity", fields=models.LIGHT_FIELDS["activity"]):
         if a.get("on") in ids and a.get("kind") not in NOT_CONTACT:
             seen(a["on"], a.get("at"))
-    links = links or Links.load(store)
     for t in store.query(
         "task", {"status": "done"}, fields=("customer", "lead", "deal", "done_at")
     ):

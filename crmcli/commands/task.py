@@ -174,13 +174,15 @@ def list_cmd(
         customer=store.resolve("customer", customer)["id"] if customer else None,
         deal=store.resolve("deal", deal)["id"] if deal else None,
     )
-    records = tasks.list_tasks(store, now, f)
-    columns, row = _task_columns(store, now, records, fmt, limit, f)
+    # complaints: the tiers of the customers of the tasks' deals and leads too
+    links = tasks.Links.load(store) if f.kind == "complaint" else None
+    records = tasks.list_tasks(store, now, f, links)
+    columns, row = _task_columns(store, now, records, fmt, limit, f, links)
     output_list(records, fmt, columns, row, csv_columns=CSV_COLUMNS, limit=limit, empty="no tasks")
 
 
 def _task_columns(
-    store: Any, now: Any, records: Any, fmt: ListFormat, limit: int | None, f: Any
+    store: Any, now: Any, records: Any, fmt: ListFormat, limit: int | None, f: Any, links: Any
 ) -> tuple[list[Any], Any]:
     """The table's columns and row function for these tasks (complaints: tier,
     severity, age), leaving out the columns that would be empty on every shown row
@@ -190,12 +192,8 @@ def _task_columns(
 
     n = default_limit(limit) if fmt == ListFormat.table else 0
     page = records[:n] if n else records
-    if fmt != ListFormat.table:
-        links = tasks.Links()
-    elif f.kind == "complaint":  # tiers: of the customers of the tasks' deals and leads too
-        links = tasks.Links.load(store)
-    else:
-        links = tasks.Links.for_tasks(store, page)
+    if links is None:
+        links = tasks.Links.for_tasks(store, page) if fmt == ListFormat.table else tasks.Links()
     tz = store.tz
     if f.kind == "complaint":
         columns: list[Any] = [
