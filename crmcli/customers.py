@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import tzinfo
-from typing import Any
+from typing import Any, NamedTuple
 
 from crmcli import models
 from crmcli.changes import ChangeSet, unchanged
@@ -73,31 +73,39 @@ def matches(rec: Record, query: str, phone_keys: list[str] | None = None) -> boo
     return any(k in d for d in map(phone_key, phones) for k in keys)
 
 
+class CustomerFilter(NamedTuple):
+    """What `customer list` keeps and how it sorts (SORT_KEYS)."""
+
+    tag: str | None = None
+    owner: str | None = None
+    source: str | None = None
+    search: str | None = None
+    sort: str = "name"
+
+
 def select(
-    records: list[Record],
-    *,
-    tag: str | None = None,
-    owner: str | None = None,
-    source: str | None = None,
-    search: str | None = None,
-    sort: str = "name",
-    region: str | None = None,
-    tz: tzinfo | None = None,
+    records: list[Record], f: CustomerFilter, region: str | None = None, tz: tzinfo | None = None
 ) -> list[Record]:
-    """Filter and sort customers as `customer list` does (`region`: settings
-    default_region, for a phone searched in national format; `tz`: the CRM's zone)."""
-    keys = phone_search_keys(search, region) if search else []
+    """The customers that pass `f`, sorted (`region`: settings default_region, for
+    a phone searched in national format)."""
+    if f.sort not in SORT_KEYS:
+        raise CrmError(f"cannot sort by '{f.sort}' (use {', '.join(SORT_KEYS)})")
+    keys = phone_search_keys(f.search, region) if f.search else []
     out = [
         r
         for r in records
-        if (tag is None or tag in r.get("tags", []))
-        and (owner is None or r.get("owner") == owner)
-        and (source is None or r.get("source") == source)
-        and (not search or matches(r, search, keys))
+        if (f.tag is None or f.tag in r.get("tags", []))
+        and (f.owner is None or r.get("owner") == f.owner)
+        and (f.source is None or r.get("source") == f.source)
+        and (not f.search or matches(r, f.search, keys))
     ]
-    if sort not in SORT_KEYS:
-        raise CrmError(f"cannot sort by '{sort}' (use {', '.join(SORT_KEYS)})")
-    return sort_records(out, sort, tz)
+    return sort_records(out, f.sort, tz)  # type: ignore[arg-type]
+
+
+def list_customers(store: Store, f: CustomerFilter) -> list[Record]:
+    """The customers `customer list` shows."""
+    region = store.settings.get("default_region")
+    return select(store.query("customer", {"owner": f.owner}), f, region, store.ctx.tz)
 
 
 def edit(store: Store, rec: Record, changes: ChangeSet) -> tuple[Record, list[str]]:

@@ -162,7 +162,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
     "activity": {"kind": "note"},
 }
 
-# The few fields of each kind that lists of names and links need (Store.light): read
+# The few fields of each kind that lists of names and links need (Store.query fields): read
 # from the index without loading whole records.
 LIGHT_FIELDS: dict[str, tuple[str, ...]] = {
     "customer": ("id", "name", "owner", "tier", "cadence", "created"),

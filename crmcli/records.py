@@ -38,7 +38,7 @@ def duplicates(
     """Messages naming other records of `kind` that already hold one of these e-mails/phones."""
     found = []
     keys = {phone_key(p) for p in phones}
-    for rec in store.all(kind):
+    for rec in store.query(kind):
         if rec["id"] == exclude:
             continue
         name = models.display_name(kind, rec)
@@ -63,12 +63,8 @@ def assign(
     moved: list[tuple[str, Record]] = []
     if with_open_work:
         for other_kind in ("deal", "task"):
-            for r in store.all(other_kind):
-                if (
-                    r.get(kind) == rec["id"]
-                    and r.get("status") == "open"
-                    and r.get("owner") != owner
-                ):
+            for r in store.query(other_kind, {kind: rec["id"], "status": "open"}):
+                if r.get("owner") != owner:
                     moved.append((other_kind, store.save(other_kind, dict(r, owner=owner))))
     text = f"owner {old or '(none)'} -> {owner}"
     if moved:

@@ -131,7 +131,7 @@ def test_list_totals_per_currency_never_summed_across(shop, index):
     assert r.code == 0, r.err
     total = [line for line in r.out.splitlines() if line.startswith("Total:")]
     assert total == ["Total: 100.30 CNY, 1,000.00 EUR (4 deal(s); 1 without an amount)"]
-    sums, missing = deals.totals(Store(shop).all("deal"), Store(shop).settings)
+    sums, missing = deals.totals(Store(shop).query("deal"), Store(shop).settings)
     assert sums == {"CNY": Decimal("100.30"), "EUR": Decimal(1000)} and missing == 1
 
 
@@ -502,7 +502,7 @@ def test_note_assign_and_rm(shop):
     assert r.code == 0, r.err
     assert not (shop / "deals" / f"{rec['id']}.yaml").exists()
     assert Store(shop).load("task", task["id"])["deal"] is None
-    assert not [a for a in Store(shop).all("activity") if a["on"] == rec["id"]]
+    assert not [a for a in Store(shop).query("activity") if a["on"] == rec["id"]]
 
 
 # ----- a pipeline that changed under the deals ------------------------------------------------------

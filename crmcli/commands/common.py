@@ -59,7 +59,7 @@ def _completer(kind: str) -> Callable[[str], list[tuple[str, str]]]:
 
         try:
             store = get_store()
-            records = store.all(kind)
+            records = store.query(kind, fields=("id", models.NAME_FIELD[kind]))
         except Exception:  # noqa: BLE001 - completion must never fail loudly
             return []
         want = fold(incomplete)
@@ -201,10 +201,14 @@ def output_list(
     """Print a list: JSON array of records, CSV of `csv_columns`, or a table; --limit N
     keeps the first N in every format, a table shows 50 by default."""
     from crmcli import render
-    from crmcli.encode import write_csv
+    from crmcli.encode import JsonRecords, write_csv
 
     if fmt == ListFormat.json:
-        render.print_json(list(limited(records, limit)))
+        shown = limited(records, limit)
+        if isinstance(shown, JsonRecords):  # already JSON: printed as it is
+            render.print_json_lines(shown.lines)
+        else:
+            render.print_json(list(shown))
     elif fmt == ListFormat.csv:
         write_csv(limited(records, limit), csv_columns, render.raw(sys.stdout))
     else:

@@ -87,16 +87,8 @@ def list_cmd(
 
     store = get_store()
     region = store.settings.get("default_region")
-    records = customers.select(
-        store.all("customer"),
-        tag=tag,
-        owner=owner,
-        source=source,
-        search=search,
-        sort=sort,
-        region=region,
-        tz=store.ctx.tz,
-    )
+    f = customers.CustomerFilter(tag=tag, owner=owner, source=source, search=search, sort=sort)
+    records = customers.list_customers(store, f)
     output_list(
         records,
         fmt,

@@ -105,7 +105,8 @@ def stages_cmd(fmt: ShowFormatOpt = ShowFormat.table) -> None:
     from crmcli import deals, render
 
     store = get_store()
-    rows = deals.stage_counts(store.settings, store.all("deal"))
+    records = store.query("deal", fields=("status", "stage"))
+    rows = deals.stage_counts(store.settings, records)
     if fmt == ShowFormat.json:
         render.print_json(rows)
         return
@@ -121,7 +122,7 @@ def stages_cmd(fmt: ShowFormatOpt = ShowFormat.table) -> None:
             for r in rows
         ],
     )
-    warning = deals.removed_stage_warning(store.settings, store.all("deal"))
+    warning = deals.removed_stage_warning(store.settings, records)
     if warning:
         store.warn(warning)
 
@@ -168,47 +169,13 @@ def _flag_text(flags: list[str]) -> str:
     return ", ".join(FLAG_WORDS[f] for f in flags)
 
 
-@app.command("list")
-def list_cmd(
-    stage: Annotated[str | None, typer.Option("--stage", help="Only in this stage.")] = None,
-    status: Annotated[
-        StatusFilter | None,
-        typer.Option(help="open (default), won, lost or all.", show_default=False),
-    ] = None,
-    owner: OwnerOpt = None,
-    customer: Annotated[str | None, ref_option("customer", "--customer", "-c")] = None,
-    closing_before: Annotated[
-        str | None,
-        typer.Option(help="Only with a close date on or before this day.", show_default=False),
-    ] = None,
-    tag: Annotated[str | None, typer.Option("--tag", "-t", help="Only with this tag.")] = None,
-    limit: LimitOpt = None,
-    fmt: ListFormatOpt = ListFormat.table,
-) -> None:
-    """List deals (open ones unless --status), in pipeline order, with totals per currency.
-
-    Flags: ! needs a price approval, $ big deal (at or above settings big_deal),
-    ? its stage is no longer in the pipeline, z snoozed.
-
-    Example: crm deal list --status all --owner alice --closing-before 2026-12-31 -f csv
-    """
+def _deal_columns(store: Any, records: list[dict]) -> tuple[list[Any], Any, list[str]]:
+    """The table's columns, its row function and the flags shown (output_list leaves
+    out the columns empty or the same on every row)."""
     from crmcli import deals
     from crmcli.dates import parse_iso
 
-    store = get_store()
-    records = deals.select(
-        store,
-        stage=stage,
-        status=status.value if status else None,
-        owner=owner,
-        customer=_customer_id(store, customer),
-        closing_before=deals.parse_day(store, closing_before) if closing_before else None,
-        tag=tag,
-    )
-    warning = deals.removed_stage_warning(store.settings, records)
-    if warning:
-        store.warn(warning)
-    names = {c["id"]: c["name"] for c in store.light("customer")}
+    names = {c["id"]: c["name"] for c in store.query("customer", fields=("id", "name"))}
     today = store.ctx.now().date()
     settings = store.settings
     currencies = {d.get("currency") or settings["currency"] for d in records}
@@ -256,9 +223,52 @@ def list_cmd(
             "".join(FLAG_MARKS[f] for f in flags[d["id"]]),
         ]  # fmt: skip
 
+    return columns, row, shown_flags
+
+
+@app.command("list")
+def list_cmd(
+    stage: Annotated[str | None, typer.Option("--stage", help="Only in this stage.")] = None,
+    status: Annotated[
+        StatusFilter | None,
+        typer.Option(help="open (default), won, lost or all.", show_default=False),
+    ] = None,
+    owner: OwnerOpt = None,
+    customer: Annotated[str | None, ref_option("customer", "--customer", "-c")] = None,
+    closing_before: Annotated[
+        str | None,
+        typer.Option(help="Only with a close date on or before this day.", show_default=False),
+    ] = None,
+    tag: Annotated[str | None, typer.Option("--tag", "-t", help="Only with this tag.")] = None,
+    limit: LimitOpt = None,
+    fmt: ListFormatOpt = ListFormat.table,
+) -> None:
+    """List deals (open ones unless --status), in pipeline order, with totals per currency.
+
+    Flags: ! needs a price approval, $ big deal (at or above settings big_deal),
+    ? its stage is no longer in the pipeline, z snoozed.
+
+    Example: crm deal list --status all --owner alice --closing-before 2026-12-31 -f csv
+    """
+    from crmcli import deals
+
+    store = get_store()
+    f = deals.DealFilter(
+        stage=stage,
+        status=status.value if status else None,
+        owner=owner,
+        customer=_customer_id(store, customer),
+        closing_before=deals.parse_day(store, closing_before) if closing_before else None,
+        tag=tag,
+    )
+    records = deals.list_deals(store, f)
+    warning = deals.removed_stage_warning(store.settings, records)
+    if warning:
+        store.warn(warning)
+    columns, row, shown_flags = _deal_columns(store, records)
     output_list(records, fmt, columns, row, csv_columns=CSV_COLUMNS, limit=limit, empty="no deals")
     if fmt == ListFormat.table and records:
-        sums, missing = deals.totals(records, settings)
+        sums, missing = deals.totals(records, store.settings)
         text = ", ".join(money_text(v, c) for c, v in sums.items()) or "nothing"
         extra = f"; {missing} without an amount" if missing else ""
         print(f"Total: {text} ({len(records)} deal(s){extra})")

@@ -98,19 +98,8 @@ def list_cmd(
     from crmcli import leads
 
     store = get_store()
-    statuses = [leads.check_status(s) for s in status or []]
-    records = leads.select(
-        store.find("lead", status=statuses or None, owner=owner),
-        statuses=statuses,
-        source=source,
-        owner=owner,
-        search=search,
-        tag=tag,
-        batch=batch,
-        sort=sort,
-        region=store.settings.get("default_region"),
-        tz=store.ctx.tz,
-    )
+    f = leads.LeadFilter(tuple(status or ()), source, owner, search, tag, batch, sort)
+    records = leads.list_leads(store, f)
     output_list(
         records,
         fmt,

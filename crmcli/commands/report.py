@@ -44,12 +44,19 @@ EIGHTHS = " ▏▎▍▌▋▊▉"
 # ----- helpers -------------------------------------------------------------------------
 
 
-def _window(store: Any, since: str | None, until: str | None) -> tuple[Any, Any]:
-    start = store.ctx.parse_when(since) if since else None
-    end = store.ctx.parse_when(until, end_of_day=True) if until else None
+def _report_scope(
+    store: Any, owner: str | None, since: str | None = None, until: str | None = None
+) -> Any:
+    """The reports' Scope: the settings, now, the --since/--until window, --owner."""
+    from crmcli.dates import parse_when
+    from crmcli.reports.base import Scope
+
+    now = store.ctx.now()
+    start = parse_when(since, now) if since else None
+    end = parse_when(until, now, end_of_day=True) if until else None
     if start and end and start > end:
         raise CrmError(f"--since {since} is after --until {until}")
-    return start, end
+    return Scope(store.settings, now, start, end, owner)
 
 
 def _emit_json(data: dict[str, Any]) -> None:
@@ -188,10 +195,7 @@ def funnel_cmd(
     from crmcli.reports.funnel import funnel
 
     store = get_store()
-    start, end = _window(store, since, until)
-    data = funnel(
-        store.all("deal"), store.settings, store.ctx.now(), since=start, until=end, owner=owner
-    )
+    data = funnel(store.query("deal"), _report_scope(store, owner, since, until))
     if fmt == ShowFormat.json:
         _emit_json(data)
         return
@@ -265,7 +269,7 @@ def forecast_cmd(
     from crmcli.reports.forecast import forecast
 
     store = get_store()
-    data = forecast(store.all("deal"), store.settings, store.ctx.now(), months=months, owner=owner)
+    data = forecast(store.query("deal"), _report_scope(store, owner), months=months)
     if fmt == ShowFormat.json:
         _emit_json(data)
         return
@@ -325,18 +329,14 @@ def owners_cmd(
 
     Example: crm report owners --since 2026-07-01
     """
-    from crmcli.reports.owners import DEAL_FIELDS, owners
+    from crmcli.reports.owners import DEAL_FIELDS, TASK_FIELDS, owners
 
     store = get_store()
-    start, end = _window(store, since, until)
+    scope = _report_scope(store, owner, since, until)
     data = owners(
-        store.project("deal", DEAL_FIELDS),
-        store.light("task"),  # owner, status, due, done_at
-        store.settings,
-        store.ctx.now(),
-        since=start,
-        until=end,
-        owner=owner,
+        store.query("deal", fields=DEAL_FIELDS),
+        store.query("task", fields=TASK_FIELDS),
+        scope,
     )
     if fmt == ShowFormat.json:
         _emit_json(data)
@@ -389,78 +389,34 @@ def _share(part: int, whole: int) -> Decimal | None:
 # ----- customers -----------------------------------------------------------------------
 
 
-@app.command("customers")
-def customers_cmd(
-    since: SinceOpt = None,
-    until: UntilOpt = None,
-    owner: OwnerOpt = None,
-    apply: Annotated[
-        bool,
-        typer.Option("--apply", help="Write the tiers into the customers (not manual tiers)."),
-    ] = False,
-    limit: LimitOpt = None,
-    fmt: ShowFormatOpt = ShowFormat.table,
-) -> None:
-    """Customers ranked by won revenue, with ABC tiers (Pareto).
+def _apply_tiers(store: Any, compute: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """report customers --apply: the report, computed under the lock, and the tiers
+    it wrote ({id, name, from, to} each)."""
+    from crmcli import render
+    from crmcli.reports.customers import apply_tiers
 
-    A make up the first 80% of the revenue, B the next 15%, C the rest; with
-    purchases and days since the last won deal.
-
-    --since/--until pick the deals won in that window; --owner the customers of
-    that owner. --apply writes the tiers into the customer records, leaving
-    tiers set by hand (tier_manual: true) alone.
-
-    Example: crm report customers --since -12m --apply
-    """
-    from crmcli.reports.customers import CUSTOMER_FIELDS, apply_tiers, customers
-
-    store = get_store()
-    start, end = _window(store, since, until)
-    if apply and owner:
-        raise CrmError("--apply ranks every customer: leave out --owner")
-
-    def compute() -> dict[str, Any]:
-        return customers(
-            store.project("customer", CUSTOMER_FIELDS),
-            store.find("deal", status="won"),  # only won deals count
-            store.settings,
-            store.ctx.now(),
-            since=start,
-            until=end,
-            owner=owner,
-            merged=store.tombstones("customer"),
-        )
-
-    applied = None
-    if apply:
-        with store.lock():
-            data = compute()
-            changes = apply_tiers(store, data)
-            if changes:
-                counts = {t: sum(1 for _, _, n in changes if n == t) for t in "ABC"}
-                summary = ", ".join(f"{t} {n}" for t, n in counts.items() if n)
-                store.note_change(f"report: set ABC tier of {len(changes)} customers ({summary})")
-        applied = [
-            {"id": rec["id"], "name": rec["name"], "from": old, "to": new}
-            for rec, old, new in changes
-        ]
-        new_tier = {a["id"]: a["to"] for a in applied}
-        for row in data["customers"]:
-            row["stored_tier"] = new_tier.get(row["id"], row["stored_tier"])
-        manual = sum(1 for r in data["customers"] if r["tier_manual"])
-        from crmcli import render
-
-        render.message(
-            f"Set the tier of {len(applied)} customer{'s' if len(applied) != 1 else ''}"
-            + (f"; left {manual} with a manual tier alone" if manual else "")
-        )
-    else:
+    with store.lock():
         data = compute()
-    data["applied"] = applied
-    if fmt == ShowFormat.json:
-        data["customers"] = list(limited(data["customers"], limit))
-        _emit_json(data)
-        return
+        changes = apply_tiers(store, data)
+        if changes:
+            counts = {t: sum(1 for _, _, n in changes if n == t) for t in "ABC"}
+            summary = ", ".join(f"{t} {n}" for t, n in counts.items() if n)
+            store.note_change(f"report: set ABC tier of {len(changes)} customers ({summary})")
+    applied = [
+        {"id": rec["id"], "name": rec["name"], "from": old, "to": new} for rec, old, new in changes
+    ]
+    new_tier = {a["id"]: a["to"] for a in applied}
+    for row in data["customers"]:
+        row["stored_tier"] = new_tier.get(row["id"], row["stored_tier"])
+    manual = sum(1 for r in data["customers"] if r["tier_manual"])
+    render.message(
+        f"Set the tier of {len(applied)} customer{'s' if len(applied) != 1 else ''}"
+        + (f"; left {manual} with a manual tier alone" if manual else "")
+    )
+    return data, applied
+
+
+def _customers_table(data: dict[str, Any], limit: int | None) -> None:
     rows = []
     shown = _limited(data["customers"], limit)
     for c in shown:
@@ -496,6 +452,53 @@ def customers_cmd(
               f"({_money_text(w['amount']).replace(chr(10), ', ')})")  # fmt: skip
 
 
+@app.command("customers")
+def customers_cmd(
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    owner: OwnerOpt = None,
+    apply: Annotated[
+        bool,
+        typer.Option("--apply", help="Write the tiers into the customers (not manual tiers)."),
+    ] = False,
+    limit: LimitOpt = None,
+    fmt: ShowFormatOpt = ShowFormat.table,
+) -> None:
+    """Customers ranked by won revenue, with ABC tiers (Pareto).
+
+    A make up the first 80% of the revenue, B the next 15%, C the rest; with
+    purchases and days since the last won deal.
+
+    --since/--until pick the deals won in that window; --owner the customers of
+    that owner. --apply writes the tiers into the customer records, leaving
+    tiers set by hand (tier_manual: true) alone.
+
+    Example: crm report customers --since -12m --apply
+    """
+    from crmcli.reports.customers import CUSTOMER_FIELDS, customers
+
+    store = get_store()
+    scope = _report_scope(store, owner, since, until)
+    if apply and owner:
+        raise CrmError("--apply ranks every customer: leave out --owner")
+
+    def compute() -> dict[str, Any]:
+        return customers(
+            store.query("customer", fields=CUSTOMER_FIELDS),
+            store.query("deal", {"status": "won"}),  # only won deals count
+            scope,
+            merged=store.query("customer", {"merged": True}),
+        )
+
+    data, applied = _apply_tiers(store, compute) if apply else (compute(), None)
+    data["applied"] = applied
+    if fmt == ShowFormat.json:
+        data["customers"] = list(limited(data["customers"], limit))
+        _emit_json(data)
+        return
+    _customers_table(data, limit)
+
+
 # ----- sources -------------------------------------------------------------------------
 
 
@@ -518,15 +521,11 @@ def sources_cmd(
     from crmcli.reports.sources import LEAD_FIELDS, sources
 
     store = get_store()
-    start, end = _window(store, since, until)
+    scope = _report_scope(store, owner, since, until)
     data = sources(
-        store.project("lead", LEAD_FIELDS),
-        store.find("deal", status="won"),  # only won deals count
-        store.settings,
-        store.ctx.now(),
-        since=start,
-        until=end,
-        owner=owner,
+        store.query("lead", fields=LEAD_FIELDS),
+        store.query("deal", {"status": "won"}),  # only won deals count
+        scope,
     )
     if fmt == ShowFormat.json:
         _emit_json(data)
@@ -581,13 +580,11 @@ def stalled_cmd(
 
     store = get_store()
     data = stalled(
-        store.find("deal", status="open"),
-        store.all("activity"),
-        store.light("customer"),  # names
-        store.settings,
-        store.ctx.now(),
+        store.query("deal", {"status": "open"}),
+        store.query("activity"),
+        store.query("customer", fields=("id", "name")),
+        _report_scope(store, owner),
         days=days,
-        owner=owner,
     )
     if fmt == ShowFormat.json:
         data["deals"] = list(limited(data["deals"], limit))
