@@ -211,7 +211,7 @@ def _deal_columns(store: Any, records: list[dict]) -> tuple[list[Any], Any, list
 
     # Columns empty or the same on every row are left out (output_list).
     columns: list[Any] = [
-        "id", "title", ("customer", {"priority": 4}), ("stage", {"priority": 2, "min": 11}),
+        "id", "title", ("customer", {"priority": 4, "min": 16}), ("stage", {"priority": 2, "min": 11}),
         ("amount", {"justify": "right", "priority": 3}),  # one currency: named on the total
         ("close", {"priority": 2, "min": 10}), ("closed", {"priority": 4, "min": 7}), "owner", ("", {"priority": 3}),
     ]  # fmt: skip
