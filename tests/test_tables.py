@@ -133,3 +133,13 @@ def test_show_times_are_local_and_short(crm):
     assert "created      2026-11-20 10:30" in out  # Asia/Shanghai, no seconds or offset
     assert "+00:00" not in out and "T02:30" not in out
     assert run("customer", "show", "Acme", "-f", "json").json()["created"].endswith("+00:00")
+
+
+def test_report_cells_of_two_lines_show_as_two_lines(crm):
+    added("customer", "Acme GmbH")
+    added("deal", "Pumps", "--customer", "Acme GmbH", "--amount", "100")
+    out = run("report", "stalled", "--days", "0").out
+    assert "\\n" not in out  # no escaped line break: the customer is on a line of its own
+    lines = out.splitlines()
+    (i,) = [n for n, line in enumerate(lines) if line.startswith("Pumps ")]
+    assert lines[i + 1].startswith("Acme GmbH ")
