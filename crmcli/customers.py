@@ -149,6 +149,47 @@ def add_contact(
     return rec, phone_warnings(store, contact["phones"])
 
 
+def contact_index(rec: Record, ref: str) -> int:
+    """Where in `rec`'s contacts the one named `ref` is (case- and accent-insensitive,
+    or by its id); an error lists the contacts there are."""
+    want = fold(ref.strip())
+    for i, c in enumerate(rec["contacts"]):
+        if fold(str(c.get("name") or "")) == want or c.get("id") == ref.strip():
+            return i
+    names = ", ".join(f"'{c.get('name')}'" for c in rec["contacts"]) or "none"
+    raise CrmError(f"customer {rec['id']} has no contact '{ref}' (contacts: {names})")
+
+
+def edit_contact(
+    store: Store, rec: Record, ref: str, changes: ChangeSet
+) -> tuple[Record, dict[str, Any], list[str]]:
+    """Apply a change set to the contact `ref` of customer `rec` and save the customer;
+    returns it, the contact and warnings about phones kept as written."""
+    i = contact_index(rec, ref)
+    changes.clean_text("name", required="a contact needs a name")
+    new_name = changes.set.get("name")
+    if new_name and any(
+        j != i and fold(str(c.get("name"))) == fold(new_name) for j, c in enumerate(rec["contacts"])
+    ):
+        raise CrmError(f"customer {rec['id']} already has a contact named '{new_name}'")
+    contact, warnings = apply_contact_changes(store, "contact", rec["contacts"][i], changes)
+    contacts = [*rec["contacts"][:i], contact, *rec["contacts"][i + 1 :]]
+    if contact != rec["contacts"][i]:
+        rec = store.save("customer", dict(rec, contacts=contacts))
+        store.note_change(f'customer: edit contact "{contact["name"]}" of "{rec["name"]}"')
+    return rec, contact, warnings
+
+
+def remove_contact(store: Store, rec: Record, ref: str) -> tuple[Record, dict[str, Any]]:
+    """Remove the contact `ref` from customer `rec`; the customer saved and the contact."""
+    i = contact_index(rec, ref)
+    contact = rec["contacts"][i]
+    rec = dict(rec, contacts=rec["contacts"][:i] + rec["contacts"][i + 1 :])
+    rec = store.save("customer", rec)
+    store.note_change(f'customer: remove contact "{contact["name"]}" from "{rec["name"]}"')
+    return rec, contact
+
+
 def _merge_contacts(a: list[dict], b: list[dict]) -> list[dict]:
     out = [dict(c) for c in a]
     for c in b:

@@ -207,7 +207,7 @@ def test_table_fits_80_columns_with_chinese_names(crm):
     assert r.code == 0, r.err
     assert max(cell_len(line) for line in r.out.splitlines()) <= 80
     assert "欧阳娜娜" in r.out and "李伟" in r.out
-    assert "id" in r.out.splitlines()[0] and "status" in r.out.splitlines()[0]
+    assert "id" in r.out.splitlines()[0] and "status: new (every row)" in r.err
 
 
 def test_list_empty_and_limit(crm, index):

@@ -112,7 +112,15 @@ def _table(
 ) -> None:
     from crmcli import render
 
-    render.table(columns, rows, title=title, empty=empty or "nothing to show")
+    def lines(v: Any) -> Any:  # a cell of several lines (a deal and its customer)
+        return render.lines_cell(v) if isinstance(v, str) and "\n" in v else v
+
+    render.table(
+        columns,
+        [[lines(v) for v in row] for row in rows],
+        title=title,
+        empty=empty or "nothing to show",
+    )
 
 
 def _line(text: str = "") -> None:
@@ -150,8 +158,8 @@ def _more(rows: list[Any], shown: list[Any]) -> None:
         render.message(f"{len(rows) - len(shown)} more not shown (--limit 0 shows all)")
 
 
-R = {"justify": "right", "no_wrap": True}
-FOLD = {"overflow": "fold"}
+R = {"justify": "right"}
+NAME = {"key": True}  # the name of what a row is about: never cut nor dropped
 
 
 def _unknown_stages(rows: list[dict[str, Any]]) -> None:
@@ -202,7 +210,7 @@ def funnel_cmd(
         pad = (width - len(bar)) // 2
         rows.append([s["stage"], " " * pad + bar, s["reached"], _pct(s["conversion"])])
     _table(
-        [("stage", FOLD), ("", {"no_wrap": True, "min_width": width}), ("reached", R),
+        [("stage", NAME), ("", {"priority": 2}), ("reached", R),
          ("conv.", R)],
         rows,
         title=_title("Funnel", data, "deals created"),
@@ -227,7 +235,7 @@ def funnel_cmd(
             rows.append([key if i == 0 else "", data[key]["count"] if i == 0 else "", cur, amount,
                          "", ""])  # fmt: skip
     _table(
-        [("stage", FOLD), ("deals", R), "cur", ("amount", R), ("weighted", R), ("days", R)],
+        [("stage", NAME), ("deals", R), "cur", ("amount", R), ("weighted", R), ("days", R)],
         rows,
         title="Now in each stage",
     )
@@ -294,7 +302,7 @@ def forecast_cmd(
     if rows:
         _line()
         _table(
-            [("open deals", FOLD), ("deals", R), "cur", ("best case", R), ("commit", R),
+            [("open deals", NAME), ("deals", R), "cur", ("best case", R), ("commit", R),
              ("weighted", R)],
             rows,
             title="Not in these months",
@@ -345,7 +353,7 @@ def owners_cmd(
                  _days(o["avg_cycle_days"]) if first else ""]
             )  # fmt: skip
     _table(
-        [("owner", FOLD), ("open", R), ("won", R), ("lost", R), ("win %", R), "cur",
+        [("owner", NAME), ("open", R), ("won", R), ("lost", R), ("win %", R), "cur",
          ("won amount", R), ("cycle d", R)],
         rows,
         title=_title("Deals by owner", data, "closed"),
@@ -364,8 +372,8 @@ def owners_cmd(
              _bar(o["tasks_on_time"], done, width)]
         )  # fmt: skip
     _table(
-        [("owner", FOLD), ("on time", R), ("late", R), ("overdue", R), ("on time %", R),
-         ("", {"no_wrap": True})],
+        [("owner", NAME), ("on time", R), ("late", R), ("overdue", R), ("on time %", R),
+         ("", {"priority": 2})],
         rows,
         title=_title("Tasks by owner", data, "done"),
         empty="no owners",
@@ -424,7 +432,7 @@ def _customers_table(data: dict[str, Any], limit: int | None) -> None:
                  _num(c["days_since_last_won"]) if first else ""]
             )  # fmt: skip
     _table(
-        [("#", R), ("customer", {"overflow": "fold", "ratio": 1}), "tier", "cur",
+        [("#", R), ("customer", NAME), "tier", "cur",
          ("revenue", R), ("share", R), ("cum.", R), ("buys", R), ("days", R)],
         rows,
         title=_title("Customers by won revenue", data, "won"),
@@ -536,7 +544,7 @@ def sources_cmd(
                  bar if first else "", s["deals_won"] if first else "", cur, amount]
             )  # fmt: skip
     _table(
-        [("source", FOLD), ("leads", R), ("conv.", R), ("rate", R), ("", {"no_wrap": True}),
+        [("source", NAME), ("leads", R), ("conv.", R), ("rate", R), ("", {"priority": 2}),
          ("won", R), "cur", ("won amount", R)],
         rows,
         title=_title("Lead sources", data, "leads created"),
@@ -590,14 +598,12 @@ def stalled_cmd(
         deal = d["title"] + (f"\n{d['customer_name']}" if d["customer_name"] else "")
         when = f"{d['last_activity_at'][:10]}\n{d['last_activity']}"
         rows.append([deal, d["owner"] or "", stage, amount, d["idle_days"], when])
-    stage_width = max((len(str(r[2])) for r in rows), default=5)
     title = f"Deals idle for {data['days']} days or more"
     if data["owner"]:
         title += f" (owner {data['owner']})"
     _table(
-        [("deal", {"overflow": "fold", "ratio": 1}), ("owner", FOLD),
-         ("stage", {"overflow": "fold", "min_width": min(12, stage_width)}), ("amount", R),
-         ("days", R), ("last activity", {"overflow": "ellipsis", "no_wrap": True, "ratio": 1})],
+        [("deal", {"wrap": True}), ("owner", {"priority": 2}), "stage", ("amount", R), ("days", R),
+         ("last activity", {"priority": 0})],
         rows,
         title=title,
         empty="no stalled deals",

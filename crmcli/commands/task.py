@@ -114,6 +114,13 @@ def add_cmd(
     common.confirm_added(options["fmt"], "task", rec, extra)
 
 
+def _kind_text(t: dict) -> str:
+    """A task's kind for a list: nothing for a todo; a complaint with its severity."""
+    if t.get("kind") == "complaint" and t.get("severity"):
+        return f"complaint ({t['severity']})"
+    return "" if t.get("kind") == "todo" else t.get("kind") or ""
+
+
 def _link_column(links: Any, t: dict) -> str:
     link = links.linked(t)
     return link[2] if link else ""
@@ -183,8 +190,8 @@ def _task_columns(
     store: Any, now: Any, records: Any, fmt: ListFormat, limit: int | None, f: Any, links: Any
 ) -> tuple[list[Any], Any]:
     """The table's columns and row function for these tasks (complaints: tier,
-    severity, age), leaving out the columns that would be empty on every shown row
-    (80 columns are few)."""
+    severity, age); output_list leaves out the columns empty or the same on every
+    shown row (80 columns are few)."""
     from crmcli import tasks
     from crmcli.commands.common import default_limit
 
@@ -195,9 +202,8 @@ def _task_columns(
     tz = store.ctx.tz
     if f.kind == "complaint":
         columns: list[Any] = [
-            ("id", {"no_wrap": True}), "tier", "severity", ("age", {"no_wrap": True}),
-            ("title", {"overflow": "fold", "ratio": 3}), ("for", {"overflow": "fold", "ratio": 2}),
-            "owner",
+            "id", ("tier", {"priority": 2}), ("severity", {"priority": 3}), "age", "title",
+            ("for", {"priority": 2}), "owner",
         ]  # fmt: skip
 
         def full_row(t: dict) -> list:
@@ -208,9 +214,8 @@ def _task_columns(
                     _link_column(links, t), t["owner"]]  # fmt: skip
     else:
         columns = [
-            ("id", {"no_wrap": True}), ("due", {"no_wrap": True}), ("late", {"no_wrap": True}),
-            "pri", ("title", {"overflow": "fold", "ratio": 3}),
-            ("for", {"overflow": "fold", "ratio": 2}), "owner",
+            "id", ("due", {"priority": 4, "min": 12}), ("late", {"priority": 0}), "pri",
+            ("kind", {"priority": 2}), "title", ("for", {"priority": 2}), "owner",
         ]  # fmt: skip
 
         def full_row(t: dict) -> list:
@@ -218,20 +223,10 @@ def _task_columns(
             late = tasks.late_by(due, now, tz) if due and t["status"] == "open" else None
             pri = "" if t["priority"] == "normal" else t["priority"]
             title = t["title"] if t["status"] == "open" else f"{t['title']} ({t['status']})"
-            return [t["id"], tasks.due_label(due, tz, now), late or "", pri, title,
+            return [t["id"], tasks.due_label(due, tz, now), late or "", pri, _kind_text(t), title,
                     _link_column(links, t), t["owner"]]  # fmt: skip
 
-    keep = list(range(len(columns)))
-    if fmt == ListFormat.table:
-        rows = [full_row(t) for t in page]
-        names = [col[0] if isinstance(col, tuple) else col for col in columns]
-        keep = [
-            i
-            for i, name in enumerate(names)
-            if (name not in {"late", "pri", "for", "tier"} or any(r[i] for r in rows))
-            and not (f.owner and name == "owner")
-        ]
-    return [columns[i] for i in keep], lambda t: [full_row(t)[i] for i in keep]
+    return columns, full_row
 
 
 def _list_due_contact(
@@ -248,9 +243,7 @@ def _list_due_contact(
     output_list(
         records,
         fmt,
-        [("id", {"no_wrap": True}), ("name", {"overflow": "fold", "ratio": 3}), "tier",
-         "cadence", ("last contact", {"no_wrap": True}), ("due since", {"no_wrap": True}),
-         "owner"],
+        ["id", "name", "tier", "cadence", "last contact", "due since", "owner"],
         lambda c: [c["id"], c["name"], c["tier"], c["cadence"], since(c["last_contact"]),
                    c["contact_due"][:10], c["owner"]],
         csv_columns=["id", "name", "tier", "cadence", "last_contact", "contact_due", "owner"],
@@ -283,7 +276,7 @@ def show_cmd(ref: TaskRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
     link = links.linked(rec)
     if link:
         pairs.append(("linked", f"{link[0]} {link[2]} ({link[1]})"))
-    render.record_view(pairs, title=f"{rec['title']} ({rec['id']})")
+    render.record_view(pairs, title=f"{rec['title']} ({rec['id']})", tz=store.ctx.tz)
 
 
 @app.command("done")
@@ -351,7 +344,11 @@ def snooze_cmd(
 
 @app.command("edit")
 @common.with_options(
-    _task_options, _link_options, common.unset_option("task"), common.format_option
+    _task_options,
+    _link_options,
+    common.unset_option("task"),
+    common.editor_option,
+    common.format_option,
 )
 def edit_cmd(
     ctx: typer.Context,
@@ -367,6 +364,8 @@ def edit_cmd(
     """
     from crmcli import tasks
 
+    if common.edit_in_editor(ctx, "task", ref, _resolve_open):
+        return
     changes = common.change_set(ctx, edit=True)
     before, rec = common.mutate(
         "task", ref, lambda s, r: (r, tasks.edit(s, r, changes)), _resolve_open
