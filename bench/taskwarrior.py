@@ -46,7 +46,7 @@ def read_tasks(root: Path) -> list[dict]:
     from crmcli.store import Store
 
     store = Store(root)
-    tasks = store.all("task")
+    tasks = store.query("task")
     if store.warnings:
         raise SystemExit(f"{root}: {store.warnings[0]}")
     return tasks

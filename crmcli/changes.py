@@ -118,16 +118,16 @@ def apply(
 ) -> Record:
     """`rec` (a copy) with the change set applied, in order: set, add, remove, unset.
 
-    Fields are those of models.SCHEMAS[kind] or `fields.KEY`; a cleared field takes
+    Fields are those of models.schema(kind) (a contact's too) or `fields.KEY`; a cleared field takes
     the empty value of its type; models.UNSETTABLE[kind] names the fields that may
     be cleared (besides `fields.KEY`). `same[field](item, value)` says whether an item to remove
     matches a value in the list (default: equal); an item that matches none is an
     error naming it."""
-    schema = dict(models.SCHEMAS[kind])
+    schema = dict(models.schema(kind))
     unsettable = models.UNSETTABLE[kind]
-    rec = dict(rec, fields=dict(rec.get("fields") or {}))
+    rec = dict(rec, fields=dict(rec.get("fields") or {})) if "fields" in schema else dict(rec)
     for name, value in changes.set.items():
-        if name.startswith(FIELD_PREFIX):
+        if name.startswith(FIELD_PREFIX) and "fields" in schema:
             rec["fields"][name.removeprefix(FIELD_PREFIX)] = value
         elif name in schema:
             rec[name] = value
@@ -146,7 +146,7 @@ def apply(
         key = name.removeprefix(FIELD_PREFIX)
         if name in unsettable:
             rec[name] = models.empty_value(schema[name])
-        elif name.startswith(FIELD_PREFIX) and key in rec["fields"]:
+        elif name.startswith(FIELD_PREFIX) and key in rec.get("fields", {}):
             del rec["fields"][key]
         else:
             allowed = ", ".join([*unsettable, "fields.KEY"])

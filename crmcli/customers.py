@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import tzinfo
-from typing import Any
+from typing import Any, NamedTuple
 
 from crmcli import models
 from crmcli.changes import ChangeSet, unchanged
@@ -82,31 +82,39 @@ def matches(rec: Record, query: str, phone_keys: list[str] | None = None) -> boo
     return any(k in d for d in map(phone_key, phones) for k in keys)
 
 
+class CustomerFilter(NamedTuple):
+    """What `customer list` keeps and how it sorts (SORT_KEYS)."""
+
+    tag: str | None = None
+    owner: str | None = None
+    source: str | None = None
+    search: str | None = None
+    sort: str = "name"
+
+
 def select(
-    records: list[Record],
-    *,
-    tag: str | None = None,
-    owner: str | None = None,
-    source: str | None = None,
-    search: str | None = None,
-    sort: str = "name",
-    region: str | None = None,
-    tz: tzinfo | None = None,
+    records: list[Record], f: CustomerFilter, region: str | None = None, tz: tzinfo | None = None
 ) -> list[Record]:
-    """Filter and sort customers as `customer list` does (`region`: settings
-    default_region, for a phone searched in national format; `tz`: the CRM's zone)."""
-    keys = phone_search_keys(search, region) if search else []
+    """The customers that pass `f`, sorted (`region`: settings default_region, for
+    a phone searched in national format)."""
+    if f.sort not in SORT_KEYS:
+        raise CrmError(f"cannot sort by '{f.sort}' (use {', '.join(SORT_KEYS)})")
+    keys = phone_search_keys(f.search, region) if f.search else []
     out = [
         r
         for r in records
-        if (tag is None or tag in r.get("tags", []))
-        and (owner is None or r.get("owner") == owner)
-        and (source is None or r.get("source") == source)
-        and (not search or matches(r, search, keys))
+        if (f.tag is None or f.tag in r.get("tags", []))
+        and (f.owner is None or r.get("owner") == f.owner)
+        and (f.source is None or r.get("source") == f.source)
+        and (not f.search or matches(r, f.search, keys))
     ]
-    if sort not in SORT_KEYS:
-        raise CrmError(f"cannot sort by '{sort}' (use {', '.join(SORT_KEYS)})")
-    return sort_records(out, sort, tz)
+    return sort_records(out, f.sort, tz)  # type: ignore[arg-type]
+
+
+def list_customers(store: Store, f: CustomerFilter) -> list[Record]:
+    """The customers `customer list` shows."""
+    region = store.settings.get("default_region")
+    return select(store.query("customer", {"owner": f.owner}), f, region, store.ctx.tz)
 
 
 def edit(store: Store, rec: Record, changes: ChangeSet) -> tuple[Record, list[str]]:
@@ -148,6 +156,47 @@ def add_contact(
     rec = store.save("customer", dict(rec, contacts=[*rec["contacts"], contact]))
     store.note_change(f'customer: add contact "{name}" to "{rec["name"]}"')
     return rec, phone_warnings(store, contact["phones"])
+
+
+def contact_index(rec: Record, ref: str) -> int:
+    """Where in `rec`'s contacts the one named `ref` is (case- and accent-insensitive,
+    or by its id); an error lists the contacts there are."""
+    want = fold(ref.strip())
+    for i, c in enumerate(rec["contacts"]):
+        if fold(str(c.get("name") or "")) == want or c.get("id") == ref.strip():
+            return i
+    names = ", ".join(f"'{c.get('name')}'" for c in rec["contacts"]) or "none"
+    raise CrmError(f"customer {rec['id']} has no contact '{ref}' (contacts: {names})")
+
+
+def edit_contact(
+    store: Store, rec: Record, ref: str, changes: ChangeSet
+) -> tuple[Record, dict[str, Any], list[str]]:
+    """Apply a change set to the contact `ref` of customer `rec` and save the customer;
+    returns it, the contact and warnings about phones kept as written."""
+    i = contact_index(rec, ref)
+    changes.clean_text("name", required="a contact needs a name")
+    new_name = changes.set.get("name")
+    if new_name and any(
+        j != i and fold(str(c.get("name"))) == fold(new_name) for j, c in enumerate(rec["contacts"])
+    ):
+        raise CrmError(f"customer {rec['id']} already has a contact named '{new_name}'")
+    contact, warnings = apply_contact_changes(store, "contact", rec["contacts"][i], changes)
+    contacts = [*rec["contacts"][:i], contact, *rec["contacts"][i + 1 :]]
+    if contact != rec["contacts"][i]:
+        rec = store.save("customer", dict(rec, contacts=contacts))
+        store.note_change(f'customer: edit contact "{contact["name"]}" of "{rec["name"]}"')
+    return rec, contact, warnings
+
+
+def remove_contact(store: Store, rec: Record, ref: str) -> tuple[Record, dict[str, Any]]:
+    """Remove the contact `ref` from customer `rec`; the customer saved and the contact."""
+    i = contact_index(rec, ref)
+    contact = rec["contacts"][i]
+    rec = dict(rec, contacts=rec["contacts"][:i] + rec["contacts"][i + 1 :])
+    rec = store.save("customer", rec)
+    store.note_change(f'customer: remove contact "{contact["name"]}" from "{rec["name"]}"')
+    return rec, contact
 
 
 def _merge_contacts(a: list[dict], b: list[dict]) -> list[dict]:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 
 from crmcli import models
 from crmcli.changes import ChangeSet, apply, unchanged
@@ -440,47 +440,47 @@ def parse_day(store: Store, text: str, what: str = "date") -> str:
         raise CrmError(f"the {what} '{text}' is out of range") from None
 
 
-def select(
-    store: Store,
-    *,
-    stage: str | None = None,
-    status: str | None = None,
-    owner: str | None = None,
-    customer: str | None = None,
-    closing_before: str | None = None,
-    tag: str | None = None,
-) -> list[Record]:
-    """Deals as `deal list` shows them: open by default (`status` all for every one;
-    a `stage` of won or lost implies that status), in pipeline order, then by close
-    date and title. `customer` is a customer id; `closing_before` a YYYY-MM-DD day,
-    included."""
+class DealFilter(NamedTuple):
+    """What `deal list` keeps: open deals by default (`status` all for every one; a
+    `stage` of won or lost implies that status); `customer` a customer id,
+    `closing_before` a YYYY-MM-DD day, included."""
+
+    stage: str | None = None
+    status: str | None = None
+    owner: str | None = None
+    customer: str | None = None
+    closing_before: str | None = None
+    tag: str | None = None
+
+
+def list_deals(store: Store, f: DealFilter) -> list[Record]:
+    """The deals `deal list` shows, in pipeline order, then by close date and title."""
     settings = store.settings
-    if status is None:
-        status = stage if stage in CLOSED else "open"
+    status = f.status or (f.stage if f.stage in CLOSED else "open")
     if status not in STATUS_FILTERS:
         raise CrmError(f"status '{status}' must be one of {', '.join(STATUS_FILTERS)}")
-    query = {"status": None if status == "all" else status, "owner": owner, "customer": customer}
-    deals = store.find("deal", **query)  # narrowed by the index first
+    where = {"status": None if status == "all" else status, "owner": f.owner,
+             "customer": f.customer}  # fmt: skip
+    deals = store.query("deal", where)  # narrowed by the index first
+    stage = f.stage
     if (
         stage is not None
         and stage not in CLOSED
         and stage not in stage_names(settings)
-        and not any(d.get("stage") == stage for d in store.all("deal"))
+        and not any(d.get("stage") == stage for d in store.query("deal", fields=("stage",)))
     ):
         raise CrmError(
             f"no stage '{stage}' in the pipeline (stages: {', '.join(stage_names(settings))})"
         )
+    before = f.closing_before
     out = [
         d
         for d in deals
-        if (status == "all" or d["status"] == status)
-        and (stage is None or d.get("stage") == stage)
-        and (owner is None or d.get("owner") == owner)
-        and (customer is None or d.get("customer") == customer)
-        and (tag is None or tag in d.get("tags", []))
+        if (stage is None or d.get("stage") == stage)
+        and (f.tag is None or f.tag in d.get("tags", []))
         and (
-            closing_before is None
-            or (isinstance(d.get("close_date"), str) and d["close_date"][:10] <= closing_before)
+            before is None
+            or (isinstance(d.get("close_date"), str) and d["close_date"][:10] <= before)
         )
     ]
     out.sort(

@@ -62,7 +62,7 @@ def export_parts(
                 "a CSV export holds exactly one kind: give one --kind "
                 f"({', '.join(ORDER)}); JSON lines (--format jsonl) hold them all"
             )
-        records = store.all(kinds[0])
+        records = store.query(kinds[0])
         return iter([(csv_text(records, kinds[0]), len(records))])
     if fmt == "vcf":
         other = [k for k in kinds if k not in VCF_KINDS]
@@ -90,7 +90,7 @@ def jsonl_line(kind: str, rec: Record) -> str:
 
 def _jsonl_parts(store: Store, kinds: list[str]) -> Iterator[tuple[str, int]]:
     for k in kinds:
-        records = store.all(k)
+        records = store.query(k)
         yield "".join(jsonl_line(k, rec) + "\n" for rec in records), len(records)
         del records
         store.invalidate(k)  # done with this kind: let its records go
@@ -119,7 +119,7 @@ def csv_text(records: list[Record], kind: str) -> str:
 def vcf_text(store: Store, kinds: list[str], *, include_converted: bool = False) -> str:
     parts = []
     for kind in kinds:
-        for rec in store.all(kind):
+        for rec in store.query(kind):
             if kind == "lead":
                 if rec.get("status") == "converted" and not include_converted:
                     continue  # it is the customer (or contact) it became

@@ -7,7 +7,8 @@ plain text of `task remind` and messages. Phones: contactinfo.display_phone.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import re
+from datetime import date, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -35,15 +36,26 @@ def yes_no(value: bool) -> str:
     return "yes" if value else "no"
 
 
-def time_text(when: datetime | str | None, *, weekday: bool = False) -> str:
-    """2026-11-23 10:00 for people (with `weekday`: Mon 2026-11-23 10:00): a
-    datetime, or a stored ISO stamp as written (in the offset it was written with);
-    nothing for no time."""
+STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?$")
+
+
+def time_text(
+    when: datetime | str | None, tz: tzinfo | None = None, *, weekday: bool = False
+) -> str:
+    """2026-11-23 10:00 for people (with `weekday`: Mon 2026-11-23 10:00): a datetime
+    or a stored ISO stamp, in the zone `tz` (the CRM's) when given, else in the offset
+    it was written with; nothing for no time."""
     if when is None:
         return ""
-    if isinstance(when, datetime):
-        return when.strftime("%a %Y-%m-%d %H:%M" if weekday else "%Y-%m-%d %H:%M")
-    return str(when)[:16].replace("T", " ")
+    if not isinstance(when, datetime):
+        if tz is None or not STAMP.match(str(when)):
+            return str(when)[:16].replace("T", " ")
+        from crmcli.dates import parse_iso
+
+        when = parse_iso(str(when), tz)
+    if tz is not None:
+        when = when.astimezone(tz)
+    return when.strftime("%a %Y-%m-%d %H:%M" if weekday else "%Y-%m-%d %H:%M")
 
 
 def day_text(day: date, *, short: bool = False, weekday: bool = False) -> str:

@@ -87,6 +87,11 @@ CREATE TABLE IF NOT EXISTS meta (version INTEGER, root_dev INTEGER, root_ino INT
 ORDER = {"task": "due IS NULL, due, sort"}
 
 
+def list_key(due: float | None, sort: str | None) -> tuple:
+    """ORDER as a Python sort key, from a row's `due` and `sort` (their columns)."""
+    return (due is None, due or 0.0, sort or "")
+
+
 def columns(kind: str, rec: Record, fold: Callable[[str], str], due_ts: Callable) -> tuple:
     """The indexed columns of one record."""
     rec = {k: v for k, v in rec.items() if k in models.FIELDS[kind]}  # unknown keys: no field
@@ -365,39 +370,50 @@ class Index:
         params: Iterable[Any] = (),
         *,
         ok: Iterable[int] = (1,),
-        lite: bool = False,
+        column: str = "blob",
         fields: tuple[str, ...] | None = None,
-    ) -> list[tuple[int, Any]]:
-        """(ok, value) of `kind`'s rows matching an SQL condition, in file-name order;
-        the value is the whole record, with `fields` only those (each whole record is
-        dropped as soon as it is read), or with `lite` its few light fields."""
+        order: bool = False,
+        limit: int | None = None,
+    ) -> list[Any]:
+        """The values of `kind`'s rows matching an SQL condition, in file-name order
+        (`order`: the kind's list order, ORDER), the first `limit` of them. A value
+        is the `column` read back: "blob" the whole record (with `fields` only
+        those: each whole record is dropped as soon as it is read), "lite" its
+        light fields, "json" the JSON text a list prints, as it is."""
+        if column not in ("blob", "lite", "json"):
+            raise ValueError(f"no column {column!r}")
+        order = order and kind in ORDER
+        if column == "lite" and fields == models.LIGHT_FIELDS[kind]:
+            fields = None  # the lite column holds just those
         oks = ",".join(str(int(o)) for o in ok)
-        column = "lite" if lite else "blob"
-        sql = f"SELECT name, ok, {column} FROM rec WHERE kind=? AND ok IN ({oks})"
+        key = "due, sort" if order else "name"  # what the rows are sorted by
+        sql = f"SELECT {key}, {column} FROM rec WHERE kind=? AND ok IN ({oks})"
         if where:
             sql += f" AND ({where})"
-        db = self.connect()
-        # Sorted here, not by ORDER BY: that makes SQLite walk the whole kind in name
-        # order instead of using the index that answers the condition.
-        rows = db.execute(sql, (kind, *params))
-        if fields is None:
-            found = [(n, o, loads(b)) for n, o, b in rows]
+        sql_order = order and column == "json"  # (a sort in SQL would carry every blob)
+        if sql_order:
+            sql += f" ORDER BY {ORDER[kind]}"
+            if limit is not None:
+                sql += f" LIMIT {int(limit)}"
+        rows = self.connect().execute(sql, (kind, *params))
+        if order:
+            rows = ((list_key(d, s), b) for d, s, b in rows)
+        if column == "json":
+            found = list(rows)
+        elif fields is None:
+            found = [(n, loads(b)) for n, b in rows]
         else:
             found = []
-            for n, o, b in rows:
+            for n, b in rows:
                 r = loads(b)
-                found.append((n, o, {f: r.get(f) for f in fields}))
-        found.sort(key=_first)
-        return [(o, v) for _n, o, v in found]
-
-    def texts(self, kind: str, where: str = "", params: Iterable[Any] = ()) -> list[str]:
-        """The JSON text of `kind`'s live records matching an SQL condition, in the
-        kind's list order (ORDER)."""
-        sql = "SELECT json FROM rec WHERE kind=? AND ok=1"
-        if where:
-            sql += f" AND ({where})"
-        sql += f" ORDER BY {ORDER.get(kind, 'name')}"
-        return [t for (t,) in self.connect().execute(sql, (kind, *params))]
+                found.append((n, {f: r.get(f) for f in fields}))
+        if not sql_order:
+            # Sorted here, not by ORDER BY: that makes SQLite walk the whole kind in
+            # name order instead of using the index that answers the condition.
+            found.sort(key=_first)
+        if limit is not None:
+            found = found[:limit]
+        return [v for _n, v in found]
 
     # ----- crm doctor's marks (the `checked` column) -------------------------------------
 

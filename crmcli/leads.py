@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import tzinfo
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from crmcli import models
 from crmcli.changes import ChangeSet, unchanged
@@ -83,37 +83,46 @@ def check_status(status: str, *, manual: bool = False) -> str:
     return s
 
 
+class LeadFilter(NamedTuple):
+    """What `lead list` keeps (every status unless `statuses`) and how it sorts:
+    newest first by `created` or `updated`, or by name."""
+
+    statuses: tuple[str, ...] = ()
+    source: str | None = None
+    owner: str | None = None
+    search: str | None = None
+    tag: str | None = None
+    batch: str | None = None
+    sort: str = "created"
+
+
 def select(
-    records: list[Record],
-    *,
-    statuses: list[str] | None = None,
-    source: str | None = None,
-    owner: str | None = None,
-    search: str | None = None,
-    tag: str | None = None,
-    batch: str | None = None,
-    sort: str = "created",
-    region: str | None = None,
-    tz: tzinfo | None = None,
+    records: list[Record], f: LeadFilter, region: str | None = None, tz: tzinfo | None = None
 ) -> list[Record]:
-    """Filter and sort leads as `lead list` does: every status unless `statuses`
-    is given; newest first by default (`created`, `updated`), or by name. `region`
-    (settings default_region) reads a phone searched in national format."""
-    keys = phone_search_keys(search, region) if search else []
-    wanted = {check_status(s) for s in statuses or []}
-    if sort not in SORT_KEYS:
-        raise CrmError(f"cannot sort by '{sort}' (use {', '.join(SORT_KEYS)})")
+    """The leads that pass `f`, sorted. `region` (settings default_region) reads a
+    phone searched in national format."""
+    wanted = {check_status(s) for s in f.statuses}
+    if f.sort not in SORT_KEYS:
+        raise CrmError(f"cannot sort by '{f.sort}' (use {', '.join(SORT_KEYS)})")
+    keys = phone_search_keys(f.search, region) if f.search else []
     out = [
         r
         for r in records
         if (not wanted or r.get("status") in wanted)
-        and (source is None or r.get("source") == source)
-        and (owner is None or r.get("owner") == owner)
-        and (tag is None or tag in r.get("tags", []))
-        and (batch is None or batch in r.get("batches", []))
-        and (not search or matches(r, search, keys))
+        and (f.source is None or r.get("source") == f.source)
+        and (f.owner is None or r.get("owner") == f.owner)
+        and (f.tag is None or f.tag in r.get("tags", []))
+        and (f.batch is None or f.batch in r.get("batches", []))
+        and (not f.search or matches(r, f.search, keys))
     ]
-    return sort_records(out, sort, tz)
+    return sort_records(out, f.sort, tz)  # type: ignore[arg-type]
+
+
+def list_leads(store: Store, f: LeadFilter) -> list[Record]:
+    """The leads `lead list` shows."""
+    statuses = [check_status(s) for s in f.statuses]
+    found = store.query("lead", {"status": statuses or None, "owner": f.owner})
+    return select(found, f, store.settings.get("default_region"), store.ctx.tz)
 
 
 def edit(store: Store, rec: Record, changes: ChangeSet) -> tuple[Record, list[str]]:
@@ -175,7 +184,7 @@ def _merge_contact(contacts: list[dict], contact: dict) -> tuple[list[dict], boo
 
 
 def _customer_by_name(store: Store, name: str) -> Record | None:
-    found = [c for c in store.all("customer") if fold(c["name"]) == fold(name)]
+    found = [c for c in store.query("customer") if fold(c["name"]) == fold(name)]
     if len(found) > 1:
         ids = ", ".join(c["id"] for c in found)
         raise CrmError(f"several customers are named '{name}' ({ids}); choose one with --customer")
@@ -243,7 +252,7 @@ def _carry_over(store: Store, lead: Record, cid: str) -> None:
     rid = lead["id"]
     for a in reversed(store.timeline(rid)):  # oldest first, so the copies keep the order
         store.create("activity", on=cid, kind=a["kind"], text=a["text"], by=a["by"], at=a["at"])
-    for task in store.find("task", lead=rid):
+    for task in store.query("task", {"lead": rid}):
         if not task.get("customer"):
             store.save("task", dict(task, customer=cid))
 

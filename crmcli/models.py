@@ -154,6 +154,7 @@ UNSETTABLE: dict[str, tuple[str, ...]] = {
     "lead": ("company", "title", "owner", "source", "emails", "phones", "tags", "fields"),
     "deal": ("amount", "close_date", "owner", "customer", "tags"),
     "task": ("due", "customer", "lead", "deal", "owner", "every", "severity"),
+    "contact": ("title", "emails", "phones"),
 }  # fmt: skip
 
 # Defaults for the fields whose empty value is not null.
@@ -165,7 +166,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
     "activity": {"kind": "note"},
 }
 
-# The few fields of each kind that lists of names and links need (Store.light): read
+# The few fields of each kind that lists of names and links need (Store.query fields): read
 # from the index without loading whole records.
 LIGHT_FIELDS: dict[str, tuple[str, ...]] = {
     "customer": ("id", "name", "owner", "tier", "cadence", "created"),
@@ -366,6 +367,13 @@ ITEM_SCHEMAS: dict[tuple[str, str], list[tuple[str, str]]] = {
     ],
     ("deal", "lines"): [("qty", "money"), ("unit_price", "money")],
 }
+# Items changed as records are (crm customer contact edit): their kind, and where they are.
+ITEM_KINDS = {"contact": ("customer", "contacts")}
+
+
+def schema(kind: str) -> list[tuple[str, str]]:
+    """The fields of a record kind, or of an item kind (ITEM_KINDS)."""
+    return SCHEMAS[kind] if kind in SCHEMAS else ITEM_SCHEMAS[ITEM_KINDS[kind]]
 
 
 def validate(kind: str, rec: Any) -> list[str]:

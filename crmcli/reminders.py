@@ -8,6 +8,7 @@ attention and the command prints nothing, so `mail -E` sends no mail.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
@@ -18,7 +19,6 @@ from crmcli.models import Record
 from crmcli.store import Store
 from crmcli.tasks import (
     Links,
-    by_urgency,
     contact_due,
     due_of,
     end_of_today,
@@ -71,18 +71,12 @@ def build(store: Store, *, owner: str | None = None, within: str | None = None) 
     today = now.astimezone(tz).date()
     links = Links.load(store)
 
-    tasks = []
-    found = store.find("task", status="open", owner=owner, due_before=until + timedelta(seconds=1))
-    for t in found:
-        if t.get("status") != "open" or (owner is not None and t.get("owner") != owner):
-            continue
-        due = due_of(t, tz)
-        if due is None or due > until:
-            continue
-        tasks.append(t)
+    where = {"status": "open", "owner": owner, "due_before": until + timedelta(seconds=1)}
     task_items = []
-    for t in by_urgency(tasks, tz):
+    for t in store.query("task", where, order="list"):
         due = due_of(t, tz)
+        if due is None or due > until:  # (a hand-written due with a fraction of a second)
+            continue
         link = links.linked(t)
         task_items.append(
             {
@@ -99,12 +93,12 @@ def build(store: Store, *, owner: str | None = None, within: str | None = None) 
 
     past, approval = [], []
     midnight = datetime.combine(today, time(), tzinfo=tz)  # the index: deals closing before
-    for d in store.find("deal", status="open", owner=owner, due_before=midnight):
+    for d in store.query("deal", {"status": "open", "owner": owner, "due_before": midnight}):
         closes = _close_date(d, store)
         if closes is not None and closes < today:
             past.append({**d, **customer_name(d), "days_past_close": (today - closes).days})
     big = _big_deal(store)
-    for d in store.light("deal"):
+    for d in links.deals.values():  # (the light deals, read once)
         amount = d.get("amount")
         if (
             d.get("status") == "open"
@@ -200,6 +194,51 @@ def _fit(first: str, pieces: list[tuple[str, str]], indent: str) -> list[str]:
     return lines
 
 
+def _items(
+    data: dict[str, Any], now: datetime, tz: tzinfo
+) -> Iterator[tuple[str | None, str, str, list[tuple[str, str]]]]:
+    """(owner, section, label, pieces of the line) of every item of the reminder."""
+    from crmcli.dates import parse_iso
+
+    for t in data["tasks"]:
+        pieces = [("", t["title"])]
+        if t.get("priority") in ("high", "urgent"):
+            pieces.append((" ", f"[{t['priority']}]"))
+        if t.get("kind") == "complaint":
+            pieces.append((" ", f"[complaint, {t.get('severity') or 'no severity'}]"))
+        if t["linked"]:
+            pieces.append((" - ", f"{t['linked']['kind']}: {t['linked']['name']}"))
+        pieces.append((" ", f"({t['id']})"))
+        yield t.get("owner"), "Tasks", _when(t, now, tz), pieces
+    for d in data["deals_past_close"]:
+        pieces = [("", d["title"])]
+        if d.get("customer_name"):
+            pieces.append((" - ", d["customer_name"]))
+        money = money_text(d.get("amount"), d.get("currency"))
+        if money:
+            pieces.append((" - ", money))
+        pieces.append((" ", f"(closes {d['close_date']}, {d['id']})"))
+        label = f"{d['days_past_close']}d past close"
+        yield d.get("owner"), "Deals past their close date", label, pieces
+    for d in data["deals_awaiting_approval"]:
+        pieces = [("", d["title"])]
+        if d.get("customer_name"):
+            pieces.append((" - ", d["customer_name"]))
+        pieces += [(" - ", money_text(d.get("amount"), d.get("currency"))), (" ", f"({d['id']})")]
+        yield d.get("owner"), "Big deals waiting for approval", "", pieces
+    for c in data["contact_due"]:
+        if c["last_contact"]:
+            seen = f"last contact {_ago(parse_iso(c['last_contact'], tz), now)}"
+        else:
+            seen = f"no contact since added {_ago(parse_iso(c['created'], tz), now)}"
+        pieces = [
+            ("", models.display_name("customer", c)),
+            (" - ", f"{seen}, every {c['cadence']}"),
+            (" ", f"({c['id']})"),
+        ]
+        yield c.get("owner"), "Customers due for contact", "", pieces
+
+
 def to_text(data: dict[str, Any], tz: tzinfo, limit: int = 0) -> str:
     """The reminder as plain text (no colour, no box drawing), grouped by owner,
     lines within 80 columns. Empty when nothing needs attention. With `limit`,
@@ -224,43 +263,8 @@ def to_text(data: dict[str, Any], tz: tzinfo, limit: int = 0) -> str:
         lines = _fit(first, pieces, indent if label else "    ")
         by_owner.setdefault(key[0], {}).setdefault(section, []).extend(lines)
 
-    for t in data["tasks"]:
-        pieces = [("", t["title"])]
-        if t.get("priority") in ("high", "urgent"):
-            pieces.append((" ", f"[{t['priority']}]"))
-        if t.get("kind") == "complaint":
-            pieces.append((" ", f"[complaint, {t.get('severity') or 'no severity'}]"))
-        if t["linked"]:
-            pieces.append((" - ", f"{t['linked']['kind']}: {t['linked']['name']}"))
-        pieces.append((" ", f"({t['id']})"))
-        add(t.get("owner"), "Tasks", _when(t, now, tz), pieces)
-    for d in data["deals_past_close"]:
-        pieces = [("", d["title"])]
-        if d.get("customer_name"):
-            pieces.append((" - ", d["customer_name"]))
-        money = money_text(d.get("amount"), d.get("currency"))
-        if money:
-            pieces.append((" - ", money))
-        pieces.append((" ", f"(closes {d['close_date']}, {d['id']})"))
-        label = f"{d['days_past_close']}d past close"
-        add(d.get("owner"), "Deals past their close date", label, pieces)
-    for d in data["deals_awaiting_approval"]:
-        pieces = [("", d["title"])]
-        if d.get("customer_name"):
-            pieces.append((" - ", d["customer_name"]))
-        pieces += [(" - ", money_text(d.get("amount"), d.get("currency"))), (" ", f"({d['id']})")]
-        add(d.get("owner"), "Big deals waiting for approval", "", pieces)
-    for c in data["contact_due"]:
-        if c["last_contact"]:
-            seen = f"last contact {_ago(parse_iso(c['last_contact'], tz), now)}"
-        else:
-            seen = f"no contact since added {_ago(parse_iso(c['created'], tz), now)}"
-        pieces = [
-            ("", models.display_name("customer", c)),
-            (" - ", f"{seen}, every {c['cadence']}"),
-            (" ", f"({c['id']})"),
-        ]
-        add(c.get("owner"), "Customers due for contact", "", pieces)
+    for owner, section, label, pieces in _items(data, now, tz):
+        add(owner, section, label, pieces)
 
     counts = [
         (len(data["tasks"]), "task"),

@@ -70,7 +70,8 @@ def use_colour(stream: Any = None) -> bool:
     return is_terminal(stream) and "NO_COLOR" not in os.environ
 
 
-def console(stderr: bool = False) -> Any:
+def console(stderr: bool = False, width: int | None = None) -> Any:
+    """A rich console on stdout (or stderr): the terminal's width, else 80 or `width`."""
     from rich.console import Console
 
     stream = sys.stderr if stderr else sys.stdout
@@ -81,7 +82,7 @@ def console(stderr: bool = False) -> Any:
         highlight=False,
         emoji=False,
         soft_wrap=False,
-        width=None if tty else 80,
+        width=None if tty and width is None else width or 80,
         color_system="auto" if use_colour(stream) else None,
     )
 
@@ -165,6 +166,75 @@ def lines_cell(text: Any) -> Any:
     return Text(safe(_cut(str(text))))
 
 
+# The columns that name the record a row is: never dropped, never cut (a name or
+# title may wrap on a terminal; an id never does: it is typed into the next command).
+KEY_COLUMNS = ("id", "name", "title")
+_MIN_CUT = 8  # cells: the narrowest a column is cut to before it is dropped
+_MIN_WRAP = 16  # cells: the narrowest a name (or a note) wraps to on a terminal
+_GAP = 2  # cells between two columns
+
+
+def _column(col: str | tuple[str, dict[str, Any]], position: int) -> dict[str, Any]:
+    """A column's spec: header, key, priority (higher: kept longer), min (the fewest
+    cells it is cut to before it is dropped), justify, wrap."""
+    header, opts = (col, {}) if isinstance(col, str) else col
+    unknown = set(opts) - {"key", "priority", "min", "justify", "wrap"}
+    if unknown:
+        raise TypeError(f"table column {header!r}: unknown options {sorted(unknown)}")
+    return {
+        "header": header,
+        "key": opts.get("key", header in KEY_COLUMNS),
+        "priority": opts.get("priority", 1),
+        "min": opts.get("min", _MIN_CUT),
+        "justify": opts.get("justify", "left"),
+        "wrap": opts.get("wrap", False),
+        "position": position,
+    }
+
+
+def _fit(cols: list[dict[str, Any]], width: int, tty: bool) -> list[dict[str, Any]]:
+    """The columns shown and their widths in `width` cells: the others are cut with
+    `…` down to their `min` cells, least useful (lowest priority) and widest first,
+    then dropped in that order; key columns are never cut (on a terminal a name
+    wraps, down to _MIN_WRAP cells), nor dropped."""
+    shown = list(cols)
+    while True:
+        for c in shown:
+            c["width"] = c["natural"]
+        excess = sum(c["width"] for c in shown) + _GAP * (len(shown) - 1) - width
+        order = sorted(
+            (c for c in shown if not c["key"] and not c["wrap"]),
+            key=lambda c: (c["priority"], -c["natural"], -c["position"]),
+        )
+        wrapping = [c for c in shown if c["wrap"] or (c["key"] and tty and c["header"] != "id")]
+        notes = [c for c in wrapping if c["wrap"]]
+        for c in notes + order + [c for c in wrapping if not c["wrap"]]:
+            if excess <= 0:
+                return shown
+            least = c["min"] if c in order else _MIN_WRAP
+            take = min(excess, max(0, c["natural"] - max(least, c["head"])))
+            c["width"] -= take
+            excess -= take
+        if excess <= 0 or not order:
+            return shown
+        shown.remove(order[0])
+
+
+def _same_on_every_row(
+    cols: list[dict[str, Any]], rows: list[list[Any]]
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The columns left after those empty on every row, or the same on every row (of
+    two or more), and a line for each of the latter that says what it holds."""
+    kept, said = [], []
+    for c in cols:
+        values = {row[c["position"]] for row in rows}
+        if c["key"] or c["wrap"] or (len(values) > 1 or len(rows) < 2) and values != {""}:
+            kept.append(c)
+        elif values != {""}:
+            said.append(f"{c['header'] or 'flag'}: {next(iter(values))} (every row)")
+    return kept, said
+
+
 def table(
     columns: Sequence[str | tuple[str, dict[str, Any]]],
     rows: Iterable[Sequence[Any]],
@@ -172,44 +242,76 @@ def table(
     title: str | None = None,
     footer: str | None = None,
     empty: str = "nothing to show",
+    omit_same: bool = False,
 ) -> None:
-    """Draw rows as a rich table. A column is a header or (header, Column options)."""
+    """Draw rows as a table that fits the screen (80 columns off a terminal).
+
+    A column is a header or (header, options): `priority` (default 1; the lowest
+    is cut first, then dropped), `min` (cut to no fewer cells: default 8), `justify` ("right" for numbers), `wrap` (a note
+    shown over lines), `key` (default: the columns headed id, name and title; never
+    dropped or cut). Off a terminal each row is one line (cells cut with `…`, nothing
+    wrapped), so grep finds whole rows. With `omit_same`, a column that is the same
+    on every row is left out and a line on stderr says what it holds.
+    """
     from rich import box
+    from rich.cells import cell_len
     from rich.table import Table
     from rich.text import Text
 
     con = console()
-    rows = list(rows)
-    if not rows:
+    tty = is_terminal()
+    texts = [[v if isinstance(v, Text) else Text(cell(v)) for v in row] for row in rows]
+    if not texts:
         message(empty)
         return
+    cols = [_column(c, i) for i, c in enumerate(columns)]
+    said: list[str] = []
+    if omit_same:
+        cols, said = _same_on_every_row(cols, [[t.plain for t in row] for row in texts])
+    for c in cols:
+        c["head"] = cell_len(c["header"])
+        longest = max(
+            cell_len(line) for row in texts for line in row[c["position"]].plain.split("\n")
+        )
+        c["natural"] = max(c["head"], longest)
+    cols = _fit(cols, con.width, tty)
     # Columns apart by two spaces, a rule under the header: ASCII off a terminal.
     ascii_head = box.Box("    \n    \n -- \n    \n    \n    \n    \n    \n", ascii=True)
     t = Table(
         title=safe(title, lines=False) if title else None,
-        box=box.SIMPLE_HEAD if is_terminal() else ascii_head,
+        box=box.SIMPLE_HEAD if tty else ascii_head,
         show_edge=False,
         pad_edge=False,
         collapse_padding=True,
         header_style="bold" if use_colour() else "",
         title_style="bold" if use_colour() else "",
     )
-    for col in columns:
-        if isinstance(col, tuple):
-            t.add_column(col[0], **col[1])
-        else:
-            t.add_column(col, overflow="fold")
-    for row in rows:
-        t.add_row(*[v if isinstance(v, Text) else Text(cell(v)) for v in row])
-    con.print(t)
+    for c in cols:
+        folds = c["wrap"] or (tty and c["key"] and c["header"] != "id")
+        t.add_column(
+            c["header"],
+            justify=c["justify"],
+            width=c["width"],
+            no_wrap=not folds,
+            overflow="fold" if folds else "ellipsis",
+        )
+    for row in texts:
+        t.add_row(*[row[c["position"]] for c in cols])
+    total = sum(c["width"] for c in cols) + _GAP * (len(cols) - 1)
+    (console(width=total) if total > con.width else con).print(t)
+    for line in said:
+        message(line)
     if footer:
         message(footer)
 
 
-def record_view(pairs: Iterable[tuple[str, Any]], title: str | None = None) -> None:
-    """A record as `field  value` lines (show)."""
+def record_view(pairs: Iterable[tuple[str, Any]], title: str | None = None, tz: Any = None) -> None:
+    """A record as `field  value` lines (show): booleans yes/no, timestamps short in
+    the zone `tz` (the CRM's)."""
     from rich.table import Table
     from rich.text import Text
+
+    from crmcli.formats import STAMP, time_text
 
     con = console()
     if title:
@@ -218,6 +320,8 @@ def record_view(pairs: Iterable[tuple[str, Any]], title: str | None = None) -> N
     t.add_column("field", style="bold" if use_colour() else "", no_wrap=True)
     t.add_column("value", overflow="fold")
     for k, v in pairs:
+        if isinstance(v, str) and STAMP.match(v):
+            v = time_text(v, tz)
         t.add_row(Text(cell(k)), v if isinstance(v, Text) else Text(cell(v)))
     con.print(t)
 

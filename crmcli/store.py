@@ -15,9 +15,8 @@ import secrets
 import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from crmcli import models
 from crmcli.errors import (
@@ -168,27 +167,99 @@ def atomic_write(
             os.close(dfd)
 
 
-def _where(
-    statuses: list[str] | None,
-    eq: dict[str, str],
-    due_before: datetime | None,
-    needle: str | None,
-) -> tuple[str, tuple]:
-    """The index's SQL condition for Store.find's conditions."""
-    where, params = ["ok=1"], []
-    if statuses is not None:
-        where.append(f"status IN ({','.join('?' * len(statuses))})")
-        params += statuses
-    for col, value in eq.items():
-        where.append(f"{col}=?")
-        params.append(value)
-    if due_before is not None:
-        where.append("due IS NOT NULL AND due < ?")
-        params.append(due_before.timestamp())
-    if needle:
-        where.append("instr(text, ?) > 0")
-        params.append(needle)
-    return " AND ".join(where), tuple(params)
+# query()'s `where` keys; `on` is the index's link_on column (an activity's record)
+WHERE = ("status", "owner", "on", "customer", "lead", "deal", "due_before", "text", "merged")
+_EQ_COLUMNS = {"owner": "owner", "on": "link_on", "customer": "customer", "lead": "lead",
+               "deal": "deal"}  # fmt: skip
+# What a merge tombstone holds (query where={"merged": True})
+TOMBSTONE_FIELDS = frozenset({"id", "merged_into", "updated"})
+# The kinds whose list order is not id order (index.ORDER: tasks most urgent first)
+LIST_ORDERED = frozenset({"task"})
+
+
+class _Conditions(NamedTuple):
+    """query()'s `where`, checked: as SQL for the index and as a test of one record
+    (its index columns) for the files; a None value is no condition."""
+
+    statuses: list[str] | None = None
+    eq: dict[str, str] = {}  # noqa: RUF012 - index column -> value (never changed)
+    due_before: float | None = None
+    needle: str | None = None
+    merged: bool = False
+
+    @classmethod
+    def of(cls, kind: str, where: dict[str, Any] | None) -> _Conditions:
+        where = {k: v for k, v in (where or {}).items() if v is not None}
+        unknown = sorted(set(where) - set(WHERE))
+        if unknown:
+            raise ValueError(
+                f"query({kind!r}): no condition {', '.join(unknown)} (use {', '.join(WHERE)})"
+            )
+        merged = bool(where.pop("merged", False))
+        if merged and where:
+            raise ValueError(f"query({kind!r}): merged takes no other condition")
+        status = where.pop("status", None)
+        due = where.pop("due_before", None)
+        text = where.pop("text", None)
+        return cls(
+            [status] if isinstance(status, str) else status,
+            {_EQ_COLUMNS[k]: v for k, v in where.items()},
+            None if due is None else due.timestamp(),
+            fold(text) if text else None,
+            merged,
+        )
+
+    def sql(self) -> tuple[str, tuple]:
+        where, params = [], []
+        if self.statuses is not None:
+            where.append(f"status IN ({','.join('?' * len(self.statuses))})")
+            params += self.statuses
+        for col, value in self.eq.items():
+            where.append(f"{col}=?")
+            params.append(value)
+        if self.due_before is not None:
+            where.append("due IS NOT NULL AND due < ?")
+            params.append(self.due_before)
+        if self.needle:
+            where.append("instr(text, ?) > 0")
+            params.append(self.needle)
+        return " AND ".join(where), tuple(params)
+
+    def matches(self, cols: tuple) -> bool:
+        """Whether a record with these index columns (index.columns) passes."""
+        st, ow, due, txt, _sort, link_on, cu, le, de = cols
+        row = {"owner": ow, "link_on": link_on, "customer": cu, "lead": le, "deal": de}
+        if self.statuses is not None and st not in self.statuses:
+            return False
+        if any(row[k] != v for k, v in self.eq.items()):
+            return False
+        if self.due_before is not None and (due is None or due >= self.due_before):
+            return False
+        return not (self.needle and (txt is None or self.needle not in txt))
+
+    @property
+    def empty(self) -> bool:
+        return self == _Conditions(merged=self.merged)
+
+
+def _check_fields(kind: str, fields: tuple[str, ...] | None, merged: bool, json: bool) -> None:
+    """A projection asks only for fields the kind has (ValueError otherwise)."""
+    if fields is None:
+        return
+    if json:
+        raise ValueError("query(json=True) gives whole records: no fields")
+    known = TOMBSTONE_FIELDS if merged else models.FIELDS[kind]
+    unknown = [f for f in fields if f not in known]
+    if unknown:
+        what = "a merge tombstone" if merged else f"a {kind}"
+        raise ValueError(f"{what} has no field {', '.join(unknown)}")
+
+
+def _column(kind: str, fields: tuple[str, ...] | None) -> str:
+    """The index column a projection reads: the small `lite` one when it holds them."""
+    if fields is not None and set(fields) <= set(models.LIGHT_FIELDS[kind]):
+        return "lite"
+    return "blob"
 
 
 class Store:
@@ -216,7 +287,6 @@ class Store:
         self.changed: list[Path] = []  # files written or removed by this process
         self.messages: list[str] = []  # what the changes were, for a commit message
         self._cache: dict[str, list[Record]] = {}
-        self._light: dict[str, list[Record]] = {}
         self._index: Any = None  # None: not opened yet; False: unusable
         self._bulk = False  # inside bulk(): no fsync per file, one sync at the end
         self._locked = False  # inside lock()
@@ -375,7 +445,7 @@ class Store:
                     lambda rec: {f: rec.get(f) for f in fields},
                     record_json,
                 )
-                for _ok, (message, _details) in idx.rows(kind, ok=(0,)):
+                for message, _details in idx.rows(kind, ok=(0,)):
                     self.warn(f"skipping {message}")
             return query(idx)
         except (sqlite3.Error, OSError) as e:
@@ -386,14 +456,6 @@ class Store:
             self._index = False  # fall back to reading the files
             return None
 
-    def _indexed(
-        self, kind: str, where: str = "", params: tuple = (), *, lite: bool = False
-    ) -> list[Record] | None:
-        """Records of `kind` matching an SQL condition through the index; None if unusable."""
-        return self._query_index(
-            kind, lambda idx: [v for _ok, v in idx.rows(kind, where, params, ok=(1, 2), lite=lite)]
-        )
-
     def query(
         self,
         kind: str,
@@ -402,29 +464,73 @@ class Store:
         fields: tuple[str, ...] | None = None,
         order: str | None = None,
         limit: int | None = None,
-    ) -> list[Record]:
-        """The one way to read records of `kind` (issue 12): the live records matching
-        every condition of `where`, in id order (`order="list"`: the kind's list order,
-        tasks most urgent first), at most `limit` of them.
+        json: bool = False,
+    ) -> list[Any]:
+        """The one way to read records of `kind`: the live records matching every
+        condition of `where`, in id order (`order="list"`: the kind's list order,
+        tasks most urgent first, index.ORDER), the first `limit` of them (None: all).
 
-        `where` keys: status (a value or a list), owner, on, customer, lead, deal,
-        due_before (a datetime), text (a folded substring of names, e-mails, phones,
-        titles). `fields`: only those fields of each record (a projection, served by
-        the index without loading whole records). Answered by the index when it can,
-        by reading the files when it cannot; the same answer either way."""
-        found = self.find(kind, **(where or {}))
-        if order == "list" and kind == "task":
-            from crmcli import tasks
+        `where` keys (see WHERE): status (a value or a list), owner, on (an activity's
+        record), customer, lead, deal, due_before (a datetime: tasks due before it,
+        deals whose close date's midnight in the CRM's zone is before it), text (a
+        case/accent-insensitive substring of names, e-mails, phones, contacts; titles),
+        merged (True: the kind's merge tombstones instead, {id, merged_into, updated}).
+        An unknown key is a ValueError.
 
-            found = tasks.sort_tasks(found) if hasattr(tasks, "sort_tasks") else found
-        if fields is not None:
-            found = [{f: r.get(f) for f in fields} for r in found]
-        return found if limit is None else found[:limit]
+        `fields`: only those fields of each record (a projection, from the index
+        without loading whole records); a field the kind does not have (models.FIELDS)
+        is a ValueError, never a silent None. `json`: each record as the JSON text a
+        list prints (encode.record_json) instead, straight from the index.
 
-    def all(self, kind: str, *, tombstones: bool = False) -> list[Record]:
-        """Every readable record of `kind`; broken files are skipped with a warning."""
+        Answered by the index when it can, by reading the files when it cannot (or
+        when this process has read the kind whole): the same answer either way."""
+        cond = _Conditions.of(kind, where)
+        _check_fields(kind, fields, cond.merged, json)
+        if order not in (None, "id", "list"):
+            raise ValueError(f"order {order!r}: use None, 'id' or 'list'")
+        ordered = order == "list" and kind in LIST_ORDERED
         if kind not in self._cache:
-            records = self._indexed(kind)
+            sql, params = cond.sql()
+            found = self._query_index(
+                kind,
+                lambda idx: idx.rows(
+                    kind,
+                    sql,
+                    params,
+                    ok=(2,) if cond.merged else (1,),
+                    column="json" if json else _column(kind, fields),
+                    fields=fields,
+                    order=ordered,
+                    limit=limit,
+                ),
+            )
+            if found is not None:
+                return found
+        records = self._all(kind, tombstones=cond.merged)
+        if not cond.empty or ordered:
+            cols = self._columns(kind)
+            keyed = [(c, r) for r in records if cond.matches(c := cols(r))]
+            if ordered:  # as index.ORDER
+                from crmcli.index import list_key
+
+                keyed.sort(key=lambda cr: list_key(cr[0][2], cr[0][4]))
+            records = [r for _c, r in keyed]
+        if limit is not None:
+            records = records[:limit]
+        if json:
+            from crmcli.encode import record_json
+
+            return [record_json(r) for r in records]
+        if fields is not None:
+            return [{f: r.get(f) for f in fields} for r in records]
+        return records
+
+    def _all(self, kind: str, *, tombstones: bool = False) -> list[Record]:
+        """Every readable record of `kind` (`tombstones`: only the merge tombstones),
+        held for the rest of the process (until a write); broken files are skipped
+        with a warning. For REF resolution and query's fallback."""
+        if kind not in self._cache:
+            records = self._query_index(kind, lambda idx: idx.rows(kind, ok=(1, 2)))
             if records is None:
                 records = []
                 folder = self.folder(kind)
@@ -443,41 +549,7 @@ class Store:
                     else:
                         self.warn(f"skipping {value[0]}")
             self._cache[kind] = records
-        records = self._cache[kind]
-        if tombstones:
-            return list(records)
-        return [r for r in records if "merged_into" not in r]
-
-    def light(self, kind: str) -> list[Record]:
-        """Every live record of `kind` with only its models.LIGHT_FIELDS (names, links,
-        status, owner): from the index, without loading whole records."""
-        if kind in self._light:
-            return self._light[kind]
-        found = None if kind in self._cache else self._indexed(kind, "ok=1", lite=True)
-        if found is None:  # the index cannot answer: from the records
-            found = self.project(kind, models.LIGHT_FIELDS[kind])
-        self._light[kind] = found
-        return found
-
-    def project(self, kind: str, fields: tuple[str, ...]) -> list[Record]:
-        """Every live record of `kind` with only `fields`: what a big lookup table needs
-        without holding every whole record in memory."""
-        if kind not in self._cache:
-            found = self._query_index(
-                kind, lambda idx: [v for _o, v in idx.rows(kind, "ok=1", fields=fields)]
-            )
-            if found is not None:
-                return found
-        return [{f: r.get(f) for f in fields} for r in self.all(kind)]
-
-    def tombstones(self, kind: str) -> dict[str, str]:
-        """{id: the id it was merged into} of `kind`'s merge tombstones."""
-        if kind not in self._cache:
-            found = self._query_index(kind, lambda idx: [v for _o, v in idx.rows(kind, ok=(2,))])
-            if found is not None:
-                return {t["id"]: t["merged_into"] for t in found}
-        everyone = self.all(kind, tombstones=True)
-        return {t["id"]: t["merged_into"] for t in everyone if "merged_into" in t}
+        return [r for r in self._cache[kind] if ("merged_into" in r) == tombstones]
 
     def checked(
         self, kind: str, fields: tuple[str, ...], rules: int
@@ -488,7 +560,7 @@ class Store:
         warned about: doctor names them itself."""
 
         def query(idx: Any) -> tuple[list[Record], dict[str, int]]:
-            sound = [v for _o, v in idx.rows(kind, "checked=?", (rules,), fields=fields)]
+            sound = idx.rows(kind, "checked=?", (rules,), fields=fields)
             return sound, idx.unchecked(kind, rules)
 
         warn, self.warn = self.warn, lambda _message: None
@@ -503,83 +575,12 @@ class Store:
         if sigs:
             self._query_index(kind, lambda idx: idx.mark_checked(kind, sigs, rules))
 
-    def find(
-        self,
-        kind: str,
-        *,
-        status: str | list[str] | None = None,
-        owner: str | None = None,
-        on: str | None = None,
-        customer: str | None = None,
-        lead: str | None = None,
-        deal: str | None = None,
-        due_before: datetime | None = None,
-        text: str | None = None,
-    ) -> list[Record]:
-        """The live records of `kind` matching every condition given, in id order.
-
-        Answered by the index without loading the other records when it can; the same
-        answer as filtering `all(kind)`. `due_before` keeps tasks due before that time
-        (deals: whose close date's midnight in the CRM's zone is before it),
-        `text` is a case/accent-insensitive substring of the searchable text (names,
-        e-mails, phones, contacts; titles)."""
-        statuses = [status] if isinstance(status, str) else status
-        eq = {"owner": owner, "link_on": on, "customer": customer, "lead": lead, "deal": deal}
-        eq = {k: v for k, v in eq.items() if v is not None}
-        needle = fold(text) if text else None
-        if kind not in self._cache:
-            where, params = _where(statuses, eq, due_before, needle)
-            found = self._indexed(kind, where, params)
-            if found is not None:
-                return found
-        cols = self._columns(kind)
-        out = []
-        for rec in self.all(kind):
-            st, ow, due, txt, _sort, link_on, cu, le, de = cols(rec)
-            row = {"owner": ow, "link_on": link_on, "customer": cu, "lead": le, "deal": de}
-            if statuses is not None and st not in statuses:
-                continue
-            if any(row[k] != v for k, v in eq.items()):
-                continue
-            if due_before is not None and (due is None or due >= due_before.timestamp()):
-                continue
-            if needle and (txt is None or needle not in txt):
-                continue
-            out.append(rec)
-        return out
-
-    def find_json(
-        self,
-        kind: str,
-        *,
-        status: str | None = None,
-        owner: str | None = None,
-        deal: str | None = None,
-        due_before: datetime | None = None,
-    ) -> list[str] | None:
-        """find()'s records as JSON text (encode.record_json) in the kind's list order
-        (tasks most urgent first, index.ORDER), straight from the index without loading
-        a record: for lists of many records. None when the index cannot answer (it is
-        unusable) or need not (this process has loaded the kind): use find() then."""
-        if kind in self._cache:
-            return None
-        eq = {"owner": owner, "deal": deal}
-        where, params = _where(
-            None if status is None else [status],
-            {k: v for k, v in eq.items() if v is not None},
-            due_before,
-            None,
-        )
-        return self._query_index(kind, lambda idx: idx.texts(kind, where, params))
-
     def invalidate(self, kind: str | None = None) -> None:
         """Forget what this process has read (of `kind`, or all): files changed."""
         if kind is None:
             self._cache.clear()
-            self._light.clear()
         else:
             self._cache.pop(kind, None)
-            self._light.pop(kind, None)
         if self._index:
             if kind is None:
                 self._index.synced.clear()
@@ -598,7 +599,7 @@ class Store:
         if ID_RE.match(low) and self.path(kind, low).is_file():
             return self.load(kind, low)
         name_field = models.NAME_FIELD[kind]
-        records = self.all(kind)
+        records = self._all(kind)
         wanted = fold(text)
         by_email = "emails" in models.FIELDS[kind]  # not a deal's hand-added `emails:`
         exact = [
@@ -612,7 +613,8 @@ class Store:
         if len(exact) > 1:
             raise self._ambiguous(kind, ref, exact)
         if len(low) >= MIN_PREFIX and ID_RE.match(low):
-            prefixed = [r for r in self.all(kind, tombstones=True) if r["id"].startswith(low)]
+            everyone = self._all(kind) + self._all(kind, tombstones=True)
+            prefixed = [r for r in everyone if r["id"].startswith(low)]
             live = {self.load(kind, r["id"])["id"]: r for r in prefixed}
             if len(live) == 1:
                 return self.load(kind, next(iter(live)))
@@ -781,16 +783,16 @@ class Store:
         for kind in ("customer", "lead", "deal", "task"):
             for field in models.LINKS:
                 if field != kind:
-                    found += [(kind, r, field) for r in self.find(kind, **{field: rid})]
+                    found += [(kind, r, field) for r in self.query(kind, {field: rid})]
         if activities:
-            found += [("activity", a, "on") for a in self.find("activity", on=rid)]
+            found += [("activity", a, "on") for a in self.query("activity", {"on": rid})]
         return found
 
     def timeline(self, rid: str) -> list[Record]:
         """The activities on record `rid`, newest first."""
         from crmcli.dates import parse_iso
 
-        entries = self.find("activity", on=rid)
+        entries = self.query("activity", {"on": rid})
         return sorted(
             entries, key=lambda a: (parse_iso(a["at"], self.ctx.tz), a["id"]), reverse=True
         )

@@ -16,9 +16,9 @@ occurrence on two clones make the same file, which git merges into one task.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, time, timedelta, tzinfo
-from typing import Any
+from typing import Any, NamedTuple
 
 from crmcli import models
 from crmcli.changes import ChangeSet, apply, unchanged
@@ -122,14 +122,14 @@ class Links:
 
     @classmethod
     def load(cls, store: Store) -> Links:
-        return cls(
-            {r["id"]: r for r in store.light("customer")},
-            {r["id"]: r for r in store.light("lead")},
-            {r["id"]: r for r in store.light("deal")},
-        )
+        tables = [
+            {r["id"]: r for r in store.query(kind, fields=models.LIGHT_FIELDS[kind])}
+            for kind in ("customer", "lead", "deal")
+        ]
+        return cls(*tables)
 
     @classmethod
-    def for_tasks(cls, store: Store, page: list[Record]) -> Links:
+    def for_tasks(cls, store: Store, page: Sequence[Record]) -> Links:
         """Only what these few tasks link to, each record read by itself (following
         merges): for the page of a long list that a table shows."""
         links = cls()
@@ -138,13 +138,7 @@ class Links:
             ("lead", links.leads),
             ("deal", links.deals),
         ):
-            fields = models.LIGHT_FIELDS[kind]
-            for rid in {t.get(kind) for t in page if t.get(kind)}:
-                try:
-                    rec = store.load(kind, rid)
-                except CrmError:
-                    continue  # missing or broken: the id is shown instead of a name
-                table[rid] = {f: rec.get(f) for f in fields}
+            _load_into(store, kind, {t.get(kind) for t in page}, table)
         return links
 
     def customer_of(self, task: Record) -> str | None:
@@ -175,6 +169,17 @@ class Links:
                 rec = table.get(rid)
                 return kind, rid, models.display_name(kind, rec) if rec else rid
         return None
+
+
+def _load_into(store: Store, kind: str, ids: set[str | None], table: dict[str, Record]) -> None:
+    """The light fields of records `ids` of `kind` into `table`, each read by itself."""
+    fields = models.LIGHT_FIELDS[kind]
+    for rid in ids - {None, ""}:
+        try:
+            rec = store.load(kind, rid)  # type: ignore[arg-type]
+        except CrmError:
+            continue  # missing or broken: the id is shown instead of a name
+        table[rid] = {f: rec.get(f) for f in fields}  # type: ignore[index]
 
 
 # ----- ordering -----------------------------------------------------------------------
@@ -215,43 +220,59 @@ def by_complaint_rank(tasks: Iterable[Record], links: Links, tz: tzinfo) -> list
     return sorted(tasks, key=key)
 
 
+class TaskFilter(NamedTuple):
+    """What `task list` keeps: a status (or "all"), only the open tasks past due,
+    those due at or before a time, of an owner, a kind, a customer (through the
+    task's deal or lead too) or a deal (ids)."""
+
+    status: str = "open"
+    overdue: bool = False
+    due_before: datetime | None = None
+    owner: str | None = None
+    kind: str | None = None
+    customer: str | None = None
+    deal: str | None = None
+
+    def where(self, now: datetime) -> dict[str, Any]:
+        """Store.query's conditions for the filters the index answers."""
+        limit = now if self.overdue else None
+        if self.due_before is not None:
+            inclusive = self.due_before + timedelta(seconds=1)  # dues are stored to the second
+            limit = inclusive if limit is None else min(limit, inclusive)
+        status = "open" if self.overdue and self.status == "all" else self.status
+        return {
+            "status": None if status == "all" else status,
+            "owner": self.owner,
+            "deal": self.deal,
+            "due_before": limit,
+        }
+
+
 def select(
-    tasks: Iterable[Record],
-    now: datetime,
-    *,
-    status: str = "open",
-    overdue: bool = False,
-    due_before: datetime | None = None,
-    owner: str | None = None,
-    kind: str | None = None,
-    customer: str | None = None,
-    deal: str | None = None,
-    links: Links | None = None,
+    tasks: Iterable[Record], now: datetime, f: TaskFilter, links: Links | None = None
 ) -> list[Record]:
-    """Filter tasks as `task list` does (customer: through the task's deal or lead too)."""
-    if status not in STATUS_FILTERS:
-        raise CrmError(f"status '{status}' must be one of {', '.join(STATUS_FILTERS)}")
-    if customer is not None and links is None:
+    """The tasks that pass `f` (customer: through the task's deal or lead too, which
+    needs the links)."""
+    _check_status(f.status)
+    if f.customer is not None and links is None:
         raise ValueError("filtering by customer needs the links")
     now_ts = now.timestamp()
-    before_ts = due_before.timestamp() if due_before is not None else None
+    before_ts = f.due_before.timestamp() if f.due_before is not None else None
     out = []
     for t in tasks:
-        if status != "all" and t.get("status") != status:
+        if f.status != "all" and t.get("status") != f.status:
             continue
-        if owner is not None and t.get("owner") != owner:
+        if f.owner is not None and t.get("owner") != f.owner:
             continue
-        if kind is not None and t.get("kind") != kind:
+        if f.kind is not None and t.get("kind") != f.kind:
             continue
-        if deal is not None and t.get("deal") != deal:
+        if f.deal is not None and t.get("deal") != f.deal:
             continue
-        if customer is not None and links.customer_of(t) != customer:  # type: ignore[union-attr]
+        if f.customer is not None and links.customer_of(t) != f.customer:  # type: ignore[union-attr]
             continue
-        if overdue or due_before is not None:
+        if f.overdue or before_ts is not None:
             ts = due_ts(t, now.tzinfo)  # type: ignore[arg-type]
-            if ts is None:
-                continue
-            if overdue and (t.get("status") != "open" or ts >= now_ts):
+            if ts is None or (f.overdue and (t.get("status") != "open" or ts >= now_ts)):
                 continue
             if before_ts is not None and ts > before_ts:
                 continue
@@ -259,79 +280,32 @@ def select(
     return out
 
 
-def find(
-    store: Store,
-    now: datetime,
-    *,
-    status: str = "open",
-    overdue: bool = False,
-    due_before: datetime | None = None,
-    owner: str | None = None,
-    kind: str | None = None,
-    customer: str | None = None,
-    deal: str | None = None,
-    links: Links | None = None,
-) -> list[Record]:
-    """`select` over the store's tasks, narrowed first through the store's index
-    (status, owner, deal, due), so only the tasks that match are loaded."""
-    query = _index_query(now, status, overdue, due_before, owner, deal)
-    return select(
-        store.find("task", **query),
-        now,
-        status=status,
-        overdue=overdue,
-        due_before=due_before,
-        owner=owner,
-        kind=kind,
-        customer=customer,
-        deal=deal,
-        links=links,
-    )
+def list_tasks(
+    store: Store, now: datetime, f: TaskFilter, links: Links | None = None
+) -> Sequence[Record]:
+    """The tasks `task list` shows, in its order: most urgent first (urgency_key),
+    complaints by rank. Without a kind or customer filter the index answers alone,
+    with each task's JSON line (render.JsonRecords: a record is parsed only when
+    read, so a table of 50 of 30,000 overdue tasks loads 50). `links`: Links.load's,
+    if the caller has them."""
+    _check_status(f.status)
+    if f.overdue and f.status not in ("open", "all"):
+        return []  # only open tasks are overdue
+    where = f.where(now)
+    if f.kind is None and f.customer is None:
+        from crmcli.encode import JsonRecords
+
+        return JsonRecords(store.query("task", where, order="list", json=True))
+    if links is None and (f.customer is not None or f.kind == "complaint"):
+        links = Links.load(store)
+    complaints = f.kind == "complaint"  # (ranked below: no list order needed)
+    found = select(store.query("task", where, order=None if complaints else "list"), now, f, links)
+    return by_complaint_rank(found, links, store.ctx.tz) if complaints else found  # type: ignore[arg-type]
 
 
-def _index_query(
-    now: datetime,
-    status: str,
-    overdue: bool,
-    due_before: datetime | None,
-    owner: str | None,
-    deal: str | None,
-) -> dict[str, Any]:
-    """Store.find's conditions for these filters of `select`."""
-    query: dict[str, Any] = {}
-    if status != "all":
-        query["status"] = status
-    if owner is not None:
-        query["owner"] = owner
-    if deal is not None:
-        query["deal"] = deal
-    limit = now if overdue else None
-    if due_before is not None:
-        inclusive = due_before + timedelta(seconds=1)  # dues are stored to the second
-        limit = inclusive if limit is None else min(limit, inclusive)
-    if limit is not None:
-        query["due_before"] = limit
-    return query
-
-
-def find_json(
-    store: Store,
-    now: datetime,
-    *,
-    status: str = "open",
-    overdue: bool = False,
-    due_before: datetime | None = None,
-    owner: str | None = None,
-    deal: str | None = None,
-) -> list[str] | None:
-    """`by_urgency(find(...))` as JSON lines, straight from the store's index (see
-    Store.find_json); None when the index cannot answer."""
+def _check_status(status: str) -> None:
     if status not in STATUS_FILTERS:
         raise CrmError(f"status '{status}' must be one of {', '.join(STATUS_FILTERS)}")
-    if overdue and status not in ("open", "all"):
-        return []  # only open tasks are overdue
-    query = _index_query(now, "open" if overdue else status, overdue, due_before, owner, deal)
-    return store.find_json("task", **query)
 
 
 # ----- finding one task ---------------------------------------------------------------
@@ -346,8 +320,8 @@ def resolve(store: Store, ref: str, prefer: str = "open") -> Record:
         wanted = fold(ref.strip())
         same = [
             t
-            for t in store.all("task")
-            if fold(t.get("title") or "") == wanted and t.get("status") == prefer
+            for t in store.query("task", {"status": prefer})
+            if fold(t.get("title") or "") == wanted
         ]
         if len(same) == 1:
             return same[0]
@@ -604,9 +578,10 @@ def contact_due(
     from crmcli.dates import iso, parse_duration, parse_iso
 
     tz = store.ctx.tz
+    links = links or Links.load(store)
     wanted = [
         c["id"]
-        for c in store.light("customer")
+        for c in links.customers.values()
         if c.get("cadence")
         and (owner is None or c.get("owner") == owner)
         and (customer is None or c["id"] == customer)
@@ -626,11 +601,12 @@ def contact_due(
             if cid not in last or at > last[cid]:
                 last[cid] = at
 
-    for a in store.light("activity"):
+    for a in store.query("activity", fields=models.LIGHT_FIELDS["activity"]):
         if a.get("on") in ids and a.get("kind") not in NOT_CONTACT:
             seen(a["on"], a.get("at"))
-    links = links or Links.load(store)
-    for t in store.find("task", status="done"):
+    for t in store.query(
+        "task", {"status": "done"}, fields=("customer", "lead", "deal", "done_at")
+    ):
         seen(links.customer_of(t), t.get("done_at"))
     out = []
     for c in customers:

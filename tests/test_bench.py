@@ -35,7 +35,7 @@ def test_generated_crm_is_valid_and_realistic(generated):
     root, counts = generated
     assert counts == {"customer": 20, "lead": 30, "deal": 20, "task": 70, "activity": 60}
     store = Store(root)
-    recs = {kind: store.all(kind) for kind in counts}
+    recs = {kind: store.query(kind) for kind in counts}
     assert store.warnings == []
     assert {k: len(v) for k, v in recs.items()} == counts
     assert all(ID.match(r["id"]) for rs in recs.values() for r in rs)
@@ -82,7 +82,7 @@ def test_generator_is_deterministic_and_has_a_tasks_mode(generated, tmp_path):
     tasks = tmp_path / "tasks"
     counts = generate.generate(tasks, 300, seed=7, now=generate.NOW, tasks_only=True)
     assert counts["task"] == 300 and counts["lead"] == counts["activity"] == 0
-    assert len(Store(tasks).all("task")) == 300
+    assert len(Store(tasks).query("task")) == 300
 
 
 def test_taskwarrior_export_shifts_dates_keeping_overdue(generated):

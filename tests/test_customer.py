@@ -422,10 +422,10 @@ def test_select_sorts_by_created(store, monkeypatch):
     store.create("customer", name="Old")
     monkeypatch.setenv("CRM_NOW", "2026-06-01T00:00:00+00:00")
     store.create("customer", name="New")
-    out = customers.select(store.all("customer"), sort="created")
+    out = customers.select(store.query("customer"), customers.CustomerFilter(sort="created"))
     assert [c["name"] for c in out] == ["New", "Old"]
     with pytest.raises(CrmError, match="cannot sort by 'size'"):
-        customers.select([], sort="size")
+        customers.select([], customers.CustomerFilter(sort="size"))
 
 
 def test_duplicates_finds_phone_by_digits(store):

@@ -36,7 +36,7 @@ def filled(crm):
     ok("lead", "add", "No Contact Info", "--company", "Quiet Co")
     store = Store(crm)
     with store.lock():
-        customer = store.all("customer")[0]
+        customer = store.query("customer")[0]
         store.create("deal", title="Pump order", customer=customer["id"], amount=Decimal("1234.50"),
                      currency="CNY", stage="new")  # fmt: skip
     return crm
@@ -49,7 +49,7 @@ def test_jsonl_every_kind_one_record_a_line(filled):
     assert kinds == sorted(kinds, key=["customer", "lead", "deal", "task", "activity"].index)
     assert {"customer", "lead", "deal", "activity"} <= set(kinds)
     store = Store(filled)
-    assert len(lines) == sum(len(store.all(k)) for k in exporters.ORDER)
+    assert len(lines) == sum(len(store.query(k)) for k in exporters.ORDER)
     acme = next(x for x in lines if x.get("name") == "Acme GmbH")
     assert acme["kind"] == "customer" and acme["record_kind"] == "company"
     assert acme["contacts"][0]["name"] == "Li Wei"
@@ -137,7 +137,7 @@ CARD_FIELDS = ("name", "company", "title", "emails", "phones", "fields")
 def _cards(root: Path) -> list[tuple]:
     return sorted(
         tuple(json.dumps(r[k], sort_keys=True, ensure_ascii=False) for k in CARD_FIELDS)
-        for r in Store(root).all("lead")
+        for r in Store(root).query("lead")
     )
 
 

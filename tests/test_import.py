@@ -615,19 +615,21 @@ def test_note_change_said_once(crm):
 def test_lookups_are_built_once_not_per_row(crm, monkeypatch):
     """Reading every lead for each row would make big imports quadratic."""
     calls = []
-    for method in ("all", "project"):
+    for method in ("_all", "query"):
         original = getattr(Store, method)
 
         def counting(self, kind, *a, _original=original, _method=method, **kw):
-            calls.append((_method, kind))
+            projected = "fields" in kw and kw["fields"] is not None
+            calls.append((_method, kind) if _method == "_all" or projected else ("whole", kind))
             return _original(self, kind, *a, **kw)
 
         monkeypatch.setattr(Store, method, counting)
     rows = "".join(f"Person {i},p{i}@example.com,+49 30 {1000000 + i}\n" for i in range(300))
     s = imp("-", "--input-format", "csv", input="name,email,phone\n" + rows * 2)
     assert s["created"] == 300 and s["skipped"] == 300
-    assert calls.count(("project", "lead")) == 1 and calls.count(("project", "customer")) == 1
-    assert ("all", "lead") not in calls  # no whole leads held: only what matching needs
+    assert calls.count(("query", "lead")) == 1 and calls.count(("query", "customer")) == 1
+    assert ("_all", "lead") not in calls  # no whole leads held: only what matching needs
+    assert ("whole", "lead") not in calls
 
 
 # ----- interrupted imports ----------------------------------------------------------
@@ -719,7 +721,7 @@ def test_engine_dry_run_on_a_store(store):
     i = Importer(store, batch="imp-x", dry_run=True)
     i.run(cards)
     assert [r["outcome"] for r in i.rows] == ["created", "skipped"]
-    assert store.all("lead") == []
+    assert store.query("lead") == []
 
 
 def test_quick_email_check_agrees_with_normalize_email():
@@ -777,7 +779,7 @@ def test_killed_import_leaves_whole_records_and_a_rerun_completes(crm, tmp_path)
     assert not list((crm / "leads").glob(".*.tmp"))
     s = imp(str(f))
     assert s["rejected"] == 0
-    assert len(Store(crm).all("lead")) == n
+    assert len(Store(crm).query("lead")) == n
 
 
 def test_vcard_21_in_gbk_raw_and_quoted_printable(crm, tmp_path):

@@ -128,14 +128,14 @@ def test_find_agrees_with_filtering_all(crm, monkeypatch):
     ]
     for kind, cond in queries:
         fresh = Store(crm)
-        via_index = fresh.find(kind, **cond)
+        via_index = fresh.query(kind, cond)
         monkeypatch.setenv("CRM_NO_INDEX", "1")
-        plain = Store(crm).find(kind, **cond)
+        plain = Store(crm).query(kind, cond)
         monkeypatch.delenv("CRM_NO_INDEX")
         assert [r["id"] for r in via_index] == [r["id"] for r in plain], (kind, cond)
         assert via_index == plain
-    assert len(Store(crm).find("customer", text="zoe")) == 1
-    late = Store(crm).find("deal", due_before=parse_iso("2026-11-23T00:00:00+08:00"))
+    assert len(Store(crm).query("customer", {"text": "zoe"})) == 1
+    late = Store(crm).query("deal", {"due_before": parse_iso("2026-11-23T00:00:00+08:00")})
     assert [d["title"] for d in late] == ["Late"]  # closing before the day began
 
 
@@ -147,7 +147,7 @@ def test_unusable_index_falls_back_to_files(crm):
     # a directory where the index file should be: SQLite cannot open it
     store = Store(crm)
     store._get_index().path.mkdir(parents=True)
-    assert [c["name"] for c in store.all("customer")] == ["Acme"]
+    assert [c["name"] for c in store.query("customer")] == ["Acme"]
 
 
 @pytest.mark.parametrize("via_index", [True, False])
@@ -156,7 +156,7 @@ def test_same_process_sees_its_own_writes(crm, monkeypatch, via_index):
         monkeypatch.setenv("CRM_NO_INDEX", "1")
     store = Store(crm)
     c = store.create("customer", name="Acme")
-    assert store.find("activity", on=c["id"]) == []
+    assert store.query("activity", {"on": c["id"]}) == []
     store.add_activity(c["id"], "note", "hi")
     assert [a["text"] for a in store.timeline(c["id"])] == ["hi"]
 
@@ -171,13 +171,15 @@ def test_light_records_agree_with_whole_ones(crm, monkeypatch):
     store.add_activity(c["id"], "note", "hi")
     store.write_tombstone("customer", "dead0001", c["id"])
     for kind in ("customer", "deal", "task", "activity"):
-        light = Store(crm).light(kind)
+        light = Store(crm).query(kind, fields=models.LIGHT_FIELDS[kind])
         monkeypatch.setenv("CRM_NO_INDEX", "1")
-        plain = Store(crm).light(kind)
+        plain = Store(crm).query(kind, fields=models.LIGHT_FIELDS[kind])
         monkeypatch.delenv("CRM_NO_INDEX")
         assert light == plain
         assert [set(r) for r in light] == [set(models.LIGHT_FIELDS[kind])] * len(light)
-    assert Store(crm).light("customer")[0]["cadence"] == "30d"
+    assert (
+        Store(crm).query("customer", fields=models.LIGHT_FIELDS["customer"])[0]["cadence"] == "30d"
+    )
 
 
 def test_folder_digest_is_the_same_in_every_process_and_sees_every_change():
@@ -246,10 +248,10 @@ def test_task_list_json_from_the_index_is_what_the_records_print(crm, monkeypatc
     assert "Acme 北京" in table and "Pumps" in table and "gone0001" in table
 
 
-def test_find_json_sees_this_process_writes_and_defers_to_loaded_records(crm):
+def test_query_json_sees_this_process_writes_and_loaded_records(crm):
     store = Store(crm)
-    assert store.find_json("task") == []
+    assert store.query("task", json=True) == []
     store.create("task", title="New")
-    assert [json.loads(t)["title"] for t in store.find_json("task")] == ["New"]
-    assert [t["title"] for t in store.all("task")] == ["New"]
-    assert store.find_json("task") is None  # loaded here: find() answers from them
+    assert [json.loads(t)["title"] for t in store.query("task", json=True)] == ["New"]
+    store.resolve("task", "New")  # the kind is loaded whole here: answered from those
+    assert [json.loads(t)["title"] for t in store.query("task", json=True)] == ["New"]

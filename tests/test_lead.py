@@ -207,7 +207,7 @@ def test_table_fits_80_columns_with_chinese_names(crm):
     assert r.code == 0, r.err
     assert max(cell_len(line) for line in r.out.splitlines()) <= 80
     assert "欧阳娜娜" in r.out and "李伟" in r.out
-    assert "id" in r.out.splitlines()[0] and "status" in r.out.splitlines()[0]
+    assert "id" in r.out.splitlines()[0] and "status: new (every row)" in r.err
 
 
 def test_list_empty_and_limit(crm, index):
@@ -419,7 +419,7 @@ def test_convert_company_lead_makes_a_company_customer_with_the_contact(crm, sto
     r = run("lead", "convert", lid)
     assert r.code == 0, r.err
     s = Store(crm)
-    [cust] = s.all("customer")
+    [cust] = s.query("customer")
     assert r.out == f"Converted lead {lid} (Li Wei) to new customer {cust['id']} (Acme Trading)\n"
     assert messages() == ['lead: convert "Li Wei" to new customer "Acme Trading"']
     assert cust["name"] == "Acme Trading" and cust["kind"] == "company"
@@ -448,7 +448,7 @@ def test_convert_company_lead_makes_a_company_customer_with_the_contact(crm, sto
         original["kind"],
     )
     assert copied["id"] != original["id"]
-    assert len(s.all("deal")) == 0
+    assert len(s.query("deal")) == 0
 
 
 def test_convert_lead_without_company_makes_a_person_customer(crm):
@@ -476,7 +476,7 @@ def test_convert_attaches_to_an_existing_customer_with_the_company_name(crm):
     assert "A customer named 'Acme Trading' exists already" in r.err
     assert r.out == f"Converted lead {lid} (Li Wei) to existing customer {cid} (Acme Trading)\n"
     s = Store(crm)
-    assert len(s.all("customer")) == 1
+    assert len(s.query("customer")) == 1
     cust = s.load("customer", cid)
     assert [c["name"] for c in cust["contacts"]] == ["Li Wei"]
     assert cust["source"] == "referral"  # an existing customer keeps its own
@@ -504,7 +504,7 @@ def test_convert_with_customer_option_attaches_the_person(crm):
     assert [{k: v for k, v in c.items() if k != "id"} for c in data["customer"]["contacts"]] == [
         {"name": "Li Wei", "title": "CTO", "emails": ["old@bb.cn", "li@bb.cn"], "phones": []}
     ]
-    assert len(Store(crm).all("customer")) == 1
+    assert len(Store(crm).query("customer")) == 1
 
 
 def test_convert_into_a_person_customer_of_the_same_name_merges_contact_details(crm):
@@ -532,7 +532,7 @@ def test_convert_with_a_deal_has_the_exact_amount(crm):
     r = run("lead", "convert", lid, "--deal", "Pump order", "--amount", "1234567.10")
     assert r.code == 0, r.err
     s = Store(crm)
-    [deal] = s.all("deal")
+    [deal] = s.query("deal")
     assert (
         r.out.splitlines()[1] == f"Opened deal {deal['id']}: Pump order (lead-in, 1,234,567.10 CNY)"
     )
@@ -544,7 +544,7 @@ def test_convert_with_a_deal_has_the_exact_amount(crm):
     assert "amount: 1234567.10\n" in (crm / "deals" / f"{deal['id']}.yaml").read_text()
     assert deal["currency"] == "CNY" and deal["stage"] == "lead-in" and deal["status"] == "open"
     assert deal["owner"] == "bob"
-    [cust] = s.all("customer")
+    [cust] = s.query("customer")
     assert deal["customer"] == cust["id"]
     assert deal["stage_history"] == [
         {"stage": "lead-in", "at": "2026-11-23T10:00:00+08:00", "by": "alice"}
@@ -650,7 +650,7 @@ def test_rm_of_a_converted_lead_keeps_the_customers_copy(crm):
     assert run("lead", "rm", lid).code == 0
     s = Store(crm)
     assert "Wants samples" in [a["text"] for a in s.timeline(cid)]
-    assert s.all("lead") == []
+    assert s.query("lead") == []
 
 
 # ----- domain functions -----------------------------------------------------------------
@@ -663,13 +663,16 @@ def test_domain_add_and_select(store):
     assert warnings == []
     assert a["name"] == "Li Wei" and a["company"] is None and a["tags"] == ["a", "b"]
     b, _ = leads.add(store, ChangeSet.of(name="Ana", company="Café Río", batches=["b1"]))
-    recs = store.all("lead")
-    assert [r["name"] for r in leads.select(recs, sort="name")] == ["Ana", "Li Wei"]
-    assert leads.select(recs, search="cafe rio") == [b]
-    assert leads.select(recs, batch="b1") == [b]
-    assert leads.select(recs, statuses=["new"], owner="alice", search="x.cn") == [a]
+    recs = store.query("lead")
+    assert [r["name"] for r in leads.select(recs, leads.LeadFilter(sort="name"))] == [
+        "Ana",
+        "Li Wei",
+    ]
+    assert leads.select(recs, leads.LeadFilter(search="cafe rio")) == [b]
+    assert leads.select(recs, leads.LeadFilter(batch="b1")) == [b]
+    assert leads.select(recs, leads.LeadFilter(("new",), owner="alice", search="x.cn")) == [a]
     with pytest.raises(CrmError, match="unknown lead status 'won'"):
-        leads.select(recs, statuses=["won"])
+        leads.select(recs, leads.LeadFilter(("won",)))
 
 
 def test_domain_matches_phone_digits(store):

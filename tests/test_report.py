@@ -37,7 +37,7 @@ from conftest import NOW, _write_tz, run, set_settings, snapshot
 from rich.cells import cell_len
 
 from crmcli.dates import parse_iso
-from crmcli.reports.base import Window
+from crmcli.reports.base import Scope, Window
 from crmcli.reports.customers import apply_tiers, customers
 from crmcli.reports.forecast import forecast
 from crmcli.reports.funnel import funnel
@@ -176,7 +176,7 @@ USD = "USD"
 
 def test_funnel_every_figure(full):
     store, c, d = full
-    data = funnel(store.all("deal"), store.settings, store.ctx.now())
+    data = funnel(store.query("deal"), Scope(store.settings, store.ctx.now()))
     assert data["report"] == "funnel"
     assert (data["since"], data["until"], data["owner"]) == (None, None, None)
     rows = {r["stage"]: r for r in data["stages"]}
@@ -211,8 +211,8 @@ def test_funnel_every_figure(full):
 
 def test_funnel_owner_and_window(full):
     store, c, d = full
-    deals, s, now = store.all("deal"), store.settings, store.ctx.now()
-    bob = funnel(deals, s, now, owner="bob")  # D2, D5, D6, D9
+    deals, s, now = store.query("deal"), store.settings, store.ctx.now()
+    bob = funnel(deals, Scope(s, now, owner="bob"))  # D2, D5, D6, D9
     assert [r["reached"] for r in bob["stages"]] == [4, 3, 3, 2]
     assert [r["conversion"] for r in bob["stages"]] == [D("75.0"), D("100.0"), D("66.7"),
                                                          D("100.0")]  # fmt: skip
@@ -221,8 +221,8 @@ def test_funnel_owner_and_window(full):
     assert bob["win_rate"] == D("100.0")
     assert bob["unknown_stages"] == []
     # created 2026-10-01 .. 2026-10-31: D2 and D4
-    w = funnel(deals, s, now, since=at("2026-10-01", store),
-               until=at("2026-10-31T23:59:59", store))  # fmt: skip
+    w = funnel(deals, Scope(s, now, since=at("2026-10-01", store),
+                            until=at("2026-10-31T23:59:59", store)))  # fmt: skip
     assert [r["reached"] for r in w["stages"]] == [2, 2, 2, 2]
     assert [r["count"] for r in w["stages"]] == [0, 0, 0, 1]
     assert w["won"] == {"count": 1, "amount": {USD: D(600)}}
@@ -269,7 +269,7 @@ def test_funnel_one_stage_pipeline(crm):
         status="open",
         stage_history=[{"stage": "new", "at": T("11-01T10:00"), "by": "alice"}],
     )
-    data = funnel(store.all("deal"), store.settings, store.ctx.now())
+    data = funnel(store.query("deal"), Scope(store.settings, store.ctx.now()))
     assert len(data["stages"]) == 1
     row = data["stages"][0]
     assert (row["stage"], row["reached"], row["count"], row["next"]) == ("active", 2, 1, "won")
@@ -308,7 +308,7 @@ def test_unknown_stage_everywhere(crm):
 
 def test_forecast_every_figure(full):
     store, c, d = full
-    data = forecast(store.all("deal"), store.settings, store.ctx.now())
+    data = forecast(store.query("deal"), Scope(store.settings, store.ctx.now()))
     assert data["report"] == "forecast"
     assert data["commit_probability"] == 70
     m = data["months"]
@@ -336,7 +336,7 @@ def test_forecast_every_figure(full):
 
 def test_forecast_months_owner_and_commit_setting(full, crm):
     store, c, d = full
-    one = forecast(store.all("deal"), store.settings, store.ctx.now(), months=1)
+    one = forecast(store.query("deal"), Scope(store.settings, store.ctx.now()), months=1)
     assert [x["month"] for x in one["months"]] == ["2026-11"]
     assert one["later"] == {"count": 2, "best_case": {USD: D(2700)}, "commit": {USD: D(2000)},
                             "weighted": {USD: D("1570.00")}}  # fmt: skip
@@ -356,7 +356,7 @@ def test_forecast_months_owner_and_commit_setting(full, crm):
 
 def test_owners_every_figure(full):
     store, c, d = full
-    data = owners(store.all("deal"), store.all("task"), store.settings, store.ctx.now())
+    data = owners(store.query("deal"), store.query("task"), Scope(store.settings, store.ctx.now()))
     assert data["report"] == "owners"
     rows = {o["owner"]: o for o in data["owners"]}
     assert [o["owner"] for o in data["owners"]] == ["alice", "bob", "carol"]
@@ -405,7 +405,9 @@ def test_owners_window_and_owner(full):
 
 def test_customers_every_figure(full):
     store, c, d = full
-    data = customers(store.all("customer"), store.all("deal"), store.settings, store.ctx.now())
+    data = customers(
+        store.query("customer"), store.query("deal"), Scope(store.settings, store.ctx.now())
+    )
     assert data["report"] == "customers"
     assert data["totals"] == {"EUR": D(800), USD: D(1600)}
     assert data["tiers"] == {"A": 3, "B": 0, "C": 2}
@@ -441,7 +443,9 @@ def test_customers_abc_boundaries(store):
     store.create("customer", name="X7")
     store.create("deal", title="orphan", amount=D(9), stage="new", status="won",
                  closed_at=T("11-01T10:00"))  # fmt: skip
-    data = customers(store.all("customer"), store.all("deal"), store.settings, store.ctx.now())
+    data = customers(
+        store.query("customer"), store.query("deal"), Scope(store.settings, store.ctx.now())
+    )
     got = [(r["name"], r["tier"], r["cumulative_share"].get(USD)) for r in data["customers"]]
     assert got == [
         ("X1", "A", D("50.0")),  # before 0%
@@ -462,7 +466,9 @@ def test_customers_ties_share_a_tier(store):
         cid = store.create("customer", name=name)["id"]
         store.create("deal", title=f"d{name}", customer=cid, amount=D(amount), stage="new",
                      status="won", closed_at=T("11-01T10:00"))  # fmt: skip
-    data = customers(store.all("customer"), store.all("deal"), store.settings, store.ctx.now())
+    data = customers(
+        store.query("customer"), store.query("deal"), Scope(store.settings, store.ctx.now())
+    )
     # R comes after Q (85% before it) but has Q's revenue: it gets Q's tier
     assert [(r["name"], r["tier"]) for r in data["customers"]] == [("P", "A"), ("Q", "A"),
                                                                    ("R", "A")]  # fmt: skip
@@ -496,7 +502,7 @@ def test_customers_apply_writes_tiers_but_not_manual_ones(full, crm):
 
     assert state.store.messages == ["report: set ABC tier of 4 customers (A 2, C 2)"]
     fresh = Store(crm)
-    tiers = {x["name"]: x["tier"] for x in fresh.all("customer")}
+    tiers = {x["name"]: x["tier"] for x in fresh.query("customer")}
     assert tiers == {"Acme": "A", "北京机械有限公司": "A", "Globex": "C", "Umbrella": "C",
                      "Initech": "B"}  # fmt: skip
     changed = {p for p, b in snapshot(crm).items() if before.get(p) != b}
@@ -512,7 +518,9 @@ def test_customers_apply_writes_tiers_but_not_manual_ones(full, crm):
 def test_customers_apply_notes_the_change(full):
     store, c, d = full
     with store.lock():
-        data = customers(store.all("customer"), store.all("deal"), store.settings, store.ctx.now())
+        data = customers(
+            store.query("customer"), store.query("deal"), Scope(store.settings, store.ctx.now())
+        )
         changes = apply_tiers(store, data)
     assert {rec["name"] for rec, _, _ in changes} == {"Acme", "北京机械有限公司", "Globex",
                                                        "Umbrella"}  # fmt: skip
@@ -531,7 +539,7 @@ def test_customers_apply_refuses_owner(full, crm):
 
 def test_sources_every_figure(full):
     store, c, d = full
-    data = sources(store.all("lead"), store.all("deal"), store.settings, store.ctx.now())
+    data = sources(store.query("lead"), store.query("deal"), Scope(store.settings, store.ctx.now()))
     assert data["report"] == "sources"
     assert [s["source"] for s in data["sources"]] == ["referral", "website", "trade-show",
                                                       "email", "event", "phone", None]  # fmt: skip
@@ -571,7 +579,7 @@ def test_sources_deal_counted_once_in_total(store):
                         closed_at=T("11-01T10:00"))["id"]  # fmt: skip
     store.create("lead", name="A", source="web", status="converted", deal=deal)
     store.create("lead", name="B", source="event", status="converted", deal=deal)
-    data = sources(store.all("lead"), store.all("deal"), store.settings, store.ctx.now())
+    data = sources(store.query("lead"), store.query("deal"), Scope(store.settings, store.ctx.now()))
     assert data["total"]["deals_won"] == 1 and data["total"]["won_amount"] == {USD: D(5)}
 
 
@@ -580,8 +588,8 @@ def test_sources_deal_counted_once_in_total(store):
 
 def test_stalled_every_figure(full):
     store, c, d = full
-    data = stalled(store.all("deal"), store.all("activity"), store.all("customer"),
-                   store.settings, store.ctx.now())  # fmt: skip
+    data = stalled(store.query("deal"), store.query("activity"), store.query("customer"),
+                   Scope(store.settings, store.ctx.now()))  # fmt: skip
     assert data["report"] == "stalled" and data["days"] == 14
     # D10 idle since 05-10, D4 since 11-01, D5 since its call on 11-08;
     # D7 had a note on 11-20, D6 is 3 days old, D8 is snoozed until 12-01
@@ -650,14 +658,14 @@ def test_several_currencies_are_never_added(crm):
                      status="open", close_date="2026-12-01", created=T("10-01T10:00"),
                      stage_history=[{"stage": "proposal", "at": T("10-01T10:00"),
                                      "by": "alice"}])  # fmt: skip
-    f = funnel(store.all("deal"), store.settings, store.ctx.now())
+    f = funnel(store.query("deal"), Scope(store.settings, store.ctx.now()))
     # a deal without a currency is in the CRM's currency (USD here)
     assert f["stages"][2]["amount"] == {"CNY": D(300), "EUR": D(200), USD: D(157)}
     assert f["stages"][2]["weighted"] == {"CNY": D(150), "EUR": D(100), USD: D("78.50")}
     assert f["open"]["amount"] == {"CNY": D(300), "EUR": D(200), USD: D(157)}
-    fc = forecast(store.all("deal"), store.settings, store.ctx.now())
+    fc = forecast(store.query("deal"), Scope(store.settings, store.ctx.now()))
     assert fc["months"][1]["best_case"] == {"CNY": D(300), "EUR": D(200), USD: D(157)}
-    st = stalled(store.all("deal"), [], [], store.settings, store.ctx.now())
+    st = stalled(store.query("deal"), [], [], Scope(store.settings, store.ctx.now()))
     assert st["total"]["amount"] == {"CNY": D(300), "EUR": D(200), USD: D(157)}
     r = run("report", "forecast")
     assert r.code == 0
@@ -804,20 +812,22 @@ def test_customers_count_a_deal_of_a_merged_away_customer_for_the_one_kept(store
 def test_owners_and_stalled_read_only_what_they_are_given(full):
     """The commands pass light records and projections (the whole ones cost seconds
     and a hundred MB at 100,000 records): the answers are those of whole records."""
-    from crmcli.reports.owners import DEAL_FIELDS
+    from crmcli.reports.owners import DEAL_FIELDS, TASK_FIELDS
 
     store, _c, _d = full
     now = store.ctx.now()
     since = at("2026-01-01T00:00", store)
-    deals, tasks = store.all("deal"), store.all("task")
+    deals, tasks = store.query("deal"), store.query("task")
     assert tasks and any(t.get("status") == "done" for t in tasks)
-    whole = owners(deals, tasks, store.settings, now, since=since, until=None)
-    light = owners(store.project("deal", DEAL_FIELDS), store.light("task"), store.settings,
-                   now, since=since, until=None)  # fmt: skip
+    whole = owners(deals, tasks, Scope(store.settings, now, since=since))
+    light = owners(store.query("deal", fields=DEAL_FIELDS), store.query("task", fields=TASK_FIELDS),
+                   Scope(store.settings, now, since=since))  # fmt: skip
     assert light == whole
-    whole = stalled(deals, store.all("activity"), store.all("customer"), store.settings, now)
-    light = stalled(store.find("deal", status="open"), store.all("activity"),
-                    store.light("customer"), store.settings, now)  # fmt: skip
+    whole = stalled(
+        deals, store.query("activity"), store.query("customer"), Scope(store.settings, now)
+    )
+    light = stalled(store.query("deal", {"status": "open"}), store.query("activity"),
+                    store.query("customer", fields=("id", "name")), Scope(store.settings, now))  # fmt: skip
     assert light == whole and whole["deals"]
 
 
@@ -829,19 +839,20 @@ def test_customers_and_sources_read_only_what_they_are_given(full, monkeypatch):
     now, settings = store.ctx.now(), store.settings
     gone = store.create("customer", name="Merged away")["id"]
     store.write_tombstone("customer", gone, _c["acme"])
-    assert store.tombstones("customer") == {gone: _c["acme"]}
+    [tomb] = store.query("customer", {"merged": True}, fields=("id", "merged_into"))
+    assert tomb == {"id": gone, "merged_into": _c["acme"]}
     monkeypatch.setenv("CRM_NO_INDEX", "1")
-    assert Store(store.root).tombstones("customer") == {gone: _c["acme"]}
+    assert Store(store.root).query("customer", {"merged": True}, fields=tuple(tomb)) == [tomb]
     monkeypatch.delenv("CRM_NO_INDEX")
-    everyone = store.all("customer", tombstones=True)
-    merged = {c["id"]: c["merged_into"] for c in everyone if "merged_into" in c}
+    everyone = [*store.query("customer"), *store.query("customer", {"merged": True})]
+    merged = [c for c in everyone if "merged_into" in c]
     live = [c for c in everyone if "merged_into" not in c]
-    deals, won = store.all("deal"), store.find("deal", status="won")
+    deals, won = store.query("deal"), store.query("deal", {"status": "won"})
     assert won and len(won) < len(deals)
-    whole = customers(live, deals, settings, now, merged=merged)
-    light = customers(store.project("customer", CUSTOMER_FIELDS), won, settings, now,
-                      merged=store.tombstones("customer"))  # fmt: skip
+    whole = customers(live, deals, Scope(settings, now), merged=merged)
+    light = customers(store.query("customer", fields=CUSTOMER_FIELDS), won, Scope(settings, now),
+                      merged=store.query("customer", {"merged": True}))  # fmt: skip
     assert light == whole and whole["totals"]
-    whole = sources(store.all("lead"), deals, settings, now)
-    light = sources(store.project("lead", LEAD_FIELDS), won, settings, now)
+    whole = sources(store.query("lead"), deals, Scope(settings, now))
+    light = sources(store.query("lead", fields=LEAD_FIELDS), won, Scope(settings, now))
     assert light == whole and whole["total"]["deals_won"]

@@ -127,7 +127,7 @@ def test_two_processes_adding_500_records_each_lose_nothing(crm):
     files = list((crm / "customers").glob("*.yaml"))
     assert len(files) == 1003
     assert_all_parse(crm)
-    names = {r["name"] for r in Store(crm).all("customer")}
+    names = {r["name"] for r in Store(crm).query("customer")}
     assert names == {f"{t}-{i}" for t in "AB" for i in range(500)} | {f"Cli {i}" for i in range(3)}
     assert not [p for p in (crm / "customers").iterdir() if p.name.endswith(".tmp")]
     r = run("doctor")
@@ -290,9 +290,9 @@ def test_merge_failing_half_way_loses_no_data(crm, store, acme, monkeypatch):
     assert r.code == 1 and r.err.startswith("Error: cannot write ")
     assert_all_parse(crm)
     s = Store(crm)
-    emails = {e for c in s.all("customer") for e in c["emails"]}
+    emails = {e for c in s.query("customer") for e in c["emails"]}
     assert {"info@acme.de", "sales@acme.de"} <= emails
-    assert any(a["text"] == "met at the fair" for a in s.all("activity"))
+    assert any(a["text"] == "met at the fair" for a in s.query("activity"))
     assert not list(crm.rglob("*.tmp"))
 
 

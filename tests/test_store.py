@@ -306,7 +306,7 @@ def test_broken_file_is_skipped_with_a_warning_naming_it(store, crm):
     (crm / "customers" / "bad00001.yaml").write_text("name: [\n", encoding="utf-8")
     (crm / "customers" / "bad00002.yaml").write_text("name: X\nemails: 7\n", encoding="utf-8")
     s = Store(crm)
-    assert [r["name"] for r in s.all("customer")] == ["Good"]
+    assert [r["name"] for r in s.query("customer")] == ["Good"]
     assert any("customers/bad00001.yaml: not valid YAML" in w for w in s.warnings)
     assert any("customers/bad00002.yaml" in w for w in s.warnings)
     r = run("customer", "list", "--format", "json")
@@ -453,8 +453,10 @@ def test_tombstones_lead_to_the_record_kept(store, crm):
     assert s.load("customer", "old00001")["id"] == "keep0001"
     assert s.resolve("customer", "old00001")["id"] == "keep0001"
     assert s.resolve("customer", "old0")["id"] == "keep0001"
-    assert [r["id"] for r in s.all("customer")] == ["keep0001"]
-    assert sorted(r["id"] for r in s.all("customer", tombstones=True)) == ["keep0001", "old00001"]
+    assert [r["id"] for r in s.query("customer")] == ["keep0001"]
+    assert sorted(
+        r["id"] for r in [*s.query("customer"), *s.query("customer", {"merged": True})]
+    ) == ["keep0001", "old00001"]
     assert run("customer", "show", "old00001", "--format", "json").json()["id"] == "keep0001"
 
 

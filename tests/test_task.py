@@ -644,11 +644,16 @@ def test_select_and_order_without_the_cli(store):
         {"id": "e", "title": "e", "status": "done", "due": "2026-11-01T10:00:00+08:00",
          "priority": "normal"},
     ]  # fmt: skip
-    assert [t["id"] for t in tasks.by_urgency(tasks.select(recs, now), TZ)] == ["d", "b", "a", "c"]
-    assert [t["id"] for t in tasks.select(recs, now, overdue=True)] == ["d"]
-    assert [t["id"] for t in tasks.select(recs, now, status="done")] == ["e"]
+    assert [t["id"] for t in tasks.by_urgency(tasks.select(recs, now, tasks.TaskFilter()), TZ)] == [
+        "d",
+        "b",
+        "a",
+        "c",
+    ]
+    assert [t["id"] for t in tasks.select(recs, now, tasks.TaskFilter(overdue=True))] == ["d"]
+    assert [t["id"] for t in tasks.select(recs, now, tasks.TaskFilter(status="done"))] == ["e"]
     with pytest.raises(Exception, match="status"):
-        tasks.select(recs, now, status="later")
+        tasks.select(recs, now, tasks.TaskFilter(status="later"))
 
 
 def test_domain_add_and_done(store: Store):

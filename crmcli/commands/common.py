@@ -59,7 +59,7 @@ def _completer(kind: str) -> Callable[[str], list[tuple[str, str]]]:
 
         try:
             store = get_store()
-            records = store.all(kind)
+            records = store.query(kind, fields=("id", models.NAME_FIELD[kind]))
         except Exception:  # noqa: BLE001 - completion must never fail loudly
             return []
         want = fold(incomplete)
@@ -201,10 +201,14 @@ def output_list(
     """Print a list: JSON array of records, CSV of `csv_columns`, or a table; --limit N
     keeps the first N in every format, a table shows 50 by default."""
     from crmcli import render
-    from crmcli.encode import write_csv
+    from crmcli.encode import JsonRecords, write_csv
 
     if fmt == ListFormat.json:
-        render.print_json(list(limited(records, limit)))
+        shown = limited(records, limit)
+        if isinstance(shown, JsonRecords):  # already JSON: printed as it is
+            render.print_json_lines(shown.lines)
+        else:
+            render.print_json(list(shown))
     elif fmt == ListFormat.csv:
         write_csv(limited(records, limit), csv_columns, render.raw(sys.stdout))
     else:
@@ -212,7 +216,14 @@ def output_list(
         shown = records[:n] if n else records
         more = len(records) - len(shown)
         footer = f"{more} more not shown (--limit 0 shows all)" if more > 0 else None
-        render.table(columns, [row(r) for r in shown], title=title, footer=footer, empty=empty)
+        render.table(
+            columns,
+            [row(r) for r in shown],
+            title=title,
+            footer=footer,
+            empty=empty,
+            omit_same=True,
+        )
 
 
 def confirm_added(
@@ -289,6 +300,19 @@ def format_option(fmt: ShowFormatOpt = ShowFormat.table) -> None:
     """--format of `add` and `edit`."""
 
 
+EditorOpt = Annotated[
+    bool,
+    typer.Option(
+        "--editor",
+        help="Edit the record's YAML in $VISUAL or $EDITOR instead; saved only when valid.",
+    ),
+]
+
+
+def editor_option(editor: EditorOpt = False) -> None:
+    """--editor of `edit` (customers, leads, deals, tasks)."""
+
+
 def unset_option(kind: str) -> Callable[..., None]:
     """--unset of `KIND edit`, its help naming the fields models.UNSETTABLE lists."""
     from crmcli import models
@@ -330,7 +354,7 @@ LIST_OPTIONS = {"email": "emails", "phone": "phones", "tag": "tags", "line": "li
 # Options (and names `--unset` takes) for a field of another name.
 UNSET_NAMES = {"close": "close_date"}
 # Parameters of `add` and `edit` that are not changes to the record.
-NOT_CHANGES = ("ctx", "ref", "fmt", "field", "unset", "replace_lines")
+NOT_CHANGES = ("ctx", "ref", "contact", "fmt", "field", "unset", "replace_lines", "editor")
 
 
 def _option_change(param: str) -> tuple[str, str]:
@@ -407,11 +431,36 @@ def add_record(ctx: typer.Context, kind: str, add: Callable[..., Any], fmt: Show
     confirm_added(fmt, kind, rec, warnings=warnings)
 
 
+def edit_in_editor(
+    ctx: typer.Context,
+    kind: str,
+    ref: str,
+    resolve: Callable[[Any, str], dict[str, Any]] | None = None,
+) -> bool:
+    """With --editor, `KIND edit REF` opens the record's YAML in the user's editor
+    (crmcli.editor) and says what came of it: True when it ran. Other changes
+    beside it are a usage error."""
+    if not ctx.params.get("editor"):
+        return False
+    if not change_set(ctx).empty or ctx.params.get("unset"):
+        ctx.fail("--editor edits the whole record: give no other change with it")
+    from crmcli import editor
+
+    store = get_store()
+    before = resolve(store, ref) if resolve else store.resolve(kind, ref)
+    rec = editor.edit(store, kind, before["id"])
+    confirm_updated(ctx.params.get("fmt") or ShowFormat.table, kind, before, rec or before)
+    return True
+
+
 def edit_record(
     ctx: typer.Context, kind: str, ref: str, edit: Callable[..., Any], fmt: ShowFormat
 ) -> None:
     """The body of `customer edit` and `lead edit`: the change set, the domain's
-    `edit` as a single-record mutation, the confirmation (with its warnings)."""
+    `edit` as a single-record mutation, the confirmation (with its warnings); with
+    --editor, the record's YAML in the user's editor (edit_in_editor)."""
+    if edit_in_editor(ctx, kind, ref):
+        return
     changes = change_set(ctx, edit=True)
     before, rec, warnings = mutate(kind, ref, lambda s, r: (r, *edit(s, r, changes)))
     confirm_updated(fmt, kind, before, rec, warnings)

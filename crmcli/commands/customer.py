@@ -1,4 +1,4 @@
-"""crm customer ...: add, list, show, edit, contact add, note, assign, merge, rm."""
+"""crm customer ...: add, list, show, edit, contact add|edit|rm, note, assign, merge, rm."""
 
 from typing import Annotated, Any
 
@@ -87,23 +87,13 @@ def list_cmd(
 
     store = get_store()
     region = store.settings.get("default_region")
-    records = customers.select(
-        store.all("customer"),
-        tag=tag,
-        owner=owner,
-        source=source,
-        search=search,
-        sort=sort,
-        region=region,
-        tz=store.ctx.tz,
-    )
+    f = customers.CustomerFilter(tag=tag, owner=owner, source=source, search=search, sort=sort)
+    records = customers.list_customers(store, f)
     output_list(
         records,
         fmt,
-        ["id", ("name", {"overflow": "fold", "ratio": 3, "min_width": 12}),
-         ("e-mail", {"overflow": "ellipsis", "no_wrap": True, "ratio": 3, "max_width": 26}),
-         ("phone", {"no_wrap": True}), ("owner", {"no_wrap": True}),
-         ("tags", {"overflow": "ellipsis", "no_wrap": True, "ratio": 2})],
+        ["id", "name", ("e-mail", {"priority": 3}), ("phone", {"priority": 2}), "owner",
+         ("tags", {"priority": 0})],
         lambda r: [r["id"], r["name"], (r["emails"] or [""])[0],
                    display_phone((r["phones"] or [""])[0], region), r["owner"], r["tags"]],
         csv_columns=CSV_COLUMNS,
@@ -133,6 +123,7 @@ def show_cmd(ref: CustomerRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
          for k, v in rec.items() if k not in ("contacts", "fields")]
         + [(f"fields.{k}", v) for k, v in rec["fields"].items()],
         title=f"{rec['name']} ({rec['id']})",
+        tz=store.ctx.tz,
     )  # fmt: skip
     show_related(rec["contacts"], links, timeline, region)
 
@@ -178,8 +169,16 @@ def show_related(
             )  # fmt: skip
     render.section("Timeline")
     render.table(
-        ["when", "by", "kind", ("text", {"overflow": "fold", "ratio": 1})],
-        [[time_text(a["at"]), a["by"], a["kind"], render.lines_cell(a["text"])] for a in timeline],
+        ["when", "by", "kind", ("text", {"wrap": True})],
+        [
+            [
+                time_text(a["at"], get_store().ctx.tz),
+                a["by"],
+                a["kind"],
+                render.lines_cell(a["text"]),
+            ]
+            for a in timeline
+        ],
         empty="  (no entries)",
     )
 
@@ -192,6 +191,7 @@ def show_related(
     common.record_edit_options,
     common.contact_edit_options,
     common.unset_option("customer"),
+    common.editor_option,
     common.format_option,
 )
 def edit_cmd(
@@ -244,6 +244,53 @@ def contact_add_cmd(
     for w in warnings:
         get_store().warn(w)
     print(f"Added contact {name} to customer {rec['id']}: {rec['name']}")
+
+
+@contact_app.command("edit")
+@common.with_options(
+    common.contact_edit_options, common.unset_option("contact"), common.format_option
+)
+def contact_edit_cmd(
+    ctx: typer.Context,
+    ref: CustomerRef,
+    contact: Annotated[str, typer.Argument(help="The contact's name (or id).", show_default=False)],
+    name: Annotated[str | None, typer.Option(help="New name.")] = None,
+    title: Annotated[str | None, typer.Option(help="Job title.")] = None,
+    email: EmailOpt = None,
+    phone: PhoneOpt = None,
+    **options: Any,
+) -> None:
+    """Change a contact of a company customer. --email and --phone add to what is there.
+
+    Example: crm customer contact edit "Acme GmbH" "Li Wei" --title "Head of Purchasing"
+    """
+    from crmcli import customers, render
+
+    changes = common.change_set(ctx, edit=True)
+    rec, person, warnings = common.mutate(
+        "customer", ref, lambda s, r: customers.edit_contact(s, r, contact, changes)
+    )
+    for w in warnings:
+        get_store().warn(w)
+    if options["fmt"] == ShowFormat.json:
+        render.print_json(person)
+    else:
+        print(f"Updated contact {person['name']} of customer {rec['id']}: {rec['name']}")
+
+
+@contact_app.command("rm")
+def contact_rm_cmd(
+    ref: CustomerRef,
+    name: Annotated[str, typer.Argument(help="The contact's name (or id).", show_default=False)],
+) -> None:
+    """Remove a contact from a company customer.
+
+    Example: crm customer contact rm "Acme GmbH" "Li Wei"
+    """
+    from crmcli import customers
+
+    rec, contact = common.mutate("customer", ref, lambda s, r: customers.remove_contact(s, r, name))
+    print(f"Removed contact {contact['name']} from customer {rec['id']}: {rec['name']}")
 
 
 common.add_note_command(app, "customer", 'echo "Called, wants a quote" | crm customer note acme -')

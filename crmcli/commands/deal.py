@@ -108,7 +108,8 @@ def stages_cmd(fmt: ShowFormatOpt = ShowFormat.table) -> None:
     from crmcli import deals, render
 
     store = get_store()
-    rows = deals.stage_counts(store.settings, store.all("deal"))
+    records = store.query("deal", fields=("status", "stage"))
+    rows = deals.stage_counts(store.settings, records)
     if fmt == ShowFormat.json:
         render.print_json(rows)
         return
@@ -124,7 +125,7 @@ def stages_cmd(fmt: ShowFormatOpt = ShowFormat.table) -> None:
             for r in rows
         ],
     )
-    warning = deals.removed_stage_warning(store.settings, store.all("deal"))
+    warning = deals.removed_stage_warning(store.settings, records)
     if warning:
         store.warn(warning)
 
@@ -171,6 +172,63 @@ def _flag_text(flags: list[str]) -> str:
     return ", ".join(FLAG_WORDS[f] for f in flags)
 
 
+def _deal_columns(store: Any, records: list[dict]) -> tuple[list[Any], Any, list[str]]:
+    """The table's columns, its row function and the flags shown (output_list leaves
+    out the columns empty or the same on every row)."""
+    from crmcli import deals
+    from crmcli.dates import parse_iso
+
+    names = {c["id"]: c["name"] for c in store.query("customer", fields=("id", "name"))}
+    today = store.ctx.now().date()
+    settings = store.settings
+    currencies = {d.get("currency") or settings["currency"] for d in records}
+    one_cur = currencies.pop() if len(currencies) == 1 else None
+    amounts = [d["amount"] for d in records if d.get("amount") is not None]
+    whole = all(Decimal(a) == Decimal(a).to_integral_value() for a in amounts)
+    flags = {d["id"]: deals.flags(settings, d, today) for d in records}
+    shown_flags = [f for f in FLAG_MARKS if any(f in fl for fl in flags.values())]
+
+    def close_label(value: Any) -> str:  # "Dec 15" this year, else the whole date
+        text = str(value or "")
+        if text[:4] == str(today.year) and len(text) == 10:
+            with contextlib.suppress(ValueError):
+                return day_text(date.fromisoformat(text), short=True)
+        return text
+
+    def amount(d: dict) -> str:
+        a, cur = d.get("amount"), None if one_cur else d.get("currency")
+        if a is not None and whole:
+            return f"{int(a):,}" + (f" {cur}" if cur else "")
+        return money_text(a, cur)
+
+    def closed(d: dict) -> str:  # the day it was won or lost (in the CRM's zone), and why lost
+        at = d.get("closed_at")
+        if not at:
+            return ""
+        day = close_label(parse_iso(at).astimezone(store.ctx.tz).date().isoformat())
+        return (
+            f"{day}: {d['lost_reason']}"
+            if d.get("status") == "lost" and d.get("lost_reason")
+            else day
+        )
+
+    # Columns empty or the same on every row are left out (output_list).
+    columns: list[Any] = [
+        "id", "title", ("customer", {"priority": 4, "min": 16}), ("stage", {"priority": 2, "min": 11}),
+        ("amount", {"justify": "right", "priority": 3}),  # one currency: named on the total
+        ("close", {"priority": 2, "min": 10}), ("closed", {"priority": 4, "min": 7}), "owner", ("", {"priority": 3}),
+    ]  # fmt: skip
+
+    def row(d: dict) -> list[Any]:
+        return [
+            d["id"], d["title"], names.get(d.get("customer"), d.get("customer")) or "",
+            d.get("stage"), amount(d), close_label(d.get("close_date")), closed(d), d.get("owner"),
+            "".join(FLAG_MARKS[f] for f in flags[d["id"]]),
+        ]  # fmt: skip
+
+    return columns, row, shown_flags
+
+
 @app.command("list")
 def list_cmd(
     stage: Annotated[str | None, typer.Option("--stage", help="Only in this stage.")] = None,
@@ -198,8 +256,7 @@ def list_cmd(
     from crmcli import deals
 
     store = get_store()
-    records = deals.select(
-        store,
+    f = deals.DealFilter(
         stage=stage,
         status=status.value if status else None,
         owner=owner,
@@ -207,69 +264,14 @@ def list_cmd(
         closing_before=deals.parse_day(store, closing_before) if closing_before else None,
         tag=tag,
     )
+    records = deals.list_deals(store, f)
     warning = deals.removed_stage_warning(store.settings, records)
     if warning:
         store.warn(warning)
-    names = {c["id"]: c["name"] for c in store.light("customer")}
-    today = store.ctx.now().date()
-    settings = store.settings
-    currencies = {d.get("currency") or settings["currency"] for d in records}
-    one_cur = currencies.pop() if len(currencies) == 1 else None
-    amounts = [d["amount"] for d in records if d.get("amount") is not None]
-    whole = all(Decimal(a) == Decimal(a).to_integral_value() for a in amounts)
-    flags = {d["id"]: deals.flags(settings, d, today) for d in records}
-    shown_flags = [f for f in FLAG_MARKS if any(f in fl for fl in flags.values())]
-
-    def close_label(value: Any) -> str:  # "Dec 15" this year, else the whole date
-        text = str(value or "")
-        if text[:4] == str(today.year) and len(text) == 10:
-            with contextlib.suppress(ValueError):
-                return day_text(date.fromisoformat(text), short=True)
-        return text
-
-    def amount(d: dict) -> str:
-        a, cur = d.get("amount"), None if one_cur else d.get("currency")
-        if a is not None and whole:
-            return f"{int(a):,}" + (f" {cur}" if cur else "")
-        return money_text(a, cur)
-
-    one_line = {"no_wrap": True}
-    spec: list[tuple[str, dict, Any, bool]] = [  # header, options, cell, shown
-        ("id", one_line, lambda d: d["id"], True),
-        # title and customer wrap within the room the other columns leave (80 columns)
-        ("title", {"overflow": "fold"}, lambda d: d["title"], True),
-        (
-            "customer",
-            {"overflow": "fold"},
-            lambda d: names.get(d.get("customer"), d.get("customer")) or "",
-            True,
-        ),
-        # Columns that would say the same on every row are left out (80 columns).
-        ("stage", one_line, lambda d: d.get("stage"), stage is None),
-        (
-            "amount",  # one currency: named on the total line
-            {"justify": "right", "no_wrap": True},
-            amount,
-            True,
-        ),
-        (
-            "close",
-            one_line,
-            lambda d: close_label(d.get("close_date")),
-            any(d.get("close_date") for d in records),
-        ),
-        ("owner", one_line, lambda d: d.get("owner"), len({d.get("owner") for d in records}) > 1),
-        ("", one_line, lambda d: "".join(FLAG_MARKS[f] for f in flags[d["id"]]), bool(shown_flags)),
-    ]
-    spec = [s for s in spec if s[3]]
-    columns: list[Any] = [(header, opts) for header, opts, _, _ in spec]
-
-    def row(d: dict) -> list[Any]:
-        return [cell(d) for _, _, cell, _ in spec]
-
+    columns, row, shown_flags = _deal_columns(store, records)
     output_list(records, fmt, columns, row, csv_columns=CSV_COLUMNS, limit=limit, empty="no deals")
     if fmt == ListFormat.table and records:
-        sums, missing = deals.totals(records, settings)
+        sums, missing = deals.totals(records, store.settings)
         text = ", ".join(money_text(v, c) for c, v in sums.items()) or "nothing"
         extra = f"; {missing} without an amount" if missing else ""
         print(f"Total: {text} ({len(records)} deal(s){extra})")
@@ -306,8 +308,8 @@ def show_cmd(ref: DealRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
         )  # fmt: skip
         return
     pairs = _show_pairs(store, rec, flags, probability, reasons)
-    render.record_view(pairs, title=f"{rec['title']} ({rec['id']})")
-    _show_sections(rec)
+    render.record_view(pairs, title=f"{rec['title']} ({rec['id']})", tz=store.ctx.tz)
+    _show_sections(rec, store.ctx.tz)
     show_related([], links, timeline)
     if deals.stage_removed(settings, rec):
         store.warn(
@@ -357,15 +359,15 @@ def _show_pairs(
     return pairs + [(f"fields.{k}", v) for k, v in rec["fields"].items()]
 
 
-def _show_sections(rec: dict) -> None:
-    """The lines, stage history and approvals under a deal in `show`."""
+def _show_sections(rec: dict, tz: Any) -> None:
+    """The lines, stage history and approvals under a deal in `show` (times in `tz`)."""
     from crmcli import render
     from crmcli.formats import time_text
 
     if rec["lines"]:
         render.section("Lines")
         render.table(
-            ["#", "sku", ("name", {"overflow": "fold"}), ("qty", {"justify": "right"}),
+            ["#", "sku", "name", ("qty", {"justify": "right"}),
              ("unit", {"justify": "right"}), ("total", {"justify": "right"}),
              ("list", {"justify": "right"}), ("floor", {"justify": "right"})],
             [[i + 1, ln.get("sku"), ln.get("name"), ln.get("qty"),
@@ -376,15 +378,15 @@ def _show_sections(rec: dict) -> None:
     render.section("Stage history")
     render.table(
         ["when", "stage", "by"],
-        [[time_text(h.get("at")), h.get("stage"), h.get("by")]
+        [[time_text(h.get("at"), tz), h.get("stage"), h.get("by")]
          for h in rec["stage_history"]],
         empty="  (no entries)",
     )  # fmt: skip
     if rec["approvals"]:
         render.section("Approvals")
         render.table(
-            ["when", "by", ("note", {"overflow": "fold", "ratio": 1})],
-            [[time_text(a.get("at")), a.get("by"), a.get("note")]
+            ["when", "by", ("note", {"wrap": True})],
+            [[time_text(a.get("at"), tz), a.get("by"), a.get("note")]
              for a in rec["approvals"]],
         )  # fmt: skip
 
@@ -395,6 +397,7 @@ def _show_sections(rec: dict) -> None:
     common.record_options,
     common.record_edit_options,
     common.unset_option("deal"),
+    common.editor_option,
     common.format_option,
 )
 def edit_cmd(
@@ -416,6 +419,8 @@ def edit_cmd(
     """
     from crmcli import deals
 
+    if common.edit_in_editor(ctx, "deal", ref):
+        return
     changes = common.change_set(ctx, edit=True)
     store = get_store()
     before, rec, reasons = common.mutate("deal", ref, lambda s, r: (r, *deals.edit(s, r, changes)))

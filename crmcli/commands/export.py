@@ -1,7 +1,7 @@
 """crm export: records out as JSON lines, CSV or vCard."""
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from enum import Enum
 from typing import Annotated
 
@@ -65,8 +65,6 @@ def export_command(
     """
 
     from crmcli import exporters
-    from crmcli.errors import CrmError
-    from crmcli.store import atomic_write, user_path
 
     store = get_store()
     kinds = exporters.parse_kinds(kind)
@@ -80,6 +78,24 @@ def export_command(
             out.write(text)
         out.flush()
         return
+    _write_file(parts, output, "vCards" if chosen == "vcf" else "records")
+
+
+def _from_name(output: str | None) -> str:
+    if output:
+        suffix = output.lower().rsplit(".", 1)[-1] if "." in output else ""
+        if suffix in ("csv", "vcf", "jsonl"):
+            return suffix
+        if suffix == "vcard":
+            return "vcf"
+    return "jsonl"
+
+
+def _write_file(parts: Iterable[tuple[str, int]], output: str, what: str) -> None:
+    """The export's parts into file `output`, atomically; says how many `what`."""
+    from crmcli.errors import CrmError
+    from crmcli.store import atomic_write, user_path
+
     target = user_path(output, "--output")
     if target.is_dir():
         raise CrmError(f"{output} is a directory; give a file name")
@@ -95,15 +111,4 @@ def export_command(
         atomic_write(target, encoded())
     except OSError as e:
         raise CrmError(f"cannot write {output}: {e.strerror}") from None
-    what = "vCards" if chosen == "vcf" else "records"
     print(f"Exported {count} {what} to {output}", file=sys.stderr)
-
-
-def _from_name(output: str | None) -> str:
-    if output:
-        suffix = output.lower().rsplit(".", 1)[-1] if "." in output else ""
-        if suffix in ("csv", "vcf", "jsonl"):
-            return suffix
-        if suffix == "vcard":
-            return "vcf"
-    return "jsonl"

@@ -98,26 +98,13 @@ def list_cmd(
     from crmcli import leads
 
     store = get_store()
-    statuses = [leads.check_status(s) for s in status or []]
-    records = leads.select(
-        store.find("lead", status=statuses or None, owner=owner),
-        statuses=statuses,
-        source=source,
-        owner=owner,
-        search=search,
-        tag=tag,
-        batch=batch,
-        sort=sort,
-        region=store.settings.get("default_region"),
-        tz=store.ctx.tz,
-    )
+    f = leads.LeadFilter(tuple(status or ()), source, owner, search, tag, batch, sort)
+    records = leads.list_leads(store, f)
     output_list(
         records,
         fmt,
-        ["id", ("name", {"overflow": "fold", "ratio": 3}),
-         ("company", {"overflow": "fold", "ratio": 3}), ("status", {"no_wrap": True}),
-         ("source", {"overflow": "fold", "ratio": 1}), ("owner", {"overflow": "fold", "ratio": 1}),
-         ("added", {"no_wrap": True})],
+        ["id", "name", ("company", {"priority": 3}), ("status", {"priority": 2}), "source",
+         "owner", ("added", {"priority": 2})],
         lambda r: [r["id"], r["name"], r["company"], r["status"], r["source"], r["owner"],
                    r["created"][:10]],
         csv_columns=CSV_COLUMNS,
@@ -157,6 +144,7 @@ def show_cmd(ref: LeadRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
         [(k, value(k, v)) for k, v in rec.items() if k != "fields"]
         + [(f"fields.{k}", v) for k, v in rec["fields"].items()],
         title=f"{rec['name']} ({rec['id']})",
+        tz=store.ctx.tz,
     )
     show_related([], {"tasks": tasks}, timeline)
 
@@ -168,6 +156,7 @@ def show_cmd(ref: LeadRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
     common.record_edit_options,
     common.contact_edit_options,
     common.unset_option("lead"),
+    common.editor_option,
     common.format_option,
 )
 def edit_cmd(

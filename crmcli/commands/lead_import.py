@@ -375,13 +375,13 @@ def _table(rows: list[dict[str, Any]]) -> None:
     files = {r["file"] for r in rows}
     many = len(files) > 1
     columns: list[Any] = [
-        ("where", {"no_wrap": True}),
-        ("outcome", {"no_wrap": True}),
-        ("name", {"overflow": "fold", "ratio": 2}),
-        ("reason", {"overflow": "fold", "ratio": 5}),
+        ("where", {"key": True}),
+        ("outcome", {"key": True}),
+        "name",
+        ("reason", {"wrap": True}),
     ]
     if many:
-        columns.insert(0, ("file", {"overflow": "fold", "ratio": 2}))
+        columns.insert(0, ("file", {"wrap": True}))
     table_rows = []
     for r in rows:
         where = f"card {r['card']}" if "card" in r else f"line {r['line']}"

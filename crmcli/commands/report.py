@@ -44,12 +44,19 @@ EIGHTHS = " ▏▎▍▌▋▊▉"
 # ----- helpers -------------------------------------------------------------------------
 
 
-def _window(store: Any, since: str | None, until: str | None) -> tuple[Any, Any]:
-    start = store.ctx.parse_when(since) if since else None
-    end = store.ctx.parse_when(until, end_of_day=True) if until else None
+def _report_scope(
+    store: Any, owner: str | None, since: str | None = None, until: str | None = None
+) -> Any:
+    """The reports' Scope: the settings, now, the --since/--until window, --owner."""
+    from crmcli.dates import parse_when
+    from crmcli.reports.base import Scope
+
+    now = store.ctx.now()
+    start = parse_when(since, now) if since else None
+    end = parse_when(until, now, end_of_day=True) if until else None
     if start and end and start > end:
         raise CrmError(f"--since {since} is after --until {until}")
-    return start, end
+    return Scope(store.settings, now, start, end, owner)
 
 
 def _emit_json(data: dict[str, Any]) -> None:
@@ -105,7 +112,15 @@ def _table(
 ) -> None:
     from crmcli import render
 
-    render.table(columns, rows, title=title, empty=empty or "nothing to show")
+    def lines(v: Any) -> Any:  # a cell of several lines (a deal and its customer)
+        return render.lines_cell(v) if isinstance(v, str) and "\n" in v else v
+
+    render.table(
+        columns,
+        [[lines(v) for v in row] for row in rows],
+        title=title,
+        empty=empty or "nothing to show",
+    )
 
 
 def _line(text: str = "") -> None:
@@ -143,8 +158,8 @@ def _more(rows: list[Any], shown: list[Any]) -> None:
         render.message(f"{len(rows) - len(shown)} more not shown (--limit 0 shows all)")
 
 
-R = {"justify": "right", "no_wrap": True}
-FOLD = {"overflow": "fold"}
+R = {"justify": "right"}
+NAME = {"key": True}  # the name of what a row is about: never cut nor dropped
 
 
 def _unknown_stages(rows: list[dict[str, Any]]) -> None:
@@ -180,10 +195,7 @@ def funnel_cmd(
     from crmcli.reports.funnel import funnel
 
     store = get_store()
-    start, end = _window(store, since, until)
-    data = funnel(
-        store.all("deal"), store.settings, store.ctx.now(), since=start, until=end, owner=owner
-    )
+    data = funnel(store.query("deal"), _report_scope(store, owner, since, until))
     if fmt == ShowFormat.json:
         _emit_json(data)
         return
@@ -198,7 +210,7 @@ def funnel_cmd(
         pad = (width - len(bar)) // 2
         rows.append([s["stage"], " " * pad + bar, s["reached"], _pct(s["conversion"])])
     _table(
-        [("stage", FOLD), ("", {"no_wrap": True, "min_width": width}), ("reached", R),
+        [("stage", NAME), ("", {"priority": 2}), ("reached", R),
          ("conv.", R)],
         rows,
         title=_title("Funnel", data, "deals created"),
@@ -223,7 +235,7 @@ def funnel_cmd(
             rows.append([key if i == 0 else "", data[key]["count"] if i == 0 else "", cur, amount,
                          "", ""])  # fmt: skip
     _table(
-        [("stage", FOLD), ("deals", R), "cur", ("amount", R), ("weighted", R), ("days", R)],
+        [("stage", NAME), ("deals", R), "cur", ("amount", R), ("weighted", R), ("days", R)],
         rows,
         title="Now in each stage",
     )
@@ -257,7 +269,7 @@ def forecast_cmd(
     from crmcli.reports.forecast import forecast
 
     store = get_store()
-    data = forecast(store.all("deal"), store.settings, store.ctx.now(), months=months, owner=owner)
+    data = forecast(store.query("deal"), _report_scope(store, owner), months=months)
     if fmt == ShowFormat.json:
         _emit_json(data)
         return
@@ -290,7 +302,7 @@ def forecast_cmd(
     if rows:
         _line()
         _table(
-            [("open deals", FOLD), ("deals", R), "cur", ("best case", R), ("commit", R),
+            [("open deals", NAME), ("deals", R), "cur", ("best case", R), ("commit", R),
              ("weighted", R)],
             rows,
             title="Not in these months",
@@ -317,18 +329,14 @@ def owners_cmd(
 
     Example: crm report owners --since 2026-07-01
     """
-    from crmcli.reports.owners import DEAL_FIELDS, owners
+    from crmcli.reports.owners import DEAL_FIELDS, TASK_FIELDS, owners
 
     store = get_store()
-    start, end = _window(store, since, until)
+    scope = _report_scope(store, owner, since, until)
     data = owners(
-        store.project("deal", DEAL_FIELDS),
-        store.light("task"),  # owner, status, due, done_at
-        store.settings,
-        store.ctx.now(),
-        since=start,
-        until=end,
-        owner=owner,
+        store.query("deal", fields=DEAL_FIELDS),
+        store.query("task", fields=TASK_FIELDS),
+        scope,
     )
     if fmt == ShowFormat.json:
         _emit_json(data)
@@ -345,7 +353,7 @@ def owners_cmd(
                  _days(o["avg_cycle_days"]) if first else ""]
             )  # fmt: skip
     _table(
-        [("owner", FOLD), ("open", R), ("won", R), ("lost", R), ("win %", R), "cur",
+        [("owner", NAME), ("open", R), ("won", R), ("lost", R), ("win %", R), "cur",
          ("won amount", R), ("cycle d", R)],
         rows,
         title=_title("Deals by owner", data, "closed"),
@@ -364,8 +372,8 @@ def owners_cmd(
              _bar(o["tasks_on_time"], done, width)]
         )  # fmt: skip
     _table(
-        [("owner", FOLD), ("on time", R), ("late", R), ("overdue", R), ("on time %", R),
-         ("", {"no_wrap": True})],
+        [("owner", NAME), ("on time", R), ("late", R), ("overdue", R), ("on time %", R),
+         ("", {"priority": 2})],
         rows,
         title=_title("Tasks by owner", data, "done"),
         empty="no owners",
@@ -379,6 +387,69 @@ def _share(part: int, whole: int) -> Decimal | None:
 
 
 # ----- customers -----------------------------------------------------------------------
+
+
+def _apply_tiers(store: Any, compute: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """report customers --apply: the report, computed under the lock, and the tiers
+    it wrote ({id, name, from, to} each)."""
+    from crmcli import render
+    from crmcli.reports.customers import apply_tiers
+
+    with store.lock():
+        data = compute()
+        changes = apply_tiers(store, data)
+        if changes:
+            counts = {t: sum(1 for _, _, n in changes if n == t) for t in "ABC"}
+            summary = ", ".join(f"{t} {n}" for t, n in counts.items() if n)
+            store.note_change(f"report: set ABC tier of {len(changes)} customers ({summary})")
+    applied = [
+        {"id": rec["id"], "name": rec["name"], "from": old, "to": new} for rec, old, new in changes
+    ]
+    new_tier = {a["id"]: a["to"] for a in applied}
+    for row in data["customers"]:
+        row["stored_tier"] = new_tier.get(row["id"], row["stored_tier"])
+    manual = sum(1 for r in data["customers"] if r["tier_manual"])
+    render.message(
+        f"Set the tier of {len(applied)} customer{'s' if len(applied) != 1 else ''}"
+        + (f"; left {manual} with a manual tier alone" if manual else "")
+    )
+    return data, applied
+
+
+def _customers_table(data: dict[str, Any], limit: int | None) -> None:
+    rows = []
+    shown = _limited(data["customers"], limit)
+    for c in shown:
+        tier = c["tier"] + ("*" if c["tier_manual"] else "")
+        money = [c["revenue"], c["share"], c["cumulative_share"]]
+        currencies = sorted(c["revenue"]) or [""]
+        for i, cur in enumerate(currencies):
+            first = i == 0
+            rows.append(
+                [c["rank"] if first else "", c["name"] if first else "", tier if first else "",
+                 cur, _num(money[0].get(cur)), _pct(money[1].get(cur)), _pct(money[2].get(cur)),
+                 c["purchases"] if first else "",
+                 _num(c["days_since_last_won"]) if first else ""]
+            )  # fmt: skip
+    _table(
+        [("#", R), ("customer", NAME), "tier", "cur",
+         ("revenue", R), ("share", R), ("cum.", R), ("buys", R), ("days", R)],
+        rows,
+        title=_title("Customers by won revenue", data, "won"),
+        empty="no customers",
+    )  # fmt: skip
+    _more(data["customers"], shown)
+    tiers = data["tiers"]
+    _line(
+        f"A: {tiers['A']}  B: {tiers['B']}  C: {tiers['C']}  "
+        "(A: first 80% of revenue, B: next 15%); days: since last won"
+    )
+    if any(c["tier_manual"] for c in data["customers"]):
+        _line("*: tier set by hand (tier_manual), --apply leaves it alone")
+    if data["without_customer"]["count"]:
+        w = data["without_customer"]
+        _line(f"Won deals with no customer on file: {w['count']} "
+              f"({_money_text(w['amount']).replace(chr(10), ', ')})")  # fmt: skip
 
 
 @app.command("customers")
@@ -404,88 +475,28 @@ def customers_cmd(
 
     Example: crm report customers --since -12m --apply
     """
-    from crmcli.reports.customers import CUSTOMER_FIELDS, apply_tiers, customers
+    from crmcli.reports.customers import CUSTOMER_FIELDS, customers
 
     store = get_store()
-    start, end = _window(store, since, until)
+    scope = _report_scope(store, owner, since, until)
     if apply and owner:
         raise CrmError("--apply ranks every customer: leave out --owner")
 
     def compute() -> dict[str, Any]:
         return customers(
-            store.project("customer", CUSTOMER_FIELDS),
-            store.find("deal", status="won"),  # only won deals count
-            store.settings,
-            store.ctx.now(),
-            since=start,
-            until=end,
-            owner=owner,
-            merged=store.tombstones("customer"),
+            store.query("customer", fields=CUSTOMER_FIELDS),
+            store.query("deal", {"status": "won"}),  # only won deals count
+            scope,
+            merged=store.query("customer", {"merged": True}),
         )
 
-    applied = None
-    if apply:
-        with store.lock():
-            data = compute()
-            changes = apply_tiers(store, data)
-            if changes:
-                counts = {t: sum(1 for _, _, n in changes if n == t) for t in "ABC"}
-                summary = ", ".join(f"{t} {n}" for t, n in counts.items() if n)
-                store.note_change(f"report: set ABC tier of {len(changes)} customers ({summary})")
-        applied = [
-            {"id": rec["id"], "name": rec["name"], "from": old, "to": new}
-            for rec, old, new in changes
-        ]
-        new_tier = {a["id"]: a["to"] for a in applied}
-        for row in data["customers"]:
-            row["stored_tier"] = new_tier.get(row["id"], row["stored_tier"])
-        manual = sum(1 for r in data["customers"] if r["tier_manual"])
-        from crmcli import render
-
-        render.message(
-            f"Set the tier of {len(applied)} customer{'s' if len(applied) != 1 else ''}"
-            + (f"; left {manual} with a manual tier alone" if manual else "")
-        )
-    else:
-        data = compute()
+    data, applied = _apply_tiers(store, compute) if apply else (compute(), None)
     data["applied"] = applied
     if fmt == ShowFormat.json:
         data["customers"] = list(limited(data["customers"], limit))
         _emit_json(data)
         return
-    rows = []
-    shown = _limited(data["customers"], limit)
-    for c in shown:
-        tier = c["tier"] + ("*" if c["tier_manual"] else "")
-        money = [c["revenue"], c["share"], c["cumulative_share"]]
-        currencies = sorted(c["revenue"]) or [""]
-        for i, cur in enumerate(currencies):
-            first = i == 0
-            rows.append(
-                [c["rank"] if first else "", c["name"] if first else "", tier if first else "",
-                 cur, _num(money[0].get(cur)), _pct(money[1].get(cur)), _pct(money[2].get(cur)),
-                 c["purchases"] if first else "",
-                 _num(c["days_since_last_won"]) if first else ""]
-            )  # fmt: skip
-    _table(
-        [("#", R), ("customer", {"overflow": "fold", "ratio": 1}), "tier", "cur",
-         ("revenue", R), ("share", R), ("cum.", R), ("buys", R), ("days", R)],
-        rows,
-        title=_title("Customers by won revenue", data, "won"),
-        empty="no customers",
-    )  # fmt: skip
-    _more(data["customers"], shown)
-    tiers = data["tiers"]
-    _line(
-        f"A: {tiers['A']}  B: {tiers['B']}  C: {tiers['C']}  "
-        "(A: first 80% of revenue, B: next 15%); days: since last won"
-    )
-    if any(c["tier_manual"] for c in data["customers"]):
-        _line("*: tier set by hand (tier_manual), --apply leaves it alone")
-    if data["without_customer"]["count"]:
-        w = data["without_customer"]
-        _line(f"Won deals with no customer on file: {w['count']} "
-              f"({_money_text(w['amount']).replace(chr(10), ', ')})")  # fmt: skip
+    _customers_table(data, limit)
 
 
 # ----- sources -------------------------------------------------------------------------
@@ -510,15 +521,11 @@ def sources_cmd(
     from crmcli.reports.sources import LEAD_FIELDS, sources
 
     store = get_store()
-    start, end = _window(store, since, until)
+    scope = _report_scope(store, owner, since, until)
     data = sources(
-        store.project("lead", LEAD_FIELDS),
-        store.find("deal", status="won"),  # only won deals count
-        store.settings,
-        store.ctx.now(),
-        since=start,
-        until=end,
-        owner=owner,
+        store.query("lead", fields=LEAD_FIELDS),
+        store.query("deal", {"status": "won"}),  # only won deals count
+        scope,
     )
     if fmt == ShowFormat.json:
         _emit_json(data)
@@ -537,7 +544,7 @@ def sources_cmd(
                  bar if first else "", s["deals_won"] if first else "", cur, amount]
             )  # fmt: skip
     _table(
-        [("source", FOLD), ("leads", R), ("conv.", R), ("rate", R), ("", {"no_wrap": True}),
+        [("source", NAME), ("leads", R), ("conv.", R), ("rate", R), ("", {"priority": 2}),
          ("won", R), "cur", ("won amount", R)],
         rows,
         title=_title("Lead sources", data, "leads created"),
@@ -573,13 +580,11 @@ def stalled_cmd(
 
     store = get_store()
     data = stalled(
-        store.find("deal", status="open"),
-        store.all("activity"),
-        store.light("customer"),  # names
-        store.settings,
-        store.ctx.now(),
+        store.query("deal", {"status": "open"}),
+        store.query("activity"),
+        store.query("customer", fields=("id", "name")),
+        _report_scope(store, owner),
         days=days,
-        owner=owner,
     )
     if fmt == ShowFormat.json:
         data["deals"] = list(limited(data["deals"], limit))
@@ -593,14 +598,12 @@ def stalled_cmd(
         deal = d["title"] + (f"\n{d['customer_name']}" if d["customer_name"] else "")
         when = f"{d['last_activity_at'][:10]}\n{d['last_activity']}"
         rows.append([deal, d["owner"] or "", stage, amount, d["idle_days"], when])
-    stage_width = max((len(str(r[2])) for r in rows), default=5)
     title = f"Deals idle for {data['days']} days or more"
     if data["owner"]:
         title += f" (owner {data['owner']})"
     _table(
-        [("deal", {"overflow": "fold", "ratio": 1}), ("owner", FOLD),
-         ("stage", {"overflow": "fold", "min_width": min(12, stage_width)}), ("amount", R),
-         ("days", R), ("last activity", {"overflow": "ellipsis", "no_wrap": True, "ratio": 1})],
+        [("deal", {"wrap": True}), ("owner", {"priority": 2}), "stage", ("amount", R), ("days", R),
+         ("last activity", {"priority": 0})],
         rows,
         title=title,
         empty="no stalled deals",

@@ -114,6 +114,13 @@ def add_cmd(
     common.confirm_added(options["fmt"], "task", rec, extra)
 
 
+def _kind_text(t: dict) -> str:
+    """A task's kind for a list: nothing for a todo; a complaint with its severity."""
+    if t.get("kind") == "complaint" and t.get("severity"):
+        return f"complaint ({t['severity']})"
+    return "" if t.get("kind") == "todo" else t.get("kind") or ""
+
+
 def _link_column(links: Any, t: dict) -> str:
     link = links.linked(t)
     return link[2] if link else ""
@@ -163,119 +170,63 @@ def list_cmd(
             raise CrmError("--due-contact lists customers: it takes --owner, --customer, --limit")
         _list_due_contact(store, now, owner, customer, limit, fmt)
         return
-    cust_id = store.resolve("customer", customer)["id"] if customer else None
-    deal_id = store.resolve("deal", deal)["id"] if deal else None
-    before = tasks.parse_due(store, due_before) if due_before else None
-    from crmcli import render
-    from crmcli.commands.common import default_limit, limited
-    from crmcli.encode import JsonRecords
+    f = tasks.TaskFilter(
+        status=status.value,
+        overdue=overdue,
+        due_before=tasks.parse_due(store, due_before) if due_before else None,
+        owner=owner,
+        kind=_v(kind),
+        customer=store.resolve("customer", customer)["id"] if customer else None,
+        deal=store.resolve("deal", deal)["id"] if deal else None,
+    )
+    # complaints: the tiers of the customers of the tasks' deals and leads too
+    links = tasks.Links.load(store) if f.kind == "complaint" else None
+    records = tasks.list_tasks(store, now, f, links)
+    columns, row = _task_columns(store, now, records, fmt, limit, f, links)
+    output_list(records, fmt, columns, row, csv_columns=CSV_COLUMNS, limit=limit, empty="no tasks")
 
-    lines = None
-    if kind is None and cust_id is None:
-        # The index has every task's JSON line, in urgency order: no record is loaded
-        # but the page a table shows (50 of 30,000 overdue, say).
-        lines = tasks.find_json(
-            store,
-            now,
-            status=status.value,
-            overdue=overdue,
-            due_before=before,
-            owner=owner,
-            deal=deal_id,
-        )
-    records: Any
-    if lines is not None:
-        if fmt == ListFormat.json:
-            render.print_json_lines(limited(lines, limit))
-            return
-        records = JsonRecords(lines)
-        links = None
-        if fmt == ListFormat.table:
-            page = default_limit(limit)
-            links = tasks.Links.for_tasks(store, records[:page] if page else records)
-    else:
-        need_links = cust_id is not None or kind == Kind.complaint or fmt == ListFormat.table
-        links = tasks.Links.load(store) if need_links else None
-        records = tasks.find(
-            store,
-            now,
-            status=status.value,
-            overdue=overdue,
-            due_before=before,
-            owner=owner,
-            kind=_v(kind),
-            customer=cust_id,
-            deal=deal_id,
-            links=links,
-        )
-        if kind == Kind.complaint:
-            records = tasks.by_complaint_rank(records, links, store.ctx.tz)  # type: ignore[arg-type]
-        else:
-            records = tasks.by_urgency(records, store.ctx.tz)
+
+def _task_columns(
+    store: Any, now: Any, records: Any, fmt: ListFormat, limit: int | None, f: Any, links: Any
+) -> tuple[list[Any], Any]:
+    """The table's columns and row function for these tasks (complaints: tier,
+    severity, age); output_list leaves out the columns empty or the same on every
+    shown row (80 columns are few)."""
+    from crmcli import tasks
+    from crmcli.commands.common import default_limit
+
+    n = default_limit(limit) if fmt == ListFormat.table else 0
+    page = records[:n] if n else records
+    if links is None:
+        links = tasks.Links.for_tasks(store, page) if fmt == ListFormat.table else tasks.Links()
     tz = store.ctx.tz
-
-    def when(t: dict) -> str:
-        due = tasks.due_of(t, tz)
-        return tasks.due_label(due, tz, now)
-
-    def late(t: dict) -> str:
-        due = tasks.due_of(t, tz)
-        if due is None or t["status"] != "open":
-            return ""
-        return tasks.late_by(due, now, tz) or ""
-
-    if kind == Kind.complaint:
+    if f.kind == "complaint":
         columns: list[Any] = [
-            ("id", {"no_wrap": True}), "tier", "severity", ("age", {"no_wrap": True}),
-            ("title", {"overflow": "fold", "ratio": 3}), ("for", {"overflow": "fold", "ratio": 2}),
-            "owner",
+            "id", ("tier", {"priority": 2}), ("severity", {"priority": 3}), "age", "title",
+            ("for", {"priority": 2}), "owner",
         ]  # fmt: skip
 
         def full_row(t: dict) -> list:
             from crmcli.dates import humanize_delta, parse_iso
 
             age = humanize_delta(now - parse_iso(t["created"], tz))
-            return [t["id"], links.tier_of(t), t["severity"], age, t["title"],  # type: ignore[union-attr]
+            return [t["id"], links.tier_of(t), t["severity"], age, t["title"],
                     _link_column(links, t), t["owner"]]  # fmt: skip
     else:
         columns = [
-            ("id", {"no_wrap": True}), ("due", {"no_wrap": True}), ("late", {"no_wrap": True}),
-            "pri", ("title", {"overflow": "fold", "ratio": 3}),
-            ("for", {"overflow": "fold", "ratio": 2}), "owner",
+            "id", ("due", {"priority": 4, "min": 12}), ("late", {"priority": 0}), "pri",
+            ("kind", {"priority": 2}), "title", ("for", {"priority": 2}), "owner",
         ]  # fmt: skip
 
         def full_row(t: dict) -> list:
+            due = tasks.due_of(t, tz)
+            late = tasks.late_by(due, now, tz) if due and t["status"] == "open" else None
             pri = "" if t["priority"] == "normal" else t["priority"]
             title = t["title"] if t["status"] == "open" else f"{t['title']} ({t['status']})"
-            return [t["id"], when(t), late(t), pri, title, _link_column(links, t), t["owner"]]
+            return [t["id"], tasks.due_label(due, tz, now), late or "", pri, _kind_text(t), title,
+                    _link_column(links, t), t["owner"]]  # fmt: skip
 
-    # Leave out the columns that would be empty on every shown row (80 columns are few).
-    keep = list(range(len(columns)))
-    if fmt == ListFormat.table:
-        n = default_limit(limit)
-        rows = [full_row(t) for t in (records[:n] if n else records)]
-        optional = {"late", "pri", "for", "tier"}
-        names = [col[0] if isinstance(col, tuple) else col for col in columns]
-        keep = [
-            i
-            for i, name in enumerate(names)
-            if (name not in optional or any(r[i] for r in rows)) and not (owner and name == "owner")
-        ]
-    columns = [columns[i] for i in keep]
-
-    def row(t: dict) -> list:
-        cells = full_row(t)
-        return [cells[i] for i in keep]
-
-    output_list(
-        records,
-        fmt,
-        columns,
-        row,
-        csv_columns=CSV_COLUMNS,
-        limit=limit,
-        empty="no tasks",
-    )
+    return columns, full_row
 
 
 def _list_due_contact(
@@ -292,9 +243,7 @@ def _list_due_contact(
     output_list(
         records,
         fmt,
-        [("id", {"no_wrap": True}), ("name", {"overflow": "fold", "ratio": 3}), "tier",
-         "cadence", ("last contact", {"no_wrap": True}), ("due since", {"no_wrap": True}),
-         "owner"],
+        ["id", "name", "tier", "cadence", "last contact", "due since", "owner"],
         lambda c: [c["id"], c["name"], c["tier"], c["cadence"], since(c["last_contact"]),
                    c["contact_due"][:10], c["owner"]],
         csv_columns=["id", "name", "tier", "cadence", "last_contact", "contact_due", "owner"],
@@ -327,7 +276,7 @@ def show_cmd(ref: TaskRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
     link = links.linked(rec)
     if link:
         pairs.append(("linked", f"{link[0]} {link[2]} ({link[1]})"))
-    render.record_view(pairs, title=f"{rec['title']} ({rec['id']})")
+    render.record_view(pairs, title=f"{rec['title']} ({rec['id']})", tz=store.ctx.tz)
 
 
 @app.command("done")
@@ -395,7 +344,11 @@ def snooze_cmd(
 
 @app.command("edit")
 @common.with_options(
-    _task_options, _link_options, common.unset_option("task"), common.format_option
+    _task_options,
+    _link_options,
+    common.unset_option("task"),
+    common.editor_option,
+    common.format_option,
 )
 def edit_cmd(
     ctx: typer.Context,
@@ -411,6 +364,8 @@ def edit_cmd(
     """
     from crmcli import tasks
 
+    if common.edit_in_editor(ctx, "task", ref, _resolve_open):
+        return
     changes = common.change_set(ctx, edit=True)
     before, rec = common.mutate(
         "task", ref, lambda s, r: (r, tasks.edit(s, r, changes)), _resolve_open
@@ -509,14 +464,11 @@ def export_cmd(
     from crmcli.store import atomic_write
 
     store = get_store()
-    records = tasks.by_urgency(
-        [
-            t
-            for t in store.all("task")
-            if t["status"] == "open" and t.get("due") and (owner is None or t.get("owner") == owner)
-        ],
-        store.ctx.tz,
-    )
+    records = [
+        t
+        for t in store.query("task", {"status": "open", "owner": owner}, order="list")
+        if t.get("due")
+    ]
     data = calendar_export.to_ics(
         records,
         tasks.Links.load(store),

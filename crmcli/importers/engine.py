@@ -167,7 +167,7 @@ def reject_reason(card: Card) -> str | None:
     return None
 
 
-# The fields of the records already in the CRM that Lookup reads (Store.project).
+# The fields of the records already in the CRM that Lookup reads (a Store.query projection).
 LEAD_FIELDS = ("id", "name", "company", "emails", "phones", "batches")
 CUSTOMER_FIELDS = ("id", "name", "emails", "phones", "contacts")
 
@@ -345,12 +345,14 @@ class Importer:
         """Import the cards in order. The caller holds the store's lock."""
         if self.lookup is None:
             self.lookup = Lookup(
-                self.store.project("lead", LEAD_FIELDS),
-                self.store.project("customer", CUSTOMER_FIELDS),
+                self.store.query("lead", fields=LEAD_FIELDS),
+                self.store.query("customer", fields=CUSTOMER_FIELDS),
             )
         if self.logged is None:  # (no lead imported before: no entry can be missing)
             imported = any(lead.get("batches") for lead in self.lookup.leads.values())
-            entries = self.store.project("activity", ("on", "kind", "text")) if imported else []
+            entries = (
+                self.store.query("activity", fields=("on", "kind", "text")) if imported else []
+            )
             self.logged = logged_batches(entries)
         for card in cards:
             if card["file"] not in self.files:

@@ -168,6 +168,30 @@ class Window:
         }
 
 
+@dataclass(frozen=True)
+class Scope:
+    """What every report runs over: the settings, now, the --since/--until window
+    (reports that take one) and --owner."""
+
+    settings: dict[str, Any]
+    now: datetime
+    since: datetime | None = None
+    until: datetime | None = None
+    owner: str | None = None
+
+    @property
+    def tz(self) -> tzinfo | None:
+        return self.now.tzinfo
+
+    @property
+    def window(self) -> Window:
+        return Window(self.since, self.until)
+
+    def head(self, report: str, *, window: bool = True) -> dict[str, Any]:
+        """The keys every report's JSON starts with."""
+        return {"report": report, **(self.window.as_dict() if window else {}), "owner": self.owner}
+
+
 def owned(rec: Record, owner: str | None) -> bool:
     """Does `rec` pass the --owner filter?"""
     return owner is None or rec.get("owner") == owner

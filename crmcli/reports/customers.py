@@ -26,8 +26,8 @@ from typing import Any
 from crmcli.models import Record
 from crmcli.reports.base import (
     Money,
+    Scope,
     Tally,
-    Window,
     add_money,
     amount_of,
     currency_of,
@@ -47,19 +47,16 @@ CUSTOMER_FIELDS = ("id", "name", "owner", "tier", "tier_manual")
 def customers(
     customer_records: list[Record],
     deals: list[Record],
-    settings: dict[str, Any],
-    now: datetime,
+    scope: Scope,
     *,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    owner: str | None = None,
-    merged: dict[str, str] | None = None,
+    merged: list[Record] | None = None,
 ) -> dict[str, Any]:
-    """The ranking; `merged` maps the ids of merged-away customers (tombstones) to
-    the customer each was merged into."""
-    tz = now.tzinfo
-    merged = merged or {}
-    window = Window(since, until)
+    """The ranking; `merged` are the tombstones of merged-away customers
+    (Store.query where merged), each naming the customer it was merged into."""
+    settings, now, owner = scope.settings, scope.now, scope.owner
+    tz = scope.tz
+    into = {t["id"]: t["merged_into"] for t in merged or []}
+    window = scope.window
     on_file = {c["id"] for c in customer_records}
     people = {c["id"]: c for c in customer_records if owner is None or c.get("owner") == owner}
     revenue: dict[str, Money] = {cid: {} for cid in people}
@@ -75,9 +72,9 @@ def customers(
             continue
         cid = deal.get("customer")
         seen: set[str] = set()
-        while cid in merged and cid not in seen:  # a chain of merges; never a loop
+        while cid in into and cid not in seen:  # a chain of merges; never a loop
             seen.add(cid)
-            cid = merged[cid]
+            cid = into[cid]
         cur, amount = currency_of(deal, settings), amount_of(deal)
         if cid not in people:
             if cid not in on_file and (owner is None or deal.get("owner") == owner):
@@ -91,6 +88,43 @@ def customers(
     def name_key(cid: str) -> tuple[str, str]:
         return (str(people[cid].get("name") or "").casefold(), cid)
 
+    totals, tiers, position, share, cumulative = _ranked(people, revenue, name_key)
+    today = now.date()
+    order = sorted(people, key=lambda c: (tiers[c], position[c], *name_key(c)))
+    rows = []
+    for rank, cid in enumerate(order, 1):
+        rec = people[cid]
+        last = last_won.get(cid)
+        rows.append(
+            {
+                "rank": rank,
+                "id": cid,
+                "name": rec.get("name"),
+                "tier": tiers[cid],
+                "stored_tier": rec.get("tier"),
+                "tier_manual": bool(rec.get("tier_manual")),
+                "revenue": money(revenue[cid]),
+                "share": share[cid],
+                "cumulative_share": cumulative[cid],
+                "purchases": purchases[cid],
+                "last_won": last.date().isoformat() if last else None,
+                "days_since_last_won": (today - last.date()).days if last else None,
+            }
+        )
+    return {
+        **scope.head("customers"),
+        "totals": money(totals),
+        "tiers": {t: sum(1 for c in people if tiers[c] == t) for t in ("A", "B", "C")},
+        "customers": rows,
+        "without_customer": without.as_dict(),
+    }
+
+
+def _ranked(
+    people: dict[str, Record], revenue: dict[str, Money], name_key: Any
+) -> tuple[Money, dict[str, str], dict[str, Fraction], dict[str, Any], dict[str, Any]]:
+    """Per currency, the customers by revenue: (totals, tier, position: the share
+    of the revenue of those ranked above, share and cumulative share by currency)."""
     totals: Money = {}
     for cid in people:
         for cur, value in revenue[cid].items():
@@ -119,37 +153,7 @@ def customers(
             share[cid][cur] = percent(value, total)
             cumulative[cid][cur] = percent(before, total)
 
-    today = now.date()
-    order = sorted(people, key=lambda c: (tiers[c], position[c], *name_key(c)))
-    rows = []
-    for rank, cid in enumerate(order, 1):
-        rec = people[cid]
-        last = last_won.get(cid)
-        rows.append(
-            {
-                "rank": rank,
-                "id": cid,
-                "name": rec.get("name"),
-                "tier": tiers[cid],
-                "stored_tier": rec.get("tier"),
-                "tier_manual": bool(rec.get("tier_manual")),
-                "revenue": money(revenue[cid]),
-                "share": share[cid],
-                "cumulative_share": cumulative[cid],
-                "purchases": purchases[cid],
-                "last_won": last.date().isoformat() if last else None,
-                "days_since_last_won": (today - last.date()).days if last else None,
-            }
-        )
-    return {
-        "report": "customers",
-        **window.as_dict(),
-        "owner": owner,
-        "totals": money(totals),
-        "tiers": {t: sum(1 for c in people if tiers[c] == t) for t in ("A", "B", "C")},
-        "customers": rows,
-        "without_customer": without.as_dict(),
-    }
+    return totals, tiers, position, share, cumulative
 
 
 def apply_tiers(store: Any, report: dict[str, Any]) -> list[tuple[Record, str | None, str]]:

@@ -13,7 +13,7 @@ Rules (documented in README, section reports):
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +22,7 @@ from crmcli.models import Record
 from crmcli.reports.base import (
     CENTS,
     Money,
+    Scope,
     Tally,
     add_money,
     amount_of,
@@ -64,15 +65,14 @@ def month_key(d: date) -> str:
 
 def forecast(
     deals: list[Record],
-    settings: dict[str, Any],
-    now: datetime,
+    scope: Scope,
     *,
     months: int = 3,
-    owner: str | None = None,
 ) -> dict[str, Any]:
+    settings, now, owner = scope.settings, scope.now, scope.owner
     if months < 1:
         raise CrmError(f"--months must be at least 1 (got {months})")
-    tz = now.tzinfo
+    tz = scope.tz
     today = now.date()
     probability = dict(pipeline(settings))
     threshold = Decimal(str(settings.get("commit_probability", 70)))
@@ -116,8 +116,7 @@ def forecast(
             later.add(*args)
 
     return {
-        "report": "forecast",
-        "owner": owner,
+        **scope.head("forecast", window=False),
         "commit_probability": threshold,
         "months": [{"month": k, **buckets[k].as_dict(), "won": won[k].as_dict()} for k in keys],
         "total": total.as_dict(),

@@ -17,15 +17,15 @@ Rules (documented in README, section reports):
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from crmcli.models import Record
 from crmcli.reports.base import (
     CENTS,
     Money,
+    Scope,
     Tally,
-    Window,
     add_money,
     amount_of,
     average_days,
@@ -42,15 +42,11 @@ from crmcli.reports.base import (
 
 def funnel(
     deals: list[Record],
-    settings: dict[str, Any],
-    now: datetime,
-    *,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    owner: str | None = None,
+    scope: Scope,
 ) -> dict[str, Any]:
-    tz = now.tzinfo
-    window = Window(since, until)
+    settings, owner = scope.settings, scope.owner
+    tz = scope.tz
+    window = scope.window
     stages = pipeline(settings)
     index = {name: i for i, (name, _) in enumerate(stages)}
     n = len(stages)
@@ -115,9 +111,7 @@ def funnel(
         merge_money(open_total.amount, current[i].amount)
         merge_money(open_weighted, weighted[i])
     return {
-        "report": "funnel",
-        **window.as_dict(),
-        "owner": owner,
+        **scope.head("funnel"),
         "stages": rows,
         "open": {**open_total.as_dict(), "weighted": money(open_weighted, CENTS)},
         "won": won.as_dict(),

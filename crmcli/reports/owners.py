@@ -14,13 +14,13 @@ Rules (documented in README, section reports):
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from crmcli.models import Record
 from crmcli.reports.base import (
     Money,
-    Window,
+    Scope,
     add_money,
     amount_of,
     average_days,
@@ -62,20 +62,17 @@ class _Row:
 
 # The fields of a deal that the report reads (the caller may pass only these).
 DEAL_FIELDS = ("id", "owner", "status", "closed_at", "amount", "currency", "created")
+TASK_FIELDS = ("owner", "status", "due", "done_at")
 
 
 def owners(
     deals: list[Record],
     tasks: list[Record],
-    settings: dict[str, Any],
-    now: datetime,
-    *,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    owner: str | None = None,
+    scope: Scope,
 ) -> dict[str, Any]:
-    tz = now.tzinfo
-    window = Window(since, until)
+    settings, now, owner = scope.settings, scope.now, scope.owner
+    tz = scope.tz
+    window = scope.window
     rows: dict[str | None, _Row] = {o: _Row() for o in settings.get("owners") or []}
 
     def row(rec: Record) -> _Row | None:
@@ -131,9 +128,7 @@ def owners(
     if None in rows:
         order.append(None)
     return {
-        "report": "owners",
-        **window.as_dict(),
-        "owner": owner,
+        **scope.head("owners"),
         "owners": [{"owner": o, **rows[o].as_dict()} for o in order],
         "total": total.as_dict(),
     }

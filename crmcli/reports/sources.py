@@ -14,13 +14,12 @@ Rules (documented in README, section reports):
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from crmcli.models import Record
 from crmcli.reports.base import (
     Money,
-    Window,
+    Scope,
     add_money,
     amount_of,
     currency_of,
@@ -54,15 +53,11 @@ LEAD_FIELDS = ("id", "owner", "created", "source", "status", "deal")
 def sources(
     leads: list[Record],
     deals: list[Record],
-    settings: dict[str, Any],
-    now: datetime,
-    *,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    owner: str | None = None,
+    scope: Scope,
 ) -> dict[str, Any]:
-    tz = now.tzinfo
-    window = Window(since, until)
+    settings, owner = scope.settings, scope.owner
+    tz = scope.tz
+    window = scope.window
     by_id = {d["id"]: d for d in deals}
     rows: dict[str | None, _Row] = {s: _Row() for s in settings.get("sources") or []}
     for lead in leads:
@@ -90,9 +85,7 @@ def sources(
     if None in rows:
         order.append(None)
     return {
-        "report": "sources",
-        **window.as_dict(),
-        "owner": owner,
+        **scope.head("sources"),
         "sources": [{"source": s, **rows[s].as_dict()} for s in order],
         "total": total.as_dict(),
     }

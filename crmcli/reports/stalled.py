@@ -20,6 +20,7 @@ from typing import Any
 from crmcli.errors import CrmError
 from crmcli.models import Record
 from crmcli.reports.base import (
+    Scope,
     Tally,
     amount_of,
     currency_of,
@@ -34,13 +35,12 @@ def stalled(
     deals: list[Record],
     activities: list[Record],
     customer_records: list[Record],
-    settings: dict[str, Any],
-    now: datetime,
+    scope: Scope,
     *,
     days: int | None = None,
-    owner: str | None = None,
 ) -> dict[str, Any]:
-    tz = now.tzinfo
+    settings, now, owner = scope.settings, scope.now, scope.owner
+    tz = scope.tz
     limit = days if days is not None else settings.get("stall_days", 14)
     if limit < 0:
         raise CrmError(f"--days must be at least 0 (got {limit})")
@@ -48,15 +48,7 @@ def stalled(
     today = now.date()
     stages = {name for name, _ in pipeline(settings)}
     names = {c["id"]: c.get("name") for c in customer_records}
-    latest: dict[str, tuple[datetime, str]] = {}
-    for a in activities:
-        at = timestamp(a.get("at"), tz)
-        if at is None:
-            continue
-        text = f"{a.get('kind') or 'note'}: {a.get('text') or ''}".strip()
-        on = a.get("on")
-        if on not in latest or at > latest[on][0]:
-            latest[on] = (at, text)
+    latest = _latest_activity(activities, tz)
 
     rows: list[tuple[datetime, dict[str, Any]]] = []
     total = Tally()
@@ -68,14 +60,7 @@ def stalled(
         if until is not None and until > today:
             snoozed += 1
             continue
-        candidates: list[tuple[datetime, str]] = []
-        created = timestamp(deal.get("created"), tz)
-        if created is not None:
-            candidates.append((created, "created"))
-        for entry in deal.get("stage_history") or []:
-            at = timestamp(entry.get("at"), tz) if isinstance(entry, dict) else None
-            if at is not None:
-                candidates.append((at, f"stage: {entry.get('stage')}"))
+        candidates = _moves(deal, tz)
         if deal["id"] in latest:
             candidates.append(latest[deal["id"]])
         if not candidates:
@@ -107,10 +92,36 @@ def stalled(
         )
     rows.sort(key=lambda r: (r[0], r[1]["id"]))
     return {
-        "report": "stalled",
-        "owner": owner,
+        **scope.head("stalled", window=False),
         "days": limit,
         "deals": [r for _, r in rows],
         "total": total.as_dict(),
         "snoozed": snoozed,
     }
+
+
+def _latest_activity(activities: list[Record], tz: Any) -> dict[str, tuple[datetime, str]]:
+    """{record id: (when, what)} of the newest timeline entry on each record."""
+    latest: dict[str, tuple[datetime, str]] = {}
+    for a in activities:
+        at = timestamp(a.get("at"), tz)
+        if at is None:
+            continue
+        text = f"{a.get('kind') or 'note'}: {a.get('text') or ''}".strip()
+        on = a.get("on")
+        if on not in latest or at > latest[on][0]:
+            latest[on] = (at, text)
+    return latest
+
+
+def _moves(deal: Record, tz: Any) -> list[tuple[datetime, str]]:
+    """(when, what) of a deal's creation and its stage moves."""
+    found: list[tuple[datetime, str]] = []
+    created = timestamp(deal.get("created"), tz)
+    if created is not None:
+        found.append((created, "created"))
+    for entry in deal.get("stage_history") or []:
+        at = timestamp(entry.get("at"), tz) if isinstance(entry, dict) else None
+        if at is not None:
+            found.append((at, f"stage: {entry.get('stage')}"))
+    return found
