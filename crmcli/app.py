@@ -18,6 +18,7 @@ GROUPS = {
     "deal": "deal",
     "task": "task",
     "report": "report",
+    "order": "order",
 }
 COMMANDS = {
     "init": ("init", "init_command"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import tzinfo
 from typing import Any, NamedTuple
 
@@ -23,7 +24,8 @@ SORT_KEYS = ("name", "created", "updated")
 
 
 def _check(changes: ChangeSet) -> None:
-    """Clean the name, kind, tier and cadence a change set gives (the customer's rules)."""
+    """Clean the name, kind, tier, cadence and billing details a change set gives (the
+    customer's rules)."""
     changes.clean_text("name", required="a customer needs a name")
     kind = changes.set.get("kind")
     if kind is not None and kind not in ("company", "person"):
@@ -40,6 +42,13 @@ def _check(changes: ChangeSet) -> None:
         from crmcli.dates import parse_duration
 
         parse_duration(changes.set["cadence"])
+    for name in ("billing_address", "tax_id"):
+        changes.clean_text(name)
+    country = changes.set.get("country")
+    if country is not None:
+        changes.set["country"] = country.strip().upper()
+        if not re.fullmatch(r"[A-Z]{2}", changes.set["country"]):
+            raise CrmError(f"country '{country}' must be a two-letter code like DE")
 
 
 def add(store: Store, changes: ChangeSet) -> tuple[Record, list[str]]:

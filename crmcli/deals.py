@@ -318,7 +318,7 @@ def _line_number(line: Record, key: str, where: str) -> Decimal | None:
         raise CrmError(f"{where}: {e.message}") from None
 
 
-def _checked_lines(deal: Record) -> list[tuple[Record, Decimal, Decimal]]:
+def checked_lines(deal: Record) -> list[tuple[Record, Decimal, Decimal]]:
     """(line, qty, unit_price) for each line, naming a malformed one."""
     out = []
     for i, line in enumerate(deal.get("lines") or []):
@@ -333,7 +333,7 @@ def _checked_lines(deal: Record) -> list[tuple[Record, Decimal, Decimal]]:
 
 def lines_total(deal: Record) -> Decimal:
     """The sum of qty x unit_price over the lines, exact."""
-    return sum((q * p for _, q, p in _checked_lines(deal)), Decimal(0))
+    return sum((q * p for _, q, p in checked_lines(deal)), Decimal(0))
 
 
 def approval_reasons(settings: dict[str, Any], deal: Record) -> list[str]:
@@ -347,7 +347,7 @@ def approval_reasons(settings: dict[str, Any], deal: Record) -> list[str]:
     max_discount = _decimal(settings.get("max_discount", 15))
     reasons = []
     list_sum = floor_sum = Decimal(0)
-    checked = _checked_lines(deal)
+    checked = checked_lines(deal)
     for i, (line, qty, price) in enumerate(checked):
         where = f"deals/{deal.get('id')}.yaml: lines item {i + 1}"
         list_price = _line_number(line, "list_price", where)
@@ -412,6 +412,18 @@ def _still_unapproved(settings: dict[str, Any], deal: Record) -> bool:
 
 
 # ----- reading ------------------------------------------------------------------------------
+
+
+def refuse_unapproved(settings: dict[str, Any], deal: Record, doing: str) -> None:
+    """An error naming the reasons and the approvers while the deal needs a price
+    approval (before it is won, before it is quoted)."""
+    if _still_unapproved(settings, deal):
+        reasons = approval_reasons(settings, deal) or ["needs_approval is set"]
+        raise CrmError(
+            f"deal {deal['id']} ({deal['title']}) needs a price approval before it is {doing} "
+            f"({'; '.join(reasons)}); {approvers_hint(settings)}; "
+            f"then: crm deal approve {deal['id']} --by NAME",
+        )
 
 
 def label(deal: Record) -> str:
@@ -661,13 +673,7 @@ def win(store: Store, deal: Record) -> Record:
     if deal["status"] == "won":
         raise CrmError(f"deal {deal['id']} ({deal['title']}) is already won")
     _refuse_closed(deal, "win it")
-    if _still_unapproved(settings, deal):
-        reasons = approval_reasons(settings, deal) or ["needs_approval is set"]
-        raise CrmError(
-            f"deal {deal['id']} ({deal['title']}) needs a price approval before it is won "
-            f"({'; '.join(reasons)}); {approvers_hint(settings)}; "
-            f"then: crm deal approve {deal['id']} --by NAME",
-        )
+    refuse_unapproved(settings, deal, "won")
     return _close(store, deal, "won")
 
 

@@ -14,7 +14,8 @@ line merge for the record files (`crm merge-driver %O %A %B %P`).
   other side's changes are kept under its `conflicts`;
 - one event seen on both sides is no conflict: a record both sides created (the
   next occurrence of a recurring task completed on two clones) keeps the earlier
-  `created`, and a task both sides marked done keeps the earlier `done_at`.
+  `created`, a task both sides marked done keeps the earlier `done_at`, and a
+  deal whose order both sides handed off keeps the earlier `handed_off_at`.
 
 `settle` takes one conflict out of a record again (crm resolve): the field keeps
 the value it holds ("ours"), the value set aside ("theirs") or a new one.
@@ -126,7 +127,8 @@ class _Merger:
         self.theirs_updated = theirs_updated
         self.conflicts: list[Record] = []
         # stamps of one event seen on both sides: the earlier one stands, no conflict
-        self.earliest = {"created"}
+        # (a deal's order handed off from both clones was handed off at the first)
+        self.earliest = {"created", "handed_off_at"}
         a, b = _when(ours_updated), _when(theirs_updated)
         # which side wins a field changed on both: "ours", "theirs", or None (a tie)
         self.later: str | None = None

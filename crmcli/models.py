@@ -62,6 +62,9 @@ SCHEMAS: dict[str, list[tuple[str, str]]] = {
         ("tier", "enum?:A|B|C"),
         ("tier_manual", "bool"),
         ("cadence", "str"),
+        ("billing_address", "str"),
+        ("country", "str"),
+        ("tax_id", "str"),
         ("contacts", "dicts"),
         ("fields", "map"),
         ("created", "time!"),
@@ -107,6 +110,7 @@ SCHEMAS: dict[str, list[tuple[str, str]]] = {
         ("created", "time!"),
         ("updated", "time!"),
         ("closed_at", "time"),
+        ("handed_off_at", "time"),
     ],
     "task": [
         ("id", "str!"),
@@ -145,8 +149,8 @@ CRM_KEYS = frozenset({"merged_into", "conflicts"})
 # The fields `edit --unset` may clear (to the empty value of their type), besides the
 # custom `fields.KEY`.
 UNSETTABLE: dict[str, tuple[str, ...]] = {
-    "customer": ("website", "industry", "owner", "source", "tier", "cadence", "emails", "phones",
-                 "tags", "fields"),
+    "customer": ("website", "industry", "owner", "source", "tier", "cadence", "billing_address",
+                 "country", "tax_id", "emails", "phones", "tags", "fields"),
     "lead": ("company", "title", "owner", "source", "emails", "phones", "tags", "fields"),
     "deal": ("amount", "close_date", "owner", "customer", "tags"),
     "task": ("due", "customer", "lead", "deal", "owner", "every", "severity"),

@@ -42,7 +42,16 @@ DEFAULTS: dict[str, Any] = {
     "commit_probability": 70,
     "git": {"autocommit": False},
     "max_record_bytes": DEFAULT_MAX_RECORD_BYTES,
+    "company": None,
+    "taxes": {},
 }
+
+# The keys of settings `company` (the seller on quotes and orders); name is required.
+COMPANY_KEYS = (
+    "name", "address", "country", "tax_id", "bank", "email", "phone", "logo", "terms", "footer",
+)  # fmt: skip
+# How the prices of products and lines are meant: before tax (net) or with it (gross).
+PRICE_BASES = ("net", "gross")
 
 
 # The number settings and their largest sane value (percents; days; an amount).
@@ -110,6 +119,8 @@ def validate(data: dict[str, Any]) -> dict[str, Any]:
             )
         seen.add(st["stage"])
     _check_products(s["products"])
+    _check_company(s["company"])
+    _check_taxes(s["taxes"], s["products"] if "products" in data else None)
     git = s["git"]
     if not isinstance(git, dict):
         raise SettingsError(f"{SETTINGS_FILE}: 'git' must be a mapping like {{autocommit: false}}")
@@ -161,6 +172,52 @@ def _check_products(products: Any) -> None:
                 raise SettingsError(f"{where}: '{k}' must be a number of at least 0")
         if p.get("price") is not None and p.get("floor") is not None and p["floor"] > p["price"]:
             raise SettingsError(f"{where}: 'floor' {p['floor']} is above the price {p['price']}")
+
+
+def _check_company(company: Any) -> None:
+    if company is None:
+        return
+    if not isinstance(company, dict):
+        raise SettingsError(
+            f"{SETTINGS_FILE}: 'company' must be a mapping like {{name: OurCo GmbH, tax_id: ...}}"
+        )
+    for key, value in company.items():
+        if key not in COMPANY_KEYS:
+            raise SettingsError(
+                f"{SETTINGS_FILE}: 'company.{key}' is not a company key "
+                f"(keys: {', '.join(COMPANY_KEYS)})"
+            )
+        if value is not None and not isinstance(value, str):
+            raise SettingsError(f"{SETTINGS_FILE}: 'company.{key}' must be a text")
+    if not isinstance(company.get("name"), str) or not company["name"].strip():
+        raise SettingsError(f"{SETTINGS_FILE}: 'company.name' must be a non-empty text")
+    country = company.get("country")
+    if country is not None and not re.fullmatch(r"[A-Z]{2}", country):
+        raise SettingsError(
+            f"{SETTINGS_FILE}: 'company.country' must be a two-letter country code like DE"
+        )
+
+
+def _check_taxes(taxes: Any, products: list[dict[str, Any]] | None) -> None:
+    """taxes: {default: PERCENT, prices: net|gross, SKU: PERCENT, ...}; each SKU must
+    be one of `products` (None: not known, as doctor checks one key at a time)."""
+    if not isinstance(taxes, dict):
+        raise SettingsError(
+            f"{SETTINGS_FILE}: 'taxes' must be a mapping like {{default: 19, PUMP-100: 7}}"
+        )
+    skus = [str(p["sku"]) for p in products or []]
+    for key, value in taxes.items():
+        if key == "prices":
+            if value not in PRICE_BASES:
+                raise SettingsError(f"{SETTINGS_FILE}: 'taxes.prices' must be net or gross")
+            continue
+        if key != "default" and products is not None and key not in skus:
+            raise SettingsError(
+                f"{SETTINGS_FILE}: 'taxes.{key}' names no product "
+                f"(keys: default, prices, or a sku of 'products': {', '.join(skus) or 'none'})"
+            )
+        if not _is_number(value) or not 0 <= value <= 100:
+            raise SettingsError(f"{SETTINGS_FILE}: 'taxes.{key}' must be a percent from 0 to 100")
 
 
 def load(root: Path) -> dict[str, Any]:
@@ -230,4 +287,18 @@ big_deal: 100000         # deals at or above this amount are flagged
 stall_days: 14           # no change for this long: a stalled deal
 commit_probability: 70   # forecast: stages at or above this count as commit
 git: {{autocommit: false}}
+# The seller on quotes and orders (crm deal quote, crm deal order); name is required:
+# company:
+#   name: OurCo GmbH
+#   address: "Hauptstr. 1, 10115 Berlin"
+#   country: DE            # two-letter code (Order-X needs it with an address)
+#   tax_id: DE123456789
+#   bank: "IBAN DE02 1203 0000 0000 2020 51, BIC BYLADEM1001"
+#   email: sales@ourco.example
+#   phone: "+49 30 1234567"
+#   logo: logo.png         # an image file, relative to this folder
+#   terms: "Payment 30 days net. Delivery ex works."
+#   footer: "OurCo GmbH, Amtsgericht Berlin HRB 12345"
+# Tax rates in percent: a default and per product sku; prices net (before tax) or gross:
+# taxes: {{default: 19, prices: net, PUMP-100: 7}}
 """

@@ -34,6 +34,15 @@ big_deal: 100000         # deals at or above this amount are flagged
 stall_days: 14           # no change for this long: a stalled deal
 commit_probability: 70   # forecast: stages at or above this count as commit
 git: {autocommit: false}
+company:                 # the seller on quotes and orders
+  name: Demo Trading Co.
+  address: "88 Century Avenue, Pudong, Shanghai 200120"
+  country: CN
+  tax_id: 91310115MA1K4XXXXX
+  bank: "Bank of China Shanghai Branch, account 4567 8901 2345"
+  email: sales@demo-trading.example
+  footer: "Demo Trading Co. · prices in CNY · payment 30 days net"
+taxes: {default: 13, prices: net, SVC-YEAR: 6}   # percent; VAT 13 %, services 6 %
 YAML
 c() { $crm --dir "$demo" "$@"; }
 id() { c "$@" --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'; }
@@ -48,7 +57,10 @@ sh=$(id customer add "上海明达贸易" --email order@mingda.cn --source websi
 wang=$(id customer add "王芳" --kind person --phone 13912345678 --source phone)
 nord=$(id customer add "Nordic Water AB" --email hello@nordicwater.se --phone "+46 8 555 123 45" \
   --source email --tag export)
-c customer edit "$acme" --cadence 30d >/dev/null
+c customer edit "$acme" --cadence 30d --billing-address "Industriestr. 5, 30159 Hannover" \
+  --country DE --tax-id DE811234567 >/dev/null
+c customer edit "$bj" --billing-address "北京市朝阳区建国路 88 号" --country CN \
+  --tax-id 91110105MA01XXXXXX >/dev/null
 c customer note "$acme" "Met Anna at Hannover Messe; they replace 40 pumps next year." >/dev/null
 c customer note "$bj" "张经理希望下周收到报价。" >/dev/null
 

@@ -57,7 +57,7 @@ def test_a_duplicated_key_is_skipped_with_both_lines_named(crm, acme):
 def test_doctor_names_both_lines_and_fix_leaves_the_bytes(crm, acme):
     path = _both_sides_kept(crm, acme["id"])
     before = path.read_bytes()
-    want = f"customers/{acme['id']}.yaml: not valid YAML: duplicate key 'emails' at lines 4 and 19"
+    want = f"customers/{acme['id']}.yaml: not valid YAML: duplicate key 'emails' at lines 4 and 22"
     for args in (["doctor"], ["doctor", "--fix"]):
         r = run(*args)
         assert r.code == 1
@@ -102,16 +102,16 @@ def test_save_never_replaces_a_file_it_cannot_read(crm, acme):
 
 # (text added to Acme's file, what the warning says)
 UNREADABLE = [
-    ("name: Acme Two\n", "duplicate key 'name' at lines 2 and 19"),
-    ("fields:\n  region: north\n  region: south\n", "duplicate key 'region' at lines 19 and 20"),
-    ("other: &a [x]\nmore: *a\n", "line 19: anchors and aliases (&a) are not supported"),
-    ("other: &a x\n", "line 19: anchors and aliases (&a) are not supported"),
-    ("<<: {industry: pumps}\n", "line 19: merge keys (<<) are not supported"),
-    ("1: x\n", "line 19: the key 1 is a number, not text: put it in quotes ('1')"),
-    ("true: y\n", "line 19: the key true is true or false, not text"),
-    ("null: z\n", "line 19: the key null is null, not text"),
-    ("? [a, b]\n: c\n", "line 19: a key that is a list or a mapping is not supported"),
-    ("other:\n- {2024: won}\n", "line 20: the key 2024 is a number, not text"),
+    ("name: Acme Two\n", "duplicate key 'name' at lines 2 and 22"),
+    ("fields:\n  region: north\n  region: south\n", "duplicate key 'region' at lines 22 and 23"),
+    ("other: &a [x]\nmore: *a\n", "line 22: anchors and aliases (&a) are not supported"),
+    ("other: &a x\n", "line 22: anchors and aliases (&a) are not supported"),
+    ("<<: {industry: pumps}\n", "line 22: merge keys (<<) are not supported"),
+    ("1: x\n", "line 22: the key 1 is a number, not text: put it in quotes ('1')"),
+    ("true: y\n", "line 22: the key true is true or false, not text"),
+    ("null: z\n", "line 22: the key null is null, not text"),
+    ("? [a, b]\n: c\n", "line 22: a key that is a list or a mapping is not supported"),
+    ("other:\n- {2024: won}\n", "line 23: the key 2024 is a number, not text"),
 ]
 
 

@@ -204,11 +204,18 @@ def edit_cmd(
     cadence: Annotated[
         str | None, typer.Option(help="Stay-in-touch cadence, e.g. 30d, 2w, 1m.")
     ] = None,
+    billing_address: Annotated[
+        str | None, typer.Option(help="Billing address (on quotes and orders).")
+    ] = None,
+    country: Annotated[str | None, typer.Option(help="Two-letter country code, e.g. DE.")] = None,
+    tax_id: Annotated[str | None, typer.Option(help="Tax id, e.g. DE123456789.")] = None,
     **options: Any,
 ) -> None:
     """Change a customer. --email, --phone and --tag add to what is there.
 
     Example: crm customer edit acme --add-tag key-account --remove-email old@acme.de
+
+    Example: crm customer edit acme --billing-address "Hauptstr. 1, 10115 Berlin" --tax-id DE123456789
     """
     from crmcli import customers
 

@@ -2,6 +2,7 @@
 snooze, note, assign, rm."""
 
 import contextlib
+import sys
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
@@ -36,6 +37,8 @@ app = typer.Typer(
 
 
 StatusFilter = choices("StatusFilter", [*models.DEAL_STATUSES, "all"])
+OrderFormat = choices("OrderFormat", ["json", "csv", "orderx"])
+QuoteLang = choices("QuoteLang", ["en", "zh", "de"])
 
 
 CSV_COLUMNS = [
@@ -423,6 +426,99 @@ def edit_cmd(
     before, rec, reasons = common.mutate("deal", ref, lambda s, r: (r, *deals.edit(s, r, changes)))
     _approval_message(store, rec, reasons)
     common.confirm_updated(options["fmt"], "deal", before, rec)
+
+
+@app.command("quote")
+def quote_cmd(
+    ref: DealRef,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="FILE",
+            help="FILE.pdf or FILE.html (default: Q-<deal id>-<n>.pdf here).",
+            show_default=False,
+        ),
+    ] = None,
+    valid_until: Annotated[
+        str | None,
+        typer.Option(
+            help="Valid until WHEN (2026-12-31, +2w); default: 30 days.", show_default=False
+        ),
+    ] = None,
+    lang: Annotated[
+        QuoteLang | None,  # type: ignore[valid-type]
+        typer.Option(
+            help="en, zh or de; default: by the customer's country, else en.", show_default=False
+        ),
+    ] = None,
+) -> None:
+    """A quote for the customer to sign, from the deal's lines: numbered Q-<deal id>-<n>,
+    with taxes and totals; refused while the deal needs a price approval. Each quote is
+    an entry of kind quote on the deal's timeline.
+
+    Example: crm deal quote "Pump replacement 2027" -o q.pdf --valid-until +2w --lang de
+    """
+    from crmcli import quotes
+    from crmcli.errors import CrmError
+    from crmcli.store import atomic_write, user_path
+
+    store = get_store()
+    with store.lock():
+        rec = store.resolve("deal", ref)
+        q = quotes.make(store, rec, valid_until, getattr(lang, "value", lang))
+        name = output or f"{q['number']}.pdf"
+        data = quotes.document(q, name, store.root)
+        try:
+            atomic_write(user_path(name, "--output"), data)
+        except OSError as e:
+            raise CrmError(f"cannot write {name}: {e.strerror}") from None
+        quotes.record(store, q, name)
+    total = quotes.totals(q)[-1]
+    print(
+        f"Quote {q['number']} for deal {rec['id']} ({rec['title']}): {total[1]} {q['currency']} -> {name}"
+    )
+
+
+@app.command("order")
+def order_cmd(
+    ref: DealRef,
+    fmt: Annotated[
+        OrderFormat | None,  # type: ignore[valid-type]
+        typer.Option(
+            "--format",
+            "-f",
+            help="json, csv or orderx (Order-X XML). Default: from the --output name, else json.",
+            show_default=False,
+        ),
+    ] = None,
+    output: Annotated[
+        str | None,
+        typer.Option("--output", "-o", metavar="FILE", help="Write to FILE instead of stdout."),
+    ] = None,
+) -> None:
+    """The order of a won deal as the ERP takes it (the same deal, the same order).
+
+    Example: crm deal order "Pump order" --format orderx --output O-pump.xml
+    """
+    from crmcli import orders
+    from crmcli.errors import CrmError
+    from crmcli.store import atomic_write, user_path
+
+    store = get_store()
+    chosen = fmt.value if fmt else orders.format_of(output)
+    data = orders.encode(orders.order(store, store.resolve("deal", ref)), chosen)
+    if output is None or output == "-":
+        from crmcli.render import raw
+
+        raw(sys.stdout).write(data.decode("utf-8"))  # data for programs: as is
+        return
+    try:
+        atomic_write(user_path(output, "--output"), data)
+    except OSError as e:
+        raise CrmError(f"cannot write {output}: {e.strerror}") from None
+    print(f"Wrote the order to {output}", file=sys.stderr)
 
 
 @app.command("move")
