@@ -366,8 +366,7 @@ class Index:
     def rows(
         self,
         kind: str,
-        where: str = "",
-        params: Iterable[Any] = (),
+        where: tuple[str, Iterable[Any]] = ("", ()),
         *,
         ok: Iterable[int] = (1,),
         column: str = "blob",
@@ -375,8 +374,9 @@ class Index:
         order: bool = False,
         limit: int | None = None,
     ) -> list[Any]:
-        """The values of `kind`'s rows matching an SQL condition, in file-name order
-        (`order`: the kind's list order, ORDER), the first `limit` of them. A value
+        """The values of `kind`'s rows matching an SQL condition (`where`: its text and
+        parameters), in file-name order (`order`: the kind's list order, ORDER), the
+        first `limit` of them. A value
         is the `column` read back: "blob" the whole record (with `fields` only
         those: each whole record is dropped as soon as it is read), "lite" its
         light fields, "json" the JSON text a list prints, as it is."""
@@ -385,11 +385,12 @@ class Index:
         order = order and kind in ORDER
         if column == "lite" and fields == models.LIGHT_FIELDS[kind]:
             fields = None  # the lite column holds just those
+        condition, params = where
         oks = ",".join(str(int(o)) for o in ok)
         key = "due, sort" if order else "name"  # what the rows are sorted by
         sql = f"SELECT {key}, {column} FROM rec WHERE kind=? AND ok IN ({oks})"
-        if where:
-            sql += f" AND ({where})"
+        if condition:
+            sql += f" AND ({condition})"
         sql_order = order and column == "json"  # (a sort in SQL would carry every blob)
         if sql_order:
             sql += f" ORDER BY {ORDER[kind]}"
