@@ -24,9 +24,7 @@ from crmcli.reports.base import (
     amount_of,
     currency_of,
     money,
-    owned,
     percent,
-    timestamp,
 )
 
 
@@ -55,13 +53,11 @@ def sources(
     deals: list[Record],
     scope: Scope,
 ) -> dict[str, Any]:
-    settings, owner = scope.settings, scope.owner
-    tz = scope.tz
-    window = scope.window
+    settings = scope.settings
     by_id = {d["id"]: d for d in deals}
     rows: dict[str | None, _Row] = {s: _Row() for s in settings.get("sources") or []}
     for lead in leads:
-        if not owned(lead, owner) or timestamp(lead.get("created"), tz) not in window:
+        if not scope.created_in(lead):
             continue
         row = rows.setdefault(lead.get("source"), _Row())
         row.leads += 1
