@@ -92,6 +92,11 @@ def ref_option(kind: str, *names: str, help: str | None = None) -> Any:
     )
 
 
+def output_option(help: str, metavar: str = "FILE") -> Any:
+    """--output/-o, the one meaning of -o: where a command writes (FILE or DIR)."""
+    return typer.Option("--output", "-o", metavar=metavar, help=help, show_default=False)
+
+
 CustomerRef = Annotated[str, ref_argument("customer")]
 LeadRef = Annotated[str, ref_argument("lead")]
 DealRef = Annotated[str, ref_argument("deal")]

@@ -22,6 +22,7 @@ from crmcli.commands.common import (
     choices,
     get_store,
     output_list,
+    output_option,
     read_text_arg,
     ref_option,
 )
@@ -432,14 +433,7 @@ def edit_cmd(
 def quote_cmd(
     ref: DealRef,
     output: Annotated[
-        str | None,
-        typer.Option(
-            "--output",
-            "-o",
-            metavar="FILE",
-            help="FILE.pdf or FILE.html (default: Q-<deal id>-<n>.pdf here).",
-            show_default=False,
-        ),
+        str | None, output_option("FILE.pdf or FILE.html (default: Q-<deal id>-<n>.pdf here).")
     ] = None,
     valid_until: Annotated[
         str | None,
@@ -493,10 +487,7 @@ def order_cmd(
             show_default=False,
         ),
     ] = None,
-    output: Annotated[
-        str | None,
-        typer.Option("--output", "-o", metavar="FILE", help="Write to FILE instead of stdout."),
-    ] = None,
+    output: Annotated[str | None, output_option("Write to FILE instead of stdout.")] = None,
 ) -> None:
     """The order of a won deal as the ERP takes it (the same deal, the same order).
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from crmcli.commands.common import get_store
+from crmcli.commands.common import get_store, output_option
 
 
 class ExportFormat(str, Enum):
@@ -45,14 +45,7 @@ def export_command(
         ),
     ] = False,
     output: Annotated[
-        str | None,
-        typer.Option(
-            "--output",
-            "-o",
-            metavar="FILE",
-            help="Write to FILE (atomically) instead of standard output.",
-            show_default=False,
-        ),
+        str | None, output_option("Write to FILE (atomically) instead of standard output.")
     ] = None,
 ) -> None:
     """Export records as JSON lines, CSV or vCard.

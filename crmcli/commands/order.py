@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from crmcli.commands.common import choices, get_store
+from crmcli.commands.common import choices, get_store, output_option
 
 app = typer.Typer(
     help=(
@@ -20,12 +20,7 @@ OrderFormat = choices("OrderFormat", ["json", "csv", "orderx"])
 
 @app.command("export")
 def export_cmd(
-    output: Annotated[
-        str,
-        typer.Option(
-            "--output", "-o", metavar="DIR", help="The folder to write to (made if missing)."
-        ),
-    ],
+    output: Annotated[str, output_option("The folder to write to (made if missing).", "DIR")],
     new: Annotated[bool, typer.Option("--new", help="The won deals not handed off yet.")] = False,
     since: Annotated[
         str | None,
