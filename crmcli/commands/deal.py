@@ -26,6 +26,7 @@ from crmcli.commands.common import (
     read_text_arg,
     ref_option,
 )
+from crmcli.commands.order import OrderFormat
 from crmcli.formats import day_text, money_text
 
 app = typer.Typer(
@@ -38,8 +39,7 @@ app = typer.Typer(
 
 
 StatusFilter = choices("StatusFilter", [*models.DEAL_STATUSES, "all"])
-OrderFormat = choices("OrderFormat", ["json", "csv", "orderx"])
-QuoteLang = choices("QuoteLang", ["en", "zh", "de"])
+QuoteLang = choices("QuoteLang", models.QUOTE_LANGS)
 
 
 CSV_COLUMNS = [

@@ -2,18 +2,14 @@
 
 import sys
 from collections.abc import Iterable, Iterator
-from enum import Enum
 from typing import Annotated
 
 import typer
 
-from crmcli.commands.common import get_store, output_option
+from crmcli import models
+from crmcli.commands.common import choices, get_store, output_option
 
-
-class ExportFormat(str, Enum):
-    jsonl = "jsonl"
-    csv = "csv"
-    vcf = "vcf"
+ExportFormat = choices("ExportFormat", models.EXPORT_FORMATS)
 
 
 def export_command(

@@ -5,6 +5,7 @@ from typing import Annotated
 
 import typer
 
+from crmcli import models
 from crmcli.commands.common import choices, get_store, output_option
 
 app = typer.Typer(
@@ -15,7 +16,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-OrderFormat = choices("OrderFormat", ["json", "csv", "orderx"])
+OrderFormat = choices("OrderFormat", models.ORDER_FORMATS)
 
 
 @app.command("export")
