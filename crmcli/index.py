@@ -82,7 +82,7 @@ CREATE TABLE IF NOT EXISTS meta (version INTEGER, root_dev INTEGER, root_ino INT
 # wrong with on its own (Index.mark_checked); a row written by sync has none, so the
 # mark goes as soon as the file changes.
 
-# The order of a kind's list, as SQL: tasks most urgent first, as tasks.urgency_key
+# The order of a kind's list, as SQL: tasks most urgent first, as tasks.by_urgency
 # sorts them (no due last, then by due, priority, created, id); the rest by id.
 ORDER = {"task": "due IS NULL, due, sort"}
 
