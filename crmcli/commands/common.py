@@ -21,6 +21,12 @@ class State:
 state = State()
 
 
+def group(summary: str, example: str) -> typer.Typer:
+    """A command group (`crm NOUN ...`): its help says what it is for and gives an
+    example; without a command it shows that help."""
+    return typer.Typer(help=f"{summary}\n\nExample: {example}", no_args_is_help=True)
+
+
 def get_store() -> Any:
     """The Store of the CRM this command works on (found once per invocation)."""
     if state.store is None:

@@ -29,12 +29,9 @@ from crmcli.commands.common import (
 from crmcli.commands.order import OrderFormat
 from crmcli.formats import day_text, money_text
 
-app = typer.Typer(
-    help=(
-        "Deals: the pipeline, product lines, price approvals, won and lost.\n\n"
-        "Example: crm deal list --closing-before 2026-12-31"
-    ),
-    no_args_is_help=True,
+app = common.group(
+    "Deals: the pipeline, product lines, price approvals, won and lost.",
+    "crm deal list --closing-before 2026-12-31",
 )
 
 

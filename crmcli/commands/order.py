@@ -6,14 +6,10 @@ from typing import Annotated
 import typer
 
 from crmcli import models
-from crmcli.commands.common import choices, get_store, output_option
+from crmcli.commands.common import choices, get_store, group, output_option
 
-app = typer.Typer(
-    help=(
-        "Orders: won deals as the ERP takes them.\n\n"
-        "Example: crm order export --new --output erp-inbox/"
-    ),
-    no_args_is_help=True,
+app = group(
+    "Orders: won deals as the ERP takes them.", "crm order export --new --output erp-inbox/"
 )
 
 OrderFormat = choices("OrderFormat", models.ORDER_FORMATS)

@@ -18,16 +18,14 @@ from crmcli.commands.common import (
     ShowFormatOpt,
     default_limit,
     get_store,
+    group,
     limited,
 )
 from crmcli.errors import CrmError
 
-app = typer.Typer(
-    help=(
-        "Reports: funnel, forecast, owners, customers, sources, stalled deals.\n\n"
-        "Example: crm report funnel --since 2026-01-01 --format json"
-    ),
-    no_args_is_help=True,
+app = group(
+    "Reports: funnel, forecast, owners, customers, sources, stalled deals.",
+    "crm report funnel --since 2026-01-01 --format json",
 )
 
 SinceOpt = Annotated[
