@@ -24,15 +24,16 @@ def _params(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.arg]:
     return [*a.posonlyargs, *a.args, *a.kwonlyargs, *extra]
 
 
+TYPER_CALLS = ("typer.Option(", "typer.Argument(", "ref_option(", "ref_argument(", "output_option(")
+
+
 def _is_typer_name(node: ast.AST) -> bool:
-    """`typer.Option`/`typer.Argument`/`ref_option`..., or a name ending in Opt, Ref or
-    Arg (the Annotated option types of crmcli.commands.common and the command modules)."""
+    """A Typer option or argument (typer.Option, typer.Argument, the common helpers
+    that make them) or a name ending in Opt, Ref or Arg (the Annotated option types of
+    crmcli.commands.common and the command modules); not typer.Context."""
     text = ast.unparse(node)
-    return (
-        "typer." in text
-        or "ref_argument(" in text
-        or "ref_option(" in text
-        or (text.split(".")[-1].endswith(("Opt", "Ref", "Arg")))
+    return any(call in text for call in TYPER_CALLS) or text.split(".")[-1].endswith(
+        ("Opt", "Ref", "Arg")
     )
 
 
@@ -87,6 +88,7 @@ def test_no_function_takes_more_than_8_parameters():
         ("def f(a: Annotated[str, typer.Option('--a')] = ''):\n    pass\n", 2, 1, True),
         ("def f(ref: CustomerRef, limit: LimitOpt = None):\n    pass\n", 2, 2, True),
         ("def f(x: Annotated[int, 'meta'] = 0):\n    pass\n", 2, 1, False),
+        ("def f(ctx: typer.Context, a, b):\n    pass\n", 2, 3, False),
     ],
 )
 def test_the_measure_itself(source, lines, params, typer):
