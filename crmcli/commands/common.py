@@ -1,4 +1,4 @@
-"""What every command group shares: the store of this invocation, option types
+"""What every command group shares: how a group is made, the store of this invocation, option types
 defined once, REF completion, parsing helpers, and output by --format."""
 
 import sys
