@@ -1,5 +1,6 @@
-"""What every command group shares: how a group is made, the store of this invocation, option types
-defined once, REF completion, parsing helpers, and output by --format."""
+"""What every command group shares: how a group is made, the store of this
+invocation, option types defined once, REF completion, parsing helpers, the change
+set, one-record mutations, and output by --format."""
 
 import sys
 from collections.abc import Callable, Iterable, Sequence
