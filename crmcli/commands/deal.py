@@ -1,5 +1,5 @@
-"""crm deal ...: stages, add, list, show, edit, move, won, lost, reopen, approve,
-snooze, note, assign, rm."""
+"""crm deal ...: stages, add, list, show, edit, quote, order, move, won, lost, reopen,
+approve, snooze, note, assign, rm."""
 
 import contextlib
 import sys

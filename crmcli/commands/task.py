@@ -1,4 +1,4 @@
-"""crm task ...: add, list, show, done, reopen, snooze, edit, rm, remind, export."""
+"""crm task ...: add, list, show, done, cancel, reopen, snooze, edit, rm, remind, export."""
 
 from enum import Enum
 from typing import Annotated, Any
