@@ -193,11 +193,9 @@ def _deal_columns(store: Any, records: list[dict]) -> tuple[list[Any], Any, list
                 return day_text(date.fromisoformat(text), short=True)
         return text
 
-    def amount(d: dict) -> str:
-        a, cur = d.get("amount"), None if one_cur else d.get("currency")
-        if a is not None and whole:
-            return f"{int(a):,}" + (f" {cur}" if cur else "")
-        return money_text(a, cur)
+    def amount(d: dict) -> str:  # whole amounts only: no cents shown
+        cur = None if one_cur else d.get("currency")
+        return money_text(d.get("amount"), cur, places=0 if whole else 2)
 
     def closed(d: dict) -> str:  # the day it was won or lost (in the CRM's zone), and why lost
         at = d.get("closed_at")
