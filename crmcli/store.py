@@ -168,7 +168,8 @@ def atomic_write(
 
 
 # query()'s `where` keys; `on` is the index's link_on column (an activity's record)
-WHERE = ("status", "owner", "on", "customer", "lead", "deal", "due_before", "text", "merged")
+WHERE = ("status", "owner", "on", "customer", "lead", "deal", "due_before", "text", "words",
+         "merged")  # fmt: skip
 _EQ_COLUMNS = {"owner": "owner", "on": "link_on", "customer": "customer", "lead": "lead",
                "deal": "deal"}  # fmt: skip
 # What a merge tombstone holds (query where={"merged": True})
@@ -185,6 +186,7 @@ class _Conditions(NamedTuple):
     eq: dict[str, str] = {}  # noqa: RUF012 - index column -> value (never changed)
     due_before: float | None = None
     needle: str | None = None
+    words: tuple[str, ...] = ()
     merged: bool = False
 
     @classmethod
@@ -201,11 +203,13 @@ class _Conditions(NamedTuple):
         status = where.pop("status", None)
         due = where.pop("due_before", None)
         text = where.pop("text", None)
+        words = where.pop("words", None)
         return cls(
             [status] if isinstance(status, str) else status,
             {_EQ_COLUMNS[k]: v for k, v in where.items()},
             None if due is None else due.timestamp(),
             fold(text) if text else None,
+            tuple(fold(words).split()) if words else (),
             merged,
         )
 
@@ -223,17 +227,29 @@ class _Conditions(NamedTuple):
         if self.needle:
             where.append("instr(text, ?) > 0")
             params.append(self.needle)
+        # words: the full-text index finds those of 3+ characters (trigrams), a scan
+        # of the folded text the shorter ones
+        long = [w for w in self.words if len(w) >= 3]
+        if long:
+            where.append("rowid IN (SELECT rowid FROM fts WHERE fts MATCH ?)")
+            params.append(" AND ".join('"' + w.replace('"', '""') + '"' for w in long))
+        for w in self.words:
+            if len(w) < 3:
+                where.append("instr(words, ?) > 0")
+                params.append(w)
         return " AND ".join(where), tuple(params)
 
     def matches(self, cols: tuple) -> bool:
         """Whether a record with these index columns (index.columns) passes."""
-        st, ow, due, txt, _sort, link_on, cu, le, de = cols
+        st, ow, due, txt, _sort, link_on, cu, le, de, words = cols
         row = {"owner": ow, "link_on": link_on, "customer": cu, "lead": le, "deal": de}
         if self.statuses is not None and st not in self.statuses:
             return False
         if any(row[k] != v for k, v in self.eq.items()):
             return False
         if self.due_before is not None and (due is None or due >= self.due_before):
+            return False
+        if self.words and (words is None or not all(w in words for w in self.words)):
             return False
         return not (self.needle and (txt is None or self.needle not in txt))
 
@@ -474,6 +490,8 @@ class Store:
         record), customer, lead, deal, due_before (a datetime: tasks due before it,
         deals whose close date's midnight in the CRM's zone is before it), text (a
         case/accent-insensitive substring of names, e-mails, phones, contacts; titles),
+        words (text whose every word, case and accents aside, is in what `crm search`
+        looks in: search.pieces),
         merged (True: the kind's merge tombstones instead, {id, merged_into, updated}).
         An unknown key is a ValueError.
 
