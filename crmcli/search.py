@@ -23,7 +23,7 @@ from crmcli.models import NAME_FIELD, Record
 # The kinds searched, in the order a tie is broken
 KINDS = ("customer", "lead", "deal", "task", "activity")
 SNIPPET = 60  # characters of text around a match a snippet shows
-_LEAD_IN = 20  # of them before the first match (when the text is longer)
+_LEAD_IN = 12  # of them at most before the first match (when the text is longer)
 NAME_WEIGHT = 3.0  # a word in a name or title counts this many times one in other text
 FEW = 100  # links resolved one file at a time up to this many, by one query per kind above
 
@@ -212,6 +212,9 @@ def snippet(
         return f, line, spans
     first = spans[0][0] if spans else 0
     begin = max(0, min(first - _LEAD_IN, len(line) - SNIPPET))
+    space = line.find(" ", begin, first)
+    if begin and space >= 0:  # from the start of a word
+        begin = space + 1
     end = begin + SNIPPET
     text = ("…" if begin else "") + line[begin:end] + ("…" if end < len(line) else "")
     shift = 1 if begin else 0
