@@ -25,7 +25,6 @@ KINDS = ("customer", "lead", "deal", "task", "activity")
 SNIPPET = 60  # characters of text around a match a snippet shows
 _LEAD_IN = 12  # of them at most before the first match (when the text is longer)
 NAME_WEIGHT = 3.0  # a word in a name or title counts this many times one in other text
-FEW = 100  # links resolved one file at a time up to this many, by one query per kind above
 
 
 # The fields searched after the name or title, by kind (a contact: its name, title,
@@ -255,41 +254,26 @@ def _owner_ref(kind: str, rec: Record) -> tuple[tuple[str, ...], str] | None:
 
 def _link(store: Any, hits: Sequence[Hit]) -> None:
     """Set `of` on each hit: {kind, id, name} of the record it belongs to (a merged
-    customer's: the one kept), or None (a link to no record is left out)."""
+    customer's: the one kept), or None (a link to no record is left out). One query
+    per kind and merge hop, for the hits' links only."""
     refs = {h.id: _owner_ref(h.kind, h.rec) for h in hits}
-    wanted = {r for r in refs.values() if r is not None}
-    found = _few(store, wanted) if len(wanted) <= FEW else _many(store, wanted)
+    found: dict[str, dict[str, str]] = {}
+    for k in _ON_KINDS:
+        # the ids looked for now, each with the ids of the hits' links that lead to it
+        pending: dict[str, list[str]] = {}
+        for ref in refs.values():
+            if ref and k in ref[0] and ref[1] not in found:
+                pending[ref[1]] = [ref[1]]
+        for _hop in range(10):  # merge tombstones, followed (never round a loop)
+            if not pending:
+                break
+            for r in store.query(k, {"id": list(pending)}, fields=("id", NAME_FIELD[k])):
+                for rid in pending.pop(r["id"]):
+                    found[rid] = {"kind": k, "id": r["id"], "name": hit_name(k, r)}
+            step: dict[str, list[str]] = {}
+            for t in store.query(k, {"id": list(pending), "merged": True}):
+                step.setdefault(t["merged_into"], []).extend(pending[t["id"]])
+            pending = step
     for h in hits:
         ref = refs[h.id]
         h.of = found.get(ref[1]) if ref else None
-
-
-def _few(store: Any, wanted: set[tuple[tuple[str, ...], str]]) -> dict[str, dict[str, str]]:
-    from crmcli.errors import CrmError
-
-    found: dict[str, dict[str, str]] = {}
-    for kinds, rid in wanted:
-        for k in kinds:
-            if store.exists(k, rid):
-                try:
-                    rec = store.load(k, rid)
-                except CrmError:
-                    break  # a broken file: its name is unknown
-                found[rid] = {"kind": k, "id": rec["id"], "name": hit_name(k, rec)}
-                break
-    return found
-
-
-def _many(store: Any, wanted: set[tuple[tuple[str, ...], str]]) -> dict[str, dict[str, str]]:
-    ids = {rid for _kinds, rid in wanted}
-    kinds = [k for k in _ON_KINDS if any(k in ks for ks, _rid in wanted)]
-    found: dict[str, dict[str, str]] = {}
-    for k in reversed(kinds):  # the first kind of _ON_KINDS wins a shared id
-        live = {r["id"]: r for r in store.query(k, fields=("id", NAME_FIELD[k]))}
-        for t in store.query(k, {"merged": True}):
-            if t["id"] in ids and t["merged_into"] in live:
-                live[t["id"]] = live[t["merged_into"]]
-        for rid in ids & live.keys():
-            r = live[rid]
-            found[rid] = {"kind": k, "id": r["id"], "name": hit_name(k, r)}
-    return found
