@@ -138,7 +138,7 @@ def hit_name(kind: str, rec: Record) -> str:
 
 
 def rank(kind: str, rec: Record, words: Sequence[str]) -> tuple:
-    """A hit's sort key, best first: (tier, score, kind, id). Tier 0: the name or
+    """A hit's sort key, best first: (tier, score, kind, newest, id). Tier 0: the name or
     title, a contact's name or an e-mail is the query itself; 1: every word is in the
     name or title (or one contact's name); 2: in other text. The score, within a tier,
     is BM25's term-frequency part: more matches in shorter text first, a word in the
@@ -163,7 +163,18 @@ def rank(kind: str, rec: Record, words: Sequence[str]) -> tuple:
         if tf:
             weight = NAME_WEIGHT if i < named else 1.0
             score += weight * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * len(t) / 40))
-    return (tier, -round(score, 9), KINDS.index(kind), rec["id"])
+    return (tier, -round(score, 9), KINDS.index(kind), -_stamp(rec), rec["id"])
+
+
+def _stamp(rec: Record) -> float:
+    """When a record was last written (a timeline entry: when it happened), as a
+    POSIX timestamp; 0 when it has none that reads."""
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(str(rec.get("at") or rec.get("updated"))).timestamp()
+    except (ValueError, OverflowError, OSError):
+        return 0.0
 
 
 def _folded(text: str) -> tuple[str, list[int]]:

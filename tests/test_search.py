@@ -280,3 +280,13 @@ def test_an_empty_query_is_an_error():
     with pytest.raises(CrmError, match="nothing to search for"):
         search.terms(" \t ")
     assert search.terms("Müller  QUOTE") == ["muller", "quote"]
+
+
+def test_equal_matches_newest_first(crm, monkeypatch):
+    s = Store(crm)
+    acme = s.create("customer", name="Acme")
+    ids = []
+    for day in ("2026-11-01", "2026-11-20", "2026-11-10"):
+        monkeypatch.setenv("CRM_NOW", f"{day}T10:00:00+08:00")
+        ids.append(Store(crm).add_activity(acme["id"], "call", "left a voicemail")["id"])
+    assert found("voicemail") == [("activity", ids[i]) for i in (1, 2, 0)]
