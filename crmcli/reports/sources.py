@@ -18,9 +18,8 @@ from typing import Any
 
 from crmcli.models import Record
 from crmcli.reports.base import (
-    Money,
     Scope,
-    add_money,
+    Tally,
     amount_of,
     currency_of,
     money,
@@ -30,8 +29,8 @@ from crmcli.reports.base import (
 
 class _Row:
     def __init__(self) -> None:
-        self.leads = self.converted = self.won = 0
-        self.won_amount: Money = {}
+        self.leads = self.converted = 0
+        self.won = Tally()  # the deals won, each counted once
         self.seen: set[str] = set()
 
     def as_dict(self) -> dict[str, Any]:
@@ -39,8 +38,8 @@ class _Row:
             "leads": self.leads,
             "converted": self.converted,
             "conversion_rate": percent(self.converted, self.leads),
-            "deals_won": self.won,
-            "won_amount": money(self.won_amount),
+            "deals_won": self.won.count,
+            "won_amount": money(self.won.amount),
         }
 
 
@@ -66,8 +65,7 @@ def sources(
         deal = by_id.get(lead.get("deal") or "")
         if deal is not None and deal.get("status") == "won" and deal["id"] not in row.seen:
             row.seen.add(deal["id"])
-            row.won += 1
-            add_money(row.won_amount, currency_of(deal, settings), amount_of(deal))
+            row.won.add(currency_of(deal, settings), amount_of(deal))
 
     total = _Row()
     for r in rows.values():
@@ -75,8 +73,7 @@ def sources(
         total.converted += r.converted
         total.seen |= r.seen
     for did in total.seen:  # a deal two leads point at counts once in the total
-        total.won += 1
-        add_money(total.won_amount, currency_of(by_id[did], settings), amount_of(by_id[did]))
+        total.won.add(currency_of(by_id[did], settings), amount_of(by_id[did]))
     order = sorted((s for s in rows if s is not None), key=lambda s: (-rows[s].leads, s.casefold()))
     if None in rows:
         order.append(None)
