@@ -44,6 +44,12 @@ TASK_STATUSES = ["open", "done", "cancelled"]
 PRIORITIES = ["low", "normal", "high", "urgent"]
 TASK_KINDS = ["todo", "call", "email", "meeting", "complaint"]
 SEVERITIES = ["low", "medium", "high", "critical"]
+# Timeline entries that record contact with someone (`crm log KIND`); settings
+# `activity_kinds` adds more. A typed entry counts as contact for cadences.
+CONTACT_KINDS = ["call", "meeting", "email", "chat", "visit"]
+# The kinds of the entries crm writes itself (bookkeeping): no activity_kinds name.
+ENTRY_KINDS = ["note", "assign", "merge", "status", "convert", "import", "edit", "stage",
+               "won", "lost", "reopen", "approval", "snooze", "quote", "order"]  # fmt: skip
 TIERS = ["A", "B", "C"]
 MONEY_DIGITS = 30  # money beyond 10**30 (or below 10**-30) is a typo, not an amount
 
@@ -135,6 +141,7 @@ SCHEMAS: dict[str, list[tuple[str, str]]] = {
         ("on", "str!"),
         ("kind", "str!"),
         ("text", "str"),
+        ("outcome", "str"),
         ("by", "str"),
         ("at", "time!"),
     ],
@@ -172,7 +179,20 @@ LIGHT_FIELDS: dict[str, tuple[str, ...]] = {
     "customer": ("id", "name", "owner", "tier", "cadence", "created"),
     "lead": ("id", "name", "customer", "owner", "status"),
     "deal": ("id", "title", "customer", "owner", "status", "amount", "needs_approval"),
-    "task": ("id", "title", "status", "customer", "lead", "deal", "owner", "due", "done_at"),
+    "task": (
+        "id",
+        "title",
+        "status",
+        "customer",
+        "lead",
+        "deal",
+        "owner",
+        "due",
+        "done_at",
+        "kind",
+        "severity",
+        "created",
+    ),
     "activity": ("id", "on", "kind", "at"),
 }
 

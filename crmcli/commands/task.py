@@ -254,16 +254,18 @@ def _list_due_contact(
 
 @app.command("show")
 def show_cmd(ref: TaskRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
-    """Show a task: every field, with the name of what it is linked to.
+    """Show a task: every field, with the name of what it is linked to, and its timeline.
 
     Example: crm task show "Call Zhang"
     """
     from crmcli import render, tasks
+    from crmcli.commands.customer import show_related
 
     store = get_store()
     rec = tasks.resolve(store, ref)
+    timeline = store.timeline(rec["id"])
     if fmt == ShowFormat.json:
-        render.print_json({**rec, "timeline": store.timeline(rec["id"])})
+        render.print_json({**rec, "timeline": timeline})
         return
     links = tasks.Links.load(store)
     now = store.ctx.now()
@@ -277,6 +279,7 @@ def show_cmd(ref: TaskRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
     if link:
         pairs.append(("linked", f"{link[0]} {link[2]} ({link[1]})"))
     render.record_view(pairs, title=f"{rec['title']} ({rec['id']})", tz=store.ctx.tz)
+    show_related([], {}, timeline)
 
 
 @app.command("done")
@@ -379,6 +382,9 @@ def _resolve_open(store: Any, ref: str) -> dict:
     return tasks.resolve(store, ref, prefer="open")
 
 
+common.add_note_command(
+    app, "task", 'crm task note "Pump leaks" "Engineer on site, seal replaced"', _resolve_open
+)
 common.add_rm_command(
     app,
     "task",
