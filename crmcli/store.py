@@ -168,7 +168,8 @@ def atomic_write(
 
 
 # query()'s `where` keys; `on` is the index's link_on column (an activity's record)
-WHERE = ("status", "owner", "on", "customer", "lead", "deal", "due_before", "text", "merged")
+WHERE = ("id", "status", "owner", "on", "customer", "lead", "deal", "due_before", "text",
+         "merged")  # fmt: skip
 _EQ_COLUMNS = {"owner": "owner", "on": "link_on", "customer": "customer", "lead": "lead",
                "deal": "deal"}  # fmt: skip
 # What a merge tombstone holds (query where={"merged": True})
@@ -186,6 +187,7 @@ class _Conditions(NamedTuple):
     due_before: float | None = None
     needle: str | None = None
     merged: bool = False
+    ids: frozenset[str] | None = None
 
     @classmethod
     def of(cls, kind: str, where: dict[str, Any] | None) -> _Conditions:
@@ -201,12 +203,14 @@ class _Conditions(NamedTuple):
         status = where.pop("status", None)
         due = where.pop("due_before", None)
         text = where.pop("text", None)
+        ids = where.pop("id", None)
         return cls(
             [status] if isinstance(status, str) else status,
             {_EQ_COLUMNS[k]: v for k, v in where.items()},
             None if due is None else due.timestamp(),
             fold(text) if text else None,
             merged,
+            None if ids is None else frozenset([ids] if isinstance(ids, str) else ids),
         )
 
     def sql(self) -> tuple[str, tuple]:
@@ -229,10 +233,17 @@ class _Conditions(NamedTuple):
         if self.needle:
             where.append("instr(text, ?) > 0")
             params.append(self.needle)
+        if self.ids is not None:  # the rows are keyed by file name
+            import json
+
+            where.append("name IN (SELECT value || '.yaml' FROM json_each(?))")
+            params.append(json.dumps(sorted(self.ids)))
         return " AND ".join(where), tuple(params)
 
-    def matches(self, cols: tuple) -> bool:
-        """Whether a record with these index columns (index.columns) passes."""
+    def matches(self, rid: str, cols: tuple) -> bool:
+        """Whether record `rid` with these index columns (index.columns) passes."""
+        if self.ids is not None and rid not in self.ids:
+            return False
         st, ow, due, txt, _sort, link_on, cu, le, de = cols
         row = {"owner": ow, "link_on": link_on, "customer": cu, "lead": le, "deal": de}
         if self.statuses is not None and st not in self.statuses:
@@ -477,7 +488,8 @@ class Store:
         condition of `where`, in id order (`order="list"`: the kind's list order,
         tasks most urgent first, index.ORDER), the first `limit` of them (None: all).
 
-        `where` keys (see WHERE): status (a value or a list), owner, on (an activity's
+        `where` keys (see WHERE): id (a value, or a set of ids), status (a value or a
+        list), owner, on (an activity's
         record), customer, lead, deal (each a value, or a list or set of ids: any of
         them), due_before (a datetime: tasks due before it,
         deals whose close date's midnight in the CRM's zone is before it), text (a
@@ -517,7 +529,7 @@ class Store:
         records = self._all(kind, tombstones=cond.merged)
         if not cond.empty or ordered:
             cols = self._columns(kind)
-            keyed = [(c, r) for r in records if cond.matches(c := cols(r))]
+            keyed = [(c, r) for r in records if cond.matches(r["id"], c := cols(r))]
             if ordered:  # as index.ORDER
                 from crmcli.index import list_key
 

@@ -591,7 +591,7 @@ def contact_due(
     ]
     if not wanted:
         return []
-    customers = [store.load("customer", cid) for cid in wanted]
+    customers = store.query("customer", {"id": set(wanted)})
     ids = {c["id"] for c in customers}
     last: dict[str, datetime] = {}
 
