@@ -147,6 +147,10 @@ SCHEMAS: dict[str, list[tuple[str, str]]] = {
     ],
 }
 
+# Fields written to the file only when they hold a value: most entries have no outcome,
+# and files written before the field existed stay in canonical form.
+SPARSE: dict[str, frozenset[str]] = {"activity": frozenset({"outcome"})}
+
 # Every kind's field names (what `unknown_keys` is not).
 FIELDS: dict[str, frozenset[str]] = {k: frozenset(n for n, _t in v) for k, v in SCHEMAS.items()}
 # Keys crm itself writes beside a kind's fields: a merge tombstone's and the merge
@@ -249,12 +253,16 @@ def unknown_keys(kind: str, rec: Record) -> list[Any]:
 
 
 def normalize(kind: str, rec: Record) -> Record:
-    """The canonical form: schema fields in order (missing ones at their default),
+    """The canonical form: schema fields in order (missing ones at their default; a
+    SPARSE field only when it holds a value),
     each unknown key right after the field it followed (at the top if none did);
     tags sorted and unique; e-mails, phones unique; whole-number money as Decimal.
     Does not change what a valid record means."""
     out: Record = {}
+    sparse = SPARSE.get(kind, frozenset())
     for name, ftype in SCHEMAS[kind]:
+        if name in sparse and rec.get(name) is None:
+            continue
         value = rec[name] if name in rec else _default(kind, name, ftype)
         if ftype == "list" and isinstance(value, list):
             value = _dedupe(value)

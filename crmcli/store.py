@@ -433,6 +433,7 @@ class Store:
                         sys.version_info[:2],
                         models.SCHEMAS,
                         models.LIGHT_FIELDS,
+                        models.SPARSE,
                         models.ITEM_SCHEMAS,
                         self.settings.get("timezone"),
                         self.settings.get("max_record_bytes"),  # what read_bytes refuses

@@ -203,3 +203,15 @@ def test_task_note_and_task_show_timeline(crm, acme):
     page = run("customer", "show", "Acme GmbH", "-f", "json").json()
     assert page["timeline"][0]["where"]["kind"] == "task"
     refused(run("task", "note", "No such task", "x"), "no task matches")
+
+
+def test_outcome_is_written_only_when_there_is_one(crm, acme):
+    """Entries without an outcome keep the file layout they always had (models.SPARSE)."""
+    assert run("customer", "note", "Acme GmbH", "Plain note").code == 0
+    assert run("log", "call", "Acme GmbH", "Reached", "--outcome", "wants samples").code == 0
+    files = {p.read_text(encoding="utf-8") for p in (crm / "activities").glob("*.yaml")}
+    plain = next(f for f in files if "Plain note" in f)
+    call = next(f for f in files if "Reached" in f)
+    assert "outcome" not in plain and "text: Reached\noutcome: wants samples\nby: alice\n" in call
+    r = run("doctor")
+    assert r.code == 0, r.out + r.err

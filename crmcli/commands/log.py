@@ -63,7 +63,7 @@ def log_command(
 
     Example: crm log call "Acme GmbH" "No answer" --next tomorrow
     """
-    from crmcli import activities, render, tasks
+    from crmcli import activities, models, render, tasks
 
     if next_title is not None and next_ is None:
         ctx.fail("--next-title names the follow-up task: give --next WHEN with it")
@@ -75,7 +75,8 @@ def log_command(
         target_kind, rec = activities.resolve_target(store, ref)
         activity, task = activities.log(store, target_kind, rec, entry)
     if fmt == ShowFormat.json:
-        render.print_json({**activity, "task": task})
+        entry = {name: activity.get(name) for name, _type in models.SCHEMAS["activity"]}
+        render.print_json({**entry, "task": task})
         return
     print(f"Logged {kind} on {record_label(target_kind, rec)} as {activity['id']}")
     if task is not None:
