@@ -137,6 +137,12 @@ LimitOpt = Annotated[
 ]
 
 
+def per_section_limit(help: str) -> Any:
+    """--limit of a command whose text shows sections (task remind, today): items per
+    section, 0 for all."""
+    return typer.Option("--limit", "-n", min=0, max=MAX_LIMIT, help=help)
+
+
 # ----- parsing helpers ------------------------------------------------------------------
 
 

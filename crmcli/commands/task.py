@@ -8,7 +8,6 @@ import typer
 from crmcli import models
 from crmcli.commands import common
 from crmcli.commands.common import (
-    MAX_LIMIT,
     LimitOpt,
     ListFormat,
     ListFormatOpt,
@@ -411,14 +410,7 @@ def remind_cmd(
         RemindFormat, typer.Option("--format", "-f", help="text (plain, for mail) or json.")
     ] = RemindFormat.text,
     limit: Annotated[
-        int,
-        typer.Option(
-            "--limit",
-            "-n",
-            min=0,
-            max=MAX_LIMIT,
-            help="Items per owner and section in text (0: all).",
-        ),
+        int, common.per_section_limit("Items per owner and section in text (0: all).")
     ] = 50,
 ) -> None:
     """What needs attention today, for cron; silent when nothing does.

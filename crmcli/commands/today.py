@@ -4,7 +4,13 @@ from typing import Annotated, Any
 
 import typer
 
-from crmcli.commands.common import MAX_LIMIT, OwnerOpt, ShowFormat, ShowFormatOpt, get_store
+from crmcli.commands.common import (
+    OwnerOpt,
+    ShowFormat,
+    ShowFormatOpt,
+    get_store,
+    per_section_limit,
+)
 
 ROWS = 10  # rows per section in the table, by default
 
@@ -17,12 +23,8 @@ def today_command(
     ] = False,
     limit: Annotated[
         int,
-        typer.Option(
-            "--limit",
-            "-n",
-            min=0,
-            max=MAX_LIMIT,
-            help=f"Rows per section in the table (0: all; default {ROWS}). JSON lists all.",
+        per_section_limit(
+            f"Rows per section in the table (0: all; default {ROWS}). JSON lists all."
         ),
     ] = ROWS,
     fmt: ShowFormatOpt = ShowFormat.table,
