@@ -232,7 +232,7 @@ def _items(
 
 
 def _task_row(t: Item, now: datetime, tz: tzinfo) -> list[Any]:
-    when = f"{t['late']} late" if t["late"] else _when(t, now, tz).removeprefix("due today ")
+    when = _when(t, now, tz).removeprefix("due ").removeprefix("today ")  # today, 15:00
     pri = "" if t.get("priority") == "normal" else t.get("priority")
     return [t["id"], when, t["title"], t["linked"]["name"] if t["linked"] else "", pri, t["owner"]]
 

@@ -259,6 +259,12 @@ class _Conditions(NamedTuple):
     def empty(self) -> bool:
         return self == _Conditions(merged=self.merged)
 
+    @property
+    def picks(self) -> bool:
+        """Does it name the rows wanted: ids, or a list of links (index.rows picks)?"""
+        lists = (list, tuple, set, frozenset)
+        return self.ids is not None or any(isinstance(v, lists) for v in self.eq.values())
+
 
 def _check_fields(kind: str, fields: tuple[str, ...] | None, merged: bool, json: bool) -> None:
     """A projection asks only for fields the kind has (ValueError otherwise)."""
@@ -523,6 +529,7 @@ class Store:
                     fields=fields,
                     order=ordered,
                     limit=limit,
+                    picks=cond.picks,
                 ),
             )
             if found is not None:

@@ -99,6 +99,9 @@ def test_today_table_sections_with_counts_and_nothing_lines(day):
     assert "\nDeals waiting for your approval: nothing\n" in out
     assert "Tomorrow thing" not in out and "Later deal" not in out and "Bob's call" not in out
     assert out.index("Late call") < out.index("Rust on pumps") < out.index("Past close")
+    (late,) = [line for line in out.splitlines() if line.startswith(day["late"] + " ")]
+    (soon,) = [line for line in out.splitlines() if line.startswith(day["today"] + " ")]
+    assert "2d late" in late and "Old Friend" in late and "15:00" in soon
     (row,) = [line for line in out.splitlines() if "Past close" in line]
     assert "3d past" in row and "800.00" in row
     assert "owner" not in out  # one person's day: no owner column
