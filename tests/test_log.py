@@ -203,6 +203,8 @@ def test_task_note_and_task_show_timeline(crm, acme):
     page = run("customer", "show", "Acme GmbH", "-f", "json").json()
     assert page["timeline"][0]["where"]["kind"] == "task"
     refused(run("task", "note", "No such task", "x"), "no task matches")
+    r = run("doctor")  # an entry on a task is a sound link
+    assert r.code == 0, r.out + r.err
 
 
 def test_outcome_is_written_only_when_there_is_one(crm, acme):

@@ -174,3 +174,13 @@ def test_a_new_section_is_one_entry(crm, monkeypatch):
     assert "\nAwaiting reply (1)\n" in run("today").out
     remind = run("task", "remind").out
     assert "1 thread" in remind.splitlines()[0] and "Awaiting reply" in remind
+
+
+def test_every_section_says_how_its_items_read_in_its_views():
+    keys = [s.key for s in reminders.SECTIONS]
+    assert len(keys) == len(set(keys))
+    for s in reminders.SECTIONS:
+        if reminders.REMIND in s.views:
+            assert s.line is not None, s.key
+        if reminders.TODAY in s.views:
+            assert s.row is not None and s.columns and s.more, s.key
