@@ -114,3 +114,18 @@ def test_ids_and_sets_of_links(filled, index):
     assert Store(filled.root).query("activity", {"on": set()}) == []
     newest_first = [e["text"] for e in Store(filled.root).timelines([deal, acme])]
     assert newest_first == ["met them", "no answer"]
+
+
+def test_records_by_id_and_tombstones_by_id(filled, index):
+    s = Store(filled.root)
+    acme = s.query("customer", {"text": "acme"})[0]
+    assert s.query("customer", {"id": [acme["id"], "nobody00"]}, fields=("name",)) == [
+        {"name": "Acme"}
+    ]
+    assert s.query("customer", {"id": acme["id"], "owner": "bob"}) == []
+    tombstones = s.query(
+        "customer", {"id": ["gone0001"], "merged": True}, fields=("id", "merged_into")
+    )
+    assert tombstones == [{"id": "gone0001", "merged_into": acme["id"]}]
+    assert s.query("customer", {"id": ["gone0001"]}) == []  # a tombstone is no record
+    assert s.query("customer", {"id": []}) == []
