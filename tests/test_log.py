@@ -217,3 +217,13 @@ def test_outcome_is_written_only_when_there_is_one(crm, acme):
     assert "outcome" not in plain and "text: Reached\noutcome: wants samples\nby: alice\n" in call
     r = run("doctor")
     assert r.code == 0, r.out + r.err
+
+
+def test_search_finds_an_entry_by_its_outcome(crm, acme):
+    assert (
+        run("log", "call", "Acme GmbH", "Reached the buyer", "--outcome", "wants samples").code == 0
+    )
+    r = run("search", "wants samples", "--format", "json")
+    assert r.code == 0, r.err
+    hits = [h for h in r.json() if h["kind"] == "activity"]
+    assert hits and hits[0]["field"] == "outcome"
