@@ -138,6 +138,16 @@ def test_table(data, index):
     assert all(len(line) <= 80 for line in lines)
 
 
+def test_table_shows_what_matched_unless_it_is_the_name(data, index):
+    """The match column holds the text found; a name found is shown once, in its column."""
+    r = run("search", "acme")
+    assert r.code == 0, r.err
+    rows = {line.split()[1]: line for line in r.out.splitlines()[2:]}
+    assert rows[data["acme"]].count("Acme GmbH") == 1  # the name, no match cell beside it
+    assert "Acme Trading" in rows[data["lead"]]  # the lead's company: what matched
+    assert r.out.splitlines()[0].split() == ["kind", "id", "name", "match"]
+
+
 def test_kind_narrows_and_repeats(data, index):
     assert found("acme", "--kind", "lead") == [("lead", data["lead"])]
     assert found("acme", "-k", "lead", "-k", "customer") == [

@@ -59,7 +59,13 @@ def search_command(
         return
     more = total - len(hits)
     render.table(
-        ["kind", "id", "name", ("of", {"priority": 2, "min": 12}), ("match", {"min": 24})],
+        [
+            ("kind", {"priority": 4}),
+            "id",
+            "name",
+            ("of", {"priority": 3, "min": 12}),
+            ("match", {"priority": 2, "min": 16}),
+        ],
         [[h.kind, h.id, h.name, _of(h.of), _snippet(h)] for h in hits],
         footer=f"{more} more not shown (--limit 0 shows all)" if more > 0 else None,
         omit_same=True,
@@ -71,13 +77,17 @@ def _of(of: dict[str, str] | None) -> str:
 
 
 def _snippet(hit: Any) -> Any:
-    """The snippet with the words found in it highlighted (on a terminal)."""
+    """The snippet with the words found in it highlighted (on a terminal); empty when
+    the match is the name or title, which its own column shows."""
     from rich.text import Text
 
+    from crmcli.models import NAME_FIELD
     from crmcli.render import safe, use_colour
 
     style = "bold reverse" if use_colour() else ""
     out, at = Text(), 0
+    if hit.field == NAME_FIELD.get(hit.kind):
+        return out
     for start, end in hit.spans:
         out.append(safe(hit.snippet[at:start], lines=False))
         out.append(safe(hit.snippet[start:end], lines=False), style=style)
