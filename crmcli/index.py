@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from crmcli import models, search
 from crmcli.models import Record
@@ -240,6 +240,16 @@ def loads(text: str) -> Any:
         raise ValueError(f"not a value of the index: {text[:40]!r}") from None
 
 
+class Where(NamedTuple):
+    """A condition on a kind's rows (Index.rows): SQL text and its parameters;
+    `picks`: it names the few rows wanted (a list of ids or links), so SQLite looks
+    them up by it rather than walking every row of the kind by `ok`."""
+
+    sql: str = ""
+    params: tuple = ()
+    picks: bool = False
+
+
 class Index:
     """One CRM's index file. Use `sync(kind)` before any query of that kind."""
 
@@ -389,7 +399,7 @@ class Index:
     def rows(
         self,
         kind: str,
-        where: tuple[str, Iterable[Any]] = ("", ()),
+        where: tuple = ("", ()),
         *,
         ok: Iterable[int] = (1,),
         column: str = "blob",
@@ -397,21 +407,22 @@ class Index:
         order: bool = False,
         limit: int | None = None,
     ) -> list[Any]:
-        """The values of `kind`'s rows matching an SQL condition (`where`: its text and
-        parameters), in file-name order (`order`: the kind's list order, ORDER), the
-        first `limit` of them. A value
-        is the `column` read back: "blob" the whole record (with `fields` only
-        those: each whole record is dropped as soon as it is read), "lite" its
-        light fields, "json" the JSON text a list prints, as it is."""
+        """The values of `kind`'s rows matching a condition (`where`, a Where or a
+        tuple of its fields), in file-name order (`order`: the kind's list order,
+        ORDER), the first `limit` of them. A value is the `column` read back: "blob"
+        the whole record (with `fields` only those: each whole record is dropped as
+        soon as it is read), "lite" its light fields, "json" the JSON text a list
+        prints, as it is."""
         if column not in ("blob", "lite", "json"):
             raise ValueError(f"no column {column!r}")
         order = order and kind in ORDER
         if column == "lite" and fields == models.LIGHT_FIELDS[kind]:
             fields = None  # the lite column holds just those
-        condition, params = where
+        condition, params, picks = Where(*where)
         oks = ",".join(str(int(o)) for o in ok)
         key = "due, sort" if order else "name"  # what the rows are sorted by
-        sql = f"SELECT {key}, {column} FROM rec WHERE kind=? AND ok IN ({oks})"
+        by_ok = "+ok" if picks else "ok"  # (+: not by the rec_ok index)
+        sql = f"SELECT {key}, {column} FROM rec WHERE kind=? AND {by_ok} IN ({oks})"
         if condition:
             sql += f" AND ({condition})"
         sql_order = order and column == "json"  # (a sort in SQL would carry every blob)
