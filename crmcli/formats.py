@@ -26,7 +26,9 @@ def money_text(amount: Any, currency: str | None = None, places: int = 2) -> str
             return str(amount)
     if not amount.is_finite():
         return str(amount)
-    exact = amount == amount.quantize(Decimal(1).scaleb(-places))
+    _sign, digits, exp = amount.as_tuple()
+    finer = -int(exp) - places  # digits below the `places`th decimal
+    exact = finer <= 0 or not any(digits[-finer:])  # (no quantize: 28 digits at most)
     text = f"{amount:,.{places}f}" if exact else f"{amount:,f}"
     return f"{text} {currency}" if currency else text
 

@@ -52,7 +52,23 @@ def test_money_is_exact_in_the_currencys_decimals_and_the_quote_uses_the_same_ru
     assert money_text(Decimal("1234"), "JPY", places=0) == "1,234 JPY"
     assert money_text(Decimal("1234.5"), "JPY", places=0) == "1,234.5 JPY"
     assert money_text(Decimal("1.5"), "KWD", places=3) == "1.500 KWD"
+    big = Decimal("100000000000000000000000000")  # 29 digits with cents: above Decimal's 28
+    assert money_text(big, "USD") == "100,000,000,000,000,000,000,000,000.00 USD"
+    assert (
+        money_text(Decimal("100000000000000000000000000.001"), "USD")
+        == "100,000,000,000,000,000,000,000,000.001 USD"
+    )
     assert money(Decimal("1200.5"), 2, "de") == "1.200,50"
     assert money(Decimal("0.125"), 2, "en") == "0.125"
     assert money(Decimal("1234.5"), 0, "zh") == "1,234.5"
     assert money(None, 2, "en") == ""
+
+
+def test_an_amount_of_27_digits_is_shown_not_an_internal_error(crm):
+    assert run("customer", "add", "Acme").code == 0
+    r = run("deal", "add", "Huge", "--customer", "Acme", "--amount", "100000000000000000000000000")
+    assert r.code == 0, r.err
+    assert "(100,000,000,000,000,000,000,000,000.00 USD)" in r.out
+    r = run("deal", "list")
+    assert r.code == 0, r.err
+    assert "100,000,000,000,000,000,000,000,000" in r.out.replace("\n", "")
