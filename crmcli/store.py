@@ -1,5 +1,5 @@
 """The record store that every kind shares: finding the CRM, paths, load, list,
-canonical atomic save, delete, the writer lock, REF resolution, links.
+canonical atomic save, delete, the writer lock, links (REFs: crmcli/refs.py).
 
 The core never prints: problems with single files met while listing go to
 `Store.warn` (the CLI prints them on stderr), errors are raised as CrmError.
@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from crmcli import models
 from crmcli.errors import (
-    AmbiguousError,
     CrmError,
     NoCrmError,
     NotFoundError,
@@ -35,7 +34,6 @@ if TYPE_CHECKING:
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 ID_LENGTH = 8
-MIN_PREFIX = 4
 DERIVED_DIR = ".crm"
 # .crm/: derived data; .*.tmp: the temp file of a write that was killed (doctor --fix)
 GITIGNORE = (".crm/", ".*.tmp")
@@ -168,11 +166,16 @@ def atomic_write(
 
 
 # query()'s `where` keys; `on` is the index's link_on column (an activity's record)
-WHERE = ("status", "owner", "on", "customer", "lead", "deal", "due_before", "text", "merged")
+WHERE = (
+    "status", "owner", "on", "customer", "lead", "deal", "due_before", "text", "id_prefix",
+    "merged",
+)  # fmt: skip
 _EQ_COLUMNS = {"owner": "owner", "on": "link_on", "customer": "customer", "lead": "lead",
                "deal": "deal"}  # fmt: skip
-# What a merge tombstone holds (query where={"merged": True})
-TOMBSTONE_FIELDS = frozenset({"id", "merged_into", "updated"})
+# What a merge tombstone holds (query where={"merged": True}): the old name (title)
+# and e-mails are kept so that they still lead to the record kept (refs.resolve);
+# tombstones written before that have only the first three (the others read None)
+TOMBSTONE_FIELDS = frozenset({"id", "merged_into", "updated", "name", "title", "emails"})
 # The kinds whose list order is not id order (index.ORDER: tasks most urgent first)
 LIST_ORDERED = frozenset({"task"})
 
@@ -185,6 +188,7 @@ class _Conditions(NamedTuple):
     eq: dict[str, str] = {}  # noqa: RUF012 - index column -> value (never changed)
     due_before: float | None = None
     needle: str | None = None
+    id_prefix: str | None = None
     merged: bool = False
 
     @classmethod
@@ -196,8 +200,11 @@ class _Conditions(NamedTuple):
                 f"query({kind!r}): no condition {', '.join(unknown)} (use {', '.join(WHERE)})"
             )
         merged = bool(where.pop("merged", False))
+        prefix = where.pop("id_prefix", None)
         if merged and where:
-            raise ValueError(f"query({kind!r}): merged takes no other condition")
+            raise ValueError(f"query({kind!r}): merged takes no other condition but id_prefix")
+        if prefix is not None and not ID_RE.match(prefix):
+            raise ValueError(f"query({kind!r}): id_prefix {prefix!r} is not the start of an id")
         status = where.pop("status", None)
         due = where.pop("due_before", None)
         text = where.pop("text", None)
@@ -206,6 +213,7 @@ class _Conditions(NamedTuple):
             {_EQ_COLUMNS[k]: v for k, v in where.items()},
             None if due is None else due.timestamp(),
             fold(text) if text else None,
+            prefix,
             merged,
         )
 
@@ -223,10 +231,15 @@ class _Conditions(NamedTuple):
         if self.needle:
             where.append("instr(text, ?) > 0")
             params.append(self.needle)
+        if self.id_prefix:  # (an id holds no GLOB wildcard: the primary key answers it)
+            where.append("name GLOB ?")
+            params.append(self.id_prefix + "*")
         return " AND ".join(where), tuple(params)
 
-    def matches(self, cols: tuple) -> bool:
-        """Whether a record with these index columns (index.columns) passes."""
+    def matches(self, cols: tuple, rid: str) -> bool:
+        """Whether a record with these index columns (index.columns) and id passes."""
+        if self.id_prefix and not rid.startswith(self.id_prefix):
+            return False
         st, ow, due, txt, _sort, link_on, cu, le, de = cols
         row = {"owner": ow, "link_on": link_on, "customer": cu, "lead": le, "deal": de}
         if self.statuses is not None and st not in self.statuses:
@@ -255,9 +268,10 @@ def _check_fields(kind: str, fields: tuple[str, ...] | None, merged: bool, json:
         raise ValueError(f"{what} has no field {', '.join(unknown)}")
 
 
-def _column(kind: str, fields: tuple[str, ...] | None) -> str:
-    """The index column a projection reads: the small `lite` one when it holds them."""
-    if fields is not None and set(fields) <= set(models.LIGHT_FIELDS[kind]):
+def _column(kind: str, fields: tuple[str, ...] | None, merged: bool) -> str:
+    """The index column a projection reads: the small `lite` one when it holds them
+    (a tombstone has none)."""
+    if not merged and fields is not None and set(fields) <= set(models.LIGHT_FIELDS[kind]):
         return "lite"
     return "blob"
 
@@ -271,6 +285,7 @@ class Store:
         warn: Callable[[str], None] | None = None,
         settings: dict[str, Any] | None = None,
         ctx: Context | None = None,
+        notice: Callable[[str], None] | None = None,
     ) -> None:
         from crmcli import context
         from crmcli import settings as settings_mod
@@ -284,6 +299,9 @@ class Store:
         self.ctx: Context = ctx or context.load(self.settings, self.root)
         self.warnings: list[str] = []
         self.warn: Callable[[str], None] = warn or self.warnings.append
+        # what a person should know but nothing is wrong (a REF that led through a merge)
+        self.notices: list[str] = []
+        self.notice: Callable[[str], None] = notice or self.notices.append
         self.changed: list[Path] = []  # files written or removed by this process
         self.messages: list[str] = []  # what the changes were, for a commit message
         self._cache: dict[str, list[Record]] = {}
@@ -474,7 +492,8 @@ class Store:
         record), customer, lead, deal, due_before (a datetime: tasks due before it,
         deals whose close date's midnight in the CRM's zone is before it), text (a
         case/accent-insensitive substring of names, e-mails, phones, contacts; titles),
-        merged (True: the kind's merge tombstones instead, {id, merged_into, updated}).
+        id_prefix (ids that start with it), merged (True: the kind's merge tombstones
+        instead, TOMBSTONE_FIELDS; with id_prefix as its only other condition).
         An unknown key is a ValueError.
 
         `fields`: only those fields of each record (a projection, from the index
@@ -498,7 +517,7 @@ class Store:
                     sql,
                     params,
                     ok=(2,) if cond.merged else (1,),
-                    column="json" if json else _column(kind, fields),
+                    column="json" if json else _column(kind, fields, cond.merged),
                     fields=fields,
                     order=ordered,
                     limit=limit,
@@ -509,7 +528,7 @@ class Store:
         records = self._all(kind, tombstones=cond.merged)
         if not cond.empty or ordered:
             cols = self._columns(kind)
-            keyed = [(c, r) for r in records if cond.matches(c := cols(r))]
+            keyed = [(c, r) for r in records if cond.matches(c := cols(r), r["id"])]
             if ordered:  # as index.ORDER
                 from crmcli.index import list_key
 
@@ -528,7 +547,7 @@ class Store:
     def _all(self, kind: str, *, tombstones: bool = False) -> list[Record]:
         """Every readable record of `kind` (`tombstones`: only the merge tombstones),
         held for the rest of the process (until a write); broken files are skipped
-        with a warning. For REF resolution and query's fallback."""
+        with a warning. For query's fallback (when the index cannot answer)."""
         if kind not in self._cache:
             records = self._query_index(kind, lambda idx: idx.rows(kind, ok=(1, 2)))
             if records is None:
@@ -586,45 +605,6 @@ class Store:
                 self._index.synced.clear()
             else:
                 self._index.synced.discard(kind)
-
-    # ----- REF resolution ------------------------------------------------------------
-
-    def resolve(self, kind: str, ref: str) -> Record:
-        """Find one record by id, unique id prefix (4+), exact name/title or e-mail.
-
-        An exact match wins over prefix matches. Raises NotFoundError or AmbiguousError.
-        """
-        text = (ref or "").strip()
-        low = text.lower()
-        if ID_RE.match(low) and self.path(kind, low).is_file():
-            return self.load(kind, low)
-        name_field = models.NAME_FIELD[kind]
-        records = self._all(kind)
-        wanted = fold(text)
-        by_email = "emails" in models.FIELDS[kind]  # not a deal's hand-added `emails:`
-        exact = [
-            r
-            for r in records
-            if fold(str(r.get(name_field) or "")) == wanted
-            or (by_email and low in (e.lower() for e in r.get("emails") or []))
-        ]
-        if len(exact) == 1:
-            return exact[0]
-        if len(exact) > 1:
-            raise self._ambiguous(kind, ref, exact)
-        if len(low) >= MIN_PREFIX and ID_RE.match(low):
-            everyone = self._all(kind) + self._all(kind, tombstones=True)
-            prefixed = [r for r in everyone if r["id"].startswith(low)]
-            live = {self.load(kind, r["id"])["id"]: r for r in prefixed}
-            if len(live) == 1:
-                return self.load(kind, next(iter(live)))
-            if len(live) > 1:
-                raise self._ambiguous(kind, ref, [self.load(kind, i) for i in live])
-        raise NotFoundError(f"no {kind} matches '{ref}'")
-
-    def _ambiguous(self, kind: str, ref: str, matches: list[Record]) -> AmbiguousError:
-        lines = [f"  {r['id']}  {models.display_name(kind, r)}" for r in matches]
-        return AmbiguousError(f"'{ref}' matches {len(matches)} {KINDS[kind]}; use an id", lines)
 
     # ----- writing -------------------------------------------------------------------
 
@@ -756,8 +736,17 @@ class Store:
         negotiation`); git autocommit uses it as the commit message."""
         self.messages.append(message)
 
-    def write_tombstone(self, kind: str, rid: str, merged_into: str) -> None:
-        self.write(kind, {"id": rid, "merged_into": merged_into, "updated": self.ctx.now_iso()})
+    def write_tombstone(
+        self, kind: str, rid: str, merged_into: str, old: Record | None = None
+    ) -> None:
+        """Leave a tombstone in record `rid`'s file: it was merged into `merged_into`.
+        It keeps the `old` record's name (title) and e-mails, which lead on to the one
+        kept (refs.resolve)."""
+        stone: Record = {"id": rid, "merged_into": merged_into}
+        for key in (models.NAME_FIELD[kind], "emails"):
+            if old and old.get(key) and key in TOMBSTONE_FIELDS:
+                stone[key] = old[key]
+        self.write(kind, {**stone, "updated": self.ctx.now_iso()})
 
     def delete(self, kind: str, rid: str) -> None:
         path = self.path(kind, rid)

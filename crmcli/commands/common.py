@@ -24,10 +24,10 @@ state = State()
 def get_store() -> Any:
     """The Store of the CRM this command works on (found once per invocation)."""
     if state.store is None:
-        from crmcli.render import warn
+        from crmcli.render import note, warn
         from crmcli.store import Store, locate
 
-        state.store = Store(locate(state.dir), warn=warn)
+        state.store = Store(locate(state.dir), warn=warn, notice=note)
     return state.store
 
 
@@ -406,6 +406,13 @@ def change_set(ctx: typer.Context, edit: bool = False) -> Any:
     return changes
 
 
+def _resolver(kind: str) -> Callable[[Any, str], dict[str, Any]]:
+    """REF resolution of `kind` (crmcli.refs) as mutate and edit_in_editor take it."""
+    from crmcli import refs
+
+    return lambda store, ref: refs.resolve(store, kind, ref)
+
+
 def mutate(
     kind: str,
     ref: str,
@@ -413,11 +420,11 @@ def mutate(
     resolve: Callable[[Any, str], dict[str, Any]] | None = None,
 ) -> Any:
     """Run one change to one record: under the lock, resolve REF (by `resolve`, else
-    the store's), then `act(store, record)`, whose domain function records the commit
+    crmcli.refs), then `act(store, record)`, whose domain function records the commit
     message. Returns what `act` returned, for the command to print."""
     store = get_store()
     with store.lock():
-        rec = resolve(store, ref) if resolve else store.resolve(kind, ref)
+        rec = (resolve or _resolver(kind))(store, ref)
         return act(store, rec)
 
 
@@ -447,7 +454,7 @@ def edit_in_editor(
     from crmcli import editor
 
     store = get_store()
-    before = resolve(store, ref) if resolve else store.resolve(kind, ref)
+    before = (resolve or _resolver(kind))(store, ref)
     rec = editor.edit(store, kind, before["id"])
     confirm_updated(ctx.params.get("fmt") or ShowFormat.table, kind, before, rec or before)
     return True
