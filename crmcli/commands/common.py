@@ -233,14 +233,17 @@ def confirm_added(
     extra: str = "",
     warnings: list[str] | None = None,
 ) -> None:
-    """`add` prints a one-line confirmation with the id, or the record as JSON (with
-    the `warnings`, which also go to stderr)."""
-    from crmcli import models, render
+    """`add` prints a one-line confirmation with the id, or the record as JSON with
+    its `warnings` (the domain's, and a name or title another record has: also on
+    stderr)."""
+    from crmcli import models, refs, render
 
-    for w in warnings or []:
-        get_store().warn(w)
+    store = get_store()
+    warnings = [*(warnings or []), *refs.name_taken(store, kind, rec)]
+    for w in warnings:
+        store.warn(w)
     if fmt == ShowFormat.json:
-        render.print_json(rec if warnings is None else {**rec, "warnings": warnings})
+        render.print_json({**rec, "warnings": warnings})
     else:
         print(f"Added {kind} {rec['id']}: {models.display_name(kind, rec)}{extra}")
 
@@ -252,13 +255,20 @@ def confirm_updated(
     rec: dict[str, Any],
     warnings: list[str] | None = None,
 ) -> None:
-    """`edit` warns, then prints the record as JSON or says whether it changed."""
-    from crmcli import render
+    """`edit` warns (the domain's warnings; a new name or title another record has),
+    then prints the record as JSON with its `warnings`, or says whether it changed."""
+    from crmcli import models, refs, render
+    from crmcli.store import fold
 
-    for w in warnings or []:
-        get_store().warn(w)
+    store = get_store()
+    warnings = list(warnings or [])
+    field = models.NAME_FIELD[kind]
+    if fold(str(rec.get(field) or "")) != fold(str(before.get(field) or "")):
+        warnings += refs.name_taken(store, kind, rec)
+    for w in warnings:
+        store.warn(w)
     if fmt == ShowFormat.json:
-        render.print_json(rec)
+        render.print_json({**rec, "warnings": warnings})
         return
     changed = any(rec.get(k) != before.get(k) for k in {*rec, *before} - {"updated"})
     print(

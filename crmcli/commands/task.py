@@ -109,9 +109,7 @@ def add_cmd(
         if rec["due"]
         else ""
     )
-    for w in warnings:
-        store.warn(w)
-    common.confirm_added(options["fmt"], "task", rec, extra)
+    common.confirm_added(options["fmt"], "task", rec, extra, warnings)
 
 
 def _kind_text(t: dict) -> str:
