@@ -75,18 +75,25 @@ def _completer(kind: str) -> Callable[[str], list[tuple[str, str]]]:
     return complete
 
 
+def _name_word(kind: str) -> str:
+    return "title" if kind in ("deal", "task") else "name"
+
+
 def ref_argument(kind: str, help: str | None = None) -> Any:
+    word = _name_word(kind)
     return typer.Argument(
-        help=help or f"The {kind}: id, id prefix (4+), name or e-mail.",
+        help=help
+        or f"The {kind}: id, id prefix (4+), {word} or e-mail, or a unique part of the {word}.",
         autocompletion=_completer(kind),
         show_default=False,
     )
 
 
 def ref_option(kind: str, *names: str, help: str | None = None) -> Any:
+    word = _name_word(kind)
     return typer.Option(
         *names,
-        help=help or f"The {kind}: id, id prefix, name or e-mail.",
+        help=help or f"The {kind}: id, id prefix, {word}, e-mail or a unique part of the {word}.",
         autocompletion=_completer(kind),
         show_default=False,
     )

@@ -21,7 +21,8 @@ def history_command(
     ref: Annotated[
         str,
         typer.Argument(
-            help="The record: id, id prefix (4+), name, title or e-mail.", show_default=False
+            help="The record: id, id prefix (4+), name, title or e-mail, or a unique part of a name or title.",
+            show_default=False,
         ),
     ],
     kind: Annotated[
