@@ -297,28 +297,14 @@ def ref_cases(timed: Callable[..., Case], mixed: Path, label: str) -> list[Case]
         return []
     done = Restore(mixed, f"tasks/{ex['task']}.yaml")
     show = ["customer", "show"]
+    # no match: every name of the kind is read for "did you mean"
+    missed = partial(timed, crm=label, target=1.0, root=mixed, codes=(1,), check=near_names)
     return [
         timed("crm customer show ID", [*show, ex["id"]], label, 1.0, root=mixed),
         timed("crm customer show NAME", [*show, ex["name"]], label, 1.0, root=mixed),
         timed("crm customer show PART-OF-NAME", [*show, ex["part"]], label, 1.0, root=mixed),
-        timed(  # no match: every name is read for "did you mean"
-            "crm customer show MISSPELT (no match)",
-            [*show, ex["typo"]],
-            label,
-            1.0,
-            root=mixed,
-            codes=(1,),
-            check=near_names,
-        ),
-        timed(
-            "crm task show MISSPELT (no match)",
-            ["task", "show", ex["task_typo"]],
-            label,
-            1.0,
-            root=mixed,
-            codes=(1,),
-            check=near_names,
-        ),
+        missed("crm customer show MISSPELT (no match)", [*show, ex["typo"]]),
+        missed("crm task show MISSPELT (no match)", ["task", "show", ex["task_typo"]]),
         timed(
             "crm task done PART-OF-TITLE",
             ["task", "done", ex["task_part"]],
