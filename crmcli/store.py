@@ -82,7 +82,7 @@ def new_id() -> str:
 
 def fold(text: str) -> str:
     """Text folded for search: case- and accent-insensitive (CJK left as is)."""
-    if text.isascii():  # (nothing to decompose: the same as below, ten times faster)
+    if text.isascii():  # (NFKD leaves ASCII as it is, and casefold is lower there)
         return text.lower()
     import unicodedata
 
@@ -168,10 +168,8 @@ def atomic_write(
 
 
 # query()'s `where` keys; `on` is the index's link_on column (an activity's record)
-WHERE = (
-    "status", "owner", "on", "customer", "lead", "deal", "due_before", "text", "id_prefix",
-    "merged",
-)  # fmt: skip
+WHERE = ("id", "id_prefix", "status", "owner", "on", "customer", "lead", "deal", "due_before",
+         "text", "words", "merged")  # fmt: skip
 _EQ_COLUMNS = {"owner": "owner", "on": "link_on", "customer": "customer", "lead": "lead",
                "deal": "deal"}  # fmt: skip
 # What a merge tombstone holds (query where={"merged": True}): the old name (title)
@@ -190,8 +188,10 @@ class _Conditions(NamedTuple):
     eq: dict[str, str] = {}  # noqa: RUF012 - index column -> value (never changed)
     due_before: float | None = None
     needle: str | None = None
-    id_prefix: str | None = None
+    words: tuple[str, ...] = ()
     merged: bool = False
+    ids: frozenset[str] | None = None
+    id_prefix: str | None = None
 
     @classmethod
     def of(cls, kind: str, where: dict[str, Any] | None) -> _Conditions:
@@ -202,25 +202,37 @@ class _Conditions(NamedTuple):
                 f"query({kind!r}): no condition {', '.join(unknown)} (use {', '.join(WHERE)})"
             )
         merged = bool(where.pop("merged", False))
+        ids = where.pop("id", None)
         prefix = where.pop("id_prefix", None)
         if merged and where:
-            raise ValueError(f"query({kind!r}): merged takes no other condition but id_prefix")
+            raise ValueError(f"query({kind!r}): merged takes no other condition but id")
         if prefix is not None and not ID_RE.match(prefix):
             raise ValueError(f"query({kind!r}): id_prefix {prefix!r} is not the start of an id")
         status = where.pop("status", None)
         due = where.pop("due_before", None)
         text = where.pop("text", None)
+        words = where.pop("words", None)
         return cls(
             [status] if isinstance(status, str) else status,
             {_EQ_COLUMNS[k]: v for k, v in where.items()},
             None if due is None else due.timestamp(),
             fold(text) if text else None,
-            prefix,
+            tuple(fold(words).split()) if words else (),
             merged,
+            None if ids is None else frozenset([ids] if isinstance(ids, str) else ids),
+            prefix,
         )
 
     def sql(self) -> tuple[str, tuple]:
         where, params = [], []
+        if self.ids is not None:  # (one parameter however many: SQLite limits them)
+            import json
+
+            where.append("name IN (SELECT value FROM json_each(?))")
+            params.append(json.dumps([f"{i}.yaml" for i in sorted(self.ids)]))
+        if self.id_prefix:  # (an id holds no GLOB wildcard: the primary key answers it)
+            where.append("name GLOB ?")
+            params.append(self.id_prefix + "*")
         if self.statuses is not None:
             where.append(f"status IN ({','.join('?' * len(self.statuses))})")
             params += self.statuses
@@ -233,22 +245,33 @@ class _Conditions(NamedTuple):
         if self.needle:
             where.append("instr(text, ?) > 0")
             params.append(self.needle)
-        if self.id_prefix:  # (an id holds no GLOB wildcard: the primary key answers it)
-            where.append("name GLOB ?")
-            params.append(self.id_prefix + "*")
+        # words: the full-text index finds those of 3+ characters (trigrams), a scan
+        # of the folded text the shorter ones
+        long = [w for w in self.words if len(w) >= 3]
+        if long:
+            where.append("rowid IN (SELECT rowid FROM fts WHERE fts MATCH ?)")
+            params.append(" AND ".join('"' + w.replace('"', '""') + '"' for w in long))
+        for w in self.words:
+            if len(w) < 3:
+                where.append("instr(words, ?) > 0")
+                params.append(w)
         return " AND ".join(where), tuple(params)
 
-    def matches(self, cols: tuple, rid: str) -> bool:
-        """Whether a record with these index columns (index.columns) and id passes."""
+    def matches(self, rid: str, cols: tuple) -> bool:
+        """Whether the record `rid` with these index columns (index.columns) passes."""
+        if self.ids is not None and rid not in self.ids:
+            return False
         if self.id_prefix and not rid.startswith(self.id_prefix):
             return False
-        st, ow, due, txt, _sort, link_on, cu, le, de = cols
+        st, ow, due, txt, _sort, link_on, cu, le, de, words = cols
         row = {"owner": ow, "link_on": link_on, "customer": cu, "lead": le, "deal": de}
         if self.statuses is not None and st not in self.statuses:
             return False
         if any(row[k] != v for k, v in self.eq.items()):
             return False
         if self.due_before is not None and (due is None or due >= self.due_before):
+            return False
+        if self.words and (words is None or not all(w in words for w in self.words)):
             return False
         return not (self.needle and (txt is None or self.needle not in txt))
 
@@ -490,13 +513,15 @@ class Store:
         condition of `where`, in id order (`order="list"`: the kind's list order,
         tasks most urgent first, index.ORDER), the first `limit` of them (None: all).
 
-        `where` keys (see WHERE): status (a value or a list), owner, on (an activity's
+        `where` keys (see WHERE): id (an id or a list of them), id_prefix (ids that
+        start with it), status (a value or a list), owner, on (an activity's
         record), customer, lead, deal, due_before (a datetime: tasks due before it,
         deals whose close date's midnight in the CRM's zone is before it), text (a
         case/accent-insensitive substring of names, e-mails, phones, contacts; titles),
-        id_prefix (ids that start with it), merged (True: the kind's merge tombstones
-        instead, TOMBSTONE_FIELDS; with id_prefix as its only other condition).
-        An unknown key is a ValueError.
+        words (text whose every word, case and accents aside, is in what `crm search`
+        looks in: search.pieces),
+        merged (True: the kind's merge tombstones instead, TOMBSTONE_FIELDS; with no
+        other condition but id and id_prefix). An unknown key is a ValueError.
 
         `fields`: only those fields of each record (a projection, from the index
         without loading whole records); a field the kind does not have (models.FIELDS)
@@ -530,7 +555,7 @@ class Store:
         records = self._all(kind, tombstones=cond.merged)
         if not cond.empty or ordered:
             cols = self._columns(kind)
-            keyed = [(c, r) for r in records if cond.matches(c := cols(r), r["id"])]
+            keyed = [(c, r) for r in records if cond.matches(r["id"], c := cols(r))]
             if ordered:  # as index.ORDER
                 from crmcli.index import list_key
 
