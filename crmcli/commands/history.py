@@ -15,6 +15,11 @@ from crmcli.commands.common import (
 )
 
 RecordKind = choices("RecordKind", [k for k in models.KINDS if k != "activity"])
+# --kind of the commands that find a record of any kind by REF (history, resolve).
+RecordKindOpt = Annotated[
+    RecordKind | None,  # type: ignore[valid-type]
+    typer.Option("--kind", "-k", help="Look only among this kind of record.", show_default=False),
+]
 
 
 def history_command(
@@ -25,12 +30,7 @@ def history_command(
             show_default=False,
         ),
     ],
-    kind: Annotated[
-        RecordKind | None,
-        typer.Option(
-            "--kind", "-k", help="Look only among this kind of record.", show_default=False
-        ),
-    ] = None,
+    kind: RecordKindOpt = None,
     limit: LimitOpt = None,
     fmt: ShowFormatOpt = ShowFormat.table,
 ) -> None:
