@@ -76,19 +76,7 @@ def find_record(
     from crmcli.store import ID_RE
 
     kinds = [kind] if kind else ["customer", "lead", "deal", "task"]
-    matches: list[tuple[int, str, dict]] = []
-    several: list[tuple[int, str, AmbiguousError]] = []
-    for k in kinds:
-        try:
-            m = refs.match(store, k, ref, suggest=False)
-            matches.append((m.level, k, m.record))
-        except AmbiguousError as e:
-            several.append((e.level, k, e))
-        except NotFoundError:
-            continue
-    best = min([level for level, _k, _x in [*matches, *several]], default=0)  # exact first
-    found = [(k, rec) for level, k, rec in matches if level == best]
-    ambiguous = [(k, e) for level, k, e in several if level == best]
+    found, ambiguous = refs.across(store, kinds, ref)
     if len(found) == 1 and not ambiguous:
         k, rec = found[0]
         return k, rec["id"], store.rel(store.path(k, rec["id"])), models.display_name(k, rec)
