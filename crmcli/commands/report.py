@@ -21,6 +21,7 @@ from crmcli.commands.common import (
     limited,
 )
 from crmcli.errors import CrmError
+from crmcli.settings import PERIOD_RE
 
 app = typer.Typer(
     help=(
@@ -313,10 +314,13 @@ def forecast_cmd(
         _emit_json(data)
         return
     rows = []
+    targeted = any(m["target"] is not None for m in data["months"])
     for m in data["months"]:
         money = [m["best_case"], m["commit"], m["weighted"], m["won"]["amount"]]
         for i, (cur, cells) in enumerate(_money_rows(money)):
-            rows.append([m["month"] if i == 0 else "", m["count"] if i == 0 else "", cur, *cells])
+            target = [_num(m["target"]) if i == 0 else ""] if targeted else []
+            rows.append([m["month"] if i == 0 else "", m["count"] if i == 0 else "", cur, *cells,
+                         *target])  # fmt: skip
     title = _as_of("Forecast", data) + f" (commit: stages at {data['commit_probability']}% or more)"
     if data["owner"]:
         title = _as_of("Forecast", data) + (
@@ -324,10 +328,13 @@ def forecast_cmd(
         )
     _table(
         ["month", ("deals", R), "cur", ("best case", R), ("commit", R), ("weighted", R),
-         ("won", R)],
+         ("won", R), *([("target", R)] if targeted else [])],
         rows,
         title=title,
     )  # fmt: skip
+    if data["targets"]:
+        _line()
+        _targets_table([(data["owner"] or "team", t) for t in data["targets"]], cases=True)
     rows = []
     for key, label in (
         ("past_close_date", "close date past"),
@@ -359,26 +366,35 @@ def owners_cmd(
     since: SinceOpt = None,
     until: UntilOpt = None,
     owner: OwnerOpt = None,
+    period: Annotated[
+        str | None,
+        typer.Option("--period", help="Target period: 2026-12 or 2026-Q4 (default: today's)."),
+    ] = None,
     as_of: AsOfOpt = None,
     fmt: ShowFormatOpt = ShowFormat.table,
 ) -> None:
     """Deals and tasks per owner: plan against execution.
 
     Open, won and lost deals, win rate, won amount, mean sales cycle; tasks done
-    on time, done late, and overdue now.
+    on time, done late, and overdue now. With settings targets: target, won,
+    attainment and the weighted pipeline that can still close in the period.
 
-    --since/--until pick deals closed and tasks done in that window.
+    --since/--until pick deals closed and tasks done in that window; --period the
+    target period (default: the month and quarter of today).
 
-    Example: crm report owners --since 2026-07-01
+    Example: crm report owners --since 2026-07-01 --period 2026-Q4
     """
     from crmcli.reports.owners import DEAL_FIELDS, TASK_FIELDS, owners
 
     store = _records(as_of)
     scope = _report_scope(store, owner, since, until)
+    if period is not None and not PERIOD_RE.match(period):
+        raise CrmError(f"--period {period}: write a month (2026-12) or a quarter (2026-Q4)")
     data = owners(
         store.query("deal", fields=DEAL_FIELDS),
         store.query("task", fields=TASK_FIELDS),
         scope,
+        period=period,
     )
     if fmt == ShowFormat.json:
         _emit_json(data)
@@ -419,6 +435,26 @@ def owners_cmd(
         rows,
         title=_title("Tasks by owner", data, "done"),
         empty="no owners",
+    )  # fmt: skip
+    targets = [(o["owner"] if o["owner"] != "total" else "team", t)
+               for o in entries for t in o["targets"]]  # fmt: skip
+    if targets:
+        _line()
+        _targets_table(targets)
+
+
+def _targets_table(rows: list[tuple[str, dict[str, Any]]], *, cases: bool = False) -> None:
+    """Targets against won and the pipeline that can still close in the period
+    (`cases`: its best case and commit too)."""
+    extra = [("best case", R), ("commit", R)] if cases else []
+    _table(
+        [("who", NAME), "period", ("target", R), ("won", R), ("attained", R), *extra,
+         ("weighted", R), ("coverage", R)],
+        [[who, t["period"], _num(t["target"]), _num(t["won"]), _pct(t["attainment"]),
+          *([_num(t["best_case"]), _num(t["commit"])] if cases else []),
+          _num(t["weighted"]), _pct(t["coverage"])] for who, t in rows],
+        title=f"Targets in {rows[0][1]['currency']} (pipeline: open deals that can still "
+        "close in the period; coverage: weighted / what is left to win)",
     )  # fmt: skip
 
 
@@ -555,16 +591,18 @@ def sources_cmd(
     as_of: AsOfOpt = None,
     fmt: ShowFormatOpt = ShowFormat.table,
 ) -> None:
-    """Per lead source: leads, conversion rate, deals won and their amount.
+    """Per source: leads, conversion rate, deals won and their amount.
 
-    A source is credited with the deal each lead was converted into.
+    A won deal is credited to the source of the lead it came from (the lead
+    converted into it, else a lead of its customer), else to its customer's
+    source; the table says how many came through customers.
 
-    --since/--until pick the leads created in that window.
+    --since/--until pick the leads and customers created in that window.
 
     Example: crm report sources --since 2026-01-01 --format json
     """
     from crmcli import render
-    from crmcli.reports.sources import LEAD_FIELDS, sources
+    from crmcli.reports.sources import CUSTOMER_FIELDS, LEAD_FIELDS, sources
 
     store = _records(as_of)
     scope = _report_scope(store, owner, since, until)
@@ -572,11 +610,12 @@ def sources_cmd(
         store.query("lead", fields=LEAD_FIELDS),
         store.query("deal", {"status": "won"}),  # only won deals count
         scope,
+        customers=store.query("customer", fields=CUSTOMER_FIELDS),
     )
     if fmt == ShowFormat.json:
         _emit_json(data)
         return
-    width = max(6, min(30, render.console().width - 66))
+    width = max(6, min(30, render.console().width - 75))
     rows = []
     for s in [*data["sources"], {"source": "total", **data["total"]}]:
         name = s["source"] if s["source"] is not None else "(none)"
@@ -587,14 +626,17 @@ def sources_cmd(
             rows.append(
                 [name if first else "", s["leads"] if first else "",
                  s["converted"] if first else "", _pct(rate) if first else "",
-                 bar if first else "", s["deals_won"] if first else "", cur, amount]
+                 bar if first else "", s["deals_won"] if first else "",
+                 s["from_customers"]["count"] if first else "", cur, amount]
             )  # fmt: skip
     _table(
         [("source", NAME), ("leads", R), ("conv.", R), ("rate", R), ("", {"priority": 2}),
-         ("won", R), "cur", ("won amount", R)],
+         ("won", R), ("via cust.", R), "cur", ("won amount", R)],
         rows,
-        title=_title("Lead sources", data, "leads created"),
+        title=_title("Sources", data, "leads and customers created"),
     )  # fmt: skip
+    _line("won: deals won, credited to their lead's source, else their customer's")
+    _line("(via cust.: how many of them through the customer)")
 
 
 # ----- stalled -------------------------------------------------------------------------
