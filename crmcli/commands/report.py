@@ -52,9 +52,10 @@ EIGHTHS = " ▏▎▍▌▋▊▉"
 # ----- helpers -------------------------------------------------------------------------
 
 
-def _records(as_of: str | None) -> Any:
+def _records(as_of: str | None, fmt: ShowFormat) -> Any:
     """Where the records come from: the CRM now, or with --as-of as it stood then
-    (crmcli.asof: a Store over a past commit, or today's records wound back)."""
+    (crmcli.asof: a Store over a past commit, or today's records wound back); for a
+    table, stderr says which commit, or what could not be known without git."""
     store = get_store()
     if not as_of:
         return store
@@ -66,6 +67,8 @@ def _records(as_of: str | None) -> Any:
         raise CrmError(f"--as-of {as_of}: that is in the future")
     source = past(store, when, as_of)
     info = source.as_of
+    if fmt != ShowFormat.table:
+        return source
     if info["commit"]:
         render.message(f"As of {info['at']}: commit {info['commit'][:7]} of {info['commit_date']}")
     for text in info["unknown"]:
@@ -233,7 +236,7 @@ def funnel_cmd(
     """
     from crmcli.reports.funnel import funnel
 
-    store = _records(as_of)
+    store = _records(as_of, fmt)
     data = funnel(store.query("deal"), _report_scope(store, owner, since, until))
     if fmt == ShowFormat.json:
         _emit_json(data)
@@ -308,7 +311,7 @@ def forecast_cmd(
     """
     from crmcli.reports.forecast import forecast
 
-    store = _records(as_of)
+    store = _records(as_of, fmt)
     data = forecast(store.query("deal"), _report_scope(store, owner), months=months)
     if fmt == ShowFormat.json:
         _emit_json(data)
@@ -386,7 +389,7 @@ def owners_cmd(
     """
     from crmcli.reports.owners import DEAL_FIELDS, TASK_FIELDS, owners
 
-    store = _records(as_of)
+    store = _records(as_of, fmt)
     scope = _report_scope(store, owner, since, until)
     if period is not None and not PERIOD_RE.match(period):
         raise CrmError(f"--period {period}: write a month (2026-12) or a quarter (2026-Q4)")
@@ -556,12 +559,12 @@ def customers_cmd(
     """
     from crmcli.reports.customers import CUSTOMER_FIELDS, customers
 
-    store = _records(as_of)
+    if apply and as_of:
+        raise CrmError("--apply writes today's tiers: leave out --as-of")
+    store = _records(as_of, fmt)
     scope = _report_scope(store, owner, since, until)
     if apply and owner:
         raise CrmError("--apply ranks every customer: leave out --owner")
-    if apply and as_of:
-        raise CrmError("--apply writes today's tiers: leave out --as-of")
 
     def compute() -> dict[str, Any]:
         return customers(
@@ -604,7 +607,7 @@ def sources_cmd(
     from crmcli import render
     from crmcli.reports.sources import CUSTOMER_FIELDS, LEAD_FIELDS, sources
 
-    store = _records(as_of)
+    store = _records(as_of, fmt)
     scope = _report_scope(store, owner, since, until)
     data = sources(
         store.query("lead", fields=LEAD_FIELDS),
@@ -667,7 +670,7 @@ def stalled_cmd(
     """
     from crmcli.reports.stalled import stalled
 
-    store = _records(as_of)
+    store = _records(as_of, fmt)
     data = stalled(
         store.query("deal", {"status": "open"}),
         store.query("activity"),
