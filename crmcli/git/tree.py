@@ -75,9 +75,13 @@ def head(root: Path) -> tuple[str, str]:
 
 
 def first_commit_date(root: Path) -> str | None:
-    """The committer date (ISO) of the oldest commit of HEAD."""
-    out = git(root, "log", "--reverse", "--format=%cI", "HEAD", check=False).stdout.split()
-    return out[0] if out else None
+    """The committer date (ISO) of the first commit of HEAD that holds the CRM (its
+    crm.yaml), else of the oldest commit."""
+    for path in (SETTINGS_FILE, "."):
+        out = git(root, "log", "--reverse", "--format=%cI", "HEAD", "--", path, check=False)
+        if out.stdout.split():
+            return out.stdout.split()[0]
+    return None
 
 
 def read_tree(root: Path, commit: str, date: str) -> Tree:
