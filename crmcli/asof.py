@@ -131,7 +131,7 @@ class Rewound(_Past):
         return timestamp(value, self.ctx.tz)
 
     def _records(self, kind: str) -> list[Record]:
-        out = []
+        out = self.live.query(kind, {"merged": True})  # merge tombstones: as they are
         for rec in self.live.query(kind):
             key = "at" if kind == "activity" else "created"
             made = self._then(rec.get(key))
