@@ -92,8 +92,8 @@ class Snapshot(_Past):
 
     def _records(self, kind: str) -> list[Record]:
         """The records of the commit's files of `kind`: those whose blob is the work
-        tree's (as git's index says) are today's records (Store.query, through the
-        index); only the others are read from git and parsed."""
+        tree's (as git's index says) are today's records (read once, through the
+        derived index); only the others are read from git and parsed."""
         from crmcli.git.tree import cat_blobs, unchanged_files
         from crmcli.models import KINDS
 
