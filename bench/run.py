@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import harness
 from harness import Run, size_label
@@ -334,6 +335,51 @@ def ref_cases(timed: Callable[..., Case], mixed: Path, label: str) -> list[Case]
 # ----- the plan ----------------------------------------------------------------------------
 
 
+HISTORY_COMMITS = 2000
+
+
+def changes_note(run: Run, root: Path | None) -> str:
+    """What `report changes --format json` found: deals changed, and that the waterfall adds up."""
+    from decimal import Decimal
+
+    try:
+        data = json.loads(run.out, parse_float=Decimal)
+    except ValueError:
+        return "output is not JSON"
+    ok = all(
+        sum((Decimal(str(s["amount"])) for s in steps[:-1]), Decimal(0))
+        == Decimal(str(steps[-1]["amount"]))
+        for steps in data["waterfall"].values()
+    )
+    return f"{len(data['deals'])} deals changed, waterfall {'adds up' if ok else 'DOES NOT ADD UP'}"
+
+
+def history_cases(args: argparse.Namespace, n: int, label: str, timed: Any, log: Any) -> list[Case]:
+    """`report funnel --as-of` 6 months back and `report changes --since` 30 days, on
+    the N-record CRM in git with HISTORY_COMMITS commits over the year before now."""
+    root = harness.cached_crm(
+        args.cache, n, seed=args.seed, now=harness.NOW, history=HISTORY_COMMITS, log=log
+    )
+    git_label = f"{label}, {HISTORY_COMMITS:,} commits"
+    return [
+        timed(
+            'crm report funnel --as-of "6 months ago"',
+            ["report", "funnel", "--as-of", "6 months ago", "--format", "json"],
+            git_label,
+            5.0,
+            root=root,
+        ),
+        timed(
+            'crm report changes --since "30 days ago"',
+            ["report", "changes", "--since", "30 days ago", "--format", "json"],
+            git_label,
+            5.0,
+            root=root,
+            check=changes_note,
+        ),
+    ]
+
+
 def plan(args: argparse.Namespace, work: Path, log) -> list[Case]:
     """The cases in the order they run (imports last: their copies then hold the
     derived data that the earlier runs built)."""
@@ -425,6 +471,8 @@ def plan(args: argparse.Namespace, work: Path, log) -> list[Case]:
             ),
         ]
         cases += ref_cases(timed, mixed, label)
+        if not args.quick:  # the same CRM with a year of git history: reports over time
+            cases += history_cases(args, n, label, timed, log)
         csv = harness.cached_csv(args.cache, args.import_rows, crm=mixed, seed=args.seed)
         argv = ["lead", "import", str(csv), *args.import_args]
         name = f"crm lead import ({size_label(args.import_rows)} rows CSV)"
