@@ -750,8 +750,8 @@ def _changes_tables(data: dict[str, Any], limit: int | None) -> None:
                 ]
             )
     _table(
-        [("deal", {"wrap": True}), ("amount", R), "change", ("what", {"wrap": True}),
-         ("by", {"priority": 2}), ("when", {"priority": 1})],
+        [("deal", NAME), ("amount", {**R, "priority": 4, "min": 16}), "change",
+         ("what", {"wrap": True}), ("by", {"priority": 2}), ("when", {"min": 10})],
         rows,
         title=f"Changes {data['since'][:10]}..{(data['until'] or 'now')[:10]}"
         + (f", owner {data['owner']}" if data["owner"] else ""),
