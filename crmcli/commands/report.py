@@ -1,4 +1,4 @@
-"""crm report ...: funnel, forecast, owners, customers, sources, stalled.
+"""crm report ...: funnel, forecast, owners, customers, sources, stalled, dashboard.
 
 Thin: parse the options, call the report in crmcli.reports, print JSON or draw
 tables. Money is shown per currency (a `cur` column, or `AMOUNT CUR` lines),
@@ -37,6 +37,15 @@ SinceOpt = Annotated[
 UntilOpt = Annotated[
     str | None, typer.Option("--until", help="Up to this date (the whole day included).")
 ]
+ChartOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--chart",
+        metavar="FILE",
+        help="Also draw the report's chart into FILE.svg or FILE.png.",
+        show_default=False,
+    ),
+]
 FULL = "█"
 EIGHTHS = " ▏▎▍▌▋▊▉"
 
@@ -57,6 +66,25 @@ def _report_scope(
     if start and end and start > end:
         raise CrmError(f"--since {since} is after --until {until}")
     return Scope(store.settings, now, start, end, owner)
+
+
+def _check_chart(chart: str | None) -> None:
+    """Refuse a --chart name that is not .svg or .png before any work."""
+    if chart is not None:
+        from crmcli.charts import chart_format
+
+        chart_format(chart)
+
+
+def _draw(chart: str | None, report: str, data: dict[str, Any]) -> None:
+    """--chart FILE: the report's chart (crmcli/charts.py, matplotlib) into FILE."""
+    if chart is None:
+        return
+    from crmcli import charts, render
+    from crmcli.store import user_path
+
+    charts.write(report, data, user_path(chart, "--chart"))
+    render.message(f"Chart -> {chart}")
 
 
 def _emit_json(data: dict[str, Any]) -> None:
@@ -182,6 +210,7 @@ def funnel_cmd(
     until: UntilOpt = None,
     owner: OwnerOpt = None,
     fmt: ShowFormatOpt = ShowFormat.table,
+    chart: ChartOpt = None,
 ) -> None:
     """The pipeline as a funnel, from the deals' stage histories.
 
@@ -190,12 +219,14 @@ def funnel_cmd(
 
     --since/--until pick the deals created in that window.
 
-    Example: crm report funnel --since 2026-01-01 --owner bob
+    Example: crm report funnel --since 2026-01-01 --owner bob --chart funnel.svg
     """
     from crmcli.reports.funnel import funnel
 
+    _check_chart(chart)
     store = get_store()
     data = funnel(store.query("deal"), _report_scope(store, owner, since, until))
+    _draw(chart, "funnel", data)
     if fmt == ShowFormat.json:
         _emit_json(data)
         return
@@ -256,6 +287,7 @@ def forecast_cmd(
     ] = 3,
     owner: OwnerOpt = None,
     fmt: ShowFormatOpt = ShowFormat.table,
+    chart: ChartOpt = None,
 ) -> None:
     """Open deals by month of close date: best case, commit, weighted.
 
@@ -268,8 +300,10 @@ def forecast_cmd(
     """
     from crmcli.reports.forecast import forecast
 
+    _check_chart(chart)
     store = get_store()
     data = forecast(store.query("deal"), _report_scope(store, owner), months=months)
+    _draw(chart, "forecast", data)
     if fmt == ShowFormat.json:
         _emit_json(data)
         return
@@ -319,6 +353,7 @@ def owners_cmd(
     until: UntilOpt = None,
     owner: OwnerOpt = None,
     fmt: ShowFormatOpt = ShowFormat.table,
+    chart: ChartOpt = None,
 ) -> None:
     """Deals and tasks per owner: plan against execution.
 
@@ -331,6 +366,7 @@ def owners_cmd(
     """
     from crmcli.reports.owners import DEAL_FIELDS, TASK_FIELDS, owners
 
+    _check_chart(chart)
     store = get_store()
     scope = _report_scope(store, owner, since, until)
     data = owners(
@@ -338,6 +374,7 @@ def owners_cmd(
         store.query("task", fields=TASK_FIELDS),
         scope,
     )
+    _draw(chart, "owners", data)
     if fmt == ShowFormat.json:
         _emit_json(data)
         return
@@ -463,6 +500,7 @@ def customers_cmd(
     ] = False,
     limit: LimitOpt = None,
     fmt: ShowFormatOpt = ShowFormat.table,
+    chart: ChartOpt = None,
 ) -> None:
     """Customers ranked by won revenue, with ABC tiers (Pareto).
 
@@ -477,6 +515,7 @@ def customers_cmd(
     """
     from crmcli.reports.customers import CUSTOMER_FIELDS, customers
 
+    _check_chart(chart)
     store = get_store()
     scope = _report_scope(store, owner, since, until)
     if apply and owner:
@@ -492,6 +531,7 @@ def customers_cmd(
 
     data, applied = _apply_tiers(store, compute) if apply else (compute(), None)
     data["applied"] = applied
+    _draw(chart, "customers", data)
     if fmt == ShowFormat.json:
         data["customers"] = list(limited(data["customers"], limit))
         _emit_json(data)
@@ -508,6 +548,7 @@ def sources_cmd(
     until: UntilOpt = None,
     owner: OwnerOpt = None,
     fmt: ShowFormatOpt = ShowFormat.table,
+    chart: ChartOpt = None,
 ) -> None:
     """Per lead source: leads, conversion rate, deals won and their amount.
 
@@ -520,6 +561,7 @@ def sources_cmd(
     from crmcli import render
     from crmcli.reports.sources import LEAD_FIELDS, sources
 
+    _check_chart(chart)
     store = get_store()
     scope = _report_scope(store, owner, since, until)
     data = sources(
@@ -527,6 +569,7 @@ def sources_cmd(
         store.query("deal", {"status": "won"}),  # only won deals count
         scope,
     )
+    _draw(chart, "sources", data)
     if fmt == ShowFormat.json:
         _emit_json(data)
         return
@@ -568,6 +611,7 @@ def stalled_cmd(
     owner: OwnerOpt = None,
     limit: LimitOpt = None,
     fmt: ShowFormatOpt = ShowFormat.table,
+    chart: ChartOpt = None,
 ) -> None:
     """Open deals with no stage change and no timeline entry for N days.
 
@@ -578,6 +622,7 @@ def stalled_cmd(
     """
     from crmcli.reports.stalled import stalled
 
+    _check_chart(chart)
     store = get_store()
     data = stalled(
         store.query("deal", {"status": "open"}),
@@ -586,6 +631,7 @@ def stalled_cmd(
         _report_scope(store, owner),
         days=days,
     )
+    _draw(chart, "stalled", data)
     if fmt == ShowFormat.json:
         data["deals"] = list(limited(data["deals"], limit))
         _emit_json(data)
@@ -618,3 +664,46 @@ def stalled_cmd(
     if data["snoozed"]:
         parts.append(f"{data['snoozed']} snoozed (left off)")
     _line("; ".join(parts))
+
+
+# ----- dashboard -----------------------------------------------------------------------
+
+
+@app.command("dashboard")
+def dashboard_cmd(
+    output: Annotated[
+        str,
+        typer.Option("--output", "-o", metavar="FILE", help="The HTML file to write (FILE.html)."),
+    ] = "dashboard.html",
+    months: Annotated[
+        int,
+        typer.Option("--months", min=1, max=120, help="Months of the forecast, from this one."),
+    ] = 6,
+    owner: OwnerOpt = None,
+) -> None:
+    """Every report as a chart beside its numbers, in one HTML file that needs nothing
+    else (no network): opens offline in any browser and prints to PDF.
+
+    The funnel, the forecast by month, won revenue per month (last 12 months), the
+    changes of the last 30 days, lead sources to won revenue, the ABC (Pareto) curve
+    of customers and the stalled deals; each chart's data is the JSON of its report.
+
+    Example: crm report dashboard -o pipeline.html --owner bob
+    """
+    from crmcli import dashboard, render
+    from crmcli.store import atomic_write, user_path
+
+    if not output.lower().endswith((".html", ".htm")):
+        raise CrmError(f"--output {output}: give a file name ending in .html")
+    store = get_store()
+    scope = _report_scope(store, owner)
+    text = dashboard.page(
+        dashboard.panels(store, scope, months=months),
+        dashboard.title(store.settings, scope),
+        dashboard.subtitle(scope),
+    )
+    try:
+        atomic_write(user_path(output, "--output"), text.encode("utf-8"))
+    except OSError as e:
+        raise CrmError(f"cannot write {output}: {e.strerror}") from None
+    render.message(f"Dashboard -> {output}")
