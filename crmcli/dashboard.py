@@ -240,6 +240,7 @@ def customers_panel(
     from crmcli.reports.customers import customers
 
     data = customers(customer_records, deals, scope, merged=merged)
+    data["applied"] = None  # as `crm report customers` prints it without --apply
     paying = [c for c in data["customers"] if c["revenue"]]
     rows = []
     for c in paying[:TABLE_ROWS]:

@@ -1,0 +1,259 @@
+"""The dashboard and --chart: the numbers behind each chart are the JSON reports'
+numbers, the page needs no network, charts are valid SVG and PNG with CJK names, and
+a real headless chromium renders every chart with no script error.
+
+The CRM is test_report's fixture (USD and EUR deals, CJK customer names, stalled
+and snoozed deals, leads from several sources), now = 2026-11-23 10:00 +08:00.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from decimal import Decimal as D
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from conftest import NOW, _write_tz, refused, run, set_settings
+from test_report import build
+
+from crmcli.store import Store, init
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "docs"))
+from screenshot import chromium, ink_rows  # noqa: E402
+
+KEYS = ["funnel", "forecast", "won_by_month", "changes", "sources", "customers", "stalled"]
+CJK = "北京机械有限公司"
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory):
+    """The fixture CRM and its dashboard, made once (matplotlib drawing is the slow part)."""
+    root = tmp_path_factory.mktemp("dash") / "crm"
+    page = root.parent / "dashboard.html"
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in {"CRM_NOW": NOW, "CRM_USER": "alice", "NO_COLOR": "1",
+                           "CRM_DIR": str(root)}.items():  # fmt: skip
+            mp.setenv(key, value)
+        init(root, "Test CRM")
+        _write_tz(root)
+        set_settings(root, owners=["alice", "bob", "carol"])
+        build(Store(root))
+        r = run("report", "dashboard", "-o", str(page))
+    assert r.code == 0, r.err
+    assert r.err.strip() == f"Dashboard -> {page}"
+    return root, page, page.read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def dash(made, monkeypatch):
+    root, page, html = made
+    monkeypatch.setenv("CRM_DIR", str(root))
+    return page, html
+
+
+class _Scripts(HTMLParser):
+    """The JSON data scripts of a page, by id."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data: dict[str, object] = {}
+        self._id: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "script" and a.get("type") == "application/json":
+            self._id = a["id"]
+
+    def handle_data(self, data):
+        if self._id:
+            self.data[self._id] = json.loads(data, parse_float=D)
+            self._id = None
+
+
+def embedded(html: str) -> dict[str, object]:
+    p = _Scripts()
+    p.feed(html)
+    return p.data
+
+
+def report_json(*args: str):
+    r = run("report", *args, "--format", "json")
+    assert r.code == 0, r.err
+    return json.loads(r.out, parse_float=D)
+
+
+# ----- the numbers -------------------------------------------------------------------------
+
+
+def test_every_chart_has_its_data_and_they_are_the_reports(dash):
+    _, html = dash
+    data = embedded(html)
+    assert sorted(data) == sorted(f"data-{k}" for k in KEYS)
+    assert data["data-funnel"] == report_json("funnel")
+    assert data["data-forecast"] == report_json("forecast", "--months", "6")
+    assert data["data-sources"] == report_json("sources")
+    assert data["data-customers"] == report_json("customers", "--limit", "0")
+    assert data["data-stalled"] == report_json("stalled", "--limit", "0")
+    # hand-checked, so that a report and the dashboard wrong alike still fail
+    assert data["data-funnel"]["won"] == {"count": 3, "amount": {"EUR": 800, "USD": 1600}}
+    ranked = data["data-customers"]["customers"]
+    assert [(c["name"], c["tier"]) for c in ranked[:3]] == [("Acme", "A"), ("Initech", "A"),
+                                                            (CJK, "A")]  # fmt: skip
+
+
+def test_won_per_month_is_report_owners_of_each_month(dash):
+    _, html = dash
+    months = embedded(html)["data-won_by_month"]["months"]
+    assert [m["month"] for m in months] == ["2025-12", *(f"2026-{i:02d}" for i in range(1, 12))]
+    for m in months:
+        total = report_json("owners", "--since", m["since"], "--until", m["until"])["total"]
+        assert (m["won"], m["won_amount"]) == (total["won"], total["won_amount"]), m["month"]
+    by_month = {m["month"]: m["won_amount"] for m in months}
+    assert by_month["2026-10"] == {"USD": 1600}  # D1 1000 on 10-01, D2 600 on 10-21
+    assert by_month["2026-11"] == {"EUR": 800}
+    assert by_month["2026-09"] == {}
+
+
+def test_tables_show_money_exactly_and_cjk_names(dash):
+    _, html = dash
+    assert "1,600.00" in html  # won USD in the funnel table
+    assert "2,000.00" in html  # Big install, in negotiation
+    assert CJK in html  # customers table and stalled deals
+
+
+# ----- self-contained ---------------------------------------------------------------------
+
+
+def test_page_needs_no_network_and_prints(dash):
+    _, html = dash
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:|//)""", html, re.I)
+    assert not re.search(r"url\(\s*['\"]?\s*(https?:|//)", html, re.I)
+    assert not re.search(r"<(link|img|iframe|object|embed)\b|@import|@font-face", html, re.I)
+    assert not re.search(r"<script\b[^>]*\bsrc=", html, re.I)
+    assert "@media print" in html and "@page" in html
+    for key in KEYS:
+        assert f'<svg id="chart-{key}"' in html
+        assert f'id="data-{key}"' in html
+
+
+def test_charts_draw_cjk_names_with_a_cjk_font(dash):
+    _, html = dash
+    svg = re.search(r'<svg id="chart-stalled".*?</svg>', html, re.S).group(0)
+    ET.fromstring(svg)  # well-formed
+    assert CJK in svg  # matplotlib notes the text it drew as paths
+    assert "NotoSansCJK" in svg  # its glyphs come from the CJK font, not empty boxes
+    assert "<text" not in svg  # text as paths: the viewer needs no font
+
+
+def test_a_record_cannot_end_the_data_script(crm):
+    from crmcli.dashboard import json_script
+
+    out = json_script("x", {"name": "</script><script>alert(1)</script>"})
+    assert out.count("</script>") == 1
+    assert json.loads(out.split(">", 1)[1].rsplit("<", 1)[0])["name"].startswith("</script>")
+
+
+# ----- --chart -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("report", ["funnel", "forecast", "owners", "customers", "sources",
+                                    "stalled"])  # fmt: skip
+def test_chart_svg_of_every_report(made, monkeypatch, tmp_path, report):
+    monkeypatch.setenv("CRM_DIR", str(made[0]))
+    plain = run("report", report, "--format", "json")
+    r = run("report", report, "--format", "json", "--chart", str(tmp_path / "c.svg"))
+    assert r.code == 0, r.err
+    assert r.out == plain.out  # the report prints as it did
+    root = ET.parse(tmp_path / "c.svg").getroot()
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    assert len(list(root.iter("{http://www.w3.org/2000/svg}path"))) > 10
+
+
+def test_chart_png(made, monkeypatch, tmp_path):
+    from PIL import Image
+
+    monkeypatch.setenv("CRM_DIR", str(made[0]))
+    out = tmp_path / "stalled.png"
+    r = run("report", "stalled", "--chart", str(out))
+    assert r.code == 0, r.err
+    assert f"Chart -> {out}" in r.err
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with Image.open(out) as img:
+        assert img.width > 500 and img.height > 200
+        ink = sum(img.convert("L").histogram()[:200])  # pixels darker than light grey
+    assert ink > img.width * img.height * 0.02
+
+
+def test_chart_bad_names_and_places(crm, tmp_path):
+    refused(run("report", "funnel", "--chart", str(tmp_path / "f.jpg")), "--chart", ".svg or .png")
+    refused(run("report", "funnel", "--chart", str(tmp_path / "f")), "--chart")
+    (tmp_path / "file").write_text("not a folder")
+    refused(run("report", "funnel", "--chart", str(tmp_path / "file" / "f.svg")), "cannot write")
+    refused(run("report", "dashboard", "-o", str(tmp_path / "file" / "d.html")), "cannot write")
+    refused(run("report", "dashboard", "-o", str(tmp_path / "d.pdf")), "--output", ".html")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["crm", "file"]
+
+
+def test_no_cjk_font_warns_and_draws(crm, monkeypatch, tmp_path):
+    monkeypatch.setenv("CRM_FONT", str(tmp_path / "missing.ttf"))
+    code = (
+        "import sys; from crmcli.app import main; sys.argv=['crm', 'report', 'funnel', "
+        f"'--chart', {str(tmp_path / 'f.svg')!r}]\ntry: main()\nexcept SystemExit as e: "
+        "sys.exit(e.code)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "Warning: CRM_FONT" in done.stderr and "fonts-noto-cjk" in done.stderr
+    ET.parse(tmp_path / "f.svg")
+
+
+def test_matplotlib_only_for_charts(crm):
+    """crm --version and crm task list start as fast as before: no matplotlib, no charts."""
+    code = (
+        "import sys; from crmcli.app import main\nfor argv in (['--version'], ['task', 'list']):\n"
+        "    sys.argv = ['crm', *argv]\n    try: main()\n    except SystemExit: pass\n"
+        "print(sorted(m for m in ('matplotlib', 'numpy', 'crmcli.charts', 'crmcli.dashboard') "
+        "if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+# ----- in a real browser ------------------------------------------------------------------
+
+
+def _browser(page: Path, *args: str) -> subprocess.CompletedProcess:
+    try:
+        done = chromium(page, *args)
+    except FileNotFoundError as e:
+        pytest.skip(f"{e} (.ci/run installs it)")
+    if done.returncode != 0 and not done.stdout:
+        pytest.skip(f"chromium cannot start: {done.stderr.strip()[-400:]}")
+    return done
+
+
+def test_chromium_renders_every_chart_without_errors(dash, tmp_path):
+    page, _ = dash
+    done = _browser(page, "--dump-dom", "--enable-logging=stderr", "--v=0")
+    dom = done.stdout
+    body = re.search(r"<body[^>]*>", dom).group(0)
+    assert 'data-ok="yes"' in body, (body, done.stderr[-2000:])
+    for key in KEYS:
+        assert f'id="chart-{key}"' in dom
+    assert not re.search(r"Uncaught|CONSOLE\(\d+\).*[Ee]rror", done.stderr), done.stderr[-2000:]
+
+    shot = tmp_path / "shot.png"
+    _browser(page, f"--screenshot={shot}", "--window-size=1200,2400")
+    from PIL import Image
+
+    with Image.open(shot) as img:
+        assert img.size == (1200, 2400)
+        ink = sum(img.convert("L").histogram()[:200])
+    assert ink > 1200 * 2400 * 0.03  # charts and tables, not a blank page
+    assert ink_rows(shot) > 2000  # drawn down the page
