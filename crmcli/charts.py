@@ -374,6 +374,47 @@ def stalled(data: dict[str, Any], limit: int = 15) -> Figure:
     return fig
 
 
+def waterfall(data: dict[str, Any]) -> Figure:
+    """The open pipeline's waterfall per currency (report changes): start, each step
+    up (green) or down (red) from where the one before ended, end; steps that moved
+    nothing are left out."""
+    flows = data["waterfall"]
+    curs = sorted(flows)
+    fig = _figure(len(curs), height=2.8)
+    title = "Open pipeline: start, what moved it, end"
+    if not curs:
+        return _nothing(fig, title, "no open deals at either end")
+    for i, (cur, ax) in enumerate(_money_axes(fig, curs)):
+        steps = [s for s in flows[cur]
+                 if s["step"] in ("start", "end") or s["count"] or s["amount"]]  # fmt: skip
+        bottoms, heights, colours, level = [], [], [], Decimal(0)
+        for s in steps:
+            amount = s["amount"]
+            if s["step"] in ("start", "end"):
+                bottoms.append(0.0)
+                heights.append(_num(amount))
+                colours.append(COLOURS["weighted"])
+                level = amount
+                continue
+            bottoms.append(_num(level))
+            heights.append(_num(amount))
+            colours.append(COLOURS["won"] if amount >= 0 else COLOURS["lost"])
+            level += amount
+        names = [s["step"].replace("_", " ") for s in steps]
+        bars = ax.bar(names, heights, bottom=bottoms, color=colours)
+        labels = [money_text(s["amount"]) if s["step"] in ("start", "end")
+                  else ("+" if s["amount"] >= 0 else "") + money_text(s["amount"])
+                  for s in steps]  # fmt: skip
+        ax.bar_label(bars, labels=labels, fontsize=7, padding=2)
+        ends = [b + h for b, h in zip(bottoms, heights, strict=True)] + bottoms
+        low, high = min(0.0, *ends), max(0.0, *ends)
+        ax.set_ylim(low - (high - low) * 0.05, high + (high - low) * 0.15 or 1)
+        ax.tick_params(axis="x", labelsize=8)
+        if i == 0:
+            ax.set_title(title)
+    return fig
+
+
 def owners(data: dict[str, Any]) -> Figure:
     """Won amount per owner in each currency, and the target where the report has one."""
     rows = data["owners"]
@@ -405,6 +446,7 @@ CHARTS: dict[str, Callable[[dict[str, Any]], Figure]] = {
     "sources": sources,
     "stalled": stalled,
     "won_by_month": won_by_month,
+    "changes": waterfall,
 }
 
 

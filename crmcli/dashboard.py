@@ -13,7 +13,7 @@ stylesheet lays it out for paper or PDF.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from html import escape
@@ -25,7 +25,7 @@ from crmcli.reports.base import Scope
 
 FORECAST_MONTHS = 6  # the forecast's months, from the current one
 WON_MONTHS = 12  # won revenue per month: the current month and the 11 before it
-CHANGES_DAYS = 30  # the changes waterfall: the last 30 days
+CHANGES_DAYS = 30  # the changes waterfall: the last 30 days (--since -30d)
 TABLE_ROWS = 15  # rows of the customers and stalled tables (the JSON keeps all)
 
 
@@ -172,8 +172,8 @@ def won_panel(deals: list[Record], scope: Scope) -> Panel:
     won = [d for d in deals if d.get("status") == "won"]
     months = []
     for key, first, last in month_windows(scope):
-        window = Scope(scope.settings, scope.now, parse_when(first, scope.now),
-                       parse_when(last, scope.now, end_of_day=True), scope.owner)  # fmt: skip
+        window = replace(scope, since=parse_when(first, scope.now),
+                         until=parse_when(last, scope.now, end_of_day=True))  # fmt: skip
         total = owners(won, [], window)["total"]
         months.append({"month": key, "since": first, "until": last, "won": total["won"],
                        "won_amount": total["won_amount"]})  # fmt: skip
@@ -193,19 +193,43 @@ def won_panel(deals: list[Record], scope: Scope) -> Panel:
 
 
 def changes_panel(store: Any, scope: Scope) -> Panel:
-    """The changes of the last 30 days as a waterfall: not built yet (needs `crm report
-    changes`)."""
-    data = {"report": "changes", "available": False}
+    """The changes of the last 30 days (report changes --since -30d) as a waterfall;
+    a CRM without git history gets a note saying so instead."""
+    from crmcli.asof import deal_changes
+    from crmcli.dates import parse_when
+    from crmcli.errors import CrmError
+    from crmcli.reports.changes import changes
+
+    since = f"-{CHANGES_DAYS}d"
+    window = replace(scope, since=parse_when(since, scope.now), until=None)
+    command = f"crm report changes --since {since}"
+    title = f"Pipeline changes of the last {CHANGES_DAYS} days"
+    try:
+        start, end, versions, commits = deal_changes(store, window.since, None)
+    except CrmError as e:
+        data = {"report": "changes", "error": str(e)}
+        why = f"Not available: {e}"
+        return Panel("changes", title, command, data, [], [], [why],
+                     chart=lambda d: _placeholder(title, "needs the CRM's git history"))  # fmt: skip
+    data = changes(start, end, versions, window, commits=commits)
+    rows = [
+        [cur if i == 0 else "", s["step"].replace("_", " "), _count(s["count"]),
+         money_text(s["amount"])]
+        for cur, steps in data["waterfall"].items()
+        for i, s in enumerate(steps)
+        if s["step"] in ("start", "end") or s["count"] or s["amount"]
+    ]  # fmt: skip
+    moved = len(data["deals"])
     return Panel(
         "changes",
-        f"Changes of the last {CHANGES_DAYS} days",
-        "crm report changes",
+        title,
+        command,
         data,
-        [],
-        [],
-        ["Needs `crm report changes`, which this version of crm does not have yet."],
-        chart=lambda d: _placeholder("Pipeline changes (waterfall)", "needs crm report changes"),
-    )
+        ["cur", "open pipeline", "deals", "amount"],
+        rows,
+        [f"Start + added + reopened - won - lost - removed ± changed = end, exactly; "
+         f"{moved} deal{'s' if moved != 1 else ''} changed (crm report changes lists them)."],
+    )  # fmt: skip
 
 
 def _placeholder(title: str, text: str) -> Any:

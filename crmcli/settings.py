@@ -222,13 +222,20 @@ def _check_taxes(taxes: Any, products: list[dict[str, Any]] | None) -> None:
 
 def load(root: Path) -> dict[str, Any]:
     """Read and validate `root`/crm.yaml."""
-    from crmcli import yamlio
-
     path = root / SETTINGS_FILE
     try:
-        data = yamlio.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise SettingsError(f"{path}: cannot read: {e.strerror}") from e
+    return parse(text, str(path))
+
+
+def parse(text: str, path: str) -> dict[str, Any]:
+    """Validated settings from the text of crm.yaml (`path` names it in errors)."""
+    from crmcli import yamlio
+
+    try:
+        data = yamlio.loads(text)
     except yamlio.YAMLError as e:
         raise SettingsError(f"{path}: not valid YAML: {yamlio.describe(e)}") from e
     if data is None:

@@ -1,5 +1,5 @@
-"""Make docs/dashboard.png: the demo CRM's dashboard as Debian's headless chromium
-shows it (README shows it).
+"""Make docs/dashboard.png: the demo CRM's dashboard (a copy in git, for the changes
+panel) as Debian's headless chromium shows it (README shows it).
 
     python docs/screenshot.py            # from the repository, with crm installed
 
@@ -46,11 +46,24 @@ def ink_rows(png: Path) -> int:
     return box[3] if box else 0
 
 
+def demo_in_git(folder: Path) -> Path:
+    """A copy of examples/demo in a git repository of one commit, made when its
+    records were (2026-11-02), so the changes panel has a history to read."""
+    shutil.copytree(REPO / "examples" / "demo", folder)
+    when = "2026-11-02T09:00:00+08:00"
+    env = {**os.environ, "GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when}
+    git = ["git", "-C", str(folder), "-c", "user.name=alice", "-c", "user.email=alice@example.com"]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "demo"]):
+        subprocess.run([*git, *args], env=env, check=True)
+    return folder
+
+
 def main() -> int:
     out = REPO / "docs" / "dashboard.png"
     env = {**os.environ, "CRM_NOW": NOW, "CRM_USER": "alice", "NO_COLOR": "1",
            "CRM_DIR": str(REPO / "examples" / "demo")}  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="crm-dashboard-") as tmp:
+        env["CRM_DIR"] = str(demo_in_git(Path(tmp) / "demo"))
         page = Path(tmp) / "dashboard.html"
         crm = [sys.executable, "-m", "crmcli", "report", "dashboard", "-o", str(page)]
         subprocess.run(crm, env=env, check=True)

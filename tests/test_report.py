@@ -234,8 +234,8 @@ def test_funnel_cli_json_and_filters(full):
     data = jrun("funnel")
     assert [r["reached"] for r in data["stages"]] == [10, 7, 5, 4]
     assert data["open"]["weighted"] == {USD: D("1895.00")}
-    assert set(data) == {"report", "since", "until", "owner", "stages", "open", "won", "lost",
-                         "win_rate", "unknown_stages"}  # fmt: skip
+    assert set(data) == {"report", "since", "until", "owner", "as_of", "stages", "open", "won",
+                         "lost", "win_rate", "unknown_stages"}  # fmt: skip
     assert set(data["stages"][0]) == {"stage", "probability", "reached", "count", "amount",
                                       "weighted", "next", "conversion", "avg_days"}  # fmt: skip
     w = jrun("funnel", "--since", "2026-10-01", "--until", "2026-10-31", "--owner", "alice")
@@ -675,15 +675,15 @@ def test_several_currencies_are_never_added(crm):
 
 
 EMPTY_KEYS = {
-    "funnel": {"report", "since", "until", "owner", "stages", "open", "won", "lost", "win_rate",
+    "funnel": {"report", "as_of", "since", "until", "owner", "stages", "open", "won", "lost", "win_rate",
                "unknown_stages"},
-    "forecast": {"report", "owner", "commit_probability", "months", "total", "past_close_date",
+    "forecast": {"report", "as_of", "owner", "commit_probability", "months", "total", "past_close_date",
                  "no_close_date", "later", "unknown_stages"},
-    "owners": {"report", "since", "until", "owner", "owners", "total"},
-    "customers": {"report", "since", "until", "owner", "totals", "tiers", "customers",
+    "owners": {"report", "as_of", "since", "until", "owner", "owners", "total"},
+    "customers": {"report", "as_of", "since", "until", "owner", "totals", "tiers", "customers",
                   "without_customer", "applied"},
-    "sources": {"report", "since", "until", "owner", "sources", "total"},
-    "stalled": {"report", "owner", "days", "deals", "total", "snoozed"},
+    "sources": {"report", "as_of", "since", "until", "owner", "sources", "total"},
+    "stalled": {"report", "as_of", "owner", "days", "deals", "total", "snoozed"},
 }  # fmt: skip
 
 

@@ -24,7 +24,7 @@ from crmcli.errors import CrmError
 
 app = typer.Typer(
     help=(
-        "Reports: funnel, forecast, owners, customers, sources, stalled deals.\n\n"
+        "Reports: funnel, forecast, owners, customers, sources, stalled deals, changes.\n\n"
         "Example: crm report funnel --since 2026-01-01 --format json"
     ),
     no_args_is_help=True,
@@ -46,6 +46,13 @@ ChartOpt = Annotated[
         show_default=False,
     ),
 ]
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="The report as the CRM stood then: 2026-10-01, '30 days ago' (git history).",
+    ),
+]
 FULL = "█"
 EIGHTHS = " ▏▎▍▌▋▊▉"
 
@@ -53,10 +60,32 @@ EIGHTHS = " ▏▎▍▌▋▊▉"
 # ----- helpers -------------------------------------------------------------------------
 
 
+def _records(as_of: str | None) -> Any:
+    """Where the records come from: the CRM now, or with --as-of as it stood then
+    (crmcli.asof: a Store over a past commit, or today's records wound back)."""
+    store = get_store()
+    if not as_of:
+        return store
+    from crmcli import render
+    from crmcli.asof import past
+
+    when = store.ctx.parse_when(as_of)
+    if when > store.ctx.now():
+        raise CrmError(f"--as-of {as_of}: that is in the future")
+    source = past(store, when, as_of)
+    info = source.as_of
+    if info["commit"]:
+        render.message(f"As of {info['at']}: commit {info['commit'][:7]} of {info['commit_date']}")
+    for text in info["unknown"]:
+        render.message(f"As of {info['at']}, not known without git history: {text}")
+    return source
+
+
 def _report_scope(
     store: Any, owner: str | None, since: str | None = None, until: str | None = None
 ) -> Any:
-    """The reports' Scope: the settings, now, the --since/--until window, --owner."""
+    """The reports' Scope: the settings, now, the --since/--until window, --owner;
+    with --as-of, the past state's settings and moment as now."""
     from crmcli.dates import parse_when
     from crmcli.reports.base import Scope
 
@@ -65,7 +94,7 @@ def _report_scope(
     end = parse_when(until, now, end_of_day=True) if until else None
     if start and end and start > end:
         raise CrmError(f"--since {since} is after --until {until}")
-    return Scope(store.settings, now, start, end, owner)
+    return Scope(store.settings, now, start, end, owner, getattr(store, "as_of", None))
 
 
 def _check_chart(chart: str | None) -> None:
@@ -168,8 +197,16 @@ def _scope(data: dict[str, Any], what: str) -> str:
     return ", ".join(parts)
 
 
+def _as_of(name: str, data: dict[str, Any]) -> str:
+    """`name`, and with --as-of the moment: 'Funnel as of 2026-10-01 00:00'."""
+    if not data.get("as_of"):
+        return name
+    return f"{name} as of {data['as_of']['at'][:16].replace('T', ' ')}"
+
+
 def _title(name: str, data: dict[str, Any], what: str = "") -> str:
     scope = _scope(data, what)
+    name = _as_of(name, data)
     return f"{name} ({scope})" if scope else name
 
 
@@ -209,6 +246,7 @@ def funnel_cmd(
     since: SinceOpt = None,
     until: UntilOpt = None,
     owner: OwnerOpt = None,
+    as_of: AsOfOpt = None,
     fmt: ShowFormatOpt = ShowFormat.table,
     chart: ChartOpt = None,
 ) -> None:
@@ -224,7 +262,7 @@ def funnel_cmd(
     from crmcli.reports.funnel import funnel
 
     _check_chart(chart)
-    store = get_store()
+    store = _records(as_of)
     data = funnel(store.query("deal"), _report_scope(store, owner, since, until))
     _draw(chart, "funnel", data)
     if fmt == ShowFormat.json:
@@ -286,6 +324,7 @@ def forecast_cmd(
         typer.Option("--months", min=1, max=120, help="How many months, from the current one."),
     ] = 3,
     owner: OwnerOpt = None,
+    as_of: AsOfOpt = None,
     fmt: ShowFormatOpt = ShowFormat.table,
     chart: ChartOpt = None,
 ) -> None:
@@ -301,7 +340,7 @@ def forecast_cmd(
     from crmcli.reports.forecast import forecast
 
     _check_chart(chart)
-    store = get_store()
+    store = _records(as_of)
     data = forecast(store.query("deal"), _report_scope(store, owner), months=months)
     _draw(chart, "forecast", data)
     if fmt == ShowFormat.json:
@@ -312,9 +351,11 @@ def forecast_cmd(
         money = [m["best_case"], m["commit"], m["weighted"], m["won"]["amount"]]
         for i, (cur, cells) in enumerate(_money_rows(money)):
             rows.append([m["month"] if i == 0 else "", m["count"] if i == 0 else "", cur, *cells])
-    title = f"Forecast (commit: stages at {data['commit_probability']}% or more)"
+    title = _as_of("Forecast", data) + f" (commit: stages at {data['commit_probability']}% or more)"
     if data["owner"]:
-        title = f"Forecast ({data['owner']}; commit: stages at {data['commit_probability']}%+)"
+        title = _as_of("Forecast", data) + (
+            f" ({data['owner']}; commit: stages at {data['commit_probability']}%+)"
+        )
     _table(
         ["month", ("deals", R), "cur", ("best case", R), ("commit", R), ("weighted", R),
          ("won", R)],
@@ -352,6 +393,7 @@ def owners_cmd(
     since: SinceOpt = None,
     until: UntilOpt = None,
     owner: OwnerOpt = None,
+    as_of: AsOfOpt = None,
     fmt: ShowFormatOpt = ShowFormat.table,
     chart: ChartOpt = None,
 ) -> None:
@@ -367,7 +409,7 @@ def owners_cmd(
     from crmcli.reports.owners import DEAL_FIELDS, TASK_FIELDS, owners
 
     _check_chart(chart)
-    store = get_store()
+    store = _records(as_of)
     scope = _report_scope(store, owner, since, until)
     data = owners(
         store.query("deal", fields=DEAL_FIELDS),
@@ -499,6 +541,7 @@ def customers_cmd(
         typer.Option("--apply", help="Write the tiers into the customers (not manual tiers)."),
     ] = False,
     limit: LimitOpt = None,
+    as_of: AsOfOpt = None,
     fmt: ShowFormatOpt = ShowFormat.table,
     chart: ChartOpt = None,
 ) -> None:
@@ -516,10 +559,12 @@ def customers_cmd(
     from crmcli.reports.customers import CUSTOMER_FIELDS, customers
 
     _check_chart(chart)
-    store = get_store()
+    store = _records(as_of)
     scope = _report_scope(store, owner, since, until)
     if apply and owner:
         raise CrmError("--apply ranks every customer: leave out --owner")
+    if apply and as_of:
+        raise CrmError("--apply writes today's tiers: leave out --as-of")
 
     def compute() -> dict[str, Any]:
         return customers(
@@ -547,6 +592,7 @@ def sources_cmd(
     since: SinceOpt = None,
     until: UntilOpt = None,
     owner: OwnerOpt = None,
+    as_of: AsOfOpt = None,
     fmt: ShowFormatOpt = ShowFormat.table,
     chart: ChartOpt = None,
 ) -> None:
@@ -562,7 +608,7 @@ def sources_cmd(
     from crmcli.reports.sources import LEAD_FIELDS, sources
 
     _check_chart(chart)
-    store = get_store()
+    store = _records(as_of)
     scope = _report_scope(store, owner, since, until)
     data = sources(
         store.query("lead", fields=LEAD_FIELDS),
@@ -610,6 +656,7 @@ def stalled_cmd(
     ] = None,
     owner: OwnerOpt = None,
     limit: LimitOpt = None,
+    as_of: AsOfOpt = None,
     fmt: ShowFormatOpt = ShowFormat.table,
     chart: ChartOpt = None,
 ) -> None:
@@ -623,7 +670,7 @@ def stalled_cmd(
     from crmcli.reports.stalled import stalled
 
     _check_chart(chart)
-    store = get_store()
+    store = _records(as_of)
     data = stalled(
         store.query("deal", {"status": "open"}),
         store.query("activity"),
@@ -644,7 +691,7 @@ def stalled_cmd(
         deal = d["title"] + (f"\n{d['customer_name']}" if d["customer_name"] else "")
         when = f"{d['last_activity_at'][:10]}\n{d['last_activity']}"
         rows.append([deal, d["owner"] or "", stage, amount, d["idle_days"], when])
-    title = f"Deals idle for {data['days']} days or more"
+    title = _as_of(f"Deals idle for {data['days']} days or more", data)
     if data["owner"]:
         title += f" (owner {data['owner']})"
     _table(
@@ -664,6 +711,108 @@ def stalled_cmd(
     if data["snoozed"]:
         parts.append(f"{data['snoozed']} snoozed (left off)")
     _line("; ".join(parts))
+
+
+# ----- changes -------------------------------------------------------------------------
+
+
+def _change_text(c: dict[str, Any]) -> str:
+    """What one change did, for the table: 'qualified → proposal', '+12 days'."""
+    kind = c["change"]
+    if kind in ("added", "removed"):
+        return ""
+    if kind in ("slipped", "pulled_in"):
+        sign = "+" if kind == "slipped" else "-"
+        return f"{c['from']} → {c['to']} ({sign}{c['days']} d)"
+    if kind in ("raised", "cut"):
+        return f"{_num(c['from'])} → {_num(c['to'])}"
+    text = f"{c['from'] or '-'} → {c['to'] or '-'}"
+    if kind == "lost" and c.get("reason"):
+        text += f" ({c['reason']})"
+    return text
+
+
+def _changes_tables(data: dict[str, Any], limit: int | None) -> None:
+    rows = []
+    shown = _limited(data["deals"], limit)
+    for d in shown:
+        amount = "-" if d["amount"] is None else f"{_num(d['amount'])} {d['currency']}"
+        for i, c in enumerate(d["changes"]):
+            first = i == 0
+            when = (c["at"] or "")[:10]
+            rows.append(
+                [
+                    d["title"] if first else "",
+                    amount if first else "",
+                    c["change"].replace("_", " "),
+                    _change_text(c),
+                    c["by"] or "",
+                    when,
+                ]
+            )
+    _table(
+        [("deal", {"wrap": True}), ("amount", R), "change", ("what", {"wrap": True}),
+         ("by", {"priority": 2}), ("when", {"priority": 1})],
+        rows,
+        title=_title("Changes", data, "between"),
+        empty="no deal changed",
+    )  # fmt: skip
+    _more(data["deals"], shown)
+    _line()
+    rows = []
+    for cur, steps in data["waterfall"].items():
+        for i, s in enumerate(steps):
+            if s["step"] not in ("start", "end") and not s["count"] and not s["amount"]:
+                continue
+            label = s["step"].replace("_", " ")
+            rows.append([cur if i == 0 else "", label, s["count"], _num(s["amount"])])
+    _table(
+        ["cur", ("open pipeline", NAME), ("deals", R), ("amount", R)],
+        rows,
+        title="Open pipeline: start + added + reopened - won - lost - removed ± changed = end",
+        empty="no open deals at either end",
+    )  # fmt: skip
+
+
+@app.command("changes")
+def changes_cmd(
+    since: Annotated[
+        str,
+        typer.Option("--since", help="From this moment: 2026-11-01, '30 days ago', -30d."),
+    ],
+    until: UntilOpt = None,
+    owner: OwnerOpt = None,
+    limit: LimitOpt = None,
+    fmt: ShowFormatOpt = ShowFormat.table,
+    chart: ChartOpt = None,
+) -> None:
+    """How the pipeline moved between two moments, from the git history.
+
+    Deal by deal: added, advanced or moved back, won, lost (why), reopened,
+    slipped or pulled in (close date), amount raised or cut, reassigned, removed;
+    who made each change and when (the commit). Then the open pipeline per
+    currency: at the start, plus added, minus won and lost, plus or minus the
+    changes, equals the open pipeline at the end, exactly.
+
+    --until: up to that moment (default: the last commit).
+
+    Example: crm report changes --since "30 days ago" --owner bob
+    """
+    from crmcli.asof import deal_changes
+    from crmcli.reports.changes import changes
+
+    _check_chart(chart)
+    store = get_store()
+    scope = _report_scope(store, owner, since, until)
+    assert scope.since is not None
+    start, end, versions, commits = deal_changes(store, scope.since, scope.until)
+    data = changes(start, end, versions, scope, commits=commits)
+    _draw(chart, "changes", data)
+    if fmt == ShowFormat.json:
+        data["deals"] = list(limited(data["deals"], limit))
+        _emit_json(data)
+        return
+    _changes_tables(data, limit)
 
 
 # ----- dashboard -----------------------------------------------------------------------

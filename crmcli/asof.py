@@ -1,0 +1,266 @@
+"""The CRM as it stood at a past moment, as a source of records: a Store whose
+`query` answers over the past records, so every report runs on it unchanged.
+
+- In a git CRM (`Snapshot`): the record files of the last commit at or before the
+  moment, read through git (crmcli.git.tree: one `ls-tree`, one `cat-file --batch`
+  per kind asked for) and parsed by Store.parse_record, the one record reader;
+  the settings are that commit's crm.yaml.
+- Without git (`Rewound`): today's records wound back by what they carry: records
+  created after the moment are left out, a deal's stage and status are the last
+  stage_history entry at or before it, a task done after it is open, timeline
+  entries after it are left out. What the records do not carry is listed in
+  `unknown` (amounts, close dates and owners are today's).
+
+Also what `crm report changes` reads: the deals at two commits and every version
+of the deals changed in between.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from crmcli.errors import CrmError
+from crmcli.models import Record
+from crmcli.store import Store
+
+UNKNOWN_WITHOUT_GIT = [
+    "deals' amounts, close dates, owners and other fields are as they are now",
+    "leads' status and customers' fields are as they are now",
+    "tasks cancelled since then count as cancelled",
+    "records deleted since then are missing",
+]
+
+
+def _context(live: Store, settings: dict[str, Any], when: datetime) -> Any:
+    from crmcli.context import Context
+    from crmcli.dates import iso
+
+    return Context(
+        zone=settings.get("timezone"),
+        date_order=settings.get("date_order"),
+        fixed_now=iso(when),
+        given_user=live.ctx.given_user,
+        root=live.root,
+    )
+
+
+class _Past(Store):
+    """A read-only Store over records of the past (no index, no writes)."""
+
+    as_of: dict[str, Any]
+
+    def __init__(self, live: Store, settings: dict[str, Any], when: datetime) -> None:
+        super().__init__(live.root, warn=live.warn, settings=settings,
+                         ctx=_context(live, settings, when))  # fmt: skip
+        self._index = False  # query reads _all, which holds the past records
+
+    def _records(self, kind: str) -> list[Record]:
+        raise NotImplementedError
+
+    def _all(self, kind: str, *, tombstones: bool = False) -> list[Record]:
+        if kind not in self._cache:
+            self._cache[kind] = self._records(kind)
+        return super()._all(kind, tombstones=tombstones)
+
+    def save(self, kind: str, rec: Record, *, create: bool = False) -> Record:
+        raise CrmError("a past state of the CRM cannot be changed (leave out --as-of)")
+
+    def delete(self, kind: str, rid: str) -> None:
+        raise CrmError("a past state of the CRM cannot be changed (leave out --as-of)")
+
+
+class Snapshot(_Past):
+    """The records of one commit."""
+
+    def __init__(self, live: Store, tree: Any, when: datetime) -> None:
+        from crmcli import settings as settings_mod
+        from crmcli.dates import iso
+        from crmcli.git.tree import cat_blobs
+
+        self.tree = tree
+        settings = live.settings
+        if tree.settings_blob:
+            text = (cat_blobs(tree.top, [tree.settings_blob])[0] or b"").decode("utf-8", "replace")
+            try:
+                settings = settings_mod.parse(text, f"crm.yaml at {tree.commit[:7]}")
+            except CrmError as e:
+                live.warn(f"{e.message}; using today's settings")
+        super().__init__(live, settings, when)
+        self.as_of = {"at": iso(when), "commit": tree.commit, "commit_date": tree.date,
+                      "unknown": []}  # fmt: skip
+
+    def _records(self, kind: str) -> list[Record]:
+        from crmcli.git.tree import cat_blobs
+        from crmcli.models import KINDS
+
+        entries = self.tree.files.get(kind, [])
+        records = []
+        blobs = cat_blobs(self.tree.top, [sha for _name, sha in entries])
+        for (name, _sha), data in zip(entries, blobs, strict=True):
+            rel = f"{KINDS[kind]}/{name} at {self.tree.commit[:7]}"
+            try:
+                if data is None:
+                    raise CrmError(f"{rel}: not in git's object store")
+                records.append(self.parse_record(kind, rel, name[:-5], data))
+            except CrmError as e:
+                self.warn(f"skipping {e.message}")
+        return records
+
+
+class Rewound(_Past):
+    """Today's records wound back to `when` by what they carry (no git)."""
+
+    def __init__(self, live: Store, when: datetime) -> None:
+        from crmcli.dates import iso
+
+        super().__init__(live, live.settings, when)
+        self.live, self.when = live, when
+        self.as_of = {"at": iso(when), "commit": None, "commit_date": None,
+                      "unknown": UNKNOWN_WITHOUT_GIT}  # fmt: skip
+
+    def _then(self, value: Any) -> datetime | None:
+        from crmcli.reports.base import timestamp
+
+        return timestamp(value, self.ctx.tz)
+
+    def _records(self, kind: str) -> list[Record]:
+        out = []
+        for rec in self.live.query(kind):
+            key = "at" if kind == "activity" else "created"
+            made = self._then(rec.get(key))
+            if made is None or made > self.when:
+                continue
+            if kind == "deal":
+                rec = self._deal(rec)
+            elif kind == "task" and rec.get("status") == "done":
+                done = self._then(rec.get("done_at"))
+                if done is not None and done > self.when:
+                    rec = {**rec, "status": "open", "done_at": None}
+            out.append(rec)
+        return out
+
+    def _deal(self, rec: Record) -> Record:
+        history = [
+            e
+            for e in rec.get("stage_history") or []
+            if isinstance(e, dict) and (at := self._then(e.get("at"))) is not None
+            and at <= self.when
+        ]  # fmt: skip
+        if not history:
+            return rec
+        stage = history[-1].get("stage")
+        status = stage if stage in ("won", "lost") else "open"
+        return {
+            **rec,
+            "stage": stage,
+            "status": status,
+            "stage_history": history,
+            "closed_at": rec.get("closed_at") if status != "open" else None,
+            "lost_reason": rec.get("lost_reason") if status == "lost" else None,
+        }
+
+    def first_created(self) -> datetime | None:
+        """When the first record was created (None: no records)."""
+        from crmcli.models import KINDS
+
+        found = [
+            t
+            for kind in KINDS
+            for rec in self.live.query(kind)
+            if (t := self._then(rec.get("at" if kind == "activity" else "created")))
+        ]
+        return min(found, default=None)
+
+
+def past(store: Store, when: datetime, text: str) -> _Past:
+    """The CRM as it stood at `when` (`text`: how the user wrote it, for errors)."""
+    from crmcli.dates import iso
+    from crmcli.git import tree
+
+    if tree.repository(store.root) is None:
+        rewound = Rewound(store, when)
+        first = rewound.first_created()
+        if first is None or first > when:
+            since = f" (the first: {iso(first)})" if first else ""
+            raise CrmError(f"--as-of {text}: before any record was created{since}")
+        return rewound
+    found = tree.commit_at(store.root, when)
+    snap = tree.read_tree(store.root, *found) if found else None
+    if snap is None or snap.settings_blob is None:
+        first = tree.first_commit_date(store.root)
+        raise CrmError(f"--as-of {text} ({iso(when)}): before the CRM's first commit ({first})")
+    return Snapshot(store, snap, when)
+
+
+# ----- report changes -------------------------------------------------------------------
+
+
+def deal_changes(
+    store: Store, since: datetime, until: datetime | None
+) -> tuple[dict[str, Record], dict[str, Record], dict[str, list[Any]], dict[str, str | None]]:
+    """(deals at `since`, deals at `until` (None: HEAD), {deal id: [(author, date,
+    record or None)] oldest first} of the deals changed in between, {start, end}
+    commits). CrmError when the CRM is not in git."""
+    from crmcli.git import tree
+
+    if tree.repository(store.root) is None:
+        raise CrmError(
+            "report changes reads the CRM's git history, and this CRM has none "
+            "(no repository or no commit yet); set one up with: crm init --git"
+        )
+    start = tree.commit_at(store.root, since)
+    end = tree.commit_at(store.root, until) if until is not None else None
+    if until is not None and end is None:
+        first = tree.first_commit_date(store.root)
+        raise CrmError(f"--until {until.isoformat()}: before the CRM's first commit ({first})")
+    if end is None:
+        end = tree.head(store.root)
+    start_tree = tree.read_tree(store.root, *start) if start else None
+    end_tree = tree.read_tree(store.root, *end)
+    before = Snapshot(store, start_tree, since) if start_tree else None
+    after = Snapshot(store, end_tree, until or since)
+    old = {d["id"]: d for d in before.query("deal")} if before else {}
+    new = _changed_deals(store, after, start_tree, end_tree, old)
+    versions = _versions(store, start[0] if start else None, end[0], after)
+    commits = {"start": start[0] if start else None, "end": end[0]}
+    return old, new, versions, commits
+
+
+def _changed_deals(
+    store: Store, after: Snapshot, start_tree: Any, end_tree: Any, old: dict[str, Record]
+) -> dict[str, Record]:
+    """The deals at the end: those whose blob is the one at the start are not read again."""
+    same = dict(start_tree.files.get("deal", [])) if start_tree else {}
+    kept, read = {}, []
+    for name, sha in end_tree.files.get("deal", []):
+        if same.get(name) == sha and name[:-5] in old:
+            kept[name[:-5]] = old[name[:-5]]
+        else:
+            read.append((name, sha))
+    end_tree.files["deal"] = read
+    return {**kept, **{d["id"]: d for d in after.query("deal")}}
+
+
+def _versions(store: Store, start: str | None, end: str, reader: Snapshot) -> dict[str, list[Any]]:
+    from crmcli.git.tree import cat_blobs, file_versions
+    from crmcli.models import KINDS
+
+    changed = file_versions(store.root, start, end, "deal")
+    shas = sorted({v.blob for vs in changed.values() for v in vs if v.blob})
+    texts = dict(zip(shas, cat_blobs(reader.tree.top, shas), strict=True))
+    out: dict[str, list[Any]] = {}
+    for name, vs in changed.items():
+        rid = name[:-5]
+        seq = []
+        for v in vs:
+            rec = None
+            if v.blob and texts.get(v.blob) is not None:
+                try:
+                    rec = reader.parse_record("deal", f"{KINDS['deal']}/{name}", rid,
+                                              texts[v.blob])  # fmt: skip
+                except CrmError:
+                    rec = None
+            seq.append((v.author, v.date, rec))
+        out[rid] = seq
+    return out

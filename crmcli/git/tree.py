@@ -1,0 +1,179 @@
+"""The CRM at a past moment, read through git itself: the last commit at or before
+a time (`git rev-list`), the record files of that commit's tree in one pass
+(`git ls-tree -r`, then `git cat-file --batch` for the blobs), and the commits
+that changed the deals between two commits with the blob of every version
+(`git log --raw`). No hand-written object parser, no `git show` per file.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from crmcli.git.run import GitError, git, git_env, has_head, prefix, toplevel
+from crmcli.models import KINDS
+from crmcli.settings import SETTINGS_FILE
+
+ZERO = "0" * 40
+
+
+@dataclass
+class Tree:
+    """One commit of the CRM's repository: its sha and date, the CRM's folder in
+    the repository, the blob of crm.yaml and of every record file by kind
+    ({kind: [(file name, blob sha)]} in name order)."""
+
+    root: Path
+    top: Path
+    folder: str
+    commit: str
+    date: str
+    settings_blob: str | None = None
+    files: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+
+
+def repository(root: Path) -> tuple[Path, str] | None:
+    """(work tree top, the CRM's folder in it as git writes paths) when the CRM is in
+    a git repository with at least one commit; else None."""
+    top = toplevel(root)
+    if top is None or not has_head(root):
+        return None
+    return top, prefix(root)
+
+
+def commit_at(root: Path, when: datetime) -> tuple[str, str] | None:
+    """(sha, committer date ISO) of the last commit of HEAD at or before `when`."""
+    out = git(
+        root, "rev-list", "-1", "--format=%cI", f"--before={when.isoformat()}", "HEAD"
+    ).stdout.split()
+    # rev-list --format prints "commit SHA" then the formatted line
+    return (out[1], out[2]) if len(out) >= 3 else None
+
+
+def head(root: Path) -> tuple[str, str]:
+    """(sha, committer date ISO) of HEAD."""
+    sha, date = git(root, "log", "-1", "--format=%H %cI", "HEAD").stdout.split()
+    return sha, date
+
+
+def first_commit_date(root: Path) -> str | None:
+    """The committer date (ISO) of the oldest commit of HEAD."""
+    out = git(root, "log", "--reverse", "--format=%cI", "HEAD", check=False).stdout.split()
+    return out[0] if out else None
+
+
+def read_tree(root: Path, commit: str, date: str) -> Tree:
+    """The CRM's files at `commit`: one `git ls-tree -r` over its folder."""
+    found = repository(root)
+    assert found is not None
+    top, folder = found
+    tree = Tree(root, top, folder, commit, date)
+    out = git(root, "ls-tree", "-r", "-z", "--full-tree", commit, "--", folder or ".").stdout
+    by_folder = {name: kind for kind, name in KINDS.items()}
+    for entry in out.split("\0"):
+        meta, _, path = entry.partition("\t")
+        parts = meta.split()
+        if len(parts) != 3 or parts[1] != "blob" or not path.startswith(folder):
+            continue
+        rel = path[len(folder) :]
+        if rel == SETTINGS_FILE:
+            tree.settings_blob = parts[2]
+            continue
+        sub, _, name = rel.partition("/")
+        kind = by_folder.get(sub)
+        if kind and "/" not in name and name.endswith(".yaml") and not name.startswith("."):
+            tree.files.setdefault(kind, []).append((name, parts[2]))
+    for names in tree.files.values():
+        names.sort()
+    return tree
+
+
+def cat_blobs(top: Path, specs: Iterable[str]) -> list[bytes | None]:
+    """The contents of objects (blob shas or REV:PATH specs), in order, with one
+    `git cat-file --batch`; None for one that is missing or not a blob."""
+    specs = list(specs)
+    if not specs:
+        return []
+    proc = subprocess.run(
+        ["git", "cat-file", "--batch"],
+        cwd=top,
+        input=("\n".join(specs) + "\n").encode("utf-8"),
+        capture_output=True,
+        env=git_env(),
+    )
+    if proc.returncode != 0:
+        raise GitError(["cat-file", "--batch"], proc.returncode, proc.stderr.decode())
+    data = proc.stdout
+    out: list[bytes | None] = []
+    pos = 0
+    for _spec in specs:
+        nl = data.find(b"\n", pos)
+        if nl < 0:
+            out.append(None)
+            continue
+        parts = data[pos:nl].split()
+        pos = nl + 1
+        if len(parts) == 3 and parts[1] == b"blob":
+            size = int(parts[2])
+            out.append(data[pos : pos + size])
+            pos += size + 1
+        else:
+            out.append(None)
+    return out
+
+
+@dataclass
+class Version:
+    """A commit that changed one record file: who, when, and the file's blob after
+    it (None: the file was deleted)."""
+
+    commit: str
+    author: str
+    date: str
+    blob: str | None
+
+
+def file_versions(root: Path, start: str | None, end: str, kind: str) -> dict[str, list[Version]]:
+    """{file name: its versions, oldest first} of `kind`'s record files changed by
+    the commits after `start` (None: from the first) up to `end`: one `git log --raw`
+    (merges shown against their first parent)."""
+    found = repository(root)
+    assert found is not None
+    top, folder = found
+    where = f"{folder}{KINDS[kind]}/"
+    span = f"{start}..{end}" if start else end
+    out = git(
+        root,
+        "log",
+        "--raw",
+        "--no-abbrev",
+        "--no-renames",
+        "--first-parent",
+        "-m",
+        "--reverse",
+        "--format=%x1e%H%x1f%an%x1f%aI",
+        span,
+        "--",
+        where,
+    ).stdout
+    versions: dict[str, list[Version]] = {}
+    for chunk in out.split("\x1e"):
+        head, _, rest = chunk.partition("\n")
+        parts = head.split("\x1f")
+        if len(parts) != 3:
+            continue
+        sha, author, date = parts
+        for line in rest.splitlines():
+            meta, _, path = line.partition("\t")
+            cols = meta.split()
+            if len(cols) < 5 or not path.startswith(where):
+                continue
+            name = path[len(where) :]
+            if "/" in name or not name.endswith(".yaml"):
+                continue
+            blob = None if cols[3] == ZERO else cols[3]
+            versions.setdefault(name, []).append(Version(sha, author, date, blob))
+    return versions
