@@ -9,6 +9,7 @@ and snoozed deals, leads from several sources), now = 2026-11-23 10:00 +08:00.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -42,11 +43,23 @@ def made(tmp_path_factory):
         init(root, "Test CRM")
         _write_tz(root)
         set_settings(root, owners=["alice", "bob", "carol"])
-        build(Store(root))
+        c, d = build(Store(root))
+        commit(root, "2026-10-01T09:00:00+08:00", new=True)
+        assert run("deal", "edit", d[4], "--amount", "2500").code == 0  # Big install raised
+        commit(root, "2026-11-20T09:00:00+08:00")
         r = run("report", "dashboard", "-o", str(page))
     assert r.code == 0, r.err
     assert r.err.strip() == f"Dashboard -> {page}"
     return root, page, page.read_text(encoding="utf-8")
+
+
+def commit(root: Path, when: str, new: bool = False) -> None:
+    """Commit every file of the CRM as bob at `when` (`new`: make the repository first)."""
+    env = {**os.environ, "GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when}
+    git = ["git", "-C", str(root), "-c", "user.name=bob", "-c", "user.email=bob@example.com"]
+    steps = [["init", "-q"]] if new else []
+    for args in [*steps, ["add", "-A"], ["commit", "-q", "-m", f"at {when}"]]:
+        subprocess.run([*git, *args], env=env, check=True, capture_output=True)
 
 
 @pytest.fixture
@@ -99,11 +112,30 @@ def test_every_chart_has_its_data_and_they_are_the_reports(dash):
     assert data["data-sources"] == report_json("sources")
     assert data["data-customers"] == report_json("customers", "--limit", "0")
     assert data["data-stalled"] == report_json("stalled", "--limit", "0")
+    assert data["data-changes"] == report_json("changes", "--since", "-30d")
     # hand-checked, so that a report and the dashboard wrong alike still fail
     assert data["data-funnel"]["won"] == {"count": 3, "amount": {"EUR": 800, "USD": 1600}}
     ranked = data["data-customers"]["customers"]
     assert [(c["name"], c["tier"]) for c in ranked[:3]] == [("Acme", "A"), ("Initech", "A"),
                                                             (CJK, "A")]  # fmt: skip
+
+
+def test_changes_waterfall_of_the_last_30_days(dash):
+    _, html = dash
+    steps = embedded(html)["data-changes"]["waterfall"]["USD"]
+    moved = {s["step"]: s["amount"] for s in steps if s["amount"]}
+    # Big install raised from 2000 to 2500 on 11-20; the rest was there on 10-01 already
+    assert moved == {"start": 3850, "changed": 500, "end": 4350}
+    assert "4,350.00" in re.search(r'id="changes".*?</table>', html, re.S).group(0)
+
+
+def test_changes_panel_without_git_says_so(crm, tmp_path):
+    page = tmp_path / "d.html"
+    assert run("report", "dashboard", "-o", str(page)).code == 0
+    html = page.read_text(encoding="utf-8")
+    assert embedded(html)["data-changes"]["error"].startswith("report changes reads the CRM's git")
+    assert "Not available: report changes reads" in html
+    assert '<svg id="chart-changes"' in html
 
 
 def test_won_per_month_is_report_owners_of_each_month(dash):
@@ -122,7 +154,7 @@ def test_won_per_month_is_report_owners_of_each_month(dash):
 def test_tables_show_money_exactly_and_cjk_names(dash):
     _, html = dash
     assert "1,600.00" in html  # won USD in the funnel table
-    assert "2,000.00" in html  # Big install, in negotiation
+    assert "2,500.00" in html  # Big install, in negotiation (raised from 2000)
     assert CJK in html  # customers table and stalled deals
 
 
@@ -162,11 +194,11 @@ def test_a_record_cannot_end_the_data_script(crm):
 
 
 @pytest.mark.parametrize("report", ["funnel", "forecast", "owners", "customers", "sources",
-                                    "stalled"])  # fmt: skip
+                                    "stalled", "changes --since -30d"])  # fmt: skip
 def test_chart_svg_of_every_report(made, monkeypatch, tmp_path, report):
     monkeypatch.setenv("CRM_DIR", str(made[0]))
-    plain = run("report", report, "--format", "json")
-    r = run("report", report, "--format", "json", "--chart", str(tmp_path / "c.svg"))
+    plain = run("report", *report.split(), "--format", "json")
+    r = run("report", *report.split(), "--format", "json", "--chart", str(tmp_path / "c.svg"))
     assert r.code == 0, r.err
     assert r.out == plain.out  # the report prints as it did
     root = ET.parse(tmp_path / "c.svg").getroot()
