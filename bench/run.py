@@ -165,6 +165,19 @@ def summary_line(run: Run, root: Path | None) -> str:
     return lines[-1].removeprefix("Error: ") if lines else ""
 
 
+def page_written(page: Path) -> Callable[[Run, Path | None], str]:
+    """How big the dashboard page is and how many charts it has (then removes it)."""
+
+    def check(run: Run, root: Path | None) -> str:
+        if not page.is_file():
+            return "no page written"
+        text = page.read_text(encoding="utf-8")
+        page.unlink()
+        return f"{len(text) // 1024} KB, {text.count('<svg id=')} charts"
+
+    return check
+
+
 def leads_added(before: int) -> Callable[[Run, Path | None], str]:
     def check(run: Run, root: Path | None) -> str:
         assert root is not None
@@ -283,6 +296,14 @@ def plan(args: argparse.Namespace, work: Path, log) -> list[Case]:
             ),
             timed("crm task remind", ["task", "remind"], label, 1.0, root=mixed),
             timed("crm report funnel", ["report", "funnel"], label, 1.5, root=mixed),
+            timed(
+                "crm report dashboard -o FILE.html",
+                ["report", "dashboard", "-o", str(work / "dashboard.html")],
+                label,
+                15.0,
+                root=mixed,
+                check=page_written(work / "dashboard.html"),
+            ),
             timed(  # on the files as they are: its warm-up run is the one that reads them all
                 "crm doctor",
                 ["doctor"],

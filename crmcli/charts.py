@@ -39,6 +39,7 @@ COLOURS = {
     "C": "#bdbdbd",
 }
 FORMATS = ("svg", "png")
+BARS = 60  # the Pareto chart draws a bar per customer up to this many
 _ready: list[bool] = []
 
 
@@ -249,7 +250,7 @@ def forecast(data: dict[str, Any]) -> Figure:
         ax.set_xticks(list(x), labels=[m["month"] for m in months])
         if i == 0:
             ax.set_title(title)
-            ax.legend(fontsize=7, ncols=5, loc="upper right", frameon=False)
+            ax.legend(fontsize=7, ncols=5, loc="lower right", bbox_to_anchor=(1, 1), frameon=False)
     return fig
 
 
@@ -326,11 +327,15 @@ def pareto(data: dict[str, Any]) -> Figure:
     for i, (cur, ax) in enumerate(_money_axes(fig, curs)):
         ranked = sorted((r for r in rows if r["revenue"].get(cur)),
                         key=lambda r, c=cur: r["cumulative_share"][c])  # fmt: skip
-        x = range(1, len(ranked) + 1)
-        ax.bar(list(x), [_num(r["share"][cur]) for r in ranked], width=0.9,
-               color=[COLOURS[r["tier"]] for r in ranked])  # fmt: skip
-        ax.plot(list(x), [_num(r["cumulative_share"][cur]) for r in ranked], marker="o" if
-                len(ranked) <= 40 else None, color=COLOURS["weighted"], label="cumulative")  # fmt: skip
+        x = list(range(1, len(ranked) + 1))
+        curve = [_num(r["cumulative_share"][cur]) for r in ranked]
+        if len(ranked) <= BARS:
+            ax.bar(x, [_num(r["share"][cur]) for r in ranked], width=0.9,
+                   color=[COLOURS[r["tier"]] for r in ranked])  # fmt: skip
+        else:  # thousands of bars draw slowly and show nothing more: the area under the curve
+            ax.fill_between(x, curve, color=COLOURS["best"], alpha=0.5, linewidth=0)
+        ax.plot(x, curve, marker="o" if len(ranked) <= 40 else None, color=COLOURS["weighted"],
+                label="cumulative")  # fmt: skip
         for level, tier in ((80, "A | B"), (95, "B | C")):
             ax.axhline(level, color=COLOURS["total"], linewidth=0.8, linestyle="--")
             ax.annotate(f"{level}% ({tier})", (1, level), xycoords=("axes fraction", "data"),
