@@ -78,7 +78,7 @@ class Snapshot(_Past):
         from crmcli.dates import iso
         from crmcli.git.tree import cat_blobs
 
-        self.tree = tree
+        self.tree, self.live = tree, live
         settings = live.settings
         if tree.settings_blob:
             text = (cat_blobs(tree.top, [tree.settings_blob])[0] or b"").decode("utf-8", "replace")
@@ -91,11 +91,17 @@ class Snapshot(_Past):
                       "unknown": []}  # fmt: skip
 
     def _records(self, kind: str) -> list[Record]:
-        from crmcli.git.tree import cat_blobs
+        """The records of the commit's files of `kind`: those whose blob is the work
+        tree's (as git's index says) are today's records (Store.query, through the
+        index); only the others are read from git and parsed."""
+        from crmcli.git.tree import cat_blobs, unchanged_files
         from crmcli.models import KINDS
 
-        entries = self.tree.files.get(kind, [])
-        records = []
+        current = unchanged_files(self.root, kind)
+        same = {name for name, sha in self.tree.files.get(kind, []) if current.get(name) == sha}
+        records = [r for r in self.live.query(kind) if f"{r['id']}.yaml" in same]
+        records += [r for r in self.live.query(kind, {"merged": True}) if f"{r['id']}.yaml" in same]
+        entries = [(n, sha) for n, sha in self.tree.files.get(kind, []) if n not in same]
         blobs = cat_blobs(self.tree.top, [sha for _name, sha in entries])
         for (name, _sha), data in zip(entries, blobs, strict=True):
             rel = f"{KINDS[kind]}/{name} at {self.tree.commit[:7]}"
@@ -105,7 +111,7 @@ class Snapshot(_Past):
                 records.append(self.parse_record(kind, rel, name[:-5], data))
             except CrmError as e:
                 self.warn(f"skipping {e.message}")
-        return records
+        return sorted(records, key=lambda r: r["id"])
 
 
 class Rewound(_Past):
@@ -221,25 +227,10 @@ def deal_changes(
     before = Snapshot(store, start_tree, since) if start_tree else None
     after = Snapshot(store, end_tree, until or since)
     old = {d["id"]: d for d in before.query("deal")} if before else {}
-    new = _changed_deals(store, after, start_tree, end_tree, old)
+    new = {d["id"]: d for d in after.query("deal")}
     versions = _versions(store, start[0] if start else None, end[0], after)
     commits = {"start": start[0] if start else None, "end": end[0]}
     return old, new, versions, commits
-
-
-def _changed_deals(
-    store: Store, after: Snapshot, start_tree: Any, end_tree: Any, old: dict[str, Record]
-) -> dict[str, Record]:
-    """The deals at the end: those whose blob is the one at the start are not read again."""
-    same = dict(start_tree.files.get("deal", [])) if start_tree else {}
-    kept, read = {}, []
-    for name, sha in end_tree.files.get("deal", []):
-        if same.get(name) == sha and name[:-5] in old:
-            kept[name[:-5]] = old[name[:-5]]
-        else:
-            read.append((name, sha))
-    end_tree.files["deal"] = read
-    return {**kept, **{d["id"]: d for d in after.query("deal")}}
 
 
 def _versions(store: Store, start: str | None, end: str, reader: Snapshot) -> dict[str, list[Any]]:

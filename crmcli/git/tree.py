@@ -91,6 +91,25 @@ def read_tree(root: Path, commit: str, date: str) -> Tree:
     return tree
 
 
+def unchanged_files(root: Path, kind: str) -> dict[str, str]:
+    """{file name: blob sha} of `kind`'s record files whose work-tree copy is the
+    blob git's index holds (`git ls-files -s`, less what `git diff-files` finds
+    changed): their records need not be read from git again."""
+    found = repository(root)
+    assert found is not None
+    top, folder = found
+    where = f"{folder}{KINDS[kind]}/"
+    staged = git(top, "ls-files", "-s", "-z", "--", where).stdout
+    changed = set(git(top, "diff-files", "--name-only", "-z", "--", where).stdout.split("\0"))
+    out = {}
+    for entry in staged.split("\0"):
+        meta, _, path = entry.partition("\t")
+        parts = meta.split()
+        if len(parts) == 3 and parts[2] == "0" and path not in changed:
+            out[path[len(where) :]] = parts[1]
+    return out
+
+
 def cat_blobs(top: Path, specs: Iterable[str]) -> list[bytes | None]:
     """The contents of objects (blob shas or REV:PATH specs), in order, with one
     `git cat-file --batch`; None for one that is missing or not a blob."""
