@@ -81,25 +81,34 @@ DEAL_FIELDS = ("id", "title", "customer", "owner", "status", "stage", "stage_his
 ACTIVITY_FIELDS = ("on", "kind", "text", "at")
 
 
-def panels(store: Any, scope: Scope, months: int = FORECAST_MONTHS) -> list[Panel]:
+def panels(
+    store: Any, scope: Scope, months: int = FORECAST_MONTHS, live: Any = None
+) -> list[Panel]:
     """Every panel of the dashboard, in order, for the CRM in `store` (each list of
-    records is read once, and leads and activities only while their panel needs them)."""
+    records is read once, and leads and activities only while their panel needs them).
+    With --as-of, `store` is the CRM as it stood then and `live` the CRM (its git
+    history gives the changes)."""
     from crmcli.reports.customers import CUSTOMER_FIELDS
     from crmcli.reports.sources import LEAD_FIELDS
 
     deals = store.query("deal", fields=DEAL_FIELDS)
     customer_records = store.query("customer", fields=CUSTOMER_FIELDS)
-    return [
+    parts = [
         funnel_panel(deals, scope),
         forecast_panel(deals, scope, months),
         won_panel(deals, scope),
-        changes_panel(store, scope),
+        changes_panel(live or store, scope),
         sources_panel(store.query("lead", fields=LEAD_FIELDS), deals, scope),
         customers_panel(customer_records, deals, scope, store.query("customer", {"merged": True})),
         stalled_panel(
             deals, store.query("activity", fields=ACTIVITY_FIELDS), customer_records, scope
-        ),  # fmt: skip
+        ),
     ]
+    if scope.as_of:
+        for p in parts:
+            if p.key != "changes":
+                p.command += f" --as-of {scope.as_of['at']}"
+    return parts
 
 
 def funnel_panel(deals: list[Record], scope: Scope) -> Panel:
@@ -207,16 +216,19 @@ def changes_panel(store: Any, scope: Scope) -> Panel:
     """The changes of the last 30 days (report changes --since -30d) as a waterfall;
     a CRM without git history gets a note saying so instead."""
     from crmcli.asof import deal_changes
-    from crmcli.dates import parse_when
+    from crmcli.dates import iso, parse_when
     from crmcli.errors import CrmError
     from crmcli.reports.changes import changes
 
     since = f"-{CHANGES_DAYS}d"
     window = replace(scope, since=parse_when(since, scope.now), until=None)
     command = f"crm report changes --since {since}"
+    if scope.as_of:  # the 30 days up to then
+        window = replace(window, until=scope.now, as_of=None)
+        command = f"crm report changes --since {iso(window.since)} --until {iso(scope.now)}"
     title = f"Pipeline changes of the last {CHANGES_DAYS} days"
     try:
-        start, end, versions, commits = deal_changes(store, window.since, None)
+        start, end, versions, commits = deal_changes(store, window.since, window.until)
     except CrmError as e:
         data = {"report": "changes", "error": str(e)}
         why = f"Not available: {e}"
@@ -441,4 +453,6 @@ def subtitle(scope: Scope) -> str:
 
     zone = getattr(scope.tz, "key", None) or str(scope.tz)
     owner = f"deals and leads of {scope.owner}; " if scope.owner else ""
-    return f"As of {time_text(scope.now)} ({zone}); {owner}made by crm {__version__}."
+    past = scope.as_of or {}
+    then = f", commit {past['commit'][:7]}" if past.get("commit") else ""
+    return f"As of {time_text(scope.now)} ({zone}{then}); {owner}made by crm {__version__}."

@@ -129,6 +129,24 @@ def test_changes_waterfall_of_the_last_30_days(dash):
     assert "4,350.00" in re.search(r'id="changes".*?</table>', html, re.S).group(0)
 
 
+def test_as_of_every_panel_as_the_crm_stood_then(made, monkeypatch, tmp_path):
+    monkeypatch.setenv("CRM_DIR", str(made[0]))
+    page = tmp_path / "then.html"
+    r = run("report", "dashboard", "--as-of", "2026-11-21", "-o", str(page))
+    assert r.code == 0, r.err
+    data = embedded(page.read_text(encoding="utf-8"))
+    then = ("--as-of", "2026-11-21")
+    assert data["data-funnel"] == report_json("funnel", *then)
+    assert data["data-stalled"] == report_json("stalled", "--limit", "0", *then)
+    assert data["data-forecast"]["months"][0]["month"] == "2026-11"
+    changes = data["data-changes"]
+    assert (changes["since"], changes["until"]) == ("2026-10-22T00:00:00+08:00",
+                                                    "2026-11-21T00:00:00+08:00")  # fmt: skip
+    assert changes == report_json("changes", "--since", changes["since"], "--until",
+                                  changes["until"])  # fmt: skip
+    assert [s["amount"] for s in changes["waterfall"]["USD"] if s["step"] == "changed"] == [500]
+
+
 def test_changes_panel_without_git_says_so(crm, tmp_path):
     page = tmp_path / "d.html"
     assert run("report", "dashboard", "-o", str(page)).code == 0

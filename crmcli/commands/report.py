@@ -829,6 +829,7 @@ def dashboard_cmd(
         typer.Option("--months", min=1, max=120, help="Months of the forecast, from this one."),
     ] = 6,
     owner: OwnerOpt = None,
+    as_of: AsOfOpt = None,
 ) -> None:
     """Every report as a chart beside its numbers, in one HTML file that needs nothing
     else (no network): opens offline in any browser and prints to PDF.
@@ -836,6 +837,7 @@ def dashboard_cmd(
     The funnel, the forecast by month, won revenue per month (last 12 months), the
     changes of the last 30 days, lead sources to won revenue, the ABC (Pareto) curve
     of customers and the stalled deals; each chart's data is the JSON of its report.
+    --as-of: every panel as the CRM stood then (the changes: the 30 days before it).
 
     Example: crm report dashboard -o pipeline.html --owner bob
     """
@@ -844,10 +846,10 @@ def dashboard_cmd(
 
     if not output.lower().endswith((".html", ".htm")):
         raise CrmError(f"--output {output}: give a file name ending in .html")
-    store = get_store()
+    store = _records(as_of)
     scope = _report_scope(store, owner)
     text = dashboard.page(
-        dashboard.panels(store, scope, months=months),
+        dashboard.panels(store, scope, months=months, live=get_store()),
         dashboard.title(store.settings, scope),
         dashboard.subtitle(scope),
     )
