@@ -250,7 +250,8 @@ def forecast(data: dict[str, Any]) -> Figure:
         ax.set_xticks(list(x), labels=[m["month"] for m in months])
         if i == 0:
             ax.set_title(title)
-            ax.legend(fontsize=7, ncols=5, loc="lower right", bbox_to_anchor=(1, 1), frameon=False)
+            ax.legend(fontsize=7, ncols=5, loc="upper center", bbox_to_anchor=(0.5, -0.12),
+                      frameon=False)  # fmt: skip
     return fig
 
 
