@@ -98,10 +98,10 @@ class Snapshot(_Past):
         from crmcli.models import KINDS
 
         current = unchanged_files(self.root, kind)
-        same = {name for name, sha in self.tree.files.get(kind, []) if current.get(name) == sha}
+        same = {name for name, sha in self.tree.files(kind) if current.get(name) == sha}
         records = [r for r in self.live.query(kind) if f"{r['id']}.yaml" in same]
         records += [r for r in self.live.query(kind, {"merged": True}) if f"{r['id']}.yaml" in same]
-        entries = [(n, sha) for n, sha in self.tree.files.get(kind, []) if n not in same]
+        entries = [(n, sha) for n, sha in self.tree.files(kind) if n not in same]
         blobs = cat_blobs(self.tree.top, [sha for _name, sha in entries])
         for (name, _sha), data in zip(entries, blobs, strict=True):
             rel = f"{KINDS[kind]}/{name} at {self.tree.commit[:7]}"
@@ -228,25 +228,34 @@ def deal_changes(
     after = Snapshot(store, end_tree, until or since)
     old = {d["id"]: d for d in before.query("deal")} if before else {}
     new = {d["id"]: d for d in after.query("deal")}
-    versions = _versions(store, start[0] if start else None, end[0], after)
+    known = {}  # blob sha -> record, for the versions that are the start's or the end's
+    for records, listed in ((old, start_tree), (new, end_tree)):
+        for name, sha in listed.files("deal") if listed else []:
+            if name[:-5] in records:
+                known[sha] = records[name[:-5]]
+    versions = _versions(store, start[0] if start else None, end[0], after, known)
     commits = {"start": start[0] if start else None, "end": end[0]}
     return old, new, versions, commits
 
 
-def _versions(store: Store, start: str | None, end: str, reader: Snapshot) -> dict[str, list[Any]]:
+def _versions(
+    store: Store, start: str | None, end: str, reader: Snapshot, known: dict[str, Record]
+) -> dict[str, list[Any]]:
+    """{deal id: [(author, date, record or None)]} of the deals changed after `start`
+    up to `end`; only the blobs that are not `known` are read and parsed."""
     from crmcli.git.tree import cat_blobs, file_versions
     from crmcli.models import KINDS
 
     changed = file_versions(store.root, start, end, "deal")
-    shas = sorted({v.blob for vs in changed.values() for v in vs if v.blob})
+    shas = sorted({v.blob for vs in changed.values() for v in vs if v.blob and v.blob not in known})
     texts = dict(zip(shas, cat_blobs(reader.tree.top, shas), strict=True))
     out: dict[str, list[Any]] = {}
     for name, vs in changed.items():
         rid = name[:-5]
         seq = []
         for v in vs:
-            rec = None
-            if v.blob and texts.get(v.blob) is not None:
+            rec = known.get(v.blob or "")
+            if rec is None and v.blob and texts.get(v.blob) is not None:
                 try:
                     rec = reader.parse_record("deal", f"{KINDS['deal']}/{name}", rid,
                                               texts[v.blob])  # fmt: skip

@@ -151,16 +151,17 @@ def currencies(*amounts: Money) -> list[str]:
     return sorted({cur for m in amounts for cur in m})
 
 
-def _money_axes(fig: Figure, curs: Sequence[str], axis: str = "y") -> list[tuple[str, Any]]:
-    """One axes per currency, stacked; each money axis ticked with exact amounts."""
+def _money_axes(fig: Figure, curs: Sequence[str], extra: int = 0) -> Any:
+    """One axes per currency, stacked, each y axis ticked with exact amounts; with
+    `extra`: (those, the `extra` axes below them)."""
     from matplotlib.ticker import FuncFormatter
 
-    axes = fig.subplots(len(curs), 1, squeeze=False)[:, 0]
-    for cur, ax in zip(curs, axes, strict=True):
-        fmt = FuncFormatter(lambda x, _pos: f"{x:,.0f}")
-        (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(fmt)
-        (ax.set_ylabel if axis == "y" else ax.set_xlabel)(cur)
-    return list(zip(curs, axes, strict=True))
+    axes = list(fig.subplots(len(curs) + extra, 1, squeeze=False)[:, 0])
+    for cur, ax in zip(curs, axes, strict=False):
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{x:,.0f}"))
+        ax.set_ylabel(cur)
+    pairs = list(zip(curs, axes, strict=False))
+    return (pairs, axes[len(curs) :]) if extra else pairs
 
 
 def _nothing(fig: Figure, title: str, text: str) -> Figure:
@@ -223,18 +224,22 @@ def funnel(data: dict[str, Any]) -> Figure:
 
 def forecast(data: dict[str, Any]) -> Figure:
     """Open deals by month of close date: best case, commit and weighted side by
-    side, the deals won in the month, and the team target where the report has one."""
+    side, the deals won in the month, each month's team target (a mark); then the
+    target periods (months, quarters) against what was won and could still close."""
     months = data["months"]
     keys = ("best_case", "commit", "weighted")
+    goals = month_targets(data)
     curs = currencies(*(m[k] for m in months for k in keys), *(m["won"]["amount"] for m in months),
-                      *(_targets(m) for m in months))  # fmt: skip
-    fig = _figure(len(curs))
+                      *goals.values())  # fmt: skip
+    periods = data.get("targets") or []
+    fig = _figure(len(curs) + bool(periods))
     title = f"Forecast by month (commit: stages at {data['commit_probability']}% or more)"
-    if not curs:
+    if not curs and not periods:
         return _nothing(fig, title, "no open deals with an amount in these months")
+    pairs, rest = _money_axes(fig, curs, extra=bool(periods))
     x = range(len(months))
     width = 0.2
-    for i, (cur, ax) in enumerate(_money_axes(fig, curs)):
+    for i, (cur, ax) in enumerate(pairs):
         series = [(k, [m[k].get(cur) for m in months]) for k in keys]
         series.append(("won", [m["won"]["amount"].get(cur) for m in months]))
         for j, (name, values) in enumerate(series):
@@ -242,9 +247,9 @@ def forecast(data: dict[str, Any]) -> Figure:
             offset = [p + (j - 1.5) * width for p in x]
             ax.bar(offset, [_num(v) for v in values], width, color=colour,
                    label=name.replace("_", " "))  # fmt: skip
-        goals = [_targets(m).get(cur) for m in months]
-        if any(g is not None for g in goals):
-            ax.scatter(list(x), [_num(g) if g is not None else float("nan") for g in goals],
+        marks = [goals.get(m["month"], {}).get(cur) for m in months]
+        if any(g is not None for g in marks):
+            ax.scatter(list(x), [_num(g) if g is not None else float("nan") for g in marks],
                        marker="_", s=900, linewidths=2.5, color=COLOURS["target"], label="target",
                        zorder=3)  # fmt: skip
         ax.set_xticks(list(x), labels=[m["month"] for m in months])
@@ -252,15 +257,45 @@ def forecast(data: dict[str, Any]) -> Figure:
             ax.set_title(title)
             ax.legend(fontsize=7, ncols=5, loc="upper center", bbox_to_anchor=(0.5, -0.12),
                       frameon=False)  # fmt: skip
+    if periods:
+        _against(rest[0], [(t["period"], t) for t in periods], "Team targets")
     return fig
 
 
-def _targets(month: dict[str, Any]) -> Money:
-    """The team target of a forecast month, by currency ({} when the report has none)."""
-    target = month.get("target")
-    if isinstance(target, dict) and "amount" in target and "currency" in target:
-        return {str(target["currency"]): target["amount"]}
-    return target if isinstance(target, dict) else {}
+def month_targets(data: dict[str, Any]) -> dict[str, Money]:
+    """{month: {currency: target}} of a forecast's months that have a team target (the
+    currency is the one its `targets` entry gives)."""
+    periods = {t["period"]: t for t in data.get("targets") or []}
+    return {
+        m["month"]: {periods[m["month"]]["currency"]: m["target"]}
+        for m in data["months"]
+        if m.get("target") is not None and m["month"] in periods
+    }
+
+
+def _against(ax: Any, entries: list[tuple[str, dict[str, Any]]], title: str) -> None:
+    """Targets against what was won and the weighted pipeline that could still close:
+    per entry (a label and a `targets` entry of a report) three bars, labelled with
+    the exact amounts and the attainment."""
+    from matplotlib.ticker import FuncFormatter
+
+    y = range(len(entries))
+    parts = (("target", COLOURS["target"]), ("won", COLOURS["won"]),
+             ("weighted", COLOURS["weighted"]))  # fmt: skip
+    for k, (key, colour) in enumerate(parts):
+        values = [t[key] for _, t in entries]
+        bars = ax.barh([p + (k - 1) * 0.27 for p in y], [_num(v) for v in values], 0.27,
+                       color=colour, label="weighted (could still close)" if key == "weighted"
+                       else key)  # fmt: skip
+        labels = [money_text(v) + (f"  ({_pct(t['attainment'])})" if key == "won" else "")
+                  for v, (_, t) in zip(values, entries, strict=True)]  # fmt: skip
+        ax.bar_label(bars, labels=labels, fontsize=7, padding=2)
+    ax.set_yticks(list(y), labels=[f"{label} ({t['currency']})" for label, t in entries])
+    ax.invert_yaxis()
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
+    ax.margins(x=0.35)
+    ax.legend(fontsize=7, ncols=3, loc="upper center", bbox_to_anchor=(0.5, -0.15), frameon=False)
+    ax.set_title(f"{title}: won (attainment) and the weighted pipeline", fontweight="normal")
 
 
 def won_by_month(data: dict[str, Any]) -> Figure:
@@ -422,25 +457,24 @@ def waterfall(data: dict[str, Any]) -> Figure:
 
 
 def owners(data: dict[str, Any]) -> Figure:
-    """Won amount per owner in each currency, and the target where the report has one."""
+    """Won amount per owner in each currency; then, where settings have targets, each
+    owner's (and the team's) target against won and the weighted pipeline."""
     rows = data["owners"]
-    curs = currencies(*(o["won_amount"] for o in rows), *(_targets(o) for o in rows))
-    fig = _figure(len(curs))
+    curs = currencies(*(o["won_amount"] for o in rows))
+    entries = [(f"{o['owner']} {t['period']}", t) for o in rows for t in o.get("targets") or []]
+    entries += [(f"team {t['period']}", t) for t in data["total"].get("targets") or []]
+    fig = _figure(len(curs) + bool(entries), height=max(PANEL, 0.5 * len(entries)))
     title = "Won amount by owner"
-    if not curs:
+    if not curs and not entries:
         return _nothing(fig, title, "no deals won")
+    pairs, rest = _money_axes(fig, curs, extra=1) if entries else (_money_axes(fig, curs), [])
     names = [o["owner"] if o["owner"] is not None else "(none)" for o in rows]
-    for i, (cur, ax) in enumerate(_money_axes(fig, curs)):
-        values = [o["won_amount"].get(cur) for o in rows]
-        ax.bar(names, [_num(v) for v in values], color=COLOURS["won"], label="won")
-        goals = [_targets(o).get(cur) for o in rows]
-        if any(g is not None for g in goals):
-            ax.scatter(names, [_num(g) if g is not None else float("nan") for g in goals],
-                       marker="_", s=900, linewidths=2.5, color=COLOURS["target"], label="target",
-                       zorder=3)  # fmt: skip
-            ax.legend(fontsize=7, frameon=False)
+    for i, (cur, ax) in enumerate(pairs):
+        ax.bar(names, [_num(o["won_amount"].get(cur)) for o in rows], color=COLOURS["won"])
         if i == 0:
             ax.set_title(title)
+    if entries:
+        _against(rest[0], entries, "Targets")
     return fig
 
 

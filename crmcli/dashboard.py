@@ -41,6 +41,7 @@ class Panel:
     rows: list[list[Any]]
     notes: list[str] = field(default_factory=list)
     chart: Callable[[dict[str, Any]], Any] | None = None  # None: charts.CHARTS[key]
+    more: list[tuple[list[str], list[list[Any]]]] = field(default_factory=list)  # more tables
 
 
 # ----- the numbers -------------------------------------------------------------------------
@@ -136,39 +137,45 @@ def funnel_panel(deals: list[Record], scope: Scope) -> Panel:
 
 
 def forecast_panel(deals: list[Record], scope: Scope, months: int) -> Panel:
+    from crmcli.charts import month_targets
     from crmcli.reports.forecast import forecast
 
     data = forecast(deals, scope, months=months)
-    targets = any(m.get("target") for m in data["months"])
+    goals = month_targets(data)
     rows = []
     for m in data["months"]:
         amounts = [m["best_case"], m["commit"], m["weighted"], m["won"]["amount"]]
         rows += money_rows([m["month"], _count(m["count"])],
-                           amounts + ([target_money(m.get("target"))] if targets else []))  # fmt: skip
+                           amounts + ([goals.get(m["month"], {})] if goals else []))  # fmt: skip
     for key, label in (("past_close_date", "close date past"), ("no_close_date", "no close date"),
                        ("later", "closing later")):  # fmt: skip
         part = data[key]
         if part["count"]:
             amounts = [part["best_case"], part["commit"], part["weighted"], {}]
-            rows += money_rows([label, _count(part["count"])], amounts + ([{}] if targets else []))
+            rows += money_rows([label, _count(part["count"])], amounts + ([{}] if goals else []))
     columns = ["month", "deals", "cur", "best case", "commit", "weighted", "won"]
+    periods = data.get("targets") or []
     return Panel(
         "forecast",
-        "Forecast by month" + (" against target" if targets else ""),
+        "Forecast by month" + (" against target" if periods else ""),
         f"crm report forecast --months {months}",
         data,
-        [*columns, "target"] if targets else columns,
+        [*columns, "target"] if goals else columns,
         rows,
         [f"Open deals by the month of their close date; commit: stages at "
-         f"{data['commit_probability']}% or more; won: deals closed in the month."],
+         f"{data['commit_probability']}% or more; won: deals closed in the month."]
+        + (["Targets: won in the period (attainment), and the open deals closing in it "
+            "from today (coverage: weighted / what is left to win)."] if periods else []),
+        more=[(["period", "cur", "target", "won", "attain.", "best case", "commit", "weighted",
+                "coverage"], [target_row(t["period"], t) for t in periods])] if periods else [],
     )  # fmt: skip
 
 
-def target_money(target: Any) -> dict[str, Decimal]:
-    """A target as the report gives it, as money by currency ({} for none)."""
-    if isinstance(target, dict) and "amount" in target and "currency" in target:
-        return {str(target["currency"]): target["amount"]} if target["amount"] is not None else {}
-    return target if isinstance(target, dict) else {}
+def target_row(label: str, t: dict[str, Any]) -> list[str]:
+    """A `targets` entry of a report as a table row (money exact)."""
+    return [label, t["currency"], money_text(t["target"]), money_text(t["won"]),
+            _pct(t["attainment"]), money_text(t["best_case"]), money_text(t["commit"]),
+            money_text(t["weighted"]), _pct(t["coverage"])]  # fmt: skip
 
 
 def month_windows(scope: Scope, count: int = WON_MONTHS) -> list[tuple[str, str, str]]:
@@ -354,7 +361,7 @@ section.panel h2{margin:.2rem 0 .6rem;font-size:1.15rem}
 .body{display:flex;flex-wrap:wrap;gap:1.2rem;align-items:flex-start}
 .chart{flex:1 1 520px;margin:0;min-width:0}.chart svg{width:100%;height:auto;display:block}
 .numbers{flex:1 1 480px;min-width:0;overflow-x:auto}
-table{border-collapse:collapse;font-size:.8rem;width:100%}
+table{border-collapse:collapse;font-size:.8rem;width:100%}table+table{margin-top:.8rem}
 th,td{padding:.2rem .45rem;border-bottom:1px solid var(--rule);vertical-align:top;text-align:left}
 th{background:#f3f3f3;font-weight:600}td.n{text-align:right;white-space:nowrap}
 td:first-child{white-space:nowrap}
@@ -380,8 +387,8 @@ document.body.setAttribute("data-problems",bad.join("; "));})();
 """
 
 NUMERIC = {"reached", "conv.", "open now", "amount", "weighted", "deals", "best case", "commit",
-           "won", "target", "won deals", "won amount", "leads", "converted", "rate", "#",
-           "revenue", "cum. share", "idle days"}  # fmt: skip
+           "won", "won deals", "won amount", "leads", "converted", "rate", "#", "revenue",
+           "cum. share", "idle days", "attain.", "coverage", "target"}  # fmt: skip
 
 
 def _cell(text: Any, numeric: bool) -> str:
@@ -418,11 +425,12 @@ def panel_html(panel: Panel) -> str:
     draw = panel.chart or charts.CHARTS[panel.key]
     svg = charts.inline_svg(draw(panel.data), panel.key, panel.title)
     notes = "".join(f'<p class="note">{escape(n)}</p>' for n in panel.notes)
+    more = "".join(table_html(columns, rows) for columns, rows in panel.more)
     return (
         f'<section class="panel" id="{panel.key}" data-chart="{panel.key}">'
         f"<h2>{escape(panel.title)}</h2>"
         f'<div class="body"><figure class="chart">{svg}</figure>'
-        f'<div class="numbers">{table_html(panel.columns, panel.rows)}{notes}'
+        f'<div class="numbers">{table_html(panel.columns, panel.rows)}{more}{notes}'
         f'<p class="source">Numbers: <code>{escape(panel.command)}</code></p></div></div>'
         f"{json_script(panel.key, panel.data)}</section>"
     )
@@ -455,4 +463,7 @@ def subtitle(scope: Scope) -> str:
     owner = f"deals and leads of {scope.owner}; " if scope.owner else ""
     past = scope.as_of or {}
     then = f", commit {past['commit'][:7]}" if past.get("commit") else ""
-    return f"As of {time_text(scope.now)} ({zone}{then}); {owner}made by crm {__version__}."
+    unknown = "".join(f" Not known without git history: {u}." for u in past.get("unknown") or [])
+    return (
+        f"As of {time_text(scope.now)} ({zone}{then}); {owner}made by crm {__version__}.{unknown}"
+    )

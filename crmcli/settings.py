@@ -44,6 +44,7 @@ DEFAULTS: dict[str, Any] = {
     "max_record_bytes": DEFAULT_MAX_RECORD_BYTES,
     "company": None,
     "taxes": {},
+    "targets": {},
 }
 
 # The keys of settings `company` (the seller on quotes and orders); name is required.
@@ -121,6 +122,7 @@ def validate(data: dict[str, Any]) -> dict[str, Any]:
     _check_products(s["products"])
     _check_company(s["company"])
     _check_taxes(s["taxes"], s["products"] if "products" in data else None)
+    _check_targets(s["targets"])
     git = s["git"]
     if not isinstance(git, dict):
         raise SettingsError(f"{SETTINGS_FILE}: 'git' must be a mapping like {{autocommit: false}}")
@@ -220,6 +222,34 @@ def _check_taxes(taxes: Any, products: list[dict[str, Any]] | None) -> None:
             raise SettingsError(f"{SETTINGS_FILE}: 'taxes.{key}' must be a percent from 0 to 100")
 
 
+# A target period: a month (2026-12) or a quarter (2026-Q4).
+PERIOD_RE = re.compile(r"^[0-9]{4}-(?:0[1-9]|1[0-2]|Q[1-4])$")
+
+
+def _check_targets(targets: Any) -> None:
+    """targets: {OWNER or team: {PERIOD: AMOUNT}}, amounts in settings currency."""
+    if not isinstance(targets, dict):
+        raise SettingsError(
+            f"{SETTINGS_FILE}: 'targets' must be a mapping like {{team: {{2026-Q4: 900000}}}}"
+        )
+    for who, periods in targets.items():
+        if not isinstance(periods, dict):
+            raise SettingsError(
+                f"{SETTINGS_FILE}: 'targets.{who}' must be a mapping of periods to amounts, "
+                "like {2026-Q4: 300000, 2026-12: 100000}"
+            )
+        for period, amount in periods.items():
+            if not isinstance(period, str) or not PERIOD_RE.match(period):
+                raise SettingsError(
+                    f"{SETTINGS_FILE}: 'targets.{who}.{period}' is not a period: "
+                    "write a month (2026-12) or a quarter (2026-Q4)"
+                )
+            if not _is_number(amount) or amount < 0 or amount > NUMBER_RANGES["big_deal"]:
+                raise SettingsError(
+                    f"{SETTINGS_FILE}: 'targets.{who}.{period}' must be an amount of at least 0"
+                )
+
+
 def load(root: Path) -> dict[str, Any]:
     """Read and validate `root`/crm.yaml."""
     path = root / SETTINGS_FILE
@@ -308,4 +338,9 @@ git: {{autocommit: false}}
 #   footer: "OurCo GmbH, Amtsgericht Berlin HRB 12345"
 # Tax rates in percent: a default and per product sku; prices net (before tax) or gross:
 # taxes: {{default: 19, prices: net, PUMP-100: 7}}
+# Sales targets in `currency`, per owner or for the whole team, per month (YYYY-MM) or
+# quarter (YYYY-Qn); crm report owners and forecast show attainment against them:
+# targets:
+#   alice: {{2026-Q4: 300000}}
+#   team: {{2026-Q4: 900000, 2026-12: 350000}}
 """

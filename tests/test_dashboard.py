@@ -29,6 +29,7 @@ from screenshot import chromium, ink_rows  # noqa: E402
 
 KEYS = ["funnel", "forecast", "won_by_month", "changes", "sources", "customers", "stalled"]
 CJK = "北京机械有限公司"
+TARGETS = {"team": {"2026-11": 2000, "2026-12": 3000, "2026-Q4": 8000}, "alice": {"2026-Q4": 5000}}
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +43,7 @@ def made(tmp_path_factory):
             mp.setenv(key, value)
         init(root, "Test CRM")
         _write_tz(root)
-        set_settings(root, owners=["alice", "bob", "carol"])
+        set_settings(root, owners=["alice", "bob", "carol"], currency="USD", targets=TARGETS)
         c, d = build(Store(root))
         commit(root, "2026-10-01T09:00:00+08:00", new=True)
         assert run("deal", "edit", d[4], "--amount", "2500").code == 0  # Big install raised
@@ -154,6 +155,28 @@ def test_changes_panel_without_git_says_so(crm, tmp_path):
     assert embedded(html)["data-changes"]["error"].startswith("report changes reads the CRM's git")
     assert "Not available: report changes reads" in html
     assert '<svg id="chart-changes"' in html
+
+
+def test_forecast_against_targets(dash):
+    _, html = dash
+    data = embedded(html)["data-forecast"]
+    assert [m["target"] for m in data["months"]] == [2000, 3000, None, None, None, None]
+    q4 = next(t for t in data["targets"] if t["period"] == "2026-Q4")
+    # won in Q4 in USD: D1 1000 (10-01) + D2 600 (10-21); open USD deals closing from today
+    # to the end of the quarter: D5 400 (proposal 50%, 11-30), D4 2500 (negotiation 75%, 12-15)
+    assert (q4["won"], q4["attainment"], q4["weighted"]) == (1600, 20.0, 2075)
+    panel = re.search(r'<section class="panel" id="forecast".*?</section>', html, re.S).group(0)
+    assert "Forecast by month against target" in panel
+    assert "8,000.00" in panel and "20.0%" in panel  # the targets table, exact
+    svg = re.search(r'<svg id="chart-forecast".*?</svg>', panel, re.S).group(0)
+    assert "Team targets" in svg and "2026-Q4 (USD)" in svg
+
+
+def test_owners_chart_shows_targets(made, monkeypatch, tmp_path):
+    monkeypatch.setenv("CRM_DIR", str(made[0]))
+    assert run("report", "owners", "--chart", str(tmp_path / "o.svg")).code == 0
+    svg = (tmp_path / "o.svg").read_text(encoding="utf-8")
+    assert "alice 2026-Q4 (USD)" in svg and "team 2026-11 (USD)" in svg
 
 
 def test_won_per_month_is_report_owners_of_each_month(dash):

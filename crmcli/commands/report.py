@@ -21,6 +21,7 @@ from crmcli.commands.common import (
     limited,
 )
 from crmcli.errors import CrmError
+from crmcli.settings import PERIOD_RE
 
 app = typer.Typer(
     help=(
@@ -60,9 +61,10 @@ EIGHTHS = " ▏▎▍▌▋▊▉"
 # ----- helpers -------------------------------------------------------------------------
 
 
-def _records(as_of: str | None) -> Any:
+def _records(as_of: str | None, fmt: ShowFormat) -> Any:
     """Where the records come from: the CRM now, or with --as-of as it stood then
-    (crmcli.asof: a Store over a past commit, or today's records wound back)."""
+    (crmcli.asof: a Store over a past commit, or today's records wound back); for a
+    table, stderr says which commit, or what could not be known without git."""
     store = get_store()
     if not as_of:
         return store
@@ -74,6 +76,8 @@ def _records(as_of: str | None) -> Any:
         raise CrmError(f"--as-of {as_of}: that is in the future")
     source = past(store, when, as_of)
     info = source.as_of
+    if fmt != ShowFormat.table:
+        return source
     if info["commit"]:
         render.message(f"As of {info['at']}: commit {info['commit'][:7]} of {info['commit_date']}")
     for text in info["unknown"]:
@@ -262,7 +266,7 @@ def funnel_cmd(
     from crmcli.reports.funnel import funnel
 
     _check_chart(chart)
-    store = _records(as_of)
+    store = _records(as_of, fmt)
     data = funnel(store.query("deal"), _report_scope(store, owner, since, until))
     _draw(chart, "funnel", data)
     if fmt == ShowFormat.json:
@@ -340,17 +344,20 @@ def forecast_cmd(
     from crmcli.reports.forecast import forecast
 
     _check_chart(chart)
-    store = _records(as_of)
+    store = _records(as_of, fmt)
     data = forecast(store.query("deal"), _report_scope(store, owner), months=months)
     _draw(chart, "forecast", data)
     if fmt == ShowFormat.json:
         _emit_json(data)
         return
     rows = []
+    targeted = any(m["target"] is not None for m in data["months"])
     for m in data["months"]:
         money = [m["best_case"], m["commit"], m["weighted"], m["won"]["amount"]]
         for i, (cur, cells) in enumerate(_money_rows(money)):
-            rows.append([m["month"] if i == 0 else "", m["count"] if i == 0 else "", cur, *cells])
+            target = [_num(m["target"]) if i == 0 else ""] if targeted else []
+            rows.append([m["month"] if i == 0 else "", m["count"] if i == 0 else "", cur, *cells,
+                         *target])  # fmt: skip
     title = _as_of("Forecast", data) + f" (commit: stages at {data['commit_probability']}% or more)"
     if data["owner"]:
         title = _as_of("Forecast", data) + (
@@ -358,10 +365,13 @@ def forecast_cmd(
         )
     _table(
         ["month", ("deals", R), "cur", ("best case", R), ("commit", R), ("weighted", R),
-         ("won", R)],
+         ("won", R), *([("target", R)] if targeted else [])],
         rows,
         title=title,
     )  # fmt: skip
+    if data["targets"]:
+        _line()
+        _targets_table([(data["owner"] or "team", t) for t in data["targets"]], cases=True)
     rows = []
     for key, label in (
         ("past_close_date", "close date past"),
@@ -393,6 +403,10 @@ def owners_cmd(
     since: SinceOpt = None,
     until: UntilOpt = None,
     owner: OwnerOpt = None,
+    period: Annotated[
+        str | None,
+        typer.Option("--period", help="Target period: 2026-12 or 2026-Q4 (default: today's)."),
+    ] = None,
     as_of: AsOfOpt = None,
     fmt: ShowFormatOpt = ShowFormat.table,
     chart: ChartOpt = None,
@@ -400,21 +414,26 @@ def owners_cmd(
     """Deals and tasks per owner: plan against execution.
 
     Open, won and lost deals, win rate, won amount, mean sales cycle; tasks done
-    on time, done late, and overdue now.
+    on time, done late, and overdue now. With settings targets: target, won,
+    attainment and the weighted pipeline that can still close in the period.
 
-    --since/--until pick deals closed and tasks done in that window.
+    --since/--until pick deals closed and tasks done in that window; --period the
+    target period (default: the month and quarter of today).
 
-    Example: crm report owners --since 2026-07-01
+    Example: crm report owners --since 2026-07-01 --period 2026-Q4
     """
     from crmcli.reports.owners import DEAL_FIELDS, TASK_FIELDS, owners
 
     _check_chart(chart)
-    store = _records(as_of)
+    store = _records(as_of, fmt)
     scope = _report_scope(store, owner, since, until)
+    if period is not None and not PERIOD_RE.match(period):
+        raise CrmError(f"--period {period}: write a month (2026-12) or a quarter (2026-Q4)")
     data = owners(
         store.query("deal", fields=DEAL_FIELDS),
         store.query("task", fields=TASK_FIELDS),
         scope,
+        period=period,
     )
     _draw(chart, "owners", data)
     if fmt == ShowFormat.json:
@@ -456,6 +475,26 @@ def owners_cmd(
         rows,
         title=_title("Tasks by owner", data, "done"),
         empty="no owners",
+    )  # fmt: skip
+    targets = [(o["owner"] if o["owner"] != "total" else "team", t)
+               for o in entries for t in o["targets"]]  # fmt: skip
+    if targets:
+        _line()
+        _targets_table(targets)
+
+
+def _targets_table(rows: list[tuple[str, dict[str, Any]]], *, cases: bool = False) -> None:
+    """Targets against won and the pipeline that can still close in the period
+    (`cases`: its best case and commit too)."""
+    extra = [("best case", R), ("commit", R)] if cases else []
+    _table(
+        [("who", NAME), "period", ("target", R), ("won", R), ("attained", R), *extra,
+         ("weighted", R), ("coverage", R)],
+        [[who, t["period"], _num(t["target"]), _num(t["won"]), _pct(t["attainment"]),
+          *([_num(t["best_case"]), _num(t["commit"])] if cases else []),
+          _num(t["weighted"]), _pct(t["coverage"])] for who, t in rows],
+        title=f"Targets in {rows[0][1]['currency']} (pipeline: open deals that can still "
+        "close in the period; coverage: weighted / what is left to win)",
     )  # fmt: skip
 
 
@@ -559,12 +598,12 @@ def customers_cmd(
     from crmcli.reports.customers import CUSTOMER_FIELDS, customers
 
     _check_chart(chart)
-    store = _records(as_of)
+    if apply and as_of:
+        raise CrmError("--apply writes today's tiers: leave out --as-of")
+    store = _records(as_of, fmt)
     scope = _report_scope(store, owner, since, until)
     if apply and owner:
         raise CrmError("--apply ranks every customer: leave out --owner")
-    if apply and as_of:
-        raise CrmError("--apply writes today's tiers: leave out --as-of")
 
     def compute() -> dict[str, Any]:
         return customers(
@@ -596,30 +635,33 @@ def sources_cmd(
     fmt: ShowFormatOpt = ShowFormat.table,
     chart: ChartOpt = None,
 ) -> None:
-    """Per lead source: leads, conversion rate, deals won and their amount.
+    """Per source: leads, conversion rate, deals won and their amount.
 
-    A source is credited with the deal each lead was converted into.
+    A won deal is credited to the source of the lead it came from (the lead
+    converted into it, else a lead of its customer), else to its customer's
+    source; the table says how many came through customers.
 
-    --since/--until pick the leads created in that window.
+    --since/--until pick the leads and customers created in that window.
 
     Example: crm report sources --since 2026-01-01 --format json
     """
     from crmcli import render
-    from crmcli.reports.sources import LEAD_FIELDS, sources
+    from crmcli.reports.sources import CUSTOMER_FIELDS, LEAD_FIELDS, sources
 
     _check_chart(chart)
-    store = _records(as_of)
+    store = _records(as_of, fmt)
     scope = _report_scope(store, owner, since, until)
     data = sources(
         store.query("lead", fields=LEAD_FIELDS),
         store.query("deal", {"status": "won"}),  # only won deals count
         scope,
+        customers=store.query("customer", fields=CUSTOMER_FIELDS),
     )
     _draw(chart, "sources", data)
     if fmt == ShowFormat.json:
         _emit_json(data)
         return
-    width = max(6, min(30, render.console().width - 66))
+    width = max(6, min(30, render.console().width - 75))
     rows = []
     for s in [*data["sources"], {"source": "total", **data["total"]}]:
         name = s["source"] if s["source"] is not None else "(none)"
@@ -630,14 +672,17 @@ def sources_cmd(
             rows.append(
                 [name if first else "", s["leads"] if first else "",
                  s["converted"] if first else "", _pct(rate) if first else "",
-                 bar if first else "", s["deals_won"] if first else "", cur, amount]
+                 bar if first else "", s["deals_won"] if first else "",
+                 s["from_customers"]["count"] if first else "", cur, amount]
             )  # fmt: skip
     _table(
         [("source", NAME), ("leads", R), ("conv.", R), ("rate", R), ("", {"priority": 2}),
-         ("won", R), "cur", ("won amount", R)],
+         ("won", R), ("via cust.", R), "cur", ("won amount", R)],
         rows,
-        title=_title("Lead sources", data, "leads created"),
+        title=_title("Sources", data, "leads and customers created"),
     )  # fmt: skip
+    _line("won: deals won, credited to their lead's source, else their customer's")
+    _line("(via cust.: how many of them through the customer)")
 
 
 # ----- stalled -------------------------------------------------------------------------
@@ -670,7 +715,7 @@ def stalled_cmd(
     from crmcli.reports.stalled import stalled
 
     _check_chart(chart)
-    store = _records(as_of)
+    store = _records(as_of, fmt)
     data = stalled(
         store.query("deal", {"status": "open"}),
         store.query("activity"),
@@ -846,7 +891,7 @@ def dashboard_cmd(
 
     if not output.lower().endswith((".html", ".htm")):
         raise CrmError(f"--output {output}: give a file name ending in .html")
-    store = _records(as_of)
+    store = _records(as_of, ShowFormat.table)  # says on stderr which commit it reads
     scope = _report_scope(store, owner)
     text = dashboard.page(
         dashboard.panels(store, scope, months=months, live=get_store()),

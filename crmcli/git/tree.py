@@ -23,8 +23,8 @@ ZERO = "0" * 40
 @dataclass
 class Tree:
     """One commit of the CRM's repository: its sha and date, the CRM's folder in
-    the repository, the blob of crm.yaml and of every record file by kind
-    ({kind: [(file name, blob sha)]} in name order)."""
+    the repository and the blob of its crm.yaml; `files(kind)` lists the record
+    files of a kind (one `git ls-tree` of that folder, when first asked)."""
 
     root: Path
     top: Path
@@ -32,7 +32,22 @@ class Tree:
     commit: str
     date: str
     settings_blob: str | None = None
-    files: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    listed: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+
+    def files(self, kind: str) -> list[tuple[str, str]]:
+        """[(file name, blob sha)] of `kind`'s record files, in name order."""
+        if kind not in self.listed:
+            where = f"{self.folder}{KINDS[kind]}/"
+            out = git(self.top, "ls-tree", "-z", "--full-tree", self.commit, "--", where).stdout
+            found = []
+            for entry in out.split("\0"):
+                meta, _, path = entry.partition("\t")
+                parts, name = meta.split(), path[len(where) :]
+                if len(parts) == 3 and parts[1] == "blob" and name.endswith(".yaml"):
+                    found.append((name, parts[2]))
+            found.sort()
+            self.listed[kind] = found
+        return self.listed[kind]
 
 
 def repository(root: Path) -> tuple[Path, str] | None:
@@ -66,28 +81,16 @@ def first_commit_date(root: Path) -> str | None:
 
 
 def read_tree(root: Path, commit: str, date: str) -> Tree:
-    """The CRM's files at `commit`: one `git ls-tree -r` over its folder."""
+    """The CRM at `commit`: where its crm.yaml is (record files are listed per kind
+    when asked, Tree.files)."""
     found = repository(root)
     assert found is not None
     top, folder = found
     tree = Tree(root, top, folder, commit, date)
-    out = git(root, "ls-tree", "-r", "-z", "--full-tree", commit, "--", folder or ".").stdout
-    by_folder = {name: kind for kind, name in KINDS.items()}
-    for entry in out.split("\0"):
-        meta, _, path = entry.partition("\t")
-        parts = meta.split()
-        if len(parts) != 3 or parts[1] != "blob" or not path.startswith(folder):
-            continue
-        rel = path[len(folder) :]
-        if rel == SETTINGS_FILE:
-            tree.settings_blob = parts[2]
-            continue
-        sub, _, name = rel.partition("/")
-        kind = by_folder.get(sub)
-        if kind and "/" not in name and name.endswith(".yaml") and not name.startswith("."):
-            tree.files.setdefault(kind, []).append((name, parts[2]))
-    for names in tree.files.values():
-        names.sort()
+    out = git(top, "ls-tree", "--full-tree", commit, "--", f"{folder}{SETTINGS_FILE}").stdout
+    parts = out.split()
+    if len(parts) >= 3 and parts[1] == "blob":
+        tree.settings_blob = parts[2]
     return tree
 
 
