@@ -152,16 +152,15 @@ def currencies(*amounts: Money) -> list[str]:
 
 
 def _money_axes(fig: Figure, curs: Sequence[str], extra: int = 0) -> Any:
-    """One axes per currency, stacked, each y axis ticked with exact amounts; with
-    `extra`: (those, the `extra` axes below them)."""
+    """(currency, axes) for each currency, stacked, each y axis ticked with exact
+    amounts; and the `extra` axes below them."""
     from matplotlib.ticker import FuncFormatter
 
     axes = list(fig.subplots(len(curs) + extra, 1, squeeze=False)[:, 0])
     for cur, ax in zip(curs, axes, strict=False):
         ax.yaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{x:,.0f}"))
         ax.set_ylabel(cur)
-    pairs = list(zip(curs, axes, strict=False))
-    return (pairs, axes[len(curs) :]) if extra else pairs
+    return list(zip(curs, axes, strict=False)), axes[len(curs) :]
 
 
 def _nothing(fig: Figure, title: str, text: str) -> Figure:
@@ -306,7 +305,7 @@ def won_by_month(data: dict[str, Any]) -> Figure:
     title = "Won revenue per month"
     if not curs:
         return _nothing(fig, title, "no deals won in these months")
-    for i, (cur, ax) in enumerate(_money_axes(fig, curs)):
+    for i, (cur, ax) in enumerate(_money_axes(fig, curs)[0]):
         values = [_num(m["won_amount"].get(cur)) for m in months]
         ax.bar([m["month"] for m in months], values, color=COLOURS["won"])
         ax.tick_params(axis="x", labelrotation=45, labelsize=7)
@@ -360,7 +359,7 @@ def pareto(data: dict[str, Any]) -> Figure:
     title = "Customers by won revenue (ABC / Pareto)"
     if not curs:
         return _nothing(fig, title, "no won revenue")
-    for i, (cur, ax) in enumerate(_money_axes(fig, curs)):
+    for i, (cur, ax) in enumerate(_money_axes(fig, curs)[0]):
         ranked = sorted((r for r in rows if r["revenue"].get(cur)),
                         key=lambda r, c=cur: r["cumulative_share"][c])  # fmt: skip
         x = list(range(1, len(ranked) + 1))
@@ -425,7 +424,7 @@ def waterfall(data: dict[str, Any]) -> Figure:
     title = "Open pipeline: start, what moved it, end"
     if not curs:
         return _nothing(fig, title, "no open deals at either end")
-    for i, (cur, ax) in enumerate(_money_axes(fig, curs)):
+    for i, (cur, ax) in enumerate(_money_axes(fig, curs)[0]):
         steps = [s for s in flows[cur]
                  if s["step"] in ("start", "end") or s["count"] or s["amount"]]  # fmt: skip
         bottoms, heights, colours, level = [], [], [], Decimal(0)
@@ -467,7 +466,7 @@ def owners(data: dict[str, Any]) -> Figure:
     title = "Won amount by owner"
     if not curs and not entries:
         return _nothing(fig, title, "no deals won")
-    pairs, rest = _money_axes(fig, curs, extra=1) if entries else (_money_axes(fig, curs), [])
+    pairs, rest = _money_axes(fig, curs, extra=bool(entries))
     names = [o["owner"] if o["owner"] is not None else "(none)" for o in rows]
     for i, (cur, ax) in enumerate(pairs):
         ax.bar(names, [_num(o["won_amount"].get(cur)) for o in rows], color=COLOURS["won"])

@@ -247,6 +247,25 @@ def test_chart_svg_of_every_report(made, monkeypatch, tmp_path, report):
     assert len(list(root.iter("{http://www.w3.org/2000/svg}path"))) > 10
 
 
+def test_demo_crm_charts_and_dashboard(monkeypatch, tmp_path):
+    """The demo CRM (one currency, no targets, a git history of one commit): every
+    chart and the dashboard, as docs/screenshot.py makes it."""
+    from screenshot import demo_in_git
+
+    monkeypatch.setenv("CRM_DIR", str(demo_in_git(tmp_path / "demo")))
+    for report in ("funnel", "forecast", "owners", "customers", "sources", "stalled",
+                   "changes --since -30d"):  # fmt: skip
+        r = run("report", *report.split(), "--chart", str(tmp_path / "c.svg"))
+        assert r.code == 0, (report, r.err)
+        ET.parse(tmp_path / "c.svg")
+    r = run("report", "dashboard", "-o", str(tmp_path / "d.html"))
+    assert r.code == 0, r.err
+    data = embedded((tmp_path / "d.html").read_text(encoding="utf-8"))
+    steps = {s["step"]: s["amount"] for s in data["data-changes"]["waterfall"]["CNY"]}
+    assert (steps["start"], steps["end"]) == (0, D("108400.00"))  # all added since
+    assert data["data-forecast"]["targets"] == []
+
+
 def test_chart_png(made, monkeypatch, tmp_path):
     from PIL import Image
 
@@ -286,9 +305,11 @@ def test_no_cjk_font_warns_and_draws(crm, monkeypatch, tmp_path):
 
 
 def test_matplotlib_only_for_charts(crm):
-    """crm --version and crm task list start as fast as before: no matplotlib, no charts."""
+    """crm --version, crm task list and a report without --chart start as fast as before:
+    no matplotlib, no charts."""
     code = (
-        "import sys; from crmcli.app import main\nfor argv in (['--version'], ['task', 'list']):\n"
+        "import sys; from crmcli.app import main\n"
+        "for argv in (['--version'], ['task', 'list'], ['report', 'funnel']):\n"
         "    sys.argv = ['crm', *argv]\n    try: main()\n    except SystemExit: pass\n"
         "print(sorted(m for m in ('matplotlib', 'numpy', 'crmcli.charts', 'crmcli.dashboard') "
         "if m in sys.modules))"
