@@ -315,7 +315,8 @@ def won_by_month(data: dict[str, Any]) -> Figure:
 
 
 def sources(data: dict[str, Any]) -> Figure:
-    """Per lead source: leads and converted leads, then the won amount per currency."""
+    """Per source: leads and converted leads, then the won amount credited to it (through
+    its leads or its customers) per currency."""
     rows = data["sources"]
     curs = currencies(*(s["won_amount"] for s in rows))
     names = [s["source"] if s["source"] is not None else "(none)" for s in rows]
@@ -346,7 +347,7 @@ def sources(data: dict[str, Any]) -> Figure:
         axc.invert_yaxis()
         axc.set_xticks([])
         axc.margins(x=0.3)
-        axc.set_title(f"Won amount ({cur}) of the deals the leads became", fontweight="normal")
+        axc.set_title(f"Won amount ({cur}) credited to each source", fontweight="normal")
     return fig
 
 

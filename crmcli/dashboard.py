@@ -89,17 +89,19 @@ def panels(
     records is read once, and leads and activities only while their panel needs them).
     With --as-of, `store` is the CRM as it stood then and `live` the CRM (its git
     history gives the changes)."""
-    from crmcli.reports.customers import CUSTOMER_FIELDS
-    from crmcli.reports.sources import LEAD_FIELDS
+    from crmcli.reports import customers, sources
 
     deals = store.query("deal", fields=DEAL_FIELDS)
-    customer_records = store.query("customer", fields=CUSTOMER_FIELDS)
+    fields = tuple(dict.fromkeys(customers.CUSTOMER_FIELDS + sources.CUSTOMER_FIELDS))
+    customer_records = store.query("customer", fields=fields)
     parts = [
         funnel_panel(deals, scope),
         forecast_panel(deals, scope, months),
         won_panel(deals, scope),
         changes_panel(live or store, scope),
-        sources_panel(store.query("lead", fields=LEAD_FIELDS), deals, scope),
+        sources_panel(
+            store.query("lead", fields=sources.LEAD_FIELDS), deals, customer_records, scope
+        ),  # fmt: skip
         customers_panel(customer_records, deals, scope, store.query("customer", {"merged": True})),
         stalled_panel(
             deals, store.query("activity", fields=ACTIVITY_FIELDS), customer_records, scope
@@ -268,24 +270,28 @@ def _placeholder(title: str, text: str) -> Any:
     return charts.nothing(title, text)
 
 
-def sources_panel(leads: list[Record], deals: list[Record], scope: Scope) -> Panel:
+def sources_panel(
+    leads: list[Record], deals: list[Record], customer_records: list[Record], scope: Scope
+) -> Panel:
     from crmcli.reports.sources import sources
 
-    data = sources(leads, deals, scope)
+    data = sources(leads, deals, scope, customers=customer_records)
     rows = []
     for s in [*data["sources"], {"source": "total", **data["total"]}]:
         cells = [s["source"] if s["source"] is not None else "(none)", _count(s["leads"]),
-                 _count(s["converted"]), _pct(s["conversion_rate"]), _count(s["deals_won"])]  # fmt: skip
+                 _count(s["converted"]), _pct(s["conversion_rate"]), _count(s["deals_won"]),
+                 _count(s["from_customers"]["count"])]  # fmt: skip
         rows += money_rows(cells, [s["won_amount"]])
     return Panel(
         "sources",
         "Lead sources to won revenue",
         "crm report sources",
         data,
-        ["source", "leads", "converted", "rate", "won", "cur", "won amount"],
+        ["source", "leads", "converted", "rate", "won", "via cust.", "cur", "won amount"],
         rows,
-        ["A source is credited with the deal each of its leads was converted into."],
-    )
+        ["A won deal is credited to the source of the lead it came from, else of its "
+         "customer's lead, else of its customer (via cust.: those through customers)."],
+    )  # fmt: skip
 
 
 def customers_panel(
@@ -388,7 +394,7 @@ document.body.setAttribute("data-problems",bad.join("; "));})();
 
 NUMERIC = {"reached", "conv.", "open now", "amount", "weighted", "deals", "best case", "commit",
            "won", "won deals", "won amount", "leads", "converted", "rate", "#", "revenue",
-           "cum. share", "idle days", "attain.", "coverage", "target"}  # fmt: skip
+           "cum. share", "idle days", "attain.", "coverage", "target", "via cust."}  # fmt: skip
 
 
 def _cell(text: Any, numeric: bool) -> str:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from conftest import NOW, _write_tz, refused, run, set_settings
-from test_report import build
+from test_report import T, build
 
 from crmcli.store import Store, init
 
@@ -44,7 +44,21 @@ def made(tmp_path_factory):
         init(root, "Test CRM")
         _write_tz(root)
         set_settings(root, owners=["alice", "bob", "carol"], currency="USD", targets=TARGETS)
-        c, d = build(Store(root))
+        store = Store(root)
+        c, d = build(store)
+        hooli = store.create("customer", name="Hooli", source="event", owner="bob")
+        store.create(
+            "deal",
+            title="Hooli pumps",
+            customer=hooli["id"],
+            owner="bob",
+            amount=D(300),
+            currency="USD",
+            status="won",
+            stage="new",
+            created=T("11-02T10:00"),
+            closed_at=T("11-15T10:00"),
+        )  # fmt: skip  (no lead: its customer's source)
         commit(root, "2026-10-01T09:00:00+08:00", new=True)
         assert run("deal", "edit", d[4], "--amount", "2500").code == 0  # Big install raised
         commit(root, "2026-11-20T09:00:00+08:00")
@@ -115,7 +129,9 @@ def test_every_chart_has_its_data_and_they_are_the_reports(dash):
     assert data["data-stalled"] == report_json("stalled", "--limit", "0")
     assert data["data-changes"] == report_json("changes", "--since", "-30d")
     # hand-checked, so that a report and the dashboard wrong alike still fail
-    assert data["data-funnel"]["won"] == {"count": 3, "amount": {"EUR": 800, "USD": 1600}}
+    assert data["data-funnel"]["won"] == {"count": 4, "amount": {"EUR": 800, "USD": 1900}}
+    event = next(s for s in data["data-sources"]["sources"] if s["source"] == "event")
+    assert event["from_customers"] == {"count": 1, "amount": {"USD": 300}}  # Hooli's source
     ranked = data["data-customers"]["customers"]
     assert [(c["name"], c["tier"]) for c in ranked[:3]] == [("Acme", "A"), ("Initech", "A"),
                                                             (CJK, "A")]  # fmt: skip
@@ -162,12 +178,12 @@ def test_forecast_against_targets(dash):
     data = embedded(html)["data-forecast"]
     assert [m["target"] for m in data["months"]] == [2000, 3000, None, None, None, None]
     q4 = next(t for t in data["targets"] if t["period"] == "2026-Q4")
-    # won in Q4 in USD: D1 1000 (10-01) + D2 600 (10-21); open USD deals closing from today
+    # won in Q4 in USD: D1 1000 (10-01), D2 600 (10-21), Hooli 300 (11-15); open USD deals closing from today
     # to the end of the quarter: D5 400 (proposal 50%, 11-30), D4 2500 (negotiation 75%, 12-15)
-    assert (q4["won"], q4["attainment"], q4["weighted"]) == (1600, 20.0, 2075)
+    assert (q4["won"], q4["attainment"], q4["weighted"]) == (1900, D("23.8"), 2075)
     panel = re.search(r'<section class="panel" id="forecast".*?</section>', html, re.S).group(0)
     assert "Forecast by month against target" in panel
-    assert "8,000.00" in panel and "20.0%" in panel  # the targets table, exact
+    assert "8,000.00" in panel and "23.8%" in panel  # the targets table, exact
     svg = re.search(r'<svg id="chart-forecast".*?</svg>', panel, re.S).group(0)
     assert "Team targets" in svg and "2026-Q4 (USD)" in svg
 
@@ -188,7 +204,7 @@ def test_won_per_month_is_report_owners_of_each_month(dash):
         assert (m["won"], m["won_amount"]) == (total["won"], total["won_amount"]), m["month"]
     by_month = {m["month"]: m["won_amount"] for m in months}
     assert by_month["2026-10"] == {"USD": 1600}  # D1 1000 on 10-01, D2 600 on 10-21
-    assert by_month["2026-11"] == {"EUR": 800}
+    assert by_month["2026-11"] == {"EUR": 800, "USD": 300}
     assert by_month["2026-09"] == {}
 
 
