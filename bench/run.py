@@ -372,6 +372,7 @@ def plan(args: argparse.Namespace, work: Path, log) -> list[Case]:
                 check=expect_count(round(counts["task"] * 0.30), "tasks"),
             ),
             timed("crm task remind", ["task", "remind"], label, 1.0, root=mixed),
+            timed("crm today", ["today"], label, 1.0, root=mixed),
             timed("crm report funnel", ["report", "funnel"], label, 1.5, root=mixed),
             timed(  # on the files as they are: its warm-up run is the one that reads them all
                 "crm doctor",

@@ -22,6 +22,8 @@ GROUPS = {
 }
 COMMANDS = {
     "init": ("init", "init_command"),
+    "log": ("log", "log_command"),
+    "today": ("today", "today_command"),
     "search": ("search", "search_command"),
     "export": ("export", "export_command"),
     "doctor": ("doctor", "doctor_command"),
@@ -33,6 +35,8 @@ COMMANDS = {
 }
 ORDER = [
     "init",
+    "today",
+    "log",
     *GROUPS,
     "search",
     "export",

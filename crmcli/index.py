@@ -397,12 +397,15 @@ class Index:
         fields: tuple[str, ...] | None = None,
         order: bool = False,
         limit: int | None = None,
+        picks: bool = False,
     ) -> list[Any]:
         """The values of `kind`'s rows matching an SQL condition, in file-name order
         (`order`: the kind's list order, ORDER), the first `limit` of them. A value
         is the `column` read back: "blob" the whole record (with `fields` only
         those: each whole record is dropped as soon as it is read), "lite" its
-        light fields, "json" the JSON text a list prints, as it is."""
+        light fields, "json" the JSON text a list prints, as it is. `picks`: the
+        condition names the few rows wanted (a list of ids or links), so SQLite looks
+        them up by it rather than walking every row of the kind by `ok`."""
         if column not in ("blob", "lite", "json"):
             raise ValueError(f"no column {column!r}")
         order = order and kind in ORDER
@@ -410,7 +413,8 @@ class Index:
             fields = None  # the lite column holds just those
         oks = ",".join(str(int(o)) for o in ok)
         key = "due, sort" if order else "name"  # what the rows are sorted by
-        sql = f"SELECT {key}, {column} FROM rec WHERE kind=? AND ok IN ({oks})"
+        by_ok = "+ok" if picks else "ok"  # (+: not by the rec_ok index)
+        sql = f"SELECT {key}, {column} FROM rec WHERE kind=? AND {by_ok} IN ({oks})"
         if where:
             sql += f" AND ({where})"
         sql_order = order and column == "json"  # (a sort in SQL would carry every blob)

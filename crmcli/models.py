@@ -44,6 +44,12 @@ TASK_STATUSES = ["open", "done", "cancelled"]
 PRIORITIES = ["low", "normal", "high", "urgent"]
 TASK_KINDS = ["todo", "call", "email", "meeting", "complaint"]
 SEVERITIES = ["low", "medium", "high", "critical"]
+# Timeline entries that record contact with someone (`crm log KIND`); settings
+# `activity_kinds` adds more. A typed entry counts as contact for cadences.
+CONTACT_KINDS = ["call", "meeting", "email", "chat", "visit"]
+# The kinds of the entries crm writes itself (bookkeeping): no activity_kinds name.
+ENTRY_KINDS = ["note", "assign", "merge", "status", "convert", "import", "edit", "stage",
+               "won", "lost", "reopen", "approval", "snooze", "quote", "order"]  # fmt: skip
 TIERS = ["A", "B", "C"]
 MONEY_DIGITS = 30  # money beyond 10**30 (or below 10**-30) is a typo, not an amount
 
@@ -135,10 +141,15 @@ SCHEMAS: dict[str, list[tuple[str, str]]] = {
         ("on", "str!"),
         ("kind", "str!"),
         ("text", "str"),
+        ("outcome", "str"),
         ("by", "str"),
         ("at", "time!"),
     ],
 }
+
+# Fields written to the file only when they hold a value: most entries have no outcome,
+# and files written before the field existed stay in canonical form.
+SPARSE: dict[str, frozenset[str]] = {"activity": frozenset({"outcome"})}
 
 # Every kind's field names (what `unknown_keys` is not).
 FIELDS: dict[str, frozenset[str]] = {k: frozenset(n for n, _t in v) for k, v in SCHEMAS.items()}
@@ -172,7 +183,20 @@ LIGHT_FIELDS: dict[str, tuple[str, ...]] = {
     "customer": ("id", "name", "owner", "tier", "cadence", "created"),
     "lead": ("id", "name", "customer", "owner", "status"),
     "deal": ("id", "title", "customer", "owner", "status", "amount", "needs_approval"),
-    "task": ("id", "title", "status", "customer", "lead", "deal", "owner", "due", "done_at"),
+    "task": (
+        "id",
+        "title",
+        "status",
+        "customer",
+        "lead",
+        "deal",
+        "owner",
+        "due",
+        "done_at",
+        "kind",
+        "severity",
+        "created",
+    ),
     "activity": ("id", "on", "kind", "at"),
 }
 
@@ -229,12 +253,16 @@ def unknown_keys(kind: str, rec: Record) -> list[Any]:
 
 
 def normalize(kind: str, rec: Record) -> Record:
-    """The canonical form: schema fields in order (missing ones at their default),
+    """The canonical form: schema fields in order (missing ones at their default; a
+    SPARSE field only when it holds a value),
     each unknown key right after the field it followed (at the top if none did);
     tags sorted and unique; e-mails, phones unique; whole-number money as Decimal.
     Does not change what a valid record means."""
     out: Record = {}
+    sparse = SPARSE.get(kind, frozenset())
     for name, ftype in SCHEMAS[kind]:
+        if name in sparse and rec.get(name) is None:
+            continue
         value = rec[name] if name in rec else _default(kind, name, ftype)
         if ftype == "list" and isinstance(value, list):
             value = _dedupe(value)

@@ -30,7 +30,8 @@ NAME_WEIGHT = 3.0  # a word in a name or title counts this many times one in oth
 # The fields searched after the name or title, by kind (a contact: its name, title,
 # e-mails and phones, as one piece)
 FIELDS = {"customer": ("emails", "phones", "website", "contacts"),
-          "lead": ("company", "title", "emails", "phones"), "activity": ("text",)}  # fmt: skip
+          "lead": ("company", "title", "emails", "phones"),
+          "activity": ("text", "outcome")}  # fmt: skip
 
 
 def pieces(kind: str, rec: Record) -> list[tuple[str, str]]:

@@ -229,8 +229,14 @@ class _Conditions(NamedTuple):
             where.append(f"status IN ({','.join('?' * len(self.statuses))})")
             params += self.statuses
         for col, value in self.eq.items():
-            where.append(f"{col}=?")
-            params.append(value)
+            if isinstance(value, (list, tuple, set, frozenset)):  # one of these ids
+                import json
+
+                where.append(f"{col} IN (SELECT value FROM json_each(?))")
+                params.append(json.dumps(sorted(value)))
+            else:
+                where.append(f"{col}=?")
+                params.append(value)
         if self.due_before is not None:
             where.append("due IS NOT NULL AND due < ?")
             params.append(self.due_before)
@@ -257,8 +263,9 @@ class _Conditions(NamedTuple):
         row = {"owner": ow, "link_on": link_on, "customer": cu, "lead": le, "deal": de}
         if self.statuses is not None and st not in self.statuses:
             return False
-        if any(row[k] != v for k, v in self.eq.items()):
-            return False
+        for k, v in self.eq.items():
+            if row[k] not in v if isinstance(v, (list, tuple, set, frozenset)) else row[k] != v:
+                return False
         if self.due_before is not None and (due is None or due >= self.due_before):
             return False
         if self.words and (words is None or not all(w in words for w in self.words)):
@@ -268,6 +275,12 @@ class _Conditions(NamedTuple):
     @property
     def empty(self) -> bool:
         return self == _Conditions(merged=self.merged)
+
+    @property
+    def picks(self) -> bool:
+        """Does it name the rows wanted: ids, or a list of links (index.rows picks)?"""
+        lists = (list, tuple, set, frozenset)
+        return self.ids is not None or any(isinstance(v, lists) for v in self.eq.values())
 
 
 def _check_fields(kind: str, fields: tuple[str, ...] | None, merged: bool, json: bool) -> None:
@@ -447,6 +460,7 @@ class Store:
                         sys.version_info[:2],
                         models.SCHEMAS,
                         models.LIGHT_FIELDS,
+                        models.SPARSE,
                         models.ITEM_SCHEMAS,
                         self.settings.get("timezone"),
                         self.settings.get("max_record_bytes"),  # what read_bytes refuses
@@ -503,7 +517,8 @@ class Store:
         tasks most urgent first, index.ORDER), the first `limit` of them (None: all).
 
         `where` keys (see WHERE): id (an id or a list of them), status (a value or a list), owner, on (an activity's
-        record), customer, lead, deal, due_before (a datetime: tasks due before it,
+        record), customer, lead, deal (each a value, or a list or set of ids: any of
+        them), due_before (a datetime: tasks due before it,
         deals whose close date's midnight in the CRM's zone is before it), text (a
         case/accent-insensitive substring of names, e-mails, phones, contacts; titles),
         words (text whose every word, case and accents aside, is in what `crm search`
@@ -536,6 +551,7 @@ class Store:
                     fields=fields,
                     order=ordered,
                     limit=limit,
+                    picks=cond.picks,
                 ),
             )
             if found is not None:
@@ -824,17 +840,38 @@ class Store:
 
     def timeline(self, rid: str) -> list[Record]:
         """The activities on record `rid`, newest first."""
-        from crmcli.dates import parse_iso
+        return self.timelines([rid])
 
-        entries = self.query("activity", {"on": rid})
-        return sorted(
-            entries, key=lambda a: (parse_iso(a["at"], self.ctx.tz), a["id"]), reverse=True
+    def add_activity(
+        self,
+        on: str,
+        kind: str,
+        text: str,
+        by: str | None = None,
+        *,
+        at: str | None = None,
+        outcome: str | None = None,
+    ) -> Record:
+        """Append a timeline entry (its own file, so notes from two clones merge), made
+        now unless `at` (an ISO timestamp) says when it happened."""
+        return self.create(
+            "activity",
+            on=on,
+            kind=kind,
+            text=text,
+            outcome=outcome,
+            by=by or self.ctx.user,
+            at=at or self.ctx.now_iso(),
         )
 
-    def add_activity(self, on: str, kind: str, text: str, by: str | None = None) -> Record:
-        """Append a timeline entry (its own file, so notes from two clones merge)."""
-        return self.create(
-            "activity", on=on, kind=kind, text=text, by=by or self.ctx.user, at=self.ctx.now_iso()
+    def timelines(self, ids: Iterable[str]) -> list[Record]:
+        """The activities on any of the records `ids`, newest first (one query)."""
+        from crmcli.dates import parse_iso
+
+        wanted = set(ids)
+        entries = self.query("activity", {"on": wanted}) if wanted else []
+        return sorted(
+            entries, key=lambda a: (parse_iso(a["at"], self.ctx.tz), a["id"]), reverse=True
         )
 
 
