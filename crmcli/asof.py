@@ -92,15 +92,16 @@ class Snapshot(_Past):
 
     def _records(self, kind: str) -> list[Record]:
         """The records of the commit's files of `kind`: those whose blob is the work
-        tree's (as git's index says) are today's records (Store.query, through the
-        index); only the others are read from git and parsed."""
+        tree's (as git's index says) are today's records (read once, through the
+        derived index); only the others are read from git and parsed."""
         from crmcli.git.tree import cat_blobs, unchanged_files
         from crmcli.models import KINDS
 
-        current = unchanged_files(self.root, kind)
+        current = unchanged_files(self.tree, kind)
         same = {name for name, sha in self.tree.files(kind) if current.get(name) == sha}
-        records = [r for r in self.live.query(kind) if f"{r['id']}.yaml" in same]
-        records += [r for r in self.live.query(kind, {"merged": True}) if f"{r['id']}.yaml" in same]
+        # today's records and tombstones, read once for every snapshot of this store
+        records = [r for r in self.live._all(kind) if f"{r['id']}.yaml" in same]
+        records += [r for r in self.live._all(kind, tombstones=True) if f"{r['id']}.yaml" in same]
         entries = [(n, sha) for n, sha in self.tree.files(kind) if n not in same]
         blobs = cat_blobs(self.tree.top, [sha for _name, sha in entries])
         for (name, _sha), data in zip(entries, blobs, strict=True):
@@ -131,7 +132,7 @@ class Rewound(_Past):
         return timestamp(value, self.ctx.tz)
 
     def _records(self, kind: str) -> list[Record]:
-        out = []
+        out = self.live.query(kind, {"merged": True})  # merge tombstones: as they are
         for rec in self.live.query(kind):
             key = "at" if kind == "activity" else "created"
             made = self._then(rec.get(key))
@@ -184,7 +185,8 @@ def past(store: Store, when: datetime, text: str) -> _Past:
     from crmcli.dates import iso
     from crmcli.git import tree
 
-    if tree.repository(store.root) is None:
+    repo = tree.repository(store.root)
+    if repo is None:
         rewound = Rewound(store, when)
         first = rewound.first_created()
         if first is None or first > when:
@@ -192,7 +194,7 @@ def past(store: Store, when: datetime, text: str) -> _Past:
             raise CrmError(f"--as-of {text}: before any record was created{since}")
         return rewound
     found = tree.commit_at(store.root, when)
-    snap = tree.read_tree(store.root, *found) if found else None
+    snap = tree.read_tree(store.root, *found, repo) if found else None
     if snap is None or snap.settings_blob is None:
         first = tree.first_commit_date(store.root)
         raise CrmError(f"--as-of {text} ({iso(when)}): before the CRM's first commit ({first})")
@@ -210,7 +212,8 @@ def deal_changes(
     commits). CrmError when the CRM is not in git."""
     from crmcli.git import tree
 
-    if tree.repository(store.root) is None:
+    repo = tree.repository(store.root)
+    if repo is None:
         raise CrmError(
             "report changes reads the CRM's git history, and this CRM has none "
             "(no repository or no commit yet); set one up with: crm init --git"
@@ -222,8 +225,8 @@ def deal_changes(
         raise CrmError(f"--until {until.isoformat()}: before the CRM's first commit ({first})")
     if end is None:
         end = tree.head(store.root)
-    start_tree = tree.read_tree(store.root, *start) if start else None
-    end_tree = tree.read_tree(store.root, *end)
+    start_tree = tree.read_tree(store.root, *start, repo) if start else None
+    end_tree = tree.read_tree(store.root, *end, repo)
     before = Snapshot(store, start_tree, since) if start_tree else None
     after = Snapshot(store, end_tree, until or since)
     old = {d["id"]: d for d in before.query("deal")} if before else {}
@@ -233,20 +236,20 @@ def deal_changes(
         for name, sha in listed.files("deal") if listed else []:
             if name[:-5] in records:
                 known[sha] = records[name[:-5]]
-    versions = _versions(store, start[0] if start else None, end[0], after, known)
+    versions = _versions(start[0] if start else None, after, known)
     commits = {"start": start[0] if start else None, "end": end[0]}
     return old, new, versions, commits
 
 
 def _versions(
-    store: Store, start: str | None, end: str, reader: Snapshot, known: dict[str, Record]
+    start: str | None, reader: Snapshot, known: dict[str, Record]
 ) -> dict[str, list[Any]]:
     """{deal id: [(author, date, record or None)]} of the deals changed after `start`
-    up to `end`; only the blobs that are not `known` are read and parsed."""
+    up to `reader`'s commit; only the blobs that are not `known` are read and parsed."""
     from crmcli.git.tree import cat_blobs, file_versions
     from crmcli.models import KINDS
 
-    changed = file_versions(store.root, start, end, "deal")
+    changed = file_versions(start, reader.tree, "deal")
     shas = sorted({v.blob for vs in changed.values() for v in vs if v.blob and v.blob not in known})
     texts = dict(zip(shas, cat_blobs(reader.tree.top, shas), strict=True))
     out: dict[str, list[Any]] = {}

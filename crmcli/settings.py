@@ -365,7 +365,5 @@ git: {{autocommit: false}}
 # taxes: {{default: 19, prices: net, PUMP-100: 7}}
 # Sales targets in `currency`, per owner or for the whole team, per month (YYYY-MM) or
 # quarter (YYYY-Qn); crm report owners and forecast show attainment against them:
-# targets:
-#   alice: {{2026-Q4: 300000}}
-#   team: {{2026-Q4: 900000, 2026-12: 350000}}
+# targets: {{alice: {{2026-Q4: 300000}}, team: {{2026-Q4: 900000, 2026-12: 350000}}}}
 """

@@ -814,9 +814,11 @@ def _changes_tables(data: dict[str, Any], limit: int | None) -> None:
     _table(
         ["cur", ("open pipeline", NAME), ("deals", R), ("amount", R)],
         rows,
-        title="Open pipeline: start + added + reopened - won - lost - removed ± changed = end",
+        title="Open pipeline, start to end",
         empty="no open deals at either end",
     )  # fmt: skip
+    _line("end = start + added + reopened - won - lost - removed ± changed (and with")
+    _line("--owner ± reassigned); a deal won or lost counts its amount at the end")
 
 
 @app.command("changes")

@@ -75,17 +75,19 @@ def head(root: Path) -> tuple[str, str]:
 
 
 def first_commit_date(root: Path) -> str | None:
-    """The committer date (ISO) of the oldest commit of HEAD."""
-    out = git(root, "log", "--reverse", "--format=%cI", "HEAD", check=False).stdout.split()
-    return out[0] if out else None
+    """The committer date (ISO) of the first commit of HEAD that holds the CRM (its
+    crm.yaml), else of the oldest commit."""
+    for path in (SETTINGS_FILE, "."):
+        out = git(root, "log", "--reverse", "--format=%cI", "HEAD", "--", path, check=False)
+        if out.stdout.split():
+            return out.stdout.split()[0]
+    return None
 
 
-def read_tree(root: Path, commit: str, date: str) -> Tree:
-    """The CRM at `commit`: where its crm.yaml is (record files are listed per kind
-    when asked, Tree.files)."""
-    found = repository(root)
-    assert found is not None
-    top, folder = found
+def read_tree(root: Path, commit: str, date: str, repo: tuple[Path, str]) -> Tree:
+    """The CRM at `commit` (`repo`: what `repository` said): where its crm.yaml is
+    (record files are listed per kind when asked, Tree.files)."""
+    top, folder = repo
     tree = Tree(root, top, folder, commit, date)
     out = git(top, "ls-tree", "--full-tree", commit, "--", f"{folder}{SETTINGS_FILE}").stdout
     parts = out.split()
@@ -94,13 +96,11 @@ def read_tree(root: Path, commit: str, date: str) -> Tree:
     return tree
 
 
-def unchanged_files(root: Path, kind: str) -> dict[str, str]:
+def unchanged_files(tree: Tree, kind: str) -> dict[str, str]:
     """{file name: blob sha} of `kind`'s record files whose work-tree copy is the
     blob git's index holds (`git ls-files -s`, less what `git diff-files` finds
     changed): their records need not be read from git again."""
-    found = repository(root)
-    assert found is not None
-    top, folder = found
+    top, folder = tree.top, tree.folder
     where = f"{folder}{KINDS[kind]}/"
     staged = git(top, "ls-files", "-s", "-z", "--", where).stdout
     changed = set(git(top, "diff-files", "--name-only", "-z", "--", where).stdout.split("\0"))
@@ -158,17 +158,14 @@ class Version:
     blob: str | None
 
 
-def file_versions(root: Path, start: str | None, end: str, kind: str) -> dict[str, list[Version]]:
+def file_versions(start: str | None, end: Tree, kind: str) -> dict[str, list[Version]]:
     """{file name: its versions, oldest first} of `kind`'s record files changed by
     the commits after `start` (None: from the first) up to `end`: one `git log --raw`
     (merges shown against their first parent)."""
-    found = repository(root)
-    assert found is not None
-    top, folder = found
-    where = f"{folder}{KINDS[kind]}/"
-    span = f"{start}..{end}" if start else end
+    where = f"{end.folder}{KINDS[kind]}/"
+    span = f"{start}..{end.commit}" if start else end.commit
     out = git(
-        root,
+        end.top,
         "log",
         "--raw",
         "--no-abbrev",

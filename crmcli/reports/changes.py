@@ -191,7 +191,8 @@ def _flow(
     elif s_in:
         assert a is not None
         status = b.get("status") if b is not None else None
-        if b is not None and status in ("won", "lost"):
+        if b is not None and status in ("won", "lost") and (owner is None or
+                                                            b.get("owner") == owner):  # fmt: skip
             put(status, b, -1)
             put("changed", a, -1, count=False)
             put("changed", b, 1, count=False)
