@@ -376,7 +376,7 @@ code{font-size:.8rem}
 @page{size:A4;margin:12mm}
 @media print{body{padding:0;max-width:none;font-size:9pt}nav{display:none}
  section.panel{break-inside:avoid;page-break-inside:avoid}
- .body{display:block}.numbers{margin-top:.4rem}
+ .body{display:block}.numbers{margin-top:.4rem}.chart svg{max-width:15cm;margin:0 auto}
  *{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
 """
 
