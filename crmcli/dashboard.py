@@ -380,10 +380,15 @@ code{font-size:.8rem}
  *{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
 """
 
+# First on the page: keeps every script error, for CHECK to report.
+ERRORS = """window.crmErrors=[];window.addEventListener("error",function(e){
+window.crmErrors.push("script error: "+e.message)});"""
+
 # Runs when the page opens: marks <body data-ok="yes"> when every panel has its chart
-# drawn (a box of some size) and its data readable; else data-ok="no" and the problems.
+# drawn (a box of some size) and its data readable and no script failed; else
+# data-ok="no" and the problems in data-problems.
 CHECK = """
-(function(){var bad=[];
+(function(){var bad=(window.crmErrors||[]).slice();
 document.querySelectorAll("section.panel").forEach(function(s){var k=s.dataset.chart;
 var svg=document.getElementById("chart-"+k);var box=svg&&svg.getBoundingClientRect();
 if(!svg||box.width<50||box.height<50){bad.push(k+": no chart")}
@@ -449,7 +454,7 @@ def page(parts: list[Panel], title: str, subtitle: str) -> str:
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)}</title><style>{STYLE}</style></head>\n"
+        f"<title>{escape(title)}</title><script>{ERRORS}</script><style>{STYLE}</style></head>\n"
         f'<body data-charts="{len(parts)}"><header><h1>{escape(title)}</h1>'
         f"<p>{escape(subtitle)}</p></header><nav>{nav}</nav>\n{body}\n"
         f"<script>{CHECK}</script></body></html>\n"
