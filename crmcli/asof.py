@@ -17,6 +17,8 @@ of the deals changed in between.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from datetime import datetime
 from typing import Any
 
@@ -94,8 +96,7 @@ class Snapshot(_Past):
         """The records of the commit's files of `kind`: those whose blob is the work
         tree's (as git's index says) are today's records (read once, through the
         derived index); only the others are read from git and parsed."""
-        from crmcli.git.tree import cat_blobs, unchanged_files
-        from crmcli.models import KINDS
+        from crmcli.git.tree import unchanged_files
 
         current = unchanged_files(self.tree, kind)
         same = {name for name, sha in self.tree.files(kind) if current.get(name) == sha}
@@ -103,16 +104,45 @@ class Snapshot(_Past):
         records = [r for r in self.live._all(kind) if f"{r['id']}.yaml" in same]
         records += [r for r in self.live._all(kind, tombstones=True) if f"{r['id']}.yaml" in same]
         entries = [(n, sha) for n, sha in self.tree.files(kind) if n not in same]
-        blobs = cat_blobs(self.tree.top, [sha for _name, sha in entries])
-        for (name, _sha), data in zip(entries, blobs, strict=True):
+        parsed = self.parse_blobs(kind, entries, warn=True)
+        records += [dict(parsed[sha], id=n[:-5]) for n, sha in entries if sha in parsed]
+        return sorted(records, key=lambda r: r["id"])
+
+    def parse_blobs(
+        self, kind: str, entries: list[tuple[str, str]], *, warn: bool = False
+    ) -> dict[str, Record]:
+        """{blob sha: record} of record files (file name, blob sha) of `kind`: parsed
+        by Store.parse_record from one `git cat-file --batch`, or as parsed before
+        (kept in the derived index: a blob never changes). A file that cannot be
+        read is left out (`warn`: with a warning). Set `id` from the file name."""
+        import sqlite3
+
+        from crmcli.git.tree import cat_blobs
+        from crmcli.models import KINDS
+
+        index = self.live._get_index() if os.environ.get("CRM_NO_INDEX") is None else None
+        found: dict[str, Record] = {}
+        with contextlib.suppress(sqlite3.Error, OSError):
+            found = index.parsed_blobs(kind, sorted({s for _n, s in entries})) if index else {}
+        first: dict[str, str] = {}  # sha -> the first file name with it
+        for name, sha in entries:
+            first.setdefault(sha, name)
+        todo = [(name, sha) for sha, name in first.items() if sha not in found]
+        new: dict[str, Record] = {}
+        for (name, sha), data in zip(todo, cat_blobs(self.tree.top, [s for _n, s in todo]),
+                                     strict=True):  # fmt: skip
             rel = f"{KINDS[kind]}/{name} at {self.tree.commit[:7]}"
             try:
                 if data is None:
                     raise CrmError(f"{rel}: not in git's object store")
-                records.append(self.parse_record(kind, rel, name[:-5], data))
+                new[sha] = self.parse_record(kind, rel, name[:-5], data)
             except CrmError as e:
-                self.warn(f"skipping {e.message}")
-        return sorted(records, key=lambda r: r["id"])
+                if warn:
+                    self.warn(f"skipping {e.message}")
+        if index and new:
+            with contextlib.suppress(sqlite3.Error, OSError):
+                index.keep_blobs(kind, new)
+        return {**found, **new}
 
 
 class Rewound(_Past):
@@ -245,25 +275,19 @@ def _versions(
     start: str | None, reader: Snapshot, known: dict[str, Record]
 ) -> dict[str, list[Any]]:
     """{deal id: [(author, date, record or None)]} of the deals changed after `start`
-    up to `reader`'s commit; only the blobs that are not `known` are read and parsed."""
-    from crmcli.git.tree import cat_blobs, file_versions
-    from crmcli.models import KINDS
+    up to `reader`'s commit; only the blobs that are not `known` are parsed (a
+    version that cannot be read counts as none)."""
+    from crmcli.git.tree import file_versions
 
     changed = file_versions(start, reader.tree, "deal")
-    shas = sorted({v.blob for vs in changed.values() for v in vs if v.blob and v.blob not in known})
-    texts = dict(zip(shas, cat_blobs(reader.tree.top, shas), strict=True))
+    entries = [(name, v.blob) for name, vs in changed.items() for v in vs
+               if v.blob and v.blob not in known]  # fmt: skip
+    parsed = {**reader.parse_blobs("deal", entries), **known}
     out: dict[str, list[Any]] = {}
     for name, vs in changed.items():
         rid = name[:-5]
-        seq = []
-        for v in vs:
-            rec = known.get(v.blob or "")
-            if rec is None and v.blob and texts.get(v.blob) is not None:
-                try:
-                    rec = reader.parse_record("deal", f"{KINDS['deal']}/{name}", rid,
-                                              texts[v.blob])  # fmt: skip
-                except CrmError:
-                    rec = None
-            seq.append((v.author, v.date, rec))
-        out[rid] = seq
+        out[rid] = [
+            (v.author, v.date, dict(parsed[v.blob], id=rid) if v.blob in parsed else None)
+            for v in vs
+        ]
     return out

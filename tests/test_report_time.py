@@ -136,6 +136,27 @@ def test_as_of_is_the_report_on_a_checkout_of_that_commit(hist, tmp_path, when):
         assert _without_as_of(past) == _without_as_of(jout(r)), name
 
 
+def test_as_of_keeps_the_records_it_parsed(hist, monkeypatch):
+    """Blobs parsed once are kept in the derived index (a blob never changes): the
+    next --as-of parses nothing, and gives the same report."""
+    first = hist.report("owners", "--as-of", "2026-09-04T12:00")
+    moved = hist.report("changes", "--since", "2026-10-01")
+    calls = []
+    parse = Store.parse_record
+
+    def counted(self, kind, rel, rid, data):  # blobs of a commit, not the work tree's files
+        calls.extend([rel] if " at " in rel else [])
+        return parse(self, kind, rel, rid, data)
+
+    monkeypatch.setattr(Store, "parse_record", counted)
+    assert hist.report("owners", "--as-of", "2026-09-04T12:00") == first
+    assert hist.report("changes", "--since", "2026-10-01") == moved
+    assert calls == []
+    monkeypatch.setenv("CRM_NO_INDEX", "1")  # without the index: parsed again, the same
+    assert hist.report("owners", "--as-of", "2026-09-04T12:00") == first
+    assert calls
+
+
 def test_as_of_shows_the_past_not_today(hist):
     then = hist.report("forecast", "--as-of", "2026-10-01", "--months", "2")
     now = hist.report("forecast", "--months", "2")

@@ -799,7 +799,8 @@ def _changes_tables(data: dict[str, Any], limit: int | None) -> None:
         [("deal", {"wrap": True}), ("amount", R), "change", ("what", {"wrap": True}),
          ("by", {"priority": 2}), ("when", {"priority": 1})],
         rows,
-        title=_title("Changes", data, "between"),
+        title=f"Changes {data['since'][:10]}..{(data['until'] or 'now')[:10]}"
+        + (f", owner {data['owner']}" if data["owner"] else ""),
         empty="no deal changed",
     )  # fmt: skip
     _more(data["deals"], shown)
