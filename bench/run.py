@@ -179,6 +179,19 @@ def summary_line(run: Run, root: Path | None) -> str:
     return lines[-1].removeprefix("Error: ") if lines else ""
 
 
+def page_written(page: Path) -> Callable[[Run, Path | None], str]:
+    """How big the dashboard page is and how many charts it has (then removes it)."""
+
+    def check(run: Run, root: Path | None) -> str:
+        if not page.is_file():
+            return "no page written"
+        text = page.read_text(encoding="utf-8")
+        page.unlink()
+        return f"{len(text) // 1024} KB, {text.count('<svg id=')} charts"
+
+    return check
+
+
 def leads_added(before: int) -> Callable[[Run, Path | None], str]:
     def check(run: Run, root: Path | None) -> str:
         assert root is not None
@@ -355,12 +368,14 @@ def changes_note(run: Run, root: Path | None) -> str:
 
 
 def history_cases(args: argparse.Namespace, n: int, label: str, timed: Any, log: Any) -> list[Case]:
-    """`report funnel --as-of` 6 months back and `report changes --since` 30 days, on
-    the N-record CRM in git with HISTORY_COMMITS commits over the year before now."""
+    """`report funnel --as-of` 6 months back, `report changes --since` 30 days and
+    `report dashboard`, on the N-record CRM in git with HISTORY_COMMITS commits over
+    the year before now."""
     root = harness.cached_crm(
         args.cache, n, seed=args.seed, now=harness.NOW, history=HISTORY_COMMITS, log=log
     )
     git_label = f"{label}, {HISTORY_COMMITS:,} commits"
+    page = Path(tempfile.gettempdir()) / f"crm-bench-dashboard-{os.getpid()}.html"
     return [
         timed(
             'crm report funnel --as-of "6 months ago"',
@@ -376,6 +391,14 @@ def history_cases(args: argparse.Namespace, n: int, label: str, timed: Any, log:
             5.0,
             root=root,
             check=changes_note,
+        ),
+        timed(  # every report, the changes of 30 days from the history, 7 charts
+            "crm report dashboard -o FILE.html",
+            ["report", "dashboard", "-o", str(page)],
+            git_label,
+            15.0,
+            root=root,
+            check=page_written(page),
         ),
     ]
 

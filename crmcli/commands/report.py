@@ -1,4 +1,4 @@
-"""crm report ...: funnel, forecast, owners, customers, sources, stalled.
+"""crm report ...: funnel, forecast, owners, customers, sources, stalled, dashboard.
 
 Thin: parse the options, call the report in crmcli.reports, print JSON or draw
 tables. Money is shown per currency (a `cur` column, or `AMOUNT CUR` lines),
@@ -37,6 +37,15 @@ SinceOpt = Annotated[
 ]
 UntilOpt = Annotated[
     str | None, typer.Option("--until", help="Up to this date (the whole day included).")
+]
+ChartOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--chart",
+        metavar="FILE",
+        help="Also draw the report's chart into FILE.svg or FILE.png.",
+        show_default=False,
+    ),
 ]
 AsOfOpt = Annotated[
     str | None,
@@ -90,6 +99,25 @@ def _report_scope(
     if start and end and start > end:
         raise CrmError(f"--since {since} is after --until {until}")
     return Scope(store.settings, now, start, end, owner, getattr(store, "as_of", None))
+
+
+def _check_chart(chart: str | None) -> None:
+    """Refuse a --chart name that is not .svg or .png before any work."""
+    if chart is not None:
+        from crmcli.charts import chart_format
+
+        chart_format(chart)
+
+
+def _draw(chart: str | None, report: str, data: dict[str, Any]) -> None:
+    """--chart FILE: the report's chart (crmcli/charts.py, matplotlib) into FILE."""
+    if chart is None:
+        return
+    from crmcli import charts, render
+    from crmcli.store import user_path
+
+    charts.write(report, data, user_path(chart, "--chart"))
+    render.message(f"Chart -> {chart}")
 
 
 def _emit_json(data: dict[str, Any]) -> None:
@@ -224,6 +252,7 @@ def funnel_cmd(
     owner: OwnerOpt = None,
     as_of: AsOfOpt = None,
     fmt: ShowFormatOpt = ShowFormat.table,
+    chart: ChartOpt = None,
 ) -> None:
     """The pipeline as a funnel, from the deals' stage histories.
 
@@ -232,12 +261,14 @@ def funnel_cmd(
 
     --since/--until pick the deals created in that window.
 
-    Example: crm report funnel --since 2026-01-01 --owner bob
+    Example: crm report funnel --since 2026-01-01 --owner bob --chart funnel.svg
     """
     from crmcli.reports.funnel import funnel
 
+    _check_chart(chart)
     store = _records(as_of, fmt)
     data = funnel(store.query("deal"), _report_scope(store, owner, since, until))
+    _draw(chart, "funnel", data)
     if fmt == ShowFormat.json:
         _emit_json(data)
         return
@@ -299,6 +330,7 @@ def forecast_cmd(
     owner: OwnerOpt = None,
     as_of: AsOfOpt = None,
     fmt: ShowFormatOpt = ShowFormat.table,
+    chart: ChartOpt = None,
 ) -> None:
     """Open deals by month of close date: best case, commit, weighted.
 
@@ -311,8 +343,10 @@ def forecast_cmd(
     """
     from crmcli.reports.forecast import forecast
 
+    _check_chart(chart)
     store = _records(as_of, fmt)
     data = forecast(store.query("deal"), _report_scope(store, owner), months=months)
+    _draw(chart, "forecast", data)
     if fmt == ShowFormat.json:
         _emit_json(data)
         return
@@ -375,6 +409,7 @@ def owners_cmd(
     ] = None,
     as_of: AsOfOpt = None,
     fmt: ShowFormatOpt = ShowFormat.table,
+    chart: ChartOpt = None,
 ) -> None:
     """Deals and tasks per owner: plan against execution.
 
@@ -389,6 +424,7 @@ def owners_cmd(
     """
     from crmcli.reports.owners import DEAL_FIELDS, TASK_FIELDS, owners
 
+    _check_chart(chart)
     store = _records(as_of, fmt)
     scope = _report_scope(store, owner, since, until)
     if period is not None and not PERIOD_RE.match(period):
@@ -399,6 +435,7 @@ def owners_cmd(
         scope,
         period=period,
     )
+    _draw(chart, "owners", data)
     if fmt == ShowFormat.json:
         _emit_json(data)
         return
@@ -545,6 +582,7 @@ def customers_cmd(
     limit: LimitOpt = None,
     as_of: AsOfOpt = None,
     fmt: ShowFormatOpt = ShowFormat.table,
+    chart: ChartOpt = None,
 ) -> None:
     """Customers ranked by won revenue, with ABC tiers (Pareto).
 
@@ -559,6 +597,7 @@ def customers_cmd(
     """
     from crmcli.reports.customers import CUSTOMER_FIELDS, customers
 
+    _check_chart(chart)
     if apply and as_of:
         raise CrmError("--apply writes today's tiers: leave out --as-of")
     store = _records(as_of, fmt)
@@ -576,6 +615,7 @@ def customers_cmd(
 
     data, applied = _apply_tiers(store, compute) if apply else (compute(), None)
     data["applied"] = applied
+    _draw(chart, "customers", data)
     if fmt == ShowFormat.json:
         data["customers"] = list(limited(data["customers"], limit))
         _emit_json(data)
@@ -593,6 +633,7 @@ def sources_cmd(
     owner: OwnerOpt = None,
     as_of: AsOfOpt = None,
     fmt: ShowFormatOpt = ShowFormat.table,
+    chart: ChartOpt = None,
 ) -> None:
     """Per source: leads, conversion rate, deals won and their amount.
 
@@ -607,6 +648,7 @@ def sources_cmd(
     from crmcli import render
     from crmcli.reports.sources import CUSTOMER_FIELDS, LEAD_FIELDS, sources
 
+    _check_chart(chart)
     store = _records(as_of, fmt)
     scope = _report_scope(store, owner, since, until)
     data = sources(
@@ -615,6 +657,7 @@ def sources_cmd(
         scope,
         customers=store.query("customer", fields=CUSTOMER_FIELDS),
     )
+    _draw(chart, "sources", data)
     if fmt == ShowFormat.json:
         _emit_json(data)
         return
@@ -660,6 +703,7 @@ def stalled_cmd(
     limit: LimitOpt = None,
     as_of: AsOfOpt = None,
     fmt: ShowFormatOpt = ShowFormat.table,
+    chart: ChartOpt = None,
 ) -> None:
     """Open deals with no stage change and no timeline entry for N days.
 
@@ -670,6 +714,7 @@ def stalled_cmd(
     """
     from crmcli.reports.stalled import stalled
 
+    _check_chart(chart)
     store = _records(as_of, fmt)
     data = stalled(
         store.query("deal", {"status": "open"}),
@@ -678,6 +723,7 @@ def stalled_cmd(
         _report_scope(store, owner),
         days=days,
     )
+    _draw(chart, "stalled", data)
     if fmt == ShowFormat.json:
         data["deals"] = list(limited(data["deals"], limit))
         _emit_json(data)
@@ -786,6 +832,7 @@ def changes_cmd(
     owner: OwnerOpt = None,
     limit: LimitOpt = None,
     fmt: ShowFormatOpt = ShowFormat.table,
+    chart: ChartOpt = None,
 ) -> None:
     """How the pipeline moved between two moments, from the git history.
 
@@ -802,13 +849,60 @@ def changes_cmd(
     from crmcli.asof import deal_changes
     from crmcli.reports.changes import changes
 
+    _check_chart(chart)
     store = get_store()
     scope = _report_scope(store, owner, since, until)
     assert scope.since is not None
     start, end, versions, commits = deal_changes(store, scope.since, scope.until)
     data = changes(start, end, versions, scope, commits=commits)
+    _draw(chart, "changes", data)
     if fmt == ShowFormat.json:
         data["deals"] = list(limited(data["deals"], limit))
         _emit_json(data)
         return
     _changes_tables(data, limit)
+
+
+# ----- dashboard -----------------------------------------------------------------------
+
+
+@app.command("dashboard")
+def dashboard_cmd(
+    output: Annotated[
+        str,
+        typer.Option("--output", "-o", metavar="FILE", help="The HTML file to write (FILE.html)."),
+    ] = "dashboard.html",
+    months: Annotated[
+        int,
+        typer.Option("--months", min=1, max=120, help="Months of the forecast, from this one."),
+    ] = 6,
+    owner: OwnerOpt = None,
+    as_of: AsOfOpt = None,
+) -> None:
+    """Every report as a chart beside its numbers, in one HTML file that needs nothing
+    else (no network): opens offline in any browser and prints to PDF.
+
+    The funnel, the forecast by month, won revenue per month (last 12 months), the
+    changes of the last 30 days, lead sources to won revenue, the ABC (Pareto) curve
+    of customers and the stalled deals; each chart's data is the JSON of its report.
+    --as-of: every panel as the CRM stood then (the changes: the 30 days before it).
+
+    Example: crm report dashboard -o pipeline.html --owner bob
+    """
+    from crmcli import dashboard, render
+    from crmcli.store import atomic_write, user_path
+
+    if not output.lower().endswith((".html", ".htm")):
+        raise CrmError(f"--output {output}: give a file name ending in .html")
+    store = _records(as_of, ShowFormat.table)  # says on stderr which commit it reads
+    scope = _report_scope(store, owner)
+    text = dashboard.page(
+        dashboard.panels(store, scope, months=months, live=get_store()),
+        dashboard.title(store.settings, scope),
+        dashboard.subtitle(scope),
+    )
+    try:
+        atomic_write(user_path(output, "--output"), text.encode("utf-8"))
+    except OSError as e:
+        raise CrmError(f"cannot write {output}: {e.strerror}") from None
+    render.message(f"Dashboard -> {output}")
