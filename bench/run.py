@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import harness
 from harness import Run, size_label
@@ -176,6 +177,19 @@ def summary_line(run: Run, root: Path | None) -> str:
     """What `crm doctor` said in the end (how many problems it found)."""
     lines = run.err.strip().splitlines()
     return lines[-1].removeprefix("Error: ") if lines else ""
+
+
+def page_written(page: Path) -> Callable[[Run, Path | None], str]:
+    """How big the dashboard page is and how many charts it has (then removes it)."""
+
+    def check(run: Run, root: Path | None) -> str:
+        if not page.is_file():
+            return "no page written"
+        text = page.read_text(encoding="utf-8")
+        page.unlink()
+        return f"{len(text) // 1024} KB, {text.count('<svg id=')} charts"
+
+    return check
 
 
 def leads_added(before: int) -> Callable[[Run, Path | None], str]:
@@ -334,6 +348,61 @@ def ref_cases(timed: Callable[..., Case], mixed: Path, label: str) -> list[Case]
 # ----- the plan ----------------------------------------------------------------------------
 
 
+HISTORY_COMMITS = 2000
+
+
+def changes_note(run: Run, root: Path | None) -> str:
+    """What `report changes --format json` found: deals changed, and that the waterfall adds up."""
+    from decimal import Decimal
+
+    try:
+        data = json.loads(run.out, parse_float=Decimal)
+    except ValueError:
+        return "output is not JSON"
+    ok = all(
+        sum((Decimal(str(s["amount"])) for s in steps[:-1]), Decimal(0))
+        == Decimal(str(steps[-1]["amount"]))
+        for steps in data["waterfall"].values()
+    )
+    return f"{len(data['deals'])} deals changed, waterfall {'adds up' if ok else 'DOES NOT ADD UP'}"
+
+
+def history_cases(args: argparse.Namespace, n: int, label: str, timed: Any, log: Any) -> list[Case]:
+    """`report funnel --as-of` 6 months back, `report changes --since` 30 days and
+    `report dashboard`, on the N-record CRM in git with HISTORY_COMMITS commits over
+    the year before now."""
+    root = harness.cached_crm(
+        args.cache, n, seed=args.seed, now=harness.NOW, history=HISTORY_COMMITS, log=log
+    )
+    git_label = f"{label}, {HISTORY_COMMITS:,} commits"
+    page = Path(tempfile.gettempdir()) / f"crm-bench-dashboard-{os.getpid()}.html"
+    return [
+        timed(
+            'crm report funnel --as-of "6 months ago"',
+            ["report", "funnel", "--as-of", "6 months ago", "--format", "json"],
+            git_label,
+            5.0,
+            root=root,
+        ),
+        timed(
+            'crm report changes --since "30 days ago"',
+            ["report", "changes", "--since", "30 days ago", "--format", "json"],
+            git_label,
+            5.0,
+            root=root,
+            check=changes_note,
+        ),
+        timed(  # every report, the changes of 30 days from the history, 7 charts
+            "crm report dashboard -o FILE.html",
+            ["report", "dashboard", "-o", str(page)],
+            git_label,
+            15.0,
+            root=root,
+            check=page_written(page),
+        ),
+    ]
+
+
 def plan(args: argparse.Namespace, work: Path, log) -> list[Case]:
     """The cases in the order they run (imports last: their copies then hold the
     derived data that the earlier runs built)."""
@@ -425,6 +494,8 @@ def plan(args: argparse.Namespace, work: Path, log) -> list[Case]:
             ),
         ]
         cases += ref_cases(timed, mixed, label)
+        if not args.quick:  # the same CRM with a year of git history: reports over time
+            cases += history_cases(args, n, label, timed, log)
         csv = harness.cached_csv(args.cache, args.import_rows, crm=mixed, seed=args.seed)
         argv = ["lead", "import", str(csv), *args.import_args]
         name = f"crm lead import ({size_label(args.import_rows)} rows CSV)"

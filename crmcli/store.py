@@ -401,28 +401,32 @@ class Store:
 
     def read_file(self, kind: str, path: Path) -> Record:
         """Parse and check one record file; RecordError names the file and field."""
+        return self.parse_record(kind, self.rel(path), path.stem, self.read_bytes(path))
+
+    def parse_record(self, kind: str, rel: str, rid: str, data: bytes) -> Record:
+        """Parse and check the bytes of record file `rel` (id `rid`): the one reader
+        of record files, for the work tree and for past commits (crmcli.asof)."""
         from crmcli import yamlio
 
-        rel = self.rel(path)
         try:
-            text = self.read_bytes(path).decode("utf-8")
+            text = data.decode("utf-8")
         except UnicodeDecodeError as e:
             raise RecordError(f"{rel}: not UTF-8 text (byte {e.start})") from None
         try:
-            data = yamlio.loads(text)
+            rec = yamlio.loads(text)
         except yamlio.YAMLError as e:
             raise RecordError(f"{rel}: not valid YAML: {yamlio.describe(e)}") from None
-        if isinstance(data, dict) and "merged_into" in data:
-            target = data["merged_into"]
+        if isinstance(rec, dict) and "merged_into" in rec:
+            target = rec["merged_into"]
             if not isinstance(target, str) or not ID_RE.match(target):
                 raise RecordError(f"{rel}: merged_into: {target!r} is not a valid {kind} id")
-            data["id"] = path.stem
-            return data  # a tombstone left by a merge
-        problems = models.validate(kind, data)
+            rec["id"] = rid
+            return rec  # a tombstone left by a merge
+        problems = models.validate(kind, rec)
         if problems:
             raise RecordError(f"{rel}: {problems[0]}", problems[1:])
-        data["id"] = path.stem  # the file name is the truth
-        return models.normalize(kind, data)
+        rec["id"] = rid  # the file name is the truth
+        return models.normalize(kind, rec)
 
     def _load_raw(self, kind: str, rid: str) -> Record:
         return self.read_file(kind, self.path(kind, rid))

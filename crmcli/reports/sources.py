@@ -6,10 +6,12 @@ Rules (documented in README, section reports):
   settings sources plus every source met, most leads first (a lead without a
   source: `source: null`, last).
 - converted: leads with status `converted`; conversion_rate = converted / leads.
-- Won deals are credited through `lead.deal` only (the deal the lead was
-  converted into), whatever its close date: later deals of the same customer are
-  not credited to the source (they are repeat business, and a customer reached
-  through two leads would be counted twice).
+- Every won deal, whatever its close date, is credited once, to the source of
+  where it came from: the lead it was converted from (`lead.deal`), else the
+  lead of its customer (`lead.customer`; the first lead when several), else its
+  customer (`customer.source`, e.g. added with --source trade-show); per source
+  `from_leads` and `from_customers` say which. The window and --owner apply to
+  that lead or customer (created in the window, its owner).
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ from typing import Any
 
 from crmcli.models import Record
 from crmcli.reports.base import (
+    Money,
     Scope,
     Tally,
     amount_of,
     currency_of,
+    merge_money,
     money,
     percent,
 )
@@ -30,30 +34,36 @@ from crmcli.reports.base import (
 class _Row:
     def __init__(self) -> None:
         self.leads = self.converted = 0
-        self.won = Tally()  # the deals won, each counted once
-        self.seen: set[str] = set()
+        self.via = {"lead": Tally(), "customer": Tally()}
 
     def as_dict(self) -> dict[str, Any]:
+        won: Money = {}
+        for tally in self.via.values():
+            merge_money(won, tally.amount)
         return {
             "leads": self.leads,
             "converted": self.converted,
             "conversion_rate": percent(self.converted, self.leads),
-            "deals_won": self.won.count,
-            "won_amount": money(self.won.amount),
+            "deals_won": sum(t.count for t in self.via.values()),
+            "won_amount": money(won),
+            "from_leads": self.via["lead"].as_dict(),
+            "from_customers": self.via["customer"].as_dict(),
         }
 
 
-# The fields of a lead that the report reads (the caller may pass only these).
-LEAD_FIELDS = ("id", "owner", "created", "source", "status", "deal")
+# The fields of a lead and a customer that the report reads (the caller may pass only these).
+LEAD_FIELDS = ("id", "owner", "created", "source", "status", "deal", "customer")
+CUSTOMER_FIELDS = ("id", "owner", "created", "source")
 
 
 def sources(
     leads: list[Record],
     deals: list[Record],
     scope: Scope,
+    *,
+    customers: list[Record] | None = None,
 ) -> dict[str, Any]:
-    settings = scope.settings
-    by_id = {d["id"]: d for d in deals}
+    settings, tz = scope.settings, scope.tz
     rows: dict[str | None, _Row] = {s: _Row() for s in settings.get("sources") or []}
     for lead in leads:
         if not scope.created_in(lead):
@@ -62,18 +72,25 @@ def sources(
         row.leads += 1
         if lead.get("status") == "converted":
             row.converted += 1
-        deal = by_id.get(lead.get("deal") or "")
-        if deal is not None and deal.get("status") == "won" and deal["id"] not in row.seen:
-            row.seen.add(deal["id"])
-            row.won.add(currency_of(deal, settings), amount_of(deal))
-
+    origin = _origins(leads, customers or [], tz)
+    for deal in deals:
+        if deal.get("status") != "won":
+            continue
+        found = origin(deal)
+        if found is None:
+            continue
+        via, rec = found
+        if not scope.created_in(rec):
+            continue
+        row = rows.setdefault(rec.get("source"), _Row())
+        row.via[via].add(currency_of(deal, settings), amount_of(deal))
     total = _Row()
     for r in rows.values():
         total.leads += r.leads
         total.converted += r.converted
-        total.seen |= r.seen
-    for did in total.seen:  # a deal two leads point at counts once in the total
-        total.won.add(currency_of(by_id[did], settings), amount_of(by_id[did]))
+        for via, tally in r.via.items():
+            total.via[via].count += tally.count
+            merge_money(total.via[via].amount, tally.amount)
     order = sorted((s for s in rows if s is not None), key=lambda s: (-rows[s].leads, s.casefold()))
     if None in rows:
         order.append(None)
@@ -82,3 +99,26 @@ def sources(
         "sources": [{"source": s, **rows[s].as_dict()} for s in order],
         "total": total.as_dict(),
     }
+
+
+def _origins(leads: list[Record], customers: list[Record], tz: Any) -> Any:
+    """deal -> ("lead", the lead it came from) or ("customer", its customer) or None:
+    the first lead (by created, then id) whose `deal` is the deal, else the first
+    whose `customer` is the deal's customer, else the deal's customer on file."""
+    by_deal: dict[str, Record] = {}
+    by_customer: dict[str, Record] = {}
+    for lead in sorted(leads, key=lambda r: (str(r.get("created") or ""), r["id"]), reverse=True):
+        if lead.get("deal"):
+            by_deal[lead["deal"]] = lead
+        if lead.get("customer"):
+            by_customer[lead["customer"]] = lead
+    people = {c["id"]: c for c in customers}
+
+    def origin(deal: Record) -> tuple[str, Record] | None:
+        lead = by_deal.get(deal["id"]) or by_customer.get(deal.get("customer") or "")
+        if lead is not None:
+            return "lead", lead
+        cust = people.get(deal.get("customer") or "")
+        return ("customer", cust) if cust is not None else None
+
+    return origin
