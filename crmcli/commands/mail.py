@@ -27,6 +27,10 @@ BodyOpt = Annotated[
         help="Keep each message's whole text, not only a snippet (settings mail.keep_body).",
     ),  # fmt: skip
 ]
+SourceArg = Annotated[
+    str, typer.Argument(help="'-': the message on standard input; or an .eml file.",
+                        metavar="-|FILE", show_default=False)
+]  # fmt: skip
 VerboseOpt = Annotated[
     bool, typer.Option("--verbose", "-v", help="List every message, those already there too.")
 ]
@@ -60,27 +64,13 @@ def import_cmd(
 
     Example: crm mail import ~/Mail/work/INBOX sent.mbox --dry-run
     """
-    from crmcli.mail import importer, sources
-
-    store = get_store()
-    checked = sources.check(paths)
-    summary = importer.import_messages(
-        store, sources.messages(checked), dry_run=dry_run, create_leads=create_leads,
-        keep_body=body,
-    )  # fmt: skip
+    summary = _import(paths, dry_run=dry_run, create_leads=create_leads, keep_body=body)
     _report(summary, fmt, verbose)
 
 
 @app.command("log")
 def log_cmd(
-    source: Annotated[
-        str,
-        typer.Argument(
-            help="'-': the message on standard input; or an .eml file.",
-            metavar="-|FILE",
-            show_default=False,
-        ),  # fmt: skip
-    ],
+    source: SourceArg,
     create_lead: Annotated[
         bool,
         typer.Option("--create-lead", help="A sender no record knows becomes a lead."),
@@ -96,14 +86,7 @@ def log_cmd(
 
     Example: crm mail log - < message.eml
     """
-    from crmcli.mail import importer, sources
-
-    store = get_store()
-    checked = sources.check([source])
-    summary = importer.import_messages(
-        store, sources.messages(checked), dry_run=dry_run, create_leads=create_lead,
-        keep_body=body,
-    )  # fmt: skip
+    summary = _import([source], dry_run=dry_run, create_leads=create_lead, keep_body=body)
     if fmt == ShowFormat.json:
         from crmcli import render
 
@@ -111,6 +94,15 @@ def log_cmd(
         return
     row = summary.rows[0]
     _say_one(row, dry_run)
+
+
+def _import(paths: list[str], **options: bool) -> Any:
+    """Import the messages of `paths`, each checked first (one that is no mail stops
+    the import before it writes)."""
+    from crmcli.mail import importer, sources
+
+    checked = sources.check(paths)
+    return importer.import_messages(get_store(), sources.messages(checked), **options)
 
 
 def _say_one(row: dict[str, Any], dry_run: bool) -> None:
