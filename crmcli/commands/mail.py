@@ -27,6 +27,7 @@ BodyOpt = Annotated[
         help="Keep each message's whole text, not only a snippet (settings mail.keep_body).",
     ),  # fmt: skip
 ]
+NEW_LEADS = "A correspondent no customer, contact or lead has becomes a lead."
 SourceArg = Annotated[
     str, typer.Argument(help="'-': the message on standard input; or an .eml file.",
                         metavar="-|FILE", show_default=False)
@@ -47,10 +48,7 @@ def import_cmd(
             show_default=False,
         ),
     ],
-    create_leads: Annotated[
-        bool,
-        typer.Option("--create-leads", help="A correspondent no record knows becomes a lead."),
-    ] = False,
+    create_leads: Annotated[bool, typer.Option("--create-leads", help=NEW_LEADS)] = False,
     body: BodyOpt = False,
     dry_run: DryRunOpt = False,
     verbose: VerboseOpt = False,
@@ -71,10 +69,7 @@ def import_cmd(
 @app.command("log")
 def log_cmd(
     source: SourceArg,
-    create_lead: Annotated[
-        bool,
-        typer.Option("--create-lead", help="A sender no record knows becomes a lead."),
-    ] = False,
+    create_lead: Annotated[bool, typer.Option("--create-lead", help=NEW_LEADS)] = False,
     body: BodyOpt = False,
     dry_run: DryRunOpt = False,
     fmt: ShowFormatOpt = ShowFormat.table,
