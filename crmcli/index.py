@@ -130,6 +130,13 @@ def columns(kind: str, rec: Record, fold: Callable[[str], str], due_ts: Callable
     )
 
 
+def signature(st: os.stat_result) -> tuple[int, int]:
+    """A file's stat signature (a hash of mtime_ns, ctime_ns, size and inode) and the
+    newer of its mtime and ctime."""
+    m, c = st.st_mtime_ns, st.st_ctime_ns
+    return hash((m, c, st.st_size, st.st_ino)), m if m > c else c
+
+
 def _uid() -> int:
     return os.getuid() if hasattr(os, "getuid") else 0
 
@@ -319,8 +326,7 @@ class Index:
                             st = e.stat(follow_symlinks=False)
                         except FileNotFoundError:
                             continue
-                        m, c = st.st_mtime_ns, st.st_ctime_ns
-                        current[n] = (hash((m, c, st.st_size, st.st_ino)), m if m > c else c)
+                        current[n] = signature(st)
         except (FileNotFoundError, NotADirectoryError):
             pass
         finally:
@@ -362,6 +368,43 @@ class Index:
             db.execute("ROLLBACK")
             raise
         self.synced.add(kind)
+
+    def put(
+        self,
+        kind: str,
+        folder: Path,
+        records: list[Record],
+        cols: Callable[[Record], tuple],
+        lite: Callable[[Record], Record],
+        encode: Callable[[Record], str],
+    ) -> None:
+        """Rows for records this process has just written to their files (each as
+        sync would have parsed it), so that the next sync need not parse thousands
+        of new files (an import). A file changed within RACY_NS gets no signature and
+        is parsed again, as in sync; the folder's digest is cleared, so the next sync
+        compares the rows one by one."""
+        db = self.connect()
+        now_ns = time.time_ns()
+        rows = []
+        for rec in records:
+            n = f"{rec['id']}.yaml"
+            try:
+                sig, changed_ns = signature(os.stat(folder / n, follow_symlinks=False))
+            except FileNotFoundError:
+                continue
+            if now_ns - changed_ns < RACY_NS:
+                sig = None
+            rows.append((kind, n, sig, 1, *cols(rec), encode(rec), dumps(lite(rec)), dumps(rec)))
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany(
+                "INSERT OR REPLACE INTO rec VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,NULL)", rows
+            )
+            db.execute("UPDATE folder SET digest=NULL WHERE kind=?", (kind,))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
     def rows(
         self,

@@ -17,13 +17,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from crmcli.mail.parse import Mail, NotMail, add_body, in_zone, parse_head
+from crmcli.mail.parse import Mail, NotMail, body_of, in_zone, parse_head
 
 if TYPE_CHECKING:
     from crmcli.store import Store
 
 Record = dict[str, Any]
 OUTCOMES = ("logged", "already", "unknown", "internal", "unreadable")
+CHUNK = 200  # messages whose bodies are read together (by a worker process in a big import)
 # A message given with where it came from ("inbox.mbox message 12"), or bare
 Message = bytes | tuple[str, bytes]
 
@@ -125,8 +126,8 @@ class Book:
         for d in store.query("deal", fields=("id", "title", "customer", "status")):
             if d.get("customer"):
                 self.deals.setdefault(d["customer"], []).append(d)
-        self._threads: dict[str, str] | None = None
-        self.threads()  # read before this import writes (a read after would sync its files)
+        self._threads: dict[str, str] | None = None  # read when first needed: not at all
+        # by an import that writes nothing (its index may be catching up)
 
     def add(self, address: str, kind: str, rid: str) -> None:
         owners = self.owners.setdefault(address.strip().lower(), [])
@@ -190,15 +191,84 @@ def import_messages(
         store, dry_run, create_leads, keep_body or mail_settings(store.settings)["keep_body"]
     )
     held = contextlib.nullcontext() if dry_run else _writing(store)
-    with held:
+    with held, _Bodies() as bodies:
         try:
-            for n, message in enumerate(messages, 1):
-                source, raw = message if isinstance(message, tuple) else (f"message {n}", message)
-                run.one(source, raw)
+            _run_all(run, messages, bodies)
         finally:
             if not dry_run:
+                run.index(everything=True)
                 _note(store, run.summary)
     return run.summary
+
+
+def _run_all(run: _Run, messages: Iterable[Message], bodies: _Bodies) -> None:
+    """Each message's headers matched here, the bodies of those to write read a chunk
+    at a time (by a worker while this process writes the chunk before)."""
+    batch: list[_Pending] = []
+    waiting: tuple[list[_Pending], Any] | None = None
+    for n, message in enumerate(messages, 1):
+        source, raw = message if isinstance(message, tuple) else (f"message {n}", message)
+        pending = run.prepare(source, raw)
+        if pending is not None:
+            batch.append(pending)
+        if len(batch) >= CHUNK:
+            ready = bodies.submit([p.raw for p in batch])
+            if waiting is not None:
+                run.finish(*waiting)
+            waiting, batch = (batch, ready), []
+    if waiting is not None:
+        run.finish(*waiting)
+    if batch:
+        run.finish(batch, bodies.submit([p.raw for p in batch]))
+
+
+def _bodies_of(raws: list[bytes]) -> list[tuple[str, str, list[dict[str, Any]]]]:
+    return [body_of(raw) for raw in raws]
+
+
+class _Done:
+    """A result computed here, as a future would give it."""
+
+    def __init__(self, raws: list[bytes]) -> None:
+        self.raws = raws
+
+    def result(self) -> list[tuple[str, str, list[dict[str, Any]]]]:
+        return _bodies_of(self.raws)
+
+
+class _Bodies:
+    """Reads the bodies of chunks of messages: in worker processes (one per CPU but
+    one) once a full chunk comes, so a big import uses every core; here otherwise."""
+
+    def __init__(self) -> None:
+        self.pool: Any = None
+        self.tried = False
+
+    def __enter__(self) -> _Bodies:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+    def submit(self, raws: list[bytes]) -> Any:
+        if not self.tried and len(raws) >= CHUNK:
+            self.tried = True
+            self.pool = _pool()
+        return self.pool.submit(_bodies_of, raws) if self.pool else _Done(raws)
+
+
+def _pool() -> Any:
+    """A pool of forked workers, or None (one CPU, no fork, or CRM_MAIL_WORKERS=0)."""
+    import multiprocessing
+    import os
+
+    workers = int(os.environ.get("CRM_MAIL_WORKERS") or max(0, (os.cpu_count() or 1) - 1))
+    if workers < 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
 
 
 @contextlib.contextmanager
@@ -222,6 +292,30 @@ def _note(store: Store, summary: ImportSummary) -> None:
     )
 
 
+def _entry_files(store: Store) -> set[str]:
+    """The ids of the e-mail entries there are (`m-` files in activities/), listed
+    once: a stat per message would cost more."""
+    import os
+
+    try:
+        names = os.listdir(store.folder("activity"))
+    except FileNotFoundError:
+        return set()
+    return {n[:-5] for n in names if n.startswith("m-") and n.endswith(".yaml")}
+
+
+@dataclass
+class _Pending:
+    """A matched message whose entries are written once its body is read."""
+
+    row: Record
+    mail: Mail
+    raw: bytes
+    at: str
+    matched: list[tuple[str, str]]
+    ids: list[str]
+
+
 class _Run:
     """One import: the address book, what is ours, the summary."""
 
@@ -234,42 +328,74 @@ class _Run:
         self.keep_body = keep_body
         self.summary = ImportSummary(dry_run=dry_run)
         self.sources = set(store.settings.get("sources") or [])
+        self.written: set[str] = set()  # entry ids this import wrote
+        self.present = _entry_files(store)  # ids of the entries already there
+        self.unindexed: list[Record] = []  # entries written, not yet put in the index
+        self.aging: list[tuple[int, list[Record]]] = []  # (when, entries) to put in the index
 
-    def one(self, source: str, raw: bytes) -> None:
+    def prepare(self, source: str, raw: bytes) -> _Pending | None:
+        """Match one message by its headers; what is to be written (None: nothing,
+        the row says why)."""
         row: Record = {"source": source, "message_id": None, "date": None, "from": None,
                        "subject": None, "outcome": None, "entries": [], "reason": None}  # fmt: skip
         self.summary.rows.append(row)
         try:
             mail = parse_head(raw)
         except NotMail as e:
-            self._outcome(row, "unreadable", f"not a mail message: {e}")
-            return
+            return self._outcome(row, "unreadable", f"not a mail message: {e}")
         at = in_zone(mail.at, self.store.ctx.tz) if mail.at else self.store.ctx.now_iso()
         row.update(message_id=mail.message_id, date=at, subject=mail.subject)
         row["from"] = mail.from_text
         external = [a for a in mail.addresses if not self.ours(a)]
         if not external:
-            self._outcome(row, "internal", "only the company's own addresses")
-            return
+            return self._outcome(row, "internal", "only the company's own addresses")
         matched = self.book.records(external)
         if not matched and self.create_leads:
             matched = [("lead", self._new_lead(a, mail, at)) for a in external]
         if not matched:
-            self._outcome(row, "unknown", "no customer, contact or lead has these addresses")
-            return
+            return self._outcome(row, "unknown", "no customer, contact or lead has these addresses")
         key = message_key(mail)
         ids = [entry_id(key, kind, rid) for kind, rid in matched]
-        fresh = [not self.store.exists("activity", eid) for eid in ids]
-        if any(fresh):  # (the body is read only for a message not logged yet)
-            add_body(mail, raw)
-        for record, eid, new in zip(matched, ids, fresh, strict=True):
-            row["entries"].append(self._entry(mail, eid, at, record, new))
-        self._outcome(row, "logged" if any(fresh) else "already", None)
+        pending = _Pending(row, mail, raw, at, matched, ids)
+        if self.dry_run or all(eid in self.present for eid in ids):
+            self.finish([pending], None)  # (the body is read only for what is written)
+            return None
+        return pending
+
+    def finish(self, batch: list[_Pending], bodies: Any) -> None:
+        """Write the entries of matched messages (`bodies`: their bodies, to come)."""
+        texts = bodies.result() if bodies is not None else [None] * len(batch)
+        for p, body in zip(batch, texts, strict=True):
+            if body is not None:
+                p.mail.text, p.mail.snippet, p.mail.attachments = body
+            fresh = [eid not in self.written and eid not in self.present for eid in p.ids]
+            for record, eid, new in zip(p.matched, p.ids, fresh, strict=True):
+                p.row["entries"].append(self._entry(p.mail, eid, p.at, record, new))
+            self._outcome(p.row, "logged" if any(fresh) else "already", None)
+        self.index(everything=False)
+
+    def index(self, *, everything: bool) -> None:
+        """Put the entries written into the index once their files are old enough to
+        keep a signature (index.RACY_NS; `everything`: all now, at the end), so the
+        next command does not parse ten thousand new files."""
+        import time
+
+        from crmcli.index import RACY_NS
+
+        now = time.time_ns()
+        if self.unindexed:
+            self.aging.append((now, self.unindexed))
+            self.unindexed = []
+        ready = [recs for t, recs in self.aging if everything or now - t >= RACY_NS]
+        self.aging = [(t, recs) for t, recs in self.aging if not everything and now - t < RACY_NS]
+        if ready:
+            self.store.index_written("activity", [r for recs in ready for r in recs])
 
     def _outcome(self, row: Record, outcome: str, reason: str | None) -> None:
         row["outcome"] = outcome
         row["reason"] = reason
         setattr(self.summary, outcome, getattr(self.summary, outcome) + 1)
+        return None
 
     def _entry(self, mail: Mail, eid: str, at: str, record: tuple[str, str], new: bool) -> Record:
         """The entry `eid` of `mail` on `record` (kind, id), written when `new`."""
@@ -278,7 +404,9 @@ class _Run:
         if deal:
             self.book.linked(mail.message_id, deal)
         if new and not self.dry_run:
-            self.store.write("activity", self.record(mail, eid, at, rid, deal), create=True)
+            rec = self.store.write("activity", self.record(mail, eid, at, rid, deal), create=True)
+            self.written.add(eid)
+            self.unindexed.append(rec)
         name = self.book.names.get((kind, rid))
         return {"id": eid, "on": rid, "kind": kind, "name": name, "deal": deal, "new": new}
 
