@@ -754,9 +754,11 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def write_mail(crm: Path, mbox: Path, messages: int, *, seed: int = 1) -> dict[str, int]:
-    """An mbox of `messages` messages with 2,000 of the CRM's customers (bench/mailgen.py),
-    and the CRM's settings `mail` (our addresses and domain) for importing it."""
+def write_mail(
+    crm: Path, mbox: Path, messages: int, *, seed: int = 1, customers: int = 2000
+) -> dict[str, int]:
+    """An mbox of `messages` messages with `customers` of the CRM's customers
+    (bench/mailgen.py), and the CRM's settings `mail` (our addresses and domain)."""
     import mailgen
 
     path = Path(crm) / "crm.yaml"
@@ -765,7 +767,7 @@ def write_mail(crm: Path, mbox: Path, messages: int, *, seed: int = 1) -> dict[s
         text = text.split("\nmail:", 1)[0] + "\n"
         text += "".join(line + "\n" for line in _after_mail(path.read_text(encoding="utf-8")))
     path.write_text(text + mailgen.SETTINGS, encoding="utf-8")
-    stats = mailgen.write_mbox(mbox, messages, crm=crm, seed=seed)
+    stats = mailgen.write_mbox(mbox, messages, crm=crm, seed=seed, customers=customers)
     print(f"{mbox}: {messages} messages ({', '.join(f'{n} {k}' for k, n in stats.items())})",
           file=sys.stderr)  # fmt: skip
     return stats
