@@ -5,6 +5,7 @@ and leads; e-mail entries, idempotence, internal mail, leads made, threads waiti
 from __future__ import annotations
 
 import mailbox
+import shutil
 import subprocess
 from email.message import EmailMessage
 from pathlib import Path
@@ -553,3 +554,32 @@ def sources_of(path: Path):
     from crmcli.mail import sources
 
     return sources.messages(sources.check([str(path)]))
+
+
+@pytest.mark.skipif(
+    shutil.which("mutt") is None or shutil.which("script") is None,
+    reason="mutt (Debian's mutt; .ci/run installs it) or script (util-linux) not installed",
+)
+def test_mutt_pipes_a_message_with_the_readme_macro(crm, acme, tmp_path):
+    """mutt, on a pseudo-terminal (script), runs README's macro on a message of an mbox."""
+    import os
+    import re
+    import sys
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    macro = re.search(r"^macro index,pager L .*$", readme, re.M).group(0)
+    crm_bin = Path(sys.executable).with_name("crm")
+    box = mailbox.mbox(tmp_path / "in.mbox")
+    box.add(message("info@acme.example", ME, "Über mutt", "Hallo aus mutt."))
+    box.close()
+    rc = tmp_path / "muttrc"
+    rc.write_text(f"set mbox_type=mbox\nset wait_key=no\nset folder={tmp_path}\n"
+                  + macro.replace("crm mail log", f"{crm_bin} mail log") + "\n")  # fmt: skip
+    cmd = f"mutt -n -F {rc} -f {tmp_path / 'in.mbox'} -e 'push L<quit>'"
+    env = {**os.environ, "CRM_DIR": str(crm), "TERM": "xterm", "HOME": str(tmp_path)}
+    subprocess.run(["script", "-qec", cmd, "/dev/null"], env=env, capture_output=True,
+                   timeout=30, cwd=tmp_path)  # fmt: skip
+    [e] = entries(crm)
+    assert (
+        e["subject"] == "Über mutt" and e["snippet"] == "Hallo aus mutt." and e["on"] == acme["id"]
+    )
