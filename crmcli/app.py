@@ -23,6 +23,9 @@ GROUPS = {
 }
 COMMANDS = {
     "init": ("init", "init_command"),
+    "log": ("log", "log_command"),
+    "today": ("today", "today_command"),
+    "search": ("search", "search_command"),
     "export": ("export", "export_command"),
     "doctor": ("doctor", "doctor_command"),
     "history": ("history", "history_command"),
@@ -31,7 +34,20 @@ COMMANDS = {
     "resolve": ("sync", "resolve_command"),
     "merge-driver": ("sync", "merge_driver_command"),
 }
-ORDER = ["init", *GROUPS, "export", "doctor", "history", "undo", "sync", "resolve", "merge-driver"]
+ORDER = [
+    "init",
+    "today",
+    "log",
+    *GROUPS,
+    "search",
+    "export",
+    "doctor",
+    "history",
+    "undo",
+    "sync",
+    "resolve",
+    "merge-driver",
+]
 
 
 def _version(value: bool) -> None:

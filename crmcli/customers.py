@@ -245,3 +245,30 @@ def merge(store: Store, keep: Record, other: Record, *, dry_run: bool = False) -
     store.write_tombstone("customer", other["id"], keep["id"])
     store.add_activity(keep["id"], "merge", f"merged {other['name']} ({other['id']}) into this")
     return result
+
+
+def page(store: Store, rec: Record) -> dict[str, Any]:
+    """What the customer's page (`customer show`) holds beside its fields: `leads`
+    (those with customer == its id), `deals` (every status), `tasks` (its own and
+    those on its deals and leads, every status) and one `timeline` of the entries on
+    the customer, its leads, its deals and those tasks, newest first, each with
+    `where` (activities.merged_timeline)."""
+    from crmcli.activities import merged_timeline
+
+    cid = rec["id"]
+    leads = store.query("lead", {"customer": cid})
+    deals = store.query("deal", {"customer": cid})
+    tasks = {t["id"]: t for t in store.query("task", {"customer": cid})}
+    for field, linked in (("deal", deals), ("lead", leads)):
+        if linked:
+            ids = {r["id"] for r in linked}
+            tasks.update((t["id"], t) for t in store.query("task", {field: ids}))
+    task_list = sorted(tasks.values(), key=lambda t: t["id"])
+    places = [("customer", rec)] + [("lead", r) for r in leads] + [("deal", r) for r in deals]
+    places += [("task", t) for t in task_list]
+    return {
+        "timeline": merged_timeline(store, places),
+        "leads": leads,
+        "deals": deals,
+        "tasks": task_list,
+    }

@@ -44,6 +44,12 @@ TASK_STATUSES = ["open", "done", "cancelled"]
 PRIORITIES = ["low", "normal", "high", "urgent"]
 TASK_KINDS = ["todo", "call", "email", "meeting", "complaint"]
 SEVERITIES = ["low", "medium", "high", "critical"]
+# Timeline entries that record contact with someone (`crm log KIND`); settings
+# `activity_kinds` adds more. A typed entry counts as contact for cadences.
+CONTACT_KINDS = ["call", "meeting", "email", "chat", "visit"]
+# The kinds of the entries crm writes itself (bookkeeping): no activity_kinds name.
+ENTRY_KINDS = ["note", "assign", "merge", "status", "convert", "import", "edit", "stage",
+               "won", "lost", "reopen", "approval", "snooze", "quote", "order"]  # fmt: skip
 TIERS = ["A", "B", "C"]
 MONEY_DIGITS = 30  # money beyond 10**30 (or below 10**-30) is a typo, not an amount
 
@@ -135,9 +141,10 @@ SCHEMAS: dict[str, list[tuple[str, str]]] = {
         ("on", "str!"),
         ("kind", "str!"),
         ("text", "str"),
+        ("outcome", "str"),
         ("by", "str"),
         ("at", "time!"),
-        # an e-mail entry's (crm mail import): written only when present (OPTIONAL)
+        # an e-mail entry's (crm mail import): written only when they hold a value (SPARSE)
         ("deal", "str"),
         ("direction", "enum?:in|out"),
         ("from", "str"),
@@ -153,26 +160,13 @@ SCHEMAS: dict[str, list[tuple[str, str]]] = {
     ],
 }
 
-# Fields a file holds only when its record has them (not at their default on every
-# record): an e-mail entry's, so that a note's file stays as it always was.
-OPTIONAL: dict[str, frozenset[str]] = {
-    "activity": frozenset(
-        {
-            "deal",
-            "direction",
-            "from",
-            "to",
-            "cc",
-            "subject",
-            "message_id",
-            "in_reply_to",
-            "references",
-            "snippet",
-            "attachments",
-            "body",
-        }
-    ),  # fmt: skip
-}
+# An e-mail entry's own fields (crm mail import): no other entry has them.
+MAIL_FIELDS = ("deal", "direction", "from", "to", "cc", "subject", "message_id", "in_reply_to",
+               "references", "snippet", "attachments", "body")  # fmt: skip
+# Fields written to the file only when they hold a value: most entries have no outcome
+# and only e-mail entries the MAIL_FIELDS; files written before a field existed stay
+# in canonical form, and a note's file stays as it always was.
+SPARSE: dict[str, frozenset[str]] = {"activity": frozenset({"outcome", *MAIL_FIELDS})}
 
 # Every kind's field names (what `unknown_keys` is not).
 FIELDS: dict[str, frozenset[str]] = {k: frozenset(n for n, _t in v) for k, v in SCHEMAS.items()}
@@ -206,7 +200,20 @@ LIGHT_FIELDS: dict[str, tuple[str, ...]] = {
     "customer": ("id", "name", "owner", "tier", "cadence", "created"),
     "lead": ("id", "name", "customer", "owner", "status"),
     "deal": ("id", "title", "customer", "owner", "status", "amount", "needs_approval"),
-    "task": ("id", "title", "status", "customer", "lead", "deal", "owner", "due", "done_at"),
+    "task": (
+        "id",
+        "title",
+        "status",
+        "customer",
+        "lead",
+        "deal",
+        "owner",
+        "due",
+        "done_at",
+        "kind",
+        "severity",
+        "created",
+    ),
     "activity": (
         "id",
         "on",
@@ -253,9 +260,9 @@ def _default(kind: str, name: str, ftype: str) -> Any:
 def new_record(kind: str, /, **values: Any) -> Record:
     """A record of `kind` with every field at its default, then `values`."""
     rec: Record = {}
-    optional = OPTIONAL.get(kind, ())
+    sparse = SPARSE.get(kind, frozenset())
     for name, ftype in SCHEMAS[kind]:
-        if name in values or name not in optional:
+        if name in values or name not in sparse:
             rec[name] = values[name] if name in values else _default(kind, name, ftype)
     rec.update(values)
     return normalize(kind, rec)
@@ -276,14 +283,15 @@ def unknown_keys(kind: str, rec: Record) -> list[Any]:
 
 
 def normalize(kind: str, rec: Record) -> Record:
-    """The canonical form: schema fields in order (missing ones at their default),
+    """The canonical form: schema fields in order (missing ones at their default; a
+    SPARSE field only when it holds a value),
     each unknown key right after the field it followed (at the top if none did);
     tags sorted and unique; e-mails, phones unique; whole-number money as Decimal.
     Does not change what a valid record means."""
     out: Record = {}
-    optional = OPTIONAL.get(kind, ())
+    sparse = SPARSE.get(kind, frozenset())
     for name, ftype in SCHEMAS[kind]:
-        if name in optional and name not in rec:
+        if name in sparse and rec.get(name) is None:
             continue
         value = rec[name] if name in rec else _default(kind, name, ftype)
         if ftype == "list" and isinstance(value, list):

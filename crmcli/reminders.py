@@ -1,35 +1,56 @@
-"""What `crm task remind` shows, as data, and its plain-text form for cron mail.
+"""What `crm task remind` and `crm today` show: one list of sections (SECTIONS), each
+built once by a function of crmcli.agenda, with how one item reads in the reminder's
+plain text (cron mail) and as a row of today's table.
 
 The reminder holds: open tasks overdue or due within the window (default: the
 rest of today), open deals past their close date, big deals waiting for
-approval, customers due for contact, and the mail threads awaiting their reply
-or owed ours (crmcli.mail.threads). When all are empty nothing needs attention
-and the command prints nothing, so `mail -E` sends no mail.
+approval, customers due for contact, and the mail threads that owe or await a
+reply (crmcli.mail.threads). When all are empty nothing needs attention and the
+command prints nothing, so `mail -E` sends no mail.
+
+`crm today` holds: tasks overdue and due today, open complaints, deals past or
+near their close date, deals waiting for my approval, customers due for contact,
+stalled deals, the mail threads that owe or await a reply. A new section, for
+either or both, is one entry in SECTIONS.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta, tzinfo
-from decimal import Decimal
-from typing import Any
+from collections.abc import Callable, Iterator
+from datetime import datetime, tzinfo
+from typing import Any, NamedTuple
 
-from crmcli import models
+from crmcli import agenda, models
 from crmcli.formats import clock_text, day_text, money_text, time_text
-from crmcli.models import Record
+from crmcli.mail import threads as mail_threads
 from crmcli.store import Store
-from crmcli.tasks import (
-    Links,
-    contact_due,
-    due_of,
-    end_of_today,
-    is_all_day,
-    late_by,
-)
+from crmcli.tasks import due_of, end_of_today, is_all_day
 
-SECTIONS = ("tasks", "deals_past_close", "deals_awaiting_approval", "contact_due",
-            "awaiting_reply", "owes_reply")  # fmt: skip
 NO_OWNER = "(no owner)"
+REMIND, TODAY = "remind", "today"
+
+Item = dict[str, Any]
+# One item as a line of the reminder: (label, [(separator, text), ...]), at `now` in a zone
+Line = Callable[[Item, datetime, tzinfo], tuple[str, list[tuple[str, str]]]]
+# One item as a row of today's table, at `now` in a zone
+Row = Callable[[Item, datetime, tzinfo], list[Any]]
+
+
+class Section(NamedTuple):
+    """One section: its JSON key, its heading, what an item is (`noun`, for the
+    reminder's summary), its builder (agenda), the views it is in (REMIND, TODAY),
+    how an item reads in the reminder (`line`) and in today's table (`columns`,
+    `row`; render.table's columns), and the command that lists all (`more`)."""
+
+    key: str
+    title: str
+    noun: str
+    build: Callable[[agenda.Ask], list[Item]]
+    views: tuple[str, ...]
+    line: Line | None = None
+    columns: tuple[Any, ...] = ()
+    row: Row | None = None
+    more: str = ""
 
 
 def window_end(now: datetime, tz: tzinfo, within: str | None) -> datetime:
@@ -46,94 +67,38 @@ def window_end(now: datetime, tz: tzinfo, within: str | None) -> datetime:
     return now + step
 
 
-def _close_date(deal: Record, store: Store) -> date | None:
-    text = deal.get("close_date")
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(str(text)[:10])
-    except ValueError:
-        store.warn(f"deals/{deal['id']}.yaml: close_date '{text}' is not YYYY-MM-DD")
-        return None
+def sections(view: str) -> list[Section]:
+    """The sections of `view` (REMIND or TODAY), in the order they show."""
+    return [s for s in SECTIONS if view in s.views]
 
 
-def _big_deal(store: Store) -> Decimal:
-    return Decimal(str(store.settings.get("big_deal", 100000)))
-
-
-def build(store: Store, *, owner: str | None = None, within: str | None = None) -> dict[str, Any]:
-    """Everything that needs attention now, as one JSON-ready object:
-    {now, until, tasks, deals_past_close, deals_awaiting_approval, contact_due,
-    awaiting_reply, owes_reply} (the last two: crmcli.mail.threads.waiting).
-    Tasks carry `overdue`, `late` and `linked` ({kind, id, name} or null);
-    deals past close `days_past_close` and `customer_name`."""
+def build(
+    store: Store,
+    *,
+    owner: str | None = None,
+    within: str | None = None,
+    view: str = REMIND,
+    approver: str | None = None,
+) -> dict[str, Any]:
+    """Everything that needs attention now, as one JSON-ready object: {now, until}
+    and a list of items under each section's key (the reminder's: tasks,
+    deals_past_close, deals_awaiting_approval, contact_due). `owner`: whose work
+    (None: everyone's); `approver`: whose approval today's approvals are waiting for
+    (None: anyone's); `within`: the tasks' window (window_end)."""
     from crmcli.dates import iso
+    from crmcli.tasks import Links
 
     now, tz = store.ctx.now(), store.ctx.tz
     until = window_end(now, tz, within)
-    today = now.astimezone(tz).date()
-    links = Links.load(store)
-
-    where = {"status": "open", "owner": owner, "due_before": until + timedelta(seconds=1)}
-    task_items = []
-    for t in store.query("task", where, order="list"):
-        due = due_of(t, tz)
-        if due is None or due > until:  # (a hand-written due with a fraction of a second)
-            continue
-        link = links.linked(t)
-        task_items.append(
-            {
-                **t,
-                "overdue": due < now,  # type: ignore[operator]
-                "late": late_by(due, now, tz),  # type: ignore[arg-type]
-                "linked": {"kind": link[0], "id": link[1], "name": link[2]} if link else None,
-            }
-        )
-
-    def customer_name(d: Record) -> dict[str, Any]:
-        cust = links.customers.get(d.get("customer") or "")
-        return {"customer_name": cust["name"] if cust else None}
-
-    past, approval = [], []
-    midnight = datetime.combine(today, time(), tzinfo=tz)  # the index: deals closing before
-    for d in store.query("deal", {"status": "open", "owner": owner, "due_before": midnight}):
-        closes = _close_date(d, store)
-        if closes is not None and closes < today:
-            past.append({**d, **customer_name(d), "days_past_close": (today - closes).days})
-    big = _big_deal(store)
-    for d in links.deals.values():  # (the light deals, read once)
-        amount = d.get("amount")
-        if (
-            d.get("status") == "open"
-            and (owner is None or d.get("owner") == owner)
-            and d.get("needs_approval")
-            and isinstance(amount, (int, Decimal))
-            and amount >= big
-        ):
-            whole = store.load("deal", d["id"])
-            approval.append({**whole, **customer_name(whole)})
-    past.sort(key=lambda d: (-d["days_past_close"], d["id"]))
-    approval.sort(key=lambda d: (-(d.get("amount") or 0), d["id"]))
-
-    return {
-        "now": iso(now),
-        "until": iso(until),
-        "tasks": task_items,
-        "deals_past_close": past,
-        "deals_awaiting_approval": approval,
-        "contact_due": contact_due(store, now, owner=owner, links=links),
-        **_mail(store, owner),
-    }
+    ask = agenda.Ask(store, now, until, owner, approver, Links.load(store))
+    data: dict[str, Any] = {"now": iso(now), "until": iso(until)}
+    for section in sections(view):
+        data[section.key] = section.build(ask)
+    return data
 
 
-def _mail(store: Store, owner: str | None) -> dict[str, list[Record]]:
-    from crmcli.mail.threads import waiting
-
-    return waiting(store, owner=owner)
-
-
-def is_empty(data: dict[str, Any]) -> bool:
-    return not any(data[s] for s in SECTIONS)
+def is_empty(data: dict[str, Any], view: str = REMIND) -> bool:
+    return not any(data[s.key] for s in sections(view))
 
 
 # ----- plain text ---------------------------------------------------------------------
@@ -204,65 +169,168 @@ def _fit(first: str, pieces: list[tuple[str, str]], indent: str) -> list[str]:
     return lines
 
 
+# ----- items as lines of the reminder ----------------------------------------------------
+
+
+def _task_line(t: Item, now: datetime, tz: tzinfo) -> tuple[str, list[tuple[str, str]]]:
+    pieces = [("", t["title"])]
+    if t.get("priority") in ("high", "urgent"):
+        pieces.append((" ", f"[{t['priority']}]"))
+    if t.get("kind") == "complaint":
+        pieces.append((" ", f"[complaint, {t.get('severity') or 'no severity'}]"))
+    if t["linked"]:
+        pieces.append((" - ", f"{t['linked']['kind']}: {t['linked']['name']}"))
+    pieces.append((" ", f"({t['id']})"))
+    return _when(t, now, tz), pieces
+
+
+def _deal_pieces(d: Item) -> list[tuple[str, str]]:
+    pieces = [("", d["title"])]
+    if d.get("customer_name"):
+        pieces.append((" - ", d["customer_name"]))
+    money = money_text(d.get("amount"), d.get("currency"))
+    if money:
+        pieces.append((" - ", money))
+    return pieces
+
+
+def _past_close_line(d: Item, now: datetime, tz: tzinfo) -> tuple[str, list[tuple[str, str]]]:
+    pieces = [*_deal_pieces(d), (" ", f"(closes {d['close_date']}, {d['id']})")]
+    return f"{d['days_past_close']}d past close", pieces
+
+
+def _approval_line(d: Item, now: datetime, tz: tzinfo) -> tuple[str, list[tuple[str, str]]]:
+    return "", [*_deal_pieces(d), (" ", f"({d['id']})")]
+
+
+def _last_contact(c: Item, now: datetime, tz: tzinfo) -> str:
+    from crmcli.dates import parse_iso
+
+    if c["last_contact"]:
+        return f"last contact {_ago(parse_iso(c['last_contact'], tz), now)}"
+    return f"no contact since added {_ago(parse_iso(c['created'], tz), now)}"
+
+
+def _contact_line(c: Item, now: datetime, tz: tzinfo) -> tuple[str, list[tuple[str, str]]]:
+    seen = _last_contact(c, now, tz)
+    return "", [
+        ("", models.display_name("customer", c)),
+        (" - ", f"{seen}, every {c['cadence']}"),
+        (" ", f"({c['id']})"),
+    ]
+
+
 def _items(
     data: dict[str, Any], now: datetime, tz: tzinfo
 ) -> Iterator[tuple[str | None, str, str, list[tuple[str, str]]]]:
-    """(owner, section, label, pieces of the line) of every item of the reminder."""
+    """(owner, section title, label, pieces of the line) of every item of the reminder."""
+    for section in sections(REMIND):
+        assert section.line is not None
+        for item in data[section.key]:
+            label, pieces = section.line(item, now, tz)
+            yield item.get("owner"), section.title, label, pieces
+
+
+# ----- items as rows of today's table -----------------------------------------------------
+
+
+def _task_row(t: Item, now: datetime, tz: tzinfo) -> list[Any]:
+    when = _when(t, now, tz).removeprefix("due ").removeprefix("today ")  # today, 15:00
+    pri = "" if t.get("priority") == "normal" else t.get("priority")
+    return [t["id"], when, t["title"], t["linked"]["name"] if t["linked"] else "", pri, t["owner"]]
+
+
+def _complaint_row(t: Item, now: datetime, tz: tzinfo) -> list[Any]:
+    from crmcli.dates import humanize_delta, parse_iso
+
+    age = humanize_delta(now - parse_iso(t["created"], tz)).split()[0]
+    return [t["id"], t["tier"], t.get("severity"), age, t["title"],
+            t["linked"]["name"] if t["linked"] else "", t["owner"]]  # fmt: skip
+
+
+def _closing_row(d: Item, now: datetime, tz: tzinfo) -> list[Any]:
+    days = d["days_past_close"]
+    when = f"{days}d past" if days > 0 else "today" if days == 0 else f"in {-days}d"
+    return [d["id"], when, d["title"], d.get("customer_name"),
+            money_text(d.get("amount"), d.get("currency")), d["owner"]]  # fmt: skip
+
+
+def _approval_row(d: Item, now: datetime, tz: tzinfo) -> list[Any]:
+    return [d["id"], d["title"], d.get("customer_name"),
+            money_text(d.get("amount"), d.get("currency")), d["owner"]]  # fmt: skip
+
+
+def _contact_row(c: Item, now: datetime, tz: tzinfo) -> list[Any]:
     from crmcli.dates import parse_iso
 
-    for t in data["tasks"]:
-        pieces = [("", t["title"])]
-        if t.get("priority") in ("high", "urgent"):
-            pieces.append((" ", f"[{t['priority']}]"))
-        if t.get("kind") == "complaint":
-            pieces.append((" ", f"[complaint, {t.get('severity') or 'no severity'}]"))
-        if t["linked"]:
-            pieces.append((" - ", f"{t['linked']['kind']}: {t['linked']['name']}"))
-        pieces.append((" ", f"({t['id']})"))
-        yield t.get("owner"), "Tasks", _when(t, now, tz), pieces
-    for d in data["deals_past_close"]:
-        pieces = [("", d["title"])]
-        if d.get("customer_name"):
-            pieces.append((" - ", d["customer_name"]))
-        money = money_text(d.get("amount"), d.get("currency"))
-        if money:
-            pieces.append((" - ", money))
-        pieces.append((" ", f"(closes {d['close_date']}, {d['id']})"))
-        label = f"{d['days_past_close']}d past close"
-        yield d.get("owner"), "Deals past their close date", label, pieces
-    for d in data["deals_awaiting_approval"]:
-        pieces = [("", d["title"])]
-        if d.get("customer_name"):
-            pieces.append((" - ", d["customer_name"]))
-        pieces += [(" - ", money_text(d.get("amount"), d.get("currency"))), (" ", f"({d['id']})")]
-        yield d.get("owner"), "Big deals waiting for approval", "", pieces
-    for c in data["contact_due"]:
-        if c["last_contact"]:
-            seen = f"last contact {_ago(parse_iso(c['last_contact'], tz), now)}"
-        else:
-            seen = f"no contact since added {_ago(parse_iso(c['created'], tz), now)}"
-        pieces = [
-            ("", models.display_name("customer", c)),
-            (" - ", f"{seen}, every {c['cadence']}"),
-            (" ", f"({c['id']})"),
-        ]
-        yield c.get("owner"), "Customers due for contact", "", pieces
-    for key, section in (("owes_reply", "Mail you owe a reply"),
-                         ("awaiting_reply", "Mail awaiting their reply")):  # fmt: skip
-        for m in data[key]:
-            yield m.get("owner"), section, f"{m['days']}d since", _thread_pieces(m)
+    last = f"{_ago(parse_iso(c['last_contact'], tz), now)}" if c["last_contact"] else "never"
+    return [c["id"], c["name"], c.get("tier"), c["cadence"], last, c["owner"]]
 
 
-def _thread_pieces(m: dict[str, Any]) -> list[tuple[str, str]]:
-    """A waiting mail thread as pieces of a line: subject - who - deal (entry)."""
+def _thread_line(m: Item, now: datetime, tz: tzinfo) -> tuple[str, list[tuple[str, str]]]:
+    """A mail thread waiting: subject - who - deal (entry)."""
     pieces = [("", m["subject"] or "(no subject)")]
     who = ", ".join(r["name"] or r["id"] for r in m["records"])
     if who:
         pieces.append((" - ", who))
     if m.get("deal_title"):
         pieces.append((" - ", m["deal_title"]))
-    pieces.append((" ", f"({m['entry']})"))
-    return pieces
+    return f"{m['days']}d since", [*pieces, (" ", f"({m['entry']})")]
+
+
+def _thread_row(m: Item, now: datetime, tz: tzinfo) -> list[Any]:
+    who = ", ".join(r["name"] or r["id"] for r in m["records"])
+    return [m["entry"], f"{m['days']}d", m["subject"], who, m.get("deal_title"), m["owner"]]
+
+
+def _stalled_row(d: Item, now: datetime, tz: tzinfo) -> list[Any]:
+    return [d["id"], d["title"], f"{d['idle_days']}d", d["last_activity"],
+            d.get("customer_name"), d["owner"]]  # fmt: skip
+
+
+_R = {"justify": "right"}
+_LOW = {"priority": 0}
+_THREAD_COLUMNS = ("entry", ("since", _R), ("subject", {"wrap": True}), ("with", {"priority": 2}),
+                   ("deal", _LOW), "owner")  # fmt: skip
+
+SECTIONS: list[Section] = [
+    Section("tasks", "Tasks", "task", agenda.tasks_due, (REMIND, TODAY), _task_line,
+            ("id", ("when", {"min": 9}), "title", ("for", {"priority": 2}), ("pri", _LOW),
+             "owner"),
+            _task_row, "crm task list --due-before today"),
+    Section("complaints", "Open complaints", "task", agenda.complaints, (TODAY,), None,
+            ("id", ("tier", {"priority": 2}), ("severity", {"priority": 3}), ("age", _LOW),
+             "title", ("for", {"priority": 2}), "owner"),
+            _complaint_row, "crm task list --kind complaint"),
+    Section("deals_past_close", "Deals past their close date", "deal", agenda.deals_past_close,
+            (REMIND,), _past_close_line),
+    Section("deals_closing", "Deals past or within a week of their close date", "deal",
+            agenda.deals_closing, (TODAY,), None,
+            ("id", ("close", {"min": 9, "priority": 3}), "title", ("customer", {"priority": 2}),
+             ("amount", _R), "owner"),
+            _closing_row, "crm deal list --closing-before +1w"),
+    Section("deals_awaiting_approval", "Big deals waiting for approval", "deal",
+            agenda.big_deals_awaiting_approval, (REMIND,), _approval_line),
+    Section("awaiting_my_approval", "Deals waiting for your approval", "deal",
+            agenda.awaiting_my_approval, (TODAY,), None,
+            ("id", "title", ("customer", {"priority": 2}), ("amount", _R), "owner"),
+            _approval_row, "crm deal list"),
+    Section("contact_due", "Customers due for contact", "customer", agenda.contact_due,
+            (REMIND, TODAY), _contact_line,
+            ("id", "name", ("tier", _LOW), ("every", {"priority": 2}), ("last contact", {"min": 10}),
+             "owner"),
+            _contact_row, "crm task list --due-contact"),
+    Section("stalled", "Stalled deals", "deal", agenda.stalled, (TODAY,), None,
+            ("id", "title", ("idle", _R), ("last activity", _LOW), ("customer", {"priority": 2}),
+             "owner"),
+            _stalled_row, "crm report stalled"),
+    Section("owes_reply", "Mail you owe a reply", "mail thread", mail_threads.owes_reply,
+            (REMIND, TODAY), _thread_line, _THREAD_COLUMNS, _thread_row,
+            "crm task remind --format json"),
+    Section("awaiting_reply", "Mail awaiting their reply", "mail thread",
+            mail_threads.awaiting_reply, (REMIND, TODAY), _thread_line, _THREAD_COLUMNS,
+            _thread_row, "crm task remind --format json"),
+]  # fmt: skip
 
 
 def to_text(data: dict[str, Any], tz: tzinfo, limit: int = 0) -> str:
@@ -292,23 +360,13 @@ def to_text(data: dict[str, Any], tz: tzinfo, limit: int = 0) -> str:
     for owner, section, label, pieces in _items(data, now, tz):
         add(owner, section, label, pieces)
 
-    counts = [
-        (len(data["tasks"]), "task"),
-        (len(data["deals_past_close"]) + len(data["deals_awaiting_approval"]), "deal"),
-        (len(data["contact_due"]), "customer"),
-        (len(data["owes_reply"]) + len(data["awaiting_reply"]), "mail thread"),
-    ]
-    summary = ", ".join(f"{n} {w}{'' if n == 1 else 's'}" for n, w in counts if n)
+    counts: dict[str, int] = {}
+    for section in sections(REMIND):
+        counts[section.noun] = counts.get(section.noun, 0) + len(data[section.key])
+    summary = ", ".join(f"{n} {w}{'' if n == 1 else 's'}" for w, n in counts.items() if n)
     zone = getattr(tz, "key", None) or now.strftime("%z")
     lines = [f"crm reminder, {time_text(now, weekday=True)} {zone}: {summary}"]
-    order = [
-        "Tasks",
-        "Deals past their close date",
-        "Big deals waiting for approval",
-        "Customers due for contact",
-        "Mail you owe a reply",
-        "Mail awaiting their reply",
-    ]
+    order = [section.title for section in sections(REMIND)]
     for owner in sorted(by_owner, key=lambda o: (o == NO_OWNER, o)):
         lines += ["", f"{owner}:"]
         for section in order:

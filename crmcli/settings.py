@@ -44,6 +44,7 @@ DEFAULTS: dict[str, Any] = {
     "max_record_bytes": DEFAULT_MAX_RECORD_BYTES,
     "company": None,
     "taxes": {},
+    "activity_kinds": [],
     "mail": {},
 }
 
@@ -129,6 +130,7 @@ def validate(data: dict[str, Any]) -> dict[str, Any]:
             )
         seen.add(st["stage"])
     _check_products(s["products"])
+    _check_activity_kinds(s["activity_kinds"])
     _check_company(s["company"])
     _check_taxes(s["taxes"], s["products"] if "products" in data else None)
     _check_mail(s["mail"])
@@ -183,6 +185,28 @@ def _check_products(products: Any) -> None:
                 raise SettingsError(f"{where}: '{k}' must be a number of at least 0")
         if p.get("price") is not None and p.get("floor") is not None and p["floor"] > p["price"]:
             raise SettingsError(f"{where}: 'floor' {p['floor']} is above the price {p['price']}")
+
+
+ACTIVITY_KIND = re.compile(r"[a-z][a-z0-9-]{0,31}")
+
+
+def _check_activity_kinds(kinds: Any) -> None:
+    """activity_kinds: more kinds for `crm log` than call, meeting, email, chat and
+    visit; each a short lower-case word, none a kind crm writes itself (note, stage ...)."""
+    from crmcli.models import ENTRY_KINDS
+
+    _check_list_of_str("activity_kinds", kinds)
+    for kind in kinds:
+        if not ACTIVITY_KIND.fullmatch(kind):
+            raise SettingsError(
+                f"{SETTINGS_FILE}: 'activity_kinds' item '{kind}' must be a lower-case word "
+                "of letters, digits and '-' (at most 32), e.g. demo"
+            )
+        if kind in ENTRY_KINDS:
+            raise SettingsError(
+                f"{SETTINGS_FILE}: 'activity_kinds' item '{kind}' is a kind crm writes itself "
+                f"({', '.join(ENTRY_KINDS)})"
+            )
 
 
 def _check_company(company: Any) -> None:
@@ -330,6 +354,7 @@ max_discount: 15         # percent below list price allowed without approval
 big_deal: 100000         # deals at or above this amount are flagged
 stall_days: 14           # no change for this long: a stalled deal
 commit_probability: 70   # forecast: stages at or above this count as commit
+activity_kinds: []       # crm log kinds beside call, meeting, email, chat, visit, e.g. [demo]
 git: {{autocommit: false}}
 # The seller on quotes and orders (crm deal quote, crm deal order); name is required:
 # company:

@@ -395,8 +395,9 @@ def _set_kind(rec: Record, changes: ChangeSet) -> None:
         changes.set["severity"] = "medium"
 
 
-def add(store: Store, changes: ChangeSet) -> tuple[Record, list[str]]:
-    """Create a task from a change set (REFs for the link); returns it and warnings."""
+def add(store: Store, changes: ChangeSet, *, say: bool = True) -> tuple[Record, list[str]]:
+    """Create a task from a change set (REFs for the link); returns it and warnings.
+    `say`: record the commit message (False: the caller says what it did as a whole)."""
     from crmcli.store import new_id
 
     changes.set.setdefault("title", "")
@@ -413,7 +414,8 @@ def add(store: Store, changes: ChangeSet) -> tuple[Record, list[str]]:
     if due is not None and due < store.ctx.now():
         warnings.append(f"the due {due_label(due, store.ctx.tz)} is in the past")
     rec = store.save("task", rec, create=True)
-    store.note_change(f'task: add "{rec["title"]}"')
+    if say:
+        store.note_change(f'task: add "{rec["title"]}"')
     return rec, warnings
 
 
@@ -572,8 +574,9 @@ def contact_due(
     customer: str | None = None,
     links: Links | None = None,
 ) -> list[Record]:
-    """Customers with a cadence whose last contact (timeline entry or done task,
-    else their created time) is at least a cadence ago, most overdue first.
+    """Customers with a cadence whose last contact (an entry on its timeline, a typed
+    entry such as a call on one of its deals or leads, or a done task; else their
+    created time) is at least a cadence ago, most overdue first.
     Each is the customer record plus `last_contact` (or null) and `contact_due`."""
     from crmcli.dates import iso, parse_duration, parse_iso
 
@@ -588,7 +591,7 @@ def contact_due(
     ]
     if not wanted:
         return []
-    customers = [store.load("customer", cid) for cid in wanted]
+    customers = store.query("customer", {"id": set(wanted)})
     ids = {c["id"] for c in customers}
     last: dict[str, datetime] = {}
 
@@ -601,9 +604,18 @@ def contact_due(
             if cid not in last or at > last[cid]:
                 last[cid] = at
 
+    from crmcli.activities import contact_kinds
+
+    typed = set(contact_kinds(store.settings))
     for a in store.query("activity", fields=models.LIGHT_FIELDS["activity"]):
-        if a.get("on") in ids and a.get("kind") not in NOT_CONTACT:
-            seen(a["on"], a.get("at"))
+        on = a.get("on")
+        if on in ids:
+            if a.get("kind") not in NOT_CONTACT:
+                seen(on, a.get("at"))
+        elif a.get("kind") in typed:  # a call logged on one of its deals or leads
+            via = links.deals.get(on) or links.leads.get(on)
+            if via:
+                seen(via.get("customer"), a.get("at"))
     for t in store.query(
         "task", {"status": "done"}, fields=("customer", "lead", "deal", "done_at")
     ):

@@ -119,6 +119,7 @@ def test_run_quick_goes_through_every_case(tmp_path):
         "`crm --help`",
         "`crm task list --overdue --format json`",
         "`crm task remind`",
+        "`crm today`",
         "`crm report funnel`",
         "`crm doctor`",
         '`crm task add "x"`',

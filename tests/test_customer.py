@@ -456,3 +456,73 @@ def test_shell_completion_offers_names_and_ids(crm, store):
     assert complete("zoe") == [("Zoë Müller", "k9k9k9k9")]
     assert complete("q1w") == [("q1w2e3r4", "Acme GmbH")]
     assert complete("nothing") == []
+
+
+# ----- the customer's page (issue 14 item 7) ----------------------------------------------
+
+
+@pytest.fixture
+def page_crm(crm, monkeypatch):
+    """Acme with a contact's lead, an open and a won deal, tasks, and entries on each."""
+    monkeypatch.setenv("CRM_NOW", "2026-11-20T09:00:00+08:00")
+    cid = add("Acme GmbH", "-e", "info@acme.de")
+    run("customer", "note", cid, "First contact at the fair")
+    lead = added("lead", "Li Wei", "--email", "li@acme.cn")
+    run("lead", "note", "Li Wei", "Wants samples")
+    assert run("lead", "convert", "Li Wei", "--customer", cid).code == 0
+    monkeypatch.setenv("CRM_NOW", "2026-11-21T09:00:00+08:00")
+    deal = added("deal", "Pump order", "--customer", cid, "--amount", "1200.50", "--close",
+                 "2026-12-15")  # fmt: skip
+    added("deal", "Old valves", "--customer", cid, "--amount", "80")
+    assert run("deal", "won", "Old valves").code == 0
+    monkeypatch.setenv("CRM_NOW", "2026-11-22T09:00:00+08:00")
+    assert run("log", "call", "Pump order", "Discussed the price").code == 0
+    task = added("task", "Send drawings", "--due", "friday", "--deal", "Pump order")
+    added("task", "Done thing", "--customer", cid)
+    run("task", "done", "Done thing")
+    monkeypatch.setenv("CRM_NOW", "2026-11-23T10:00:00+08:00")
+    run("task", "note", "Send drawings", "Drawings requested from engineering")
+    return {"customer": cid, "lead": lead["id"], "deal": deal["id"], "task": task["id"]}
+
+
+def test_customer_page_json_keeps_every_key_and_merges_the_timelines(page_crm):
+    data = run("customer", "show", page_crm["customer"], "-f", "json").json()
+    for key in ("id", "name", "website", "industry", "tier", "contacts", "fields"):
+        assert key in data  # every field, empty ones too
+    assert data["website"] is None
+    assert set(data) >= {"timeline", "leads", "deals", "tasks"}
+    assert {d["title"] for d in data["deals"]} == {"Pump order", "Old valves"}  # every status
+    assert {t["title"] for t in data["tasks"]} == {"Send drawings", "Done thing"}
+    texts = [(a["where"]["kind"], a["text"]) for a in data["timeline"]]
+    assert texts[0] == ("task", "Drawings requested from engineering")  # newest first
+    assert ("deal", "Discussed the price") in texts
+    assert ("customer", "First contact at the fair") in texts
+    assert sum(1 for _k, t in texts if t == "Wants samples") == 1  # copied at convert: once
+    ats = [a["at"] for a in data["timeline"]]
+    assert ats == sorted(ats, reverse=True)
+    deal_entry = next(a for a in data["timeline"] if a["text"] == "Discussed the price")
+    assert deal_entry["where"] == {"kind": "deal", "id": page_crm["deal"], "name": "Pump order"}
+
+
+def test_customer_page_table(page_crm):
+    r = run("customer", "show", "Acme GmbH")
+    assert r.code == 0, r.err
+    out = r.out
+    assert max(cell_len(line) for line in out.splitlines()) <= 80
+    fields = out.split("\n\n")[0]
+    assert "website" not in fields and "industry" not in fields  # empty: left out
+    assert "info@acme.de" in fields
+    assert "Open deals (1)" in out and "Old valves" not in out.split("Open deals")[1].split(
+        "Timeline")[0]  # fmt: skip
+    (deal_row,) = [line for line in out.splitlines() if line.startswith(page_crm["deal"] + " ")]
+    assert "Pump order" in deal_row and "new" in deal_row and "1,200.50" in deal_row
+    assert "2026-12-15" in deal_row
+    assert "1 closed deal(s)" in r.err
+    assert "Open tasks (1)" in out
+    (task_row,) = [line for line in out.splitlines() if line.startswith(page_crm["task"] + " ")]
+    assert "Send drawings" in task_row and "Pump order" in task_row
+    timeline = out.split("\nTimeline\n")[1]
+    assert timeline.index("Drawings requested") < timeline.index("Discussed the price")
+    (call,) = [line for line in timeline.splitlines() if "Discussed the price" in line]
+    assert "call" in call and "deal Pump order" in call
+    assert any("lead Li Wei" in line for line in timeline.splitlines())  # the convert entry

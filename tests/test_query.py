@@ -95,3 +95,37 @@ def test_a_loaded_kind_is_answered_from_what_was_read(filled, monkeypatch):
     got = loaded.query("task", {"status": "open"}, order="list", fields=("title", "due"))
     assert got == expected
     assert [t["title"] for t in got] == ["late", "soon urgent", "soon", "no due"]
+
+
+def test_ids_and_sets_of_links(filled, index):
+    """where id (one or a set) and a set of ids for a link: through the index and the files."""
+    s = Store(filled.root)
+    by_title = {t["title"]: t["id"] for t in s.query("task")}
+    wanted = {by_title["late"], by_title["soon"], "nosuch00"}
+    assert sorted(t["title"] for t in s.query("task", {"id": wanted})) == ["late", "soon"]
+    assert [t["title"] for t in s.query("task", {"id": by_title["soon"], "status": "open"})] == [
+        "soon"
+    ]
+    acme = s.resolve("customer", "Acme")["id"]
+    deal = s.query("deal")[0]["id"]
+    s.add_activity(deal, "call", "no answer", outcome="voicemail", at="2026-11-20T09:00:00+08:00")
+    entries = Store(filled.root).query("activity", {"on": {acme, deal}}, fields=("text", "outcome"))
+    assert sorted(e["text"] for e in entries) == ["met them", "no answer"]
+    assert Store(filled.root).query("activity", {"on": set()}) == []
+    newest_first = [e["text"] for e in Store(filled.root).timelines([deal, acme])]
+    assert newest_first == ["met them", "no answer"]
+
+
+def test_records_by_id_and_tombstones_by_id(filled, index):
+    s = Store(filled.root)
+    acme = s.query("customer", {"text": "acme"})[0]
+    assert s.query("customer", {"id": [acme["id"], "nobody00"]}, fields=("name",)) == [
+        {"name": "Acme"}
+    ]
+    assert s.query("customer", {"id": acme["id"], "owner": "bob"}) == []
+    tombstones = s.query(
+        "customer", {"id": ["gone0001"], "merged": True}, fields=("id", "merged_into")
+    )
+    assert tombstones == [{"id": "gone0001", "merged_into": acme["id"]}]
+    assert s.query("customer", {"id": ["gone0001"]}) == []  # a tombstone is no record
+    assert s.query("customer", {"id": []}) == []

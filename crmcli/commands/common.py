@@ -137,6 +137,12 @@ LimitOpt = Annotated[
 ]
 
 
+def per_section_limit(help: str) -> Any:
+    """--limit of a command whose text shows sections (task remind, today): items per
+    section, 0 for all."""
+    return typer.Option("--limit", "-n", min=0, max=MAX_LIMIT, help=help)
+
+
 # ----- parsing helpers ------------------------------------------------------------------
 
 
@@ -472,8 +478,13 @@ def record_label(kind: str, rec: dict[str, Any]) -> str:
     return f"{kind} {rec['id']} ({models.display_name(kind, rec)})"
 
 
-def add_note_command(app: typer.Typer, kind: str, example: str) -> None:
-    """Register `KIND note REF TEXT` on `app`."""
+def add_note_command(
+    app: typer.Typer,
+    kind: str,
+    example: str,
+    resolve: Callable[[Any, str], dict[str, Any]] | None = None,
+) -> None:
+    """Register `KIND note REF TEXT` on `app` (REF found by `resolve`, else the store's)."""
 
     def note_cmd(
         ref: Annotated[str, ref_argument(kind)],
@@ -482,7 +493,7 @@ def add_note_command(app: typer.Typer, kind: str, example: str) -> None:
         from crmcli import records
 
         body = read_text_arg(text)
-        rec, entry = mutate(kind, ref, lambda s, r: (r, records.note(s, kind, r, body)))
+        rec, entry = mutate(kind, ref, lambda s, r: (r, records.note(s, kind, r, body)), resolve)
         print(f"Noted on {record_label(kind, rec)} as {entry['id']}")
 
     note_cmd.__doc__ = f"""Add a note to a {kind}'s timeline (with author and time).

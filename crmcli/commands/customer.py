@@ -104,31 +104,71 @@ def list_cmd(
 
 @app.command("show")
 def show_cmd(ref: CustomerRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
-    """Show a customer: every field, contacts, linked records and the timeline.
+    """Show the customer's page: its fields, contacts, open deals and tasks, and one
+    timeline of the entries on it, its leads, its deals and its tasks.
 
     Example: crm customer show acme
     """
-    from crmcli import records, render
+    from crmcli import customers, render
     from crmcli.mail.threads import for_record
 
     store = get_store()
     rec = store.resolve("customer", ref)
-    timeline = store.timeline(rec["id"])
-    links = records.linked(store, "customer", rec["id"])
+    page = customers.page(store, rec)
     mail = for_record(store, rec["id"])
     if fmt == ShowFormat.json:
-        render.print_json({**rec, "timeline": timeline, **links, "mail_threads": mail})
+        render.print_json({**rec, **page, "mail_threads": mail})
         return
     region = store.settings.get("default_region")
     render.record_view(
         [(k, phones_shown(v, region) if k == "phones" else v)
-         for k, v in rec.items() if k not in ("contacts", "fields")]
-        + [(f"fields.{k}", v) for k, v in rec["fields"].items()],
+         for k, v in rec.items() if k not in ("contacts", "fields") and not _empty(v)]
+        + [(f"fields.{k}", v) for k, v in rec["fields"].items() if not _empty(v)],
         title=f"{rec['name']} ({rec['id']})",
         tz=store.ctx.tz,
     )  # fmt: skip
-    show_related(rec["contacts"], links, timeline, region)
+    related_tables(rec["contacts"], {"leads": page["leads"]}, region)
+    _open_work(store, rec, page)
     show_threads(mail)
+    timeline_table(page["timeline"], store.ctx.tz, here=rec["id"])
+
+
+def _empty(value: Any) -> bool:
+    """A field the page leaves out: no value, or a flag not set (JSON keeps every key)."""
+    return value is None or value is False or value == "" or value == [] or value == {}
+
+
+def _open_work(store: Any, rec: dict, page: dict) -> None:
+    """The customer's open deals (stage, amount, close date) and open tasks."""
+    from crmcli import render, tasks
+    from crmcli.formats import money_text
+
+    tz, now = store.ctx.tz, store.ctx.now()
+    deals = [d for d in page["deals"] if d.get("status") == "open"]
+    closed = len(page["deals"]) - len(deals)
+    if deals:
+        render.section(f"Open deals ({len(deals)})")
+        render.table(
+            ["id", "title", "stage", ("amount", {"justify": "right"}), ("close", {"min": 10})],
+            [[d["id"], d["title"], d["stage"], money_text(d.get("amount"), d.get("currency")),
+              d.get("close_date")] for d in deals],
+        )  # fmt: skip
+    if closed:
+        render.message(
+            f"{closed} closed deal(s): crm deal list --customer {rec['id']} --status all"
+        )
+    names = {d["id"]: d["title"] for d in page["deals"]} | {
+        r["id"]: r["name"] for r in page["leads"]
+    }
+    open_tasks = tasks.by_urgency([t for t in page["tasks"] if t.get("status") == "open"], tz)
+    if open_tasks:
+        render.section(f"Open tasks ({len(open_tasks)})")
+        render.table(
+            ["id", ("due", {"min": 10}), "title", ("for", {"priority": 2}), "owner"],
+            [[t["id"], tasks.due_label(tasks.due_of(t, tz), tz, now), t["title"],
+              names.get(t.get("deal") or t.get("lead") or "", ""), t.get("owner")]
+             for t in open_tasks],
+        )  # fmt: skip
 
 
 def show_threads(threads: list[dict]) -> None:
@@ -161,8 +201,15 @@ def show_related(
     region: str | None = None,
 ) -> None:
     """The sections under a record in `show`: contacts, linked records, timeline."""
+    related_tables(contacts, links, region)
+    timeline_table(timeline, get_store().ctx.tz)
+
+
+def related_tables(
+    contacts: list[dict], links: dict[str, list[dict]], region: str | None = None
+) -> None:
+    """The contacts and the linked records (leads, deals, tasks) under a record in `show`."""
     from crmcli import render
-    from crmcli.formats import time_text
 
     if contacts:
         render.section("Contacts")
@@ -186,20 +233,29 @@ def show_related(
                 [[r["id"], r.get("name") or r.get("title"), r.get("status") or r.get("stage"),
                   r.get("owner")] for r in records],
             )  # fmt: skip
+
+
+def timeline_table(timeline: list[dict], tz: Any, here: str | None = None) -> None:
+    """A timeline, newest first: when, by, kind (note, call, stage ...), where it was
+    made (entries of a merged timeline; `here`: the record whose page it is), the text
+    over lines with the outcome under it."""
+    from crmcli import render
+    from crmcli.activities import where_text
+    from crmcli.formats import time_text
+
+    def text(a: dict) -> Any:
+        body = a.get("text") or ""
+        return render.lines_cell(f"{body}\noutcome: {a['outcome']}" if a.get("outcome") else body)
+
+    merged = any("where" in a for a in timeline)
     render.section("Timeline")
     render.table(
-        ["when", "by", "kind", ("text", {"wrap": True})],
-        [
-            [
-                time_text(a["at"], get_store().ctx.tz),
-                a["by"],
-                a["kind"],
-                render.lines_cell(a["text"]),
-            ]
-            for a in timeline
-        ],
+        ["when", "by", "kind", *([("where", {"min": 12})] if merged else []),
+         ("text", {"wrap": True})],
+        [[time_text(a["at"], tz), a["by"], a["kind"],
+          *([where_text(a, here)] if merged else []), text(a)] for a in timeline],
         empty="  (no entries)",
-    )
+    )  # fmt: skip
 
 
 @app.command("edit")

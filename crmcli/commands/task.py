@@ -8,7 +8,6 @@ import typer
 from crmcli import models
 from crmcli.commands import common
 from crmcli.commands.common import (
-    MAX_LIMIT,
     LimitOpt,
     ListFormat,
     ListFormatOpt,
@@ -254,16 +253,18 @@ def _list_due_contact(
 
 @app.command("show")
 def show_cmd(ref: TaskRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
-    """Show a task: every field, with the name of what it is linked to.
+    """Show a task: every field, with the name of what it is linked to, and its timeline.
 
     Example: crm task show "Call Zhang"
     """
     from crmcli import render, tasks
+    from crmcli.commands.customer import show_related
 
     store = get_store()
     rec = tasks.resolve(store, ref)
+    timeline = store.timeline(rec["id"])
     if fmt == ShowFormat.json:
-        render.print_json({**rec, "timeline": store.timeline(rec["id"])})
+        render.print_json({**rec, "timeline": timeline})
         return
     links = tasks.Links.load(store)
     now = store.ctx.now()
@@ -277,6 +278,7 @@ def show_cmd(ref: TaskRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
     if link:
         pairs.append(("linked", f"{link[0]} {link[2]} ({link[1]})"))
     render.record_view(pairs, title=f"{rec['title']} ({rec['id']})", tz=store.ctx.tz)
+    show_related([], {}, timeline)
 
 
 @app.command("done")
@@ -379,6 +381,9 @@ def _resolve_open(store: Any, ref: str) -> dict:
     return tasks.resolve(store, ref, prefer="open")
 
 
+common.add_note_command(
+    app, "task", 'crm task note "Pump leaks" "Engineer on site, seal replaced"', _resolve_open
+)
 common.add_rm_command(
     app,
     "task",
@@ -405,14 +410,7 @@ def remind_cmd(
         RemindFormat, typer.Option("--format", "-f", help="text (plain, for mail) or json.")
     ] = RemindFormat.text,
     limit: Annotated[
-        int,
-        typer.Option(
-            "--limit",
-            "-n",
-            min=0,
-            max=MAX_LIMIT,
-            help="Items per owner and section in text (0: all).",
-        ),
+        int, common.per_section_limit("Items per owner and section in text (0: all).")
     ] = 50,
 ) -> None:
     """What needs attention today, for cron; silent when nothing does.

@@ -92,17 +92,20 @@ def after_working_day(when: datetime) -> datetime:
     return due
 
 
-def waiting(store: Store, *, owner: str | None = None) -> dict[str, list[Record]]:
+def waiting(
+    store: Store, *, owner: str | None = None, now: datetime | None = None, links: Any = None
+) -> dict[str, list[Record]]:
     """{awaiting_reply: [...], owes_reply: [...]}: the threads whose last message is
     ours and unanswered for mail.awaiting_days, or theirs and unanswered for a
-    working day; most overdue first. Each item: {thread, subject, direction, at,
-    from_us, days, message_id, entry, deal, deal_title, records: [{kind, id, name,
-    owner}], owner}."""
+    working day; longest waiting first. Each item: {thread, subject, direction, at,
+    days, messages, message_id, entry, deal, deal_title, records: [{kind, id, name,
+    owner}], owner}. `links`: the light customers, leads and deals (tasks.Links)."""
     from crmcli.mail.importer import mail_settings
+    from crmcli.tasks import Links
 
-    now = store.ctx.now()
+    now = now or store.ctx.now()
     days = mail_settings(store.settings)["awaiting_days"]
-    names = _names(store)
+    names = _names(links or Links.load(store))
     awaiting, owes = [], []
     for thread in threads(store):
         last = thread[-1]
@@ -120,13 +123,24 @@ def waiting(store: Store, *, owner: str | None = None) -> dict[str, list[Record]
     return {"awaiting_reply": awaiting, "owes_reply": owes}
 
 
-def _names(store: Store) -> dict[str, Record]:
-    """id -> {kind, id, name, owner} of customers, leads and deals (light fields)."""
+def owes_reply(ask: Any) -> list[Record]:
+    """The threads we owe a reply (a section of crm today and task remind: agenda.Ask)."""
+    return waiting(ask.store, owner=ask.owner, now=ask.now, links=ask.links)["owes_reply"]
+
+
+def awaiting_reply(ask: Any) -> list[Record]:
+    """The threads awaiting their reply (a section of crm today and task remind)."""
+    return waiting(ask.store, owner=ask.owner, now=ask.now, links=ask.links)["awaiting_reply"]
+
+
+def _names(links: Any) -> dict[str, Record]:
+    """id -> {kind, id, name, owner} of customers, leads and deals (light records)."""
     out: dict[str, Record] = {}
-    for kind in ("customer", "lead", "deal"):
-        name = "title" if kind == "deal" else "name"
-        for r in store.query(kind, fields=("id", name, "owner")):
-            out[r["id"]] = {"kind": kind, "id": r["id"], "name": r[name], "owner": r.get("owner")}
+    for kind, table in (("customer", links.customers), ("lead", links.leads),
+                        ("deal", links.deals)):  # fmt: skip
+        for r in table.values():
+            name = r.get("title") if kind == "deal" else r.get("name")
+            out[r["id"]] = {"kind": kind, "id": r["id"], "name": name, "owner": r.get("owner")}
     return out
 
 
