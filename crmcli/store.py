@@ -456,7 +456,8 @@ class Store:
                         sys.version_info[:2],
                         models.SCHEMAS,
                         models.LIGHT_FIELDS,
-                        models.SPARSE,
+                        # (sorted: a frozenset's repr changes with each process's hash seed)
+                        sorted((k, sorted(v)) for k, v in models.SPARSE.items()),
                         models.ITEM_SCHEMAS,
                         self.settings.get("timezone"),
                         self.settings.get("max_record_bytes"),  # what read_bytes refuses

@@ -583,3 +583,22 @@ def test_mutt_pipes_a_message_with_the_readme_macro(crm, acme, tmp_path):
     assert (
         e["subject"] == "Über mutt" and e["snippet"] == "Hallo aus mutt." and e["on"] == acme["id"]
     )
+
+
+def test_the_index_key_is_the_same_in_every_process(crm):
+    """(A set's order changes with the hash seed: the key must not, or each command
+    would build an index of its own.)"""
+    import os
+    import sys
+
+    code = "from crmcli.store import Store; import sys; print(Store(sys.argv[1])._get_index().path)"
+    paths = {
+        subprocess.run(
+            [sys.executable, "-c", code, str(crm)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+        ).stdout  # fmt: skip
+        for seed in (1, 2, 3)
+    }
+    assert len(paths) == 1 and paths != {""}
