@@ -602,3 +602,14 @@ def test_the_index_key_is_the_same_in_every_process(crm):
         for seed in (1, 2, 3)
     }
     assert len(paths) == 1 and paths != {""}
+
+
+def test_without_mail_settings_a_warning_says_what_that_means(crm, tmp_path):
+    added("customer", "Acme GmbH", "--email", "info@acme.example")
+    r = run(
+        "mail",
+        "import",
+        write(tmp_path / "a.eml", message("me@x.example", "info@acme.example", "Hi")),
+    )
+    assert r.code == 0 and "mail.me and mail.internal_domains are empty" in r.err
+    assert entries(crm)[0]["direction"] == "in"

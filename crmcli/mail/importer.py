@@ -323,6 +323,9 @@ class _Run:
         self.store = store
         self.book = Book(store)
         self.ours = Ours(store.settings)
+        if not self.ours.me and not self.ours.domains:
+            store.warn("settings mail.me and mail.internal_domains are empty: no message "
+                       "counts as sent by you (direction out) or as internal")  # fmt: skip
         self.dry_run = dry_run
         self.create_leads = create_leads
         self.keep_body = keep_body
