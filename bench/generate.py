@@ -1,7 +1,7 @@
 """Generate a realistic CRM of about N records for benchmarks.
 
     python bench/generate.py DIR --records N [--seed S] [--now ISO] [--tasks-only]
-                                 [--csv FILE --csv-rows R]
+                                 [--history COMMITS] [--csv FILE --csv-rows R]
 
 A fresh CRM (crmcli.store.init, then settings for owners, products, region and
 time zone) whose record files are written directly with crmcli.yamlio.dumps and
@@ -593,10 +593,13 @@ def generate(
     now: str | None = None,
     tasks_only: bool = False,
     jobs: int | None = None,
+    history: int = 0,
 ) -> dict[str, int]:
     """Make a CRM at `root` (which must not hold one) and return the count per kind.
 
-    `jobs`: worker processes that write the files (default: one per CPU)."""
+    `jobs`: worker processes that write the files (default: one per CPU); `history`:
+    put it in a git repository with about that many commits over the last year
+    (bench/history.py)."""
     root = Path(root)
     moment = datetime.fromisoformat(now or os.environ.get("CRM_NOW") or NOW)
     counts = counts_for(records, tasks_only)
@@ -651,6 +654,10 @@ def generate(
             out.add("activity", g.activity(g.rng.choice(pool_), kind))
     finally:
         out.close()
+    if history:
+        from history import make_history
+
+        make_history(root, history, moment, seed=seed)
     return counts
 
 
@@ -720,6 +727,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--tasks-only", action="store_true", help="N tasks plus the few records they link to"
     )
+    p.add_argument(
+        "--history", type=int, default=0, help="a git history of about N commits over a year"
+    )
     p.add_argument("--csv", type=Path, help="also write a CSV of business cards for lead import")
     p.add_argument("--csv-rows", type=int, default=10_000, help="rows of --csv (default 10000)")
     p.add_argument("--mbox", type=Path, help="also write an mbox of mail with its customers")
@@ -732,7 +742,12 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     try:
         counts = generate(
-            args.dir, args.records, seed=args.seed, now=args.now, tasks_only=args.tasks_only
+            args.dir,
+            args.records,
+            seed=args.seed,
+            now=args.now,
+            tasks_only=args.tasks_only,
+            history=args.history,
         )
     except Exception as e:  # noqa: BLE001 - one line, not a traceback
         print(f"Error: {getattr(e, 'message', e)}", file=sys.stderr)

@@ -77,18 +77,30 @@ def size_label(n: int) -> str:
 def _stamp(**params: object) -> str:
     """What a cached CRM was made from: the generator's source and the arguments."""
     source = (HERE / "generate.py").read_bytes()
+    if params.get("history"):
+        source += (HERE / "history.py").read_bytes()
     digest = hashlib.sha256(source).hexdigest()[:16]
     return f"generate.py {digest} " + " ".join(f"{k}={v}" for k, v in sorted(params.items()))
 
 
 def cached_crm(
-    cache: Path, records: int, *, seed: int, now: str, tasks_only: bool = False, log=print
+    cache: Path,
+    records: int,
+    *,
+    seed: int,
+    now: str,
+    tasks_only: bool = False,
+    history: int = 0,
+    log=print,
 ) -> Path:
-    """A generated CRM under `cache`, made again when the generator or arguments changed."""
+    """A generated CRM under `cache`, made again when the generator or arguments changed
+    (`history`: in git, with about that many commits)."""
     name = f"{'tasks' if tasks_only else 'mixed'}-{records}-s{seed}"
+    if history:
+        name += f"-git{history}"
     root = cache / name
     marker = cache / f"{name}.ok"
-    stamp = _stamp(records=records, seed=seed, now=now, tasks_only=tasks_only)
+    stamp = _stamp(records=records, seed=seed, now=now, tasks_only=tasks_only, history=history)
     if root.is_dir() and marker.is_file() and marker.read_text() == stamp:
         return root
     if root.exists():
@@ -96,7 +108,9 @@ def cached_crm(
     marker.unlink(missing_ok=True)
     cache.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    counts = generate.generate(root, records, seed=seed, now=now, tasks_only=tasks_only)
+    counts = generate.generate(
+        root, records, seed=seed, now=now, tasks_only=tasks_only, history=history
+    )
     took = time.perf_counter() - start
     log(f"generated {root}: {sum(counts.values())} records in {took:.1f} s")
     marker.write_text(stamp)

@@ -33,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import harness
 from harness import Run, size_label
@@ -181,6 +182,19 @@ def summary_line(run: Run, root: Path | None) -> str:
     return lines[-1].removeprefix("Error: ") if lines else ""
 
 
+def page_written(page: Path) -> Callable[[Run, Path | None], str]:
+    """How big the dashboard page is and how many charts it has (then removes it)."""
+
+    def check(run: Run, root: Path | None) -> str:
+        if not page.is_file():
+            return "no page written"
+        text = page.read_text(encoding="utf-8")
+        page.unlink()
+        return f"{len(text) // 1024} KB, {text.count('<svg id=')} charts"
+
+    return check
+
+
 def leads_added(before: int) -> Callable[[Run, Path | None], str]:
     def check(run: Run, root: Path | None) -> str:
         assert root is not None
@@ -235,7 +249,161 @@ class FreshCopy:
         shutil.rmtree(self.copies, ignore_errors=True)
 
 
+class Restore(KeepFiles):
+    """Runs that change one record (`task done`): its file is put back as it was and
+    the files a run adds are removed."""
+
+    def __init__(self, root: Path, rel: str) -> None:
+        super().__init__(root)
+        self.rel = rel
+        self.data = (root / rel).read_bytes()
+
+    def after(self, root: Path | None) -> None:
+        super().after(root)
+        (self.root / self.rel).write_bytes(self.data)
+
+
+def ref_examples(root: Path) -> dict[str, str]:
+    """REFs the REF rows use, found in a generated CRM by crmcli itself: a customer's
+    id, its exact name, a unique part of the name (that no exact or prefix step
+    finds), a misspelt name that matches nothing, an open one-off task's unique part
+    of its title and a misspelt title."""
+    from crmcli import refs
+    from crmcli.errors import CrmError
+    from crmcli.store import Store
+
+    store = Store(root)
+
+    def part_of(kind: str, rec: dict, key: str) -> str | None:
+        text = rec[key]
+        for part in (text[2:-2], text[1:-1], text[:-1]):
+            try:
+                m = refs.match(store, kind, part, suggest=False)
+            except CrmError:
+                continue
+            if m.level == refs.SUBSTRING and m.record["id"] == rec["id"]:
+                return part
+        return None
+
+    def misspelt(kind: str, text: str) -> str | None:
+        """`text` with two letters swapped, if that then matches nothing."""
+        typo = text[:3] + text[4] + text[3] + text[5:]
+        try:
+            refs.resolve(store, kind, typo)
+        except refs.NotFoundError:
+            return typo
+        except CrmError:
+            pass
+        return None
+
+    out: dict[str, str] = {}
+    for c in store.query("customer", fields=("id", "name")):
+        part = part_of("customer", c, "name")
+        typo = part and misspelt("customer", c["name"])
+        if typo and refs.resolve(store, "customer", c["name"])["id"] == c["id"]:
+            out.update(id=c["id"], name=c["name"], part=part, typo=typo)
+            break
+    for t in store.query("task", {"status": "open"}, fields=("id", "title", "every")):
+        part = None if t["every"] else part_of("task", t, "title")
+        typo = part and misspelt("task", t["title"])
+        if typo:
+            out.update(task=t["id"], task_part=part, task_typo=typo)
+            break
+    return out
+
+
+def near_names(run: Run, root: Path | None) -> str:
+    """How many names a no-match error offered under "Did you mean:"."""
+    lines = run.err.splitlines()
+    if "Did you mean:" not in lines:
+        return "no near names"
+    return f"{len(lines) - lines.index('Did you mean:') - 1} near names"
+
+
+def ref_cases(timed: Callable[..., Case], mixed: Path, label: str) -> list[Case]:
+    """The rows of commands that take a REF (crmcli/refs.py), on the N-record CRM."""
+    ex = ref_examples(mixed)
+    if "task" not in ex or "id" not in ex:
+        return []
+    done = Restore(mixed, f"tasks/{ex['task']}.yaml")
+    show = ["customer", "show"]
+    # no match: every name of the kind is read for "did you mean"
+    missed = partial(timed, crm=label, target=1.0, root=mixed, codes=(1,), check=near_names)
+    return [
+        timed("crm customer show ID", [*show, ex["id"]], label, 1.0, root=mixed),
+        timed("crm customer show NAME", [*show, ex["name"]], label, 1.0, root=mixed),
+        timed("crm customer show PART-OF-NAME", [*show, ex["part"]], label, 1.0, root=mixed),
+        missed("crm customer show MISSPELT (no match)", [*show, ex["typo"]]),
+        missed("crm task show MISSPELT (no match)", ["task", "show", ex["task_typo"]]),
+        timed(
+            "crm task done PART-OF-TITLE",
+            ["task", "done", ex["task_part"]],
+            label,
+            0.5,
+            root=mixed,
+            before=done.before,
+            after=done.after,
+            check=done.added,
+        ),
+    ]
+
+
 # ----- the plan ----------------------------------------------------------------------------
+
+
+HISTORY_COMMITS = 2000
+
+
+def changes_note(run: Run, root: Path | None) -> str:
+    """What `report changes --format json` found: deals changed, and that the waterfall adds up."""
+    from decimal import Decimal
+
+    try:
+        data = json.loads(run.out, parse_float=Decimal)
+    except ValueError:
+        return "output is not JSON"
+    ok = all(
+        sum((Decimal(str(s["amount"])) for s in steps[:-1]), Decimal(0))
+        == Decimal(str(steps[-1]["amount"]))
+        for steps in data["waterfall"].values()
+    )
+    return f"{len(data['deals'])} deals changed, waterfall {'adds up' if ok else 'DOES NOT ADD UP'}"
+
+
+def history_cases(args: argparse.Namespace, n: int, label: str, timed: Any, log: Any) -> list[Case]:
+    """`report funnel --as-of` 6 months back, `report changes --since` 30 days and
+    `report dashboard`, on the N-record CRM in git with HISTORY_COMMITS commits over
+    the year before now."""
+    root = harness.cached_crm(
+        args.cache, n, seed=args.seed, now=harness.NOW, history=HISTORY_COMMITS, log=log
+    )
+    git_label = f"{label}, {HISTORY_COMMITS:,} commits"
+    page = Path(tempfile.gettempdir()) / f"crm-bench-dashboard-{os.getpid()}.html"
+    return [
+        timed(
+            'crm report funnel --as-of "6 months ago"',
+            ["report", "funnel", "--as-of", "6 months ago", "--format", "json"],
+            git_label,
+            5.0,
+            root=root,
+        ),
+        timed(
+            'crm report changes --since "30 days ago"',
+            ["report", "changes", "--since", "30 days ago", "--format", "json"],
+            git_label,
+            5.0,
+            root=root,
+            check=changes_note,
+        ),
+        timed(  # every report, the changes of 30 days from the history, 7 charts
+            "crm report dashboard -o FILE.html",
+            ["report", "dashboard", "-o", str(page)],
+            git_label,
+            15.0,
+            root=root,
+            check=page_written(page),
+        ),
+    ]
 
 
 def plan(args: argparse.Namespace, work: Path, log) -> list[Case]:
@@ -328,6 +496,9 @@ def plan(args: argparse.Namespace, work: Path, log) -> list[Case]:
                 check=keep.added,
             ),
         ]
+        cases += ref_cases(timed, mixed, label)
+        if not args.quick:  # the same CRM with a year of git history: reports over time
+            cases += history_cases(args, n, label, timed, log)
         csv = harness.cached_csv(args.cache, args.import_rows, crm=mixed, seed=args.seed)
         argv = ["lead", "import", str(csv), *args.import_args]
         name = f"crm lead import ({size_label(args.import_rows)} rows CSV)"

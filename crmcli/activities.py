@@ -47,15 +47,6 @@ def check_kind(settings: dict[str, Any], kind: str) -> str:
 # ----- which record: a customer, lead or deal --------------------------------------------
 
 
-def _exact(kind: str, rec: Record, ref: str) -> bool:
-    """Does `ref` name `rec` exactly (its id, name or title, or an e-mail)?"""
-    text = ref.strip()
-    if text.lower() == rec["id"] or fold(text) == fold(models.display_name(kind, rec)):
-        return True
-    emails = rec.get("emails") if "emails" in models.FIELDS[kind] else None
-    return text.lower() in (e.lower() for e in emails or [])
-
-
 def _became(hits: list[tuple[str, Record]]) -> list[tuple[str, Record]]:
     """`hits` without a converted lead whose customer is among them (the lead became it)."""
     ids = {rec["id"] for _kind, rec in hits}
@@ -72,33 +63,40 @@ def resolve_target(store: Store, ref: str) -> tuple[str, Record]:
     match (id, name or title, e-mail) wins over a looser one; a converted lead gives
     way to the customer it became; several candidates are an AmbiguousError listing
     them with their kinds, none a NotFoundError."""
+    from crmcli import refs
+
     head, sep, rest = ref.partition(":")
     if sep and head.strip().lower() in TARGETS and rest.strip():
         kind = head.strip().lower()
-        return kind, store.resolve(kind, rest.strip())
-    hits: list[tuple[str, Record]] = []
-    several: list[str] = []
-    hints: list[str] = []
+        return kind, refs.resolve(store, kind, rest.strip())
+    hits: list[tuple[int, str, Record]] = []
+    several: list[tuple[int, str, AmbiguousError]] = []
     for kind in TARGETS:
         try:
-            hits.append((kind, store.resolve(kind, ref)))
+            m = refs.match(store, kind, ref, suggest=False)
+            hits.append((m.level, kind, m.record))
         except AmbiguousError as e:
-            several += [f"  {kind}: {line.strip()}" for line in e.details]
-        except NotFoundError as e:
-            hints += e.details
-    exact = _became([h for h in hits if _exact(h[0], h[1], ref)])
-    if len(exact) == 1:
-        return exact[0]
-    if not exact and len(hits) == 1 and not several:
-        return hits[0]
-    if hits or several:
-        lines = [f"  {k} {r['id']}  {models.display_name(k, r)}" for k, r in exact or hits]
+            several.append((e.level, kind, e))
+        except NotFoundError:
+            continue
+    best = min([level for level, _k, _x in [*hits, *several]], default=0)  # exact first
+    found = _became([(k, r) for level, k, r in hits if level == best])
+    ambiguous = [(k, e) for level, k, e in several if level == best]
+    if len(found) == 1 and not ambiguous:
+        return found[0]
+    if found or ambiguous:
+        lines = [f"  {k} {r['id']}  {models.display_name(k, r)}" for k, r in found]
+        lines += [f"  {k} {line.strip()}" for k, e in ambiguous for line in e.details]
         raise AmbiguousError(
             f"'{ref}' matches more than one customer, lead or deal; "
             "write customer:REF, lead:REF or deal:REF, or use an id",
-            lines + several,
+            lines,
         )
-    raise NotFoundError(f"no customer, lead or deal matches '{ref}'", hints)
+    near = [(k, r) for k in TARGETS for r in refs.near(store, k, fold(ref.strip()))]
+    lines = [f"  {k} {r['id']}  {models.display_name(k, r)}" for k, r in near[: refs.NEAR]]
+    raise NotFoundError(
+        f"no customer, lead or deal matches '{ref}'", ["Did you mean:", *lines] if lines else []
+    )
 
 
 # ----- logging -------------------------------------------------------------------------

@@ -242,7 +242,7 @@ def merge(store: Store, keep: Record, other: Record, *, dry_run: bool = False) -
     result["customer"] = store.save("customer", merged)
     for kind, r, field in refs:
         store.save(kind, dict(r, **{field: keep["id"]}))
-    store.write_tombstone("customer", other["id"], keep["id"])
+    store.write_tombstone("customer", other["id"], keep["id"], other)
     store.add_activity(keep["id"], "merge", f"merged {other['name']} ({other['id']}) into this")
     return result
 

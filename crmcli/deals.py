@@ -27,7 +27,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any, NamedTuple
 
-from crmcli import models
+from crmcli import models, refs
 from crmcli.changes import ChangeSet, apply, unchanged
 from crmcli.errors import CrmError
 from crmcli.formats import money_text
@@ -533,7 +533,7 @@ def _check(store: Store, changes: ChangeSet) -> None:
     changes.clean_text("title", required="a deal needs a title")
     changes.clean_text("owner", required="the owner is empty")
     if changes.set.get("customer") is not None:
-        changes.set["customer"] = store.resolve("customer", changes.set["customer"])["id"]
+        changes.set["customer"] = refs.resolve(store, "customer", changes.set["customer"])["id"]
     if changes.set.get("close_date") is not None:
         changes.set["close_date"] = parse_day(store, changes.set["close_date"], "close date")
 

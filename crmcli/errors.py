@@ -24,7 +24,16 @@ class NotFoundError(CrmError):
 
 
 class AmbiguousError(CrmError):
-    """A REF matched several records."""
+    """A REF matched several records: `candidates` (each a record, or the fields of
+    one that resolution read) and the `level` of crmcli.refs that found them."""
+
+    level = 1
+
+    def __init__(
+        self, message: str, details: list[str] | None = None, candidates: list | None = None
+    ) -> None:
+        super().__init__(message, details)
+        self.candidates = candidates or []
 
 
 class RecordError(CrmError):

@@ -504,6 +504,39 @@ class Index:
             found = found[:limit]
         return [v for _n, v in found]
 
+    # ----- records parsed from git blobs (crmcli.asof) ----------------------------------
+
+    # A blob's bytes never change, so its parsed record (without its id: the file name
+    # gives that) is kept for good. Made when first used: no schema version to bump.
+    _GITBLOB = "CREATE TABLE IF NOT EXISTS gitblob (kind TEXT, sha TEXT, blob TEXT, "
+    _GITBLOB += "PRIMARY KEY (kind, sha))"
+
+    def parsed_blobs(self, kind: str, shas: list[str]) -> dict[str, Any]:
+        """{sha: record} of the blobs of `kind` parsed before (keep_blobs)."""
+        db = self.connect()
+        db.execute(self._GITBLOB)
+        found: dict[str, Any] = {}
+        for i in range(0, len(shas), 500):
+            part = shas[i : i + 500]
+            sql = f"SELECT sha, blob FROM gitblob WHERE kind=? AND sha IN ({','.join('?' * len(part))})"
+            found.update((sha, loads(b)) for sha, b in db.execute(sql, (kind, *part)))
+        return found
+
+    def keep_blobs(self, kind: str, records: dict[str, Any]) -> None:
+        """Keep records parsed from git blobs ({sha: record}) for parsed_blobs."""
+        db = self.connect()
+        db.execute(self._GITBLOB)
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany(
+                "INSERT OR IGNORE INTO gitblob VALUES (?, ?, ?)",
+                [(kind, sha, dumps(rec)) for sha, rec in records.items()],
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
     # ----- crm doctor's marks (the `checked` column) -------------------------------------
 
     def unchecked(self, kind: str, rules: int) -> dict[str, int]:

@@ -96,6 +96,11 @@ def warn(text: str) -> None:
     print(f"Warning: {safe(text, lines=False)}", file=sys.stderr)
 
 
+def note(text: str) -> None:
+    """Something worth knowing, nothing wrong (Store.notice), on stderr."""
+    print(f"Note: {safe(text, lines=False)}", file=sys.stderr)
+
+
 # ----- JSON ------------------------------------------------------------------------
 
 

@@ -44,6 +44,7 @@ DEFAULTS: dict[str, Any] = {
     "max_record_bytes": DEFAULT_MAX_RECORD_BYTES,
     "company": None,
     "taxes": {},
+    "targets": {},
     "activity_kinds": [],
     "mail": {},
 }
@@ -133,6 +134,7 @@ def validate(data: dict[str, Any]) -> dict[str, Any]:
     _check_activity_kinds(s["activity_kinds"])
     _check_company(s["company"])
     _check_taxes(s["taxes"], s["products"] if "products" in data else None)
+    _check_targets(s["targets"])
     _check_mail(s["mail"])
     git = s["git"]
     if not isinstance(git, dict):
@@ -288,15 +290,50 @@ def _check_mail(mail: Any) -> None:
             mail[key] = default
 
 
+# A target period: a month (2026-12) or a quarter (2026-Q4).
+PERIOD_RE = re.compile(r"^[0-9]{4}-(?:0[1-9]|1[0-2]|Q[1-4])$")
+
+
+def _check_targets(targets: Any) -> None:
+    """targets: {OWNER or team: {PERIOD: AMOUNT}}, amounts in settings currency."""
+    if not isinstance(targets, dict):
+        raise SettingsError(
+            f"{SETTINGS_FILE}: 'targets' must be a mapping like {{team: {{2026-Q4: 900000}}}}"
+        )
+    for who, periods in targets.items():
+        if not isinstance(periods, dict):
+            raise SettingsError(
+                f"{SETTINGS_FILE}: 'targets.{who}' must be a mapping of periods to amounts, "
+                "like {2026-Q4: 300000, 2026-12: 100000}"
+            )
+        for period, amount in periods.items():
+            if not isinstance(period, str) or not PERIOD_RE.match(period):
+                raise SettingsError(
+                    f"{SETTINGS_FILE}: 'targets.{who}.{period}' is not a period: "
+                    "write a month (2026-12) or a quarter (2026-Q4)"
+                )
+            if not _is_number(amount) or amount < 0 or amount > NUMBER_RANGES["big_deal"]:
+                raise SettingsError(
+                    f"{SETTINGS_FILE}: 'targets.{who}.{period}' must be an amount of at least 0"
+                )
+
+
 def load(root: Path) -> dict[str, Any]:
     """Read and validate `root`/crm.yaml."""
-    from crmcli import yamlio
-
     path = root / SETTINGS_FILE
     try:
-        data = yamlio.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise SettingsError(f"{path}: cannot read: {e.strerror}") from e
+    return parse(text, str(path))
+
+
+def parse(text: str, path: str) -> dict[str, Any]:
+    """Validated settings from the text of crm.yaml (`path` names it in errors)."""
+    from crmcli import yamlio
+
+    try:
+        data = yamlio.loads(text)
     except yamlio.YAMLError as e:
         raise SettingsError(f"{path}: not valid YAML: {yamlio.describe(e)}") from e
     if data is None:
@@ -370,6 +407,9 @@ git: {{autocommit: false}}
 #   footer: "OurCo GmbH, Amtsgericht Berlin HRB 12345"
 # Tax rates in percent: a default and per product sku; prices net (before tax) or gross:
 # taxes: {{default: 19, prices: net, PUMP-100: 7}}
+# Sales targets in `currency`, per owner or for the whole team, per month (YYYY-MM) or
+# quarter (YYYY-Qn); crm report owners and forecast show attainment against them:
+# targets: {{alice: {{2026-Q4: 300000}}, team: {{2026-Q4: 900000, 2026-12: 350000}}}}
 # E-mail on the timeline (crm mail import, crm mail log):
 mail:
   me: []                 # your own addresses, e.g. [alice@ourco.example]: mail from them is `out`

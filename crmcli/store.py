@@ -1,5 +1,5 @@
 """The record store that every kind shares: finding the CRM, paths, load, list,
-canonical atomic save, delete, the writer lock, REF resolution, links.
+canonical atomic save, delete, the writer lock, links (REFs: crmcli/refs.py).
 
 The core never prints: problems with single files met while listing go to
 `Store.warn` (the CLI prints them on stderr), errors are raised as CrmError.
@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from crmcli import models
 from crmcli.errors import (
-    AmbiguousError,
     CrmError,
     NoCrmError,
     NotFoundError,
@@ -35,7 +34,6 @@ if TYPE_CHECKING:
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 ID_LENGTH = 8
-MIN_PREFIX = 4
 DERIVED_DIR = ".crm"
 # .crm/: derived data; .*.tmp: the temp file of a write that was killed (doctor --fix)
 GITIGNORE = (".crm/", ".*.tmp")
@@ -170,12 +168,14 @@ def atomic_write(
 
 
 # query()'s `where` keys; `on` is the index's link_on column (an activity's record)
-WHERE = ("id", "status", "owner", "on", "customer", "lead", "deal", "due_before", "text",
-         "words", "merged")  # fmt: skip
+WHERE = ("id", "id_prefix", "status", "owner", "on", "customer", "lead", "deal", "due_before",
+         "text", "words", "merged")  # fmt: skip
 _EQ_COLUMNS = {"owner": "owner", "on": "link_on", "customer": "customer", "lead": "lead",
                "deal": "deal"}  # fmt: skip
-# What a merge tombstone holds (query where={"merged": True})
-TOMBSTONE_FIELDS = frozenset({"id", "merged_into", "updated"})
+# What a merge tombstone holds (query where={"merged": True}): the old name (title)
+# and e-mails are kept so that they still lead to the record kept (refs.resolve);
+# tombstones written before that have only the first three (the others read None)
+TOMBSTONE_FIELDS = frozenset({"id", "merged_into", "updated", "name", "title", "emails"})
 # The kinds whose list order is not id order (index.ORDER: tasks most urgent first)
 LIST_ORDERED = frozenset({"task"})
 
@@ -191,6 +191,7 @@ class _Conditions(NamedTuple):
     words: tuple[str, ...] = ()
     merged: bool = False
     ids: frozenset[str] | None = None
+    id_prefix: str | None = None
 
     @classmethod
     def of(cls, kind: str, where: dict[str, Any] | None) -> _Conditions:
@@ -202,8 +203,11 @@ class _Conditions(NamedTuple):
             )
         merged = bool(where.pop("merged", False))
         ids = where.pop("id", None)
+        prefix = where.pop("id_prefix", None)
         if merged and where:
             raise ValueError(f"query({kind!r}): merged takes no other condition but id")
+        if prefix is not None and not ID_RE.match(prefix):
+            raise ValueError(f"query({kind!r}): id_prefix {prefix!r} is not the start of an id")
         status = where.pop("status", None)
         due = where.pop("due_before", None)
         text = where.pop("text", None)
@@ -216,6 +220,7 @@ class _Conditions(NamedTuple):
             tuple(fold(words).split()) if words else (),
             merged,
             None if ids is None else frozenset([ids] if isinstance(ids, str) else ids),
+            prefix,
         )
 
     def sql(self) -> tuple[str, tuple]:
@@ -225,6 +230,9 @@ class _Conditions(NamedTuple):
 
             where.append("name IN (SELECT value FROM json_each(?))")
             params.append(json.dumps([f"{i}.yaml" for i in sorted(self.ids)]))
+        if self.id_prefix:  # (an id holds no GLOB wildcard: the primary key answers it)
+            where.append("name GLOB ?")
+            params.append(self.id_prefix + "*")
         if self.statuses is not None:
             where.append(f"status IN ({','.join('?' * len(self.statuses))})")
             params += self.statuses
@@ -258,6 +266,8 @@ class _Conditions(NamedTuple):
     def matches(self, rid: str, cols: tuple) -> bool:
         """Whether the record `rid` with these index columns (index.columns) passes."""
         if self.ids is not None and rid not in self.ids:
+            return False
+        if self.id_prefix and not rid.startswith(self.id_prefix):
             return False
         st, ow, due, txt, _sort, link_on, cu, le, de, words = cols
         row = {"owner": ow, "link_on": link_on, "customer": cu, "lead": le, "deal": de}
@@ -296,9 +306,10 @@ def _check_fields(kind: str, fields: tuple[str, ...] | None, merged: bool, json:
         raise ValueError(f"{what} has no field {', '.join(unknown)}")
 
 
-def _column(kind: str, fields: tuple[str, ...] | None) -> str:
-    """The index column a projection reads: the small `lite` one when it holds them."""
-    if fields is not None and set(fields) <= set(models.LIGHT_FIELDS[kind]):
+def _column(kind: str, fields: tuple[str, ...] | None, merged: bool) -> str:
+    """The index column a projection reads: the small `lite` one when it holds them
+    (a tombstone has none)."""
+    if not merged and fields is not None and set(fields) <= set(models.LIGHT_FIELDS[kind]):
         return "lite"
     return "blob"
 
@@ -312,6 +323,7 @@ class Store:
         warn: Callable[[str], None] | None = None,
         settings: dict[str, Any] | None = None,
         ctx: Context | None = None,
+        notice: Callable[[str], None] | None = None,
     ) -> None:
         from crmcli import context
         from crmcli import settings as settings_mod
@@ -325,6 +337,9 @@ class Store:
         self.ctx: Context = ctx or context.load(self.settings, self.root)
         self.warnings: list[str] = []
         self.warn: Callable[[str], None] = warn or self.warnings.append
+        # what a person should know but nothing is wrong (a REF that led through a merge)
+        self.notices: list[str] = []
+        self.notice: Callable[[str], None] = notice or self.notices.append
         self.changed: list[Path] = []  # files written or removed by this process
         self.messages: list[str] = []  # what the changes were, for a commit message
         self._cache: dict[str, list[Record]] = {}
@@ -386,28 +401,32 @@ class Store:
 
     def read_file(self, kind: str, path: Path) -> Record:
         """Parse and check one record file; RecordError names the file and field."""
+        return self.parse_record(kind, self.rel(path), path.stem, self.read_bytes(path))
+
+    def parse_record(self, kind: str, rel: str, rid: str, data: bytes) -> Record:
+        """Parse and check the bytes of record file `rel` (id `rid`): the one reader
+        of record files, for the work tree and for past commits (crmcli.asof)."""
         from crmcli import yamlio
 
-        rel = self.rel(path)
         try:
-            text = self.read_bytes(path).decode("utf-8")
+            text = data.decode("utf-8")
         except UnicodeDecodeError as e:
             raise RecordError(f"{rel}: not UTF-8 text (byte {e.start})") from None
         try:
-            data = yamlio.loads(text)
+            rec = yamlio.loads(text)
         except yamlio.YAMLError as e:
             raise RecordError(f"{rel}: not valid YAML: {yamlio.describe(e)}") from None
-        if isinstance(data, dict) and "merged_into" in data:
-            target = data["merged_into"]
+        if isinstance(rec, dict) and "merged_into" in rec:
+            target = rec["merged_into"]
             if not isinstance(target, str) or not ID_RE.match(target):
                 raise RecordError(f"{rel}: merged_into: {target!r} is not a valid {kind} id")
-            data["id"] = path.stem
-            return data  # a tombstone left by a merge
-        problems = models.validate(kind, data)
+            rec["id"] = rid
+            return rec  # a tombstone left by a merge
+        problems = models.validate(kind, rec)
         if problems:
             raise RecordError(f"{rel}: {problems[0]}", problems[1:])
-        data["id"] = path.stem  # the file name is the truth
-        return models.normalize(kind, data)
+        rec["id"] = rid  # the file name is the truth
+        return models.normalize(kind, rec)
 
     def _load_raw(self, kind: str, rid: str) -> Record:
         return self.read_file(kind, self.path(kind, rid))
@@ -532,15 +551,16 @@ class Store:
         condition of `where`, in id order (`order="list"`: the kind's list order,
         tasks most urgent first, index.ORDER), the first `limit` of them (None: all).
 
-        `where` keys (see WHERE): id (an id or a list of them), status (a value or a list), owner, on (an activity's
-        record), customer, lead, deal (each a value, or a list or set of ids: any of
-        them), due_before (a datetime: tasks due before it,
+        `where` keys (see WHERE): id (an id or a list of them), id_prefix (ids that
+        start with it), status (a value or a list), owner, on (an activity's record),
+        customer, lead, deal (each a value, or a list or set of ids: any of them),
+        due_before (a datetime: tasks due before it,
         deals whose close date's midnight in the CRM's zone is before it), text (a
         case/accent-insensitive substring of names, e-mails, phones, contacts; titles),
         words (text whose every word, case and accents aside, is in what `crm search`
         looks in: search.pieces),
-        merged (True: the kind's merge tombstones instead, {id, merged_into, updated};
-        with no other condition but id). An unknown key is a ValueError.
+        merged (True: the kind's merge tombstones instead, TOMBSTONE_FIELDS; with no
+        other condition but id and id_prefix). An unknown key is a ValueError.
 
         `fields`: only those fields of each record (a projection, from the index
         without loading whole records); a field the kind does not have (models.FIELDS)
@@ -563,7 +583,7 @@ class Store:
                     sql,
                     params,
                     ok=(2,) if cond.merged else (1,),
-                    column="json" if json else _column(kind, fields),
+                    column="json" if json else _column(kind, fields, cond.merged),
                     fields=fields,
                     order=ordered,
                     limit=limit,
@@ -594,7 +614,7 @@ class Store:
     def _all(self, kind: str, *, tombstones: bool = False) -> list[Record]:
         """Every readable record of `kind` (`tombstones`: only the merge tombstones),
         held for the rest of the process (until a write); broken files are skipped
-        with a warning. For REF resolution and query's fallback."""
+        with a warning. For query's fallback (when the index cannot answer)."""
         if kind not in self._cache:
             records = self._query_index(kind, lambda idx: idx.rows(kind, ok=(1, 2)))
             if records is None:
@@ -652,45 +672,6 @@ class Store:
                 self._index.synced.clear()
             else:
                 self._index.synced.discard(kind)
-
-    # ----- REF resolution ------------------------------------------------------------
-
-    def resolve(self, kind: str, ref: str) -> Record:
-        """Find one record by id, unique id prefix (4+), exact name/title or e-mail.
-
-        An exact match wins over prefix matches. Raises NotFoundError or AmbiguousError.
-        """
-        text = (ref or "").strip()
-        low = text.lower()
-        if ID_RE.match(low) and self.path(kind, low).is_file():
-            return self.load(kind, low)
-        name_field = models.NAME_FIELD[kind]
-        records = self._all(kind)
-        wanted = fold(text)
-        by_email = "emails" in models.FIELDS[kind]  # not a deal's hand-added `emails:`
-        exact = [
-            r
-            for r in records
-            if fold(str(r.get(name_field) or "")) == wanted
-            or (by_email and low in (e.lower() for e in r.get("emails") or []))
-        ]
-        if len(exact) == 1:
-            return exact[0]
-        if len(exact) > 1:
-            raise self._ambiguous(kind, ref, exact)
-        if len(low) >= MIN_PREFIX and ID_RE.match(low):
-            everyone = self._all(kind) + self._all(kind, tombstones=True)
-            prefixed = [r for r in everyone if r["id"].startswith(low)]
-            live = {self.load(kind, r["id"])["id"]: r for r in prefixed}
-            if len(live) == 1:
-                return self.load(kind, next(iter(live)))
-            if len(live) > 1:
-                raise self._ambiguous(kind, ref, [self.load(kind, i) for i in live])
-        raise NotFoundError(f"no {kind} matches '{ref}'")
-
-    def _ambiguous(self, kind: str, ref: str, matches: list[Record]) -> AmbiguousError:
-        lines = [f"  {r['id']}  {models.display_name(kind, r)}" for r in matches]
-        return AmbiguousError(f"'{ref}' matches {len(matches)} {KINDS[kind]}; use an id", lines)
 
     # ----- writing -------------------------------------------------------------------
 
@@ -822,8 +803,17 @@ class Store:
         negotiation`); git autocommit uses it as the commit message."""
         self.messages.append(message)
 
-    def write_tombstone(self, kind: str, rid: str, merged_into: str) -> None:
-        self.write(kind, {"id": rid, "merged_into": merged_into, "updated": self.ctx.now_iso()})
+    def write_tombstone(
+        self, kind: str, rid: str, merged_into: str, old: Record | None = None
+    ) -> None:
+        """Leave a tombstone in record `rid`'s file: it was merged into `merged_into`.
+        It keeps the `old` record's name (title) and e-mails, which lead on to the one
+        kept (refs.resolve)."""
+        stone: Record = {"id": rid, "merged_into": merged_into}
+        for key in (models.NAME_FIELD[kind], "emails"):
+            if old and old.get(key) and key in TOMBSTONE_FIELDS:
+                stone[key] = old[key]
+        self.write(kind, {**stone, "updated": self.ctx.now_iso()})
 
     def delete(self, kind: str, rid: str) -> None:
         path = self.path(kind, rid)

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, time, timedelta, tzinfo
 from typing import Any, NamedTuple
 
-from crmcli import models
+from crmcli import models, refs
 from crmcli.changes import ChangeSet, apply, unchanged
 from crmcli.errors import AmbiguousError, CrmError, DateError
 from crmcli.models import Record
@@ -312,19 +312,15 @@ def _check_status(status: str) -> None:
 
 
 def resolve(store: Store, ref: str, prefer: str = "open") -> Record:
-    """A task by REF. When a title matches several tasks (a recurring series keeps
-    its title), the single one with status `prefer` wins."""
+    """A task by REF (crmcli.refs). When it matches several tasks of one title (a
+    recurring series keeps its title), the single one with status `prefer` wins."""
     try:
-        return store.resolve("task", ref)
-    except AmbiguousError:
-        wanted = fold(ref.strip())
-        same = [
-            t
-            for t in store.query("task", {"status": prefer})
-            if fold(t.get("title") or "") == wanted
-        ]
-        if len(same) == 1:
-            return same[0]
+        return refs.resolve(store, "task", ref)
+    except AmbiguousError as e:
+        titles = {fold(str(t.get("title") or "")) for t in e.candidates}
+        same = [t for t in e.candidates if t.get("status") == prefer]
+        if len(titles) == 1 and len(same) == 1:
+            return store.load("task", same[0]["id"])
         raise
 
 
@@ -353,9 +349,9 @@ def _link_ids(
     if len(given) > 1:
         raise CrmError(f"a task links to one record: use one of {', '.join(given)}")
     return {
-        "customer": store.resolve("customer", customer)["id"] if customer else None,
-        "lead": store.resolve("lead", lead)["id"] if lead else None,
-        "deal": store.resolve("deal", deal)["id"] if deal else None,
+        "customer": refs.resolve(store, "customer", customer)["id"] if customer else None,
+        "lead": refs.resolve(store, "lead", lead)["id"] if lead else None,
+        "deal": refs.resolve(store, "deal", deal)["id"] if deal else None,
     }
 
 

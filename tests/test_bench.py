@@ -136,3 +136,34 @@ def test_run_quick_goes_through_every_case(tmp_path):
     assert "problems found" in doctor or "no problems" in doctor, doctor  # it ran, not "error"
     version = next(r for r in rows if "`crm --version`" in r)
     assert "pass" in version or "FAIL (time)" in version
+
+
+def test_generated_git_history(tmp_path, monkeypatch):
+    """generate.py --history: about N commits spread over the year before now, the
+    work tree clean at HEAD, and the reports over time run on it."""
+    from conftest import run
+
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    root = tmp_path / "crm"
+    generate.generate(root, 200, seed=7, now=generate.NOW, history=30)
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
+                              check=True).stdout  # fmt: skip
+
+    dates = git("log", "--format=%cI").split()
+    assert len(dates) == 30
+    assert git("status", "--porcelain", "--untracked-files=no") == ""
+    first, last = datetime.fromisoformat(dates[-1]), datetime.fromisoformat(dates[0])
+    assert (datetime.fromisoformat(generate.NOW) - first).days == 365 and last > first
+    assert len(set(git("log", "--format=%an").split())) > 1  # the owners made the commits
+    monkeypatch.setenv("CRM_NOW", generate.NOW)
+    r = run("--dir", str(root), "report", "changes", "--since", "60 days ago", "--format", "json")
+    assert r.code == 0, r.err
+    data = json.loads(r.out, parse_float=Decimal)
+    assert data["deals"] and data["commits"]["start"]
+    for steps in data["waterfall"].values():
+        assert sum((s["amount"] for s in steps[:-1]), Decimal(0)) == steps[-1]["amount"]
+    r = run("--dir", str(root), "report", "funnel", "--as-of", "6 months ago", "--format", "json")
+    assert r.code == 0, r.err
+    assert json.loads(r.out)["as_of"]["commit"]

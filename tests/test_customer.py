@@ -8,7 +8,7 @@ import pytest
 from conftest import added, run, snapshot
 from rich.cells import cell_len
 
-from crmcli import customers, records
+from crmcli import customers, records, refs
 from crmcli.errors import CrmError
 
 
@@ -230,10 +230,10 @@ def test_no_match_and_ambiguity(crm):
 def test_exact_name_wins_over_prefix(crm, store):
     c1 = store.create("customer", name="other", id="beef0001")
     store.create("customer", name="beef", id="beef0002")
-    assert store.resolve("customer", "beef")["id"] == "beef0002"
-    assert store.resolve("customer", "beef0001")["id"] == c1["id"]
+    assert refs.resolve(store, "customer", "beef")["id"] == "beef0002"
+    assert refs.resolve(store, "customer", "beef0001")["id"] == c1["id"]
     with pytest.raises(CrmError, match="matches 2 customers"):
-        store.resolve("customer", "beef0")
+        refs.resolve(store, "customer", "beef0")
 
 
 def test_path_like_refs_never_escape(crm):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from conftest import added, refused, run, set_settings, snapshot
 
-from crmcli import activities
+from crmcli import activities, refs
 from crmcli.errors import AmbiguousError, NotFoundError
 from crmcli.store import Store
 
@@ -57,7 +57,7 @@ def test_log_json_prints_the_entry_and_the_task(acme):
 
 def test_one_change_one_commit_message(crm, acme):
     store = Store(crm)
-    rec = store.resolve("customer", acme["id"])
+    rec = refs.resolve(store, "customer", acme["id"])
     with store.lock():
         store.changed.clear()  # (no git here: the messages stay for us to read)
         entry, task = activities.log(

@@ -234,8 +234,8 @@ def test_funnel_cli_json_and_filters(full):
     data = jrun("funnel")
     assert [r["reached"] for r in data["stages"]] == [10, 7, 5, 4]
     assert data["open"]["weighted"] == {USD: D("1895.00")}
-    assert set(data) == {"report", "since", "until", "owner", "stages", "open", "won", "lost",
-                         "win_rate", "unknown_stages"}  # fmt: skip
+    assert set(data) == {"report", "since", "until", "owner", "as_of", "stages", "open", "won",
+                         "lost", "win_rate", "unknown_stages"}  # fmt: skip
     assert set(data["stages"][0]) == {"stage", "probability", "reached", "count", "amount",
                                       "weighted", "next", "conversion", "avg_days"}  # fmt: skip
     w = jrun("funnel", "--since", "2026-10-01", "--until", "2026-10-31", "--owner", "alice")
@@ -316,14 +316,15 @@ def test_forecast_every_figure(full):
     # Nov: D5 (proposal 50%, 400); won D9 800 EUR on 11-10
     assert m[0] == {"month": "2026-11", "count": 1, "best_case": {USD: D(400)}, "commit": {},
                     "weighted": {USD: D("200.00")},
-                    "won": {"count": 1, "amount": {"EUR": D(800)}}}  # fmt: skip
+                    "won": {"count": 1, "amount": {"EUR": D(800)}}, "target": None}  # fmt: skip
     # Dec: D4 (negotiation 75% >= 70: commit)
     assert m[1] == {"month": "2026-12", "count": 1, "best_case": {USD: D(2000)},
                     "commit": {USD: D(2000)}, "weighted": {USD: D("1500.00")},
-                    "won": {"count": 0, "amount": {}}}  # fmt: skip
+                    "won": {"count": 0, "amount": {}}, "target": None}  # fmt: skip
     # Jan: D8 (new 10%), snoozed but still forecast
     assert m[2] == {"month": "2027-01", "count": 1, "best_case": {USD: D(700)}, "commit": {},
-                    "weighted": {USD: D("70.00")}, "won": {"count": 0, "amount": {}}}  # fmt: skip
+                    "weighted": {USD: D("70.00")}, "won": {"count": 0, "amount": {}},
+                    "target": None}  # fmt: skip
     assert data["total"] == {"count": 3, "best_case": {USD: D(3100)}, "commit": {USD: D(2000)},
                              "weighted": {USD: D("1770.00")}}  # fmt: skip
     # D7 closes 10-31, already past; D6 has no close date (nor amount)
@@ -363,21 +364,22 @@ def test_owners_every_figure(full):
     assert rows["alice"] == {
         "owner": "alice", "open": 4, "won": 1, "lost": 1, "win_rate": D("50.0"),
         "won_amount": {USD: D(1000)}, "avg_cycle_days": D("30.0"),
-        "tasks_on_time": 1, "tasks_late": 1, "tasks_overdue": 1,
+        "tasks_on_time": 1, "tasks_late": 1, "tasks_overdue": 1, "targets": [],
     }  # fmt: skip
     assert rows["bob"] == {
         "owner": "bob", "open": 2, "won": 2, "lost": 0, "win_rate": D("100.0"),
         "won_amount": {"EUR": D(800), USD: D(600)}, "avg_cycle_days": D("14.5"),
-        "tasks_on_time": 1, "tasks_late": 0, "tasks_overdue": 0,
+        "tasks_on_time": 1, "tasks_late": 0, "tasks_overdue": 0, "targets": [],
     }  # fmt: skip
     assert rows["carol"] == {
         "owner": "carol", "open": 0, "won": 0, "lost": 0, "win_rate": None, "won_amount": {},
         "avg_cycle_days": None, "tasks_on_time": 0, "tasks_late": 0, "tasks_overdue": 0,
+        "targets": [],
     }  # fmt: skip
     assert data["total"] == {
         "open": 6, "won": 3, "lost": 1, "win_rate": D("75.0"),
         "won_amount": {"EUR": D(800), USD: D(1600)}, "avg_cycle_days": D("19.7"),
-        "tasks_on_time": 2, "tasks_late": 1, "tasks_overdue": 1,
+        "tasks_on_time": 2, "tasks_late": 1, "tasks_overdue": 1, "targets": [],
     }  # fmt: skip
 
 
@@ -546,19 +548,25 @@ def test_sources_every_figure(full):
     rows = {s["source"]: s for s in data["sources"]}
     assert rows["referral"] == {"source": "referral", "leads": 2, "converted": 2,
                                 "conversion_rate": D("100.0"), "deals_won": 1,
-                                "won_amount": {"EUR": D(800)}}  # fmt: skip
+                                "won_amount": {"EUR": D(800)},
+                                "from_leads": {"count": 1, "amount": {"EUR": D(800)}}, "from_customers": {"count": 0, "amount": {}}}  # fmt: skip
     assert rows["website"] == {"source": "website", "leads": 2, "converted": 1,
                                "conversion_rate": D("50.0"), "deals_won": 1,
-                               "won_amount": {USD: D(1000)}}  # fmt: skip
+                               "won_amount": {USD: D(1000)},
+                               "from_leads": {"count": 1, "amount": {USD: D(1000)}}, "from_customers": {"count": 0, "amount": {}}}  # fmt: skip
     assert rows["trade-show"] == {"source": "trade-show", "leads": 1, "converted": 1,
                                   "conversion_rate": D("100.0"), "deals_won": 1,
-                                  "won_amount": {USD: D(600)}}  # fmt: skip
+                                  "won_amount": {USD: D(600)},
+                                  "from_leads": {"count": 1, "amount": {USD: D(600)}}, "from_customers": {"count": 0, "amount": {}}}  # fmt: skip
     assert rows["email"] == {"source": "email", "leads": 0, "converted": 0,
-                             "conversion_rate": None, "deals_won": 0, "won_amount": {}}  # fmt: skip
+                             "conversion_rate": None, "deals_won": 0, "won_amount": {},
+                             "from_leads": {"count": 0, "amount": {}}, "from_customers": {"count": 0, "amount": {}}}  # fmt: skip
     assert rows[None] == {"source": None, "leads": 1, "converted": 0,
-                          "conversion_rate": D("0.0"), "deals_won": 0, "won_amount": {}}  # fmt: skip
+                          "conversion_rate": D("0.0"), "deals_won": 0, "won_amount": {},
+                          "from_leads": {"count": 0, "amount": {}}, "from_customers": {"count": 0, "amount": {}}}  # fmt: skip
     assert data["total"] == {"leads": 6, "converted": 4, "conversion_rate": D("66.7"),
-                             "deals_won": 3, "won_amount": {"EUR": D(800), USD: D(1600)}}  # fmt: skip
+                             "deals_won": 3, "won_amount": {"EUR": D(800), USD: D(1600)},
+                             "from_leads": {"count": 3, "amount": {"EUR": D(800), USD: D(1600)}}, "from_customers": {"count": 0, "amount": {}}}  # fmt: skip
 
 
 def test_sources_window_and_owner(full):
@@ -571,7 +579,8 @@ def test_sources_window_and_owner(full):
     assert data["total"]["leads"] == 3
     alice = jrun("sources", "--owner", "alice")  # L1, L2, L6
     assert alice["total"] == {"leads": 3, "converted": 2, "conversion_rate": D("66.7"),
-                              "deals_won": 2, "won_amount": {USD: D(1600)}}  # fmt: skip
+                              "deals_won": 2, "won_amount": {USD: D(1600)},
+                              "from_leads": {"count": 2, "amount": {USD: D(1600)}}, "from_customers": {"count": 0, "amount": {}}}  # fmt: skip
 
 
 def test_sources_deal_counted_once_in_total(store):
@@ -675,15 +684,16 @@ def test_several_currencies_are_never_added(crm):
 
 
 EMPTY_KEYS = {
-    "funnel": {"report", "since", "until", "owner", "stages", "open", "won", "lost", "win_rate",
+    "funnel": {"report", "as_of", "since", "until", "owner", "stages", "open", "won", "lost", "win_rate",
                "unknown_stages"},
-    "forecast": {"report", "owner", "commit_probability", "months", "total", "past_close_date",
+    "forecast": {"report", "as_of", "owner", "commit_probability", "months", "total", "targets",
+                 "past_close_date",
                  "no_close_date", "later", "unknown_stages"},
-    "owners": {"report", "since", "until", "owner", "owners", "total"},
-    "customers": {"report", "since", "until", "owner", "totals", "tiers", "customers",
+    "owners": {"report", "as_of", "since", "until", "owner", "owners", "total"},
+    "customers": {"report", "as_of", "since", "until", "owner", "totals", "tiers", "customers",
                   "without_customer", "applied"},
-    "sources": {"report", "since", "until", "owner", "sources", "total"},
-    "stalled": {"report", "owner", "days", "deals", "total", "snoozed"},
+    "sources": {"report", "as_of", "since", "until", "owner", "sources", "total"},
+    "stalled": {"report", "as_of", "owner", "days", "deals", "total", "snoozed"},
 }  # fmt: skip
 
 

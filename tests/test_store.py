@@ -11,7 +11,7 @@ from conftest import run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crmcli import models, yamlio
+from crmcli import models, refs, yamlio
 from crmcli.errors import AmbiguousError, CrmError, NotFoundError, RecordError
 from crmcli.store import ID_RE, Store, atomic_write, new_id
 
@@ -367,7 +367,7 @@ def test_ids_that_could_form_a_path_are_refused(store, crm, rid):
 def test_refs_never_reach_outside_the_crm(store, ref):
     store.create("customer", name="Acme")
     with pytest.raises(NotFoundError, match="no customer matches"):
-        store.resolve("customer", ref)
+        refs.resolve(store, "customer", ref)
     r = run("customer", "show", ref)
     assert r.code == 1 and r.err.startswith("Error: no customer matches")
 
@@ -394,37 +394,37 @@ def people(store):
 
 def test_resolve_by_id_prefix_name_email(store, people):
     a, b, c, d = people
-    assert store.resolve("customer", "abcd1111")["id"] == a["id"]
-    assert store.resolve("customer", "ABCD1111")["id"] == a["id"]
-    assert store.resolve("customer", "abcd12")["id"] == b["id"]
-    assert store.resolve("customer", "bcde")["id"] == c["id"]
-    assert store.resolve("customer", "acme gmbh")["id"] == a["id"]
-    assert store.resolve("customer", "  Acme GmbH ")["id"] == a["id"]
-    assert store.resolve("customer", "INFO@ACME.DE")["id"] == a["id"]
-    assert store.resolve("customer", "cafe muller")["id"] == d["id"]
+    assert refs.resolve(store, "customer", "abcd1111")["id"] == a["id"]
+    assert refs.resolve(store, "customer", "ABCD1111")["id"] == a["id"]
+    assert refs.resolve(store, "customer", "abcd12")["id"] == b["id"]
+    assert refs.resolve(store, "customer", "bcde")["id"] == c["id"]
+    assert refs.resolve(store, "customer", "acme gmbh")["id"] == a["id"]
+    assert refs.resolve(store, "customer", "  Acme GmbH ")["id"] == a["id"]
+    assert refs.resolve(store, "customer", "INFO@ACME.DE")["id"] == a["id"]
+    assert refs.resolve(store, "customer", "cafe muller")["id"] == d["id"]
 
 
 def test_exact_match_wins_over_prefix_matches(store, people):
     a, b, c, d = people
     # 'abcd' is a prefix of two ids and the exact name of a third: the exact name wins
-    assert store.resolve("customer", "abcd")["id"] == c["id"]
+    assert refs.resolve(store, "customer", "abcd")["id"] == c["id"]
 
 
 def test_prefix_needs_four_characters(store, people):
     with pytest.raises(NotFoundError, match="no customer matches 'cde'"):
-        store.resolve("customer", "cde")
-    assert store.resolve("customer", "cdef")["id"] == "cdef4444"
+        refs.resolve(store, "customer", "cde")
+    assert refs.resolve(store, "customer", "cdef")["id"] == "cdef4444"
 
 
 def test_ambiguous_ref_lists_the_candidates_with_ids(store, people):
     store.create("customer", id="eeee5555", name="Twin")
     store.create("customer", id="ffff6666", name="twin")
     with pytest.raises(AmbiguousError) as e:
-        store.resolve("customer", "Twin")
+        refs.resolve(store, "customer", "Twin")
     assert "'Twin' matches 2 customers; use an id" in e.value.message
     assert e.value.details == ["  eeee5555  Twin", "  ffff6666  twin"]
     with pytest.raises(AmbiguousError) as e:
-        store.resolve("customer", "abcd1")
+        refs.resolve(store, "customer", "abcd1")
     assert "abcd1111" in "\n".join(e.value.details) and "abcd1222" in "\n".join(e.value.details)
     r = run("customer", "show", "twin")
     assert r.code == 1
@@ -451,8 +451,8 @@ def test_tombstones_lead_to_the_record_kept(store, crm):
     assert text.startswith("id: old00001\nmerged_into: keep0001\n")
     s = Store(crm)
     assert s.load("customer", "old00001")["id"] == "keep0001"
-    assert s.resolve("customer", "old00001")["id"] == "keep0001"
-    assert s.resolve("customer", "old0")["id"] == "keep0001"
+    assert refs.resolve(s, "customer", "old00001")["id"] == "keep0001"
+    assert refs.resolve(s, "customer", "old0")["id"] == "keep0001"
     assert [r["id"] for r in s.query("customer")] == ["keep0001"]
     assert sorted(
         r["id"] for r in [*s.query("customer"), *s.query("customer", {"merged": True})]
@@ -464,7 +464,7 @@ def test_a_prefix_shared_by_a_tombstone_and_its_target_is_not_ambiguous(store):
     store.create("customer", id="same0001", name="A")
     store.create("customer", id="same0002", name="B")
     store.write_tombstone("customer", "same0002", "same0001")
-    assert store.resolve("customer", "same")["id"] == "same0001"
+    assert refs.resolve(store, "customer", "same")["id"] == "same0001"
 
 
 def test_tombstone_loop_is_an_error_not_a_hang(store):
@@ -484,7 +484,7 @@ def test_tombstone_loop_is_an_error_not_a_hang(store):
 @given(ref=st.text(max_size=20))
 def test_resolve_never_escapes_or_crashes(store, ref):
     try:
-        rec = store.resolve("customer", ref)
+        rec = refs.resolve(store, "customer", ref)
     except CrmError:
         return
     assert ID_RE.match(rec["id"])

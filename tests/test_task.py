@@ -182,6 +182,7 @@ def test_list_filters(crm, index):
 
 def test_list_json_is_records_and_csv_has_a_header(crm, index):
     rec = added("task", "Call", "--due", "yesterday")
+    assert rec.pop("warnings") == ["the due 2026-11-22 is in the past"]  # (add's JSON only)
     (got,) = listed("--overdue")
     assert got == rec
     r = run("task", "list", "--format", "csv")

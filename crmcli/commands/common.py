@@ -24,10 +24,10 @@ state = State()
 def get_store() -> Any:
     """The Store of the CRM this command works on (found once per invocation)."""
     if state.store is None:
-        from crmcli.render import warn
+        from crmcli.render import note, warn
         from crmcli.store import Store, locate
 
-        state.store = Store(locate(state.dir), warn=warn)
+        state.store = Store(locate(state.dir), warn=warn, notice=note)
     return state.store
 
 
@@ -75,18 +75,25 @@ def _completer(kind: str) -> Callable[[str], list[tuple[str, str]]]:
     return complete
 
 
+def _name_word(kind: str) -> str:
+    return "title" if kind in ("deal", "task") else "name"
+
+
 def ref_argument(kind: str, help: str | None = None) -> Any:
+    word = _name_word(kind)
     return typer.Argument(
-        help=help or f"The {kind}: id, id prefix (4+), name or e-mail.",
+        help=help
+        or f"The {kind}: id, id prefix (4+), {word} or e-mail, or a unique part of the {word}.",
         autocompletion=_completer(kind),
         show_default=False,
     )
 
 
 def ref_option(kind: str, *names: str, help: str | None = None) -> Any:
+    word = _name_word(kind)
     return typer.Option(
         *names,
-        help=help or f"The {kind}: id, id prefix, name or e-mail.",
+        help=help or f"The {kind}: id, id prefix, {word}, e-mail or a unique part of the {word}.",
         autocompletion=_completer(kind),
         show_default=False,
     )
@@ -239,14 +246,17 @@ def confirm_added(
     extra: str = "",
     warnings: list[str] | None = None,
 ) -> None:
-    """`add` prints a one-line confirmation with the id, or the record as JSON (with
-    the `warnings`, which also go to stderr)."""
-    from crmcli import models, render
+    """`add` prints a one-line confirmation with the id, or the record as JSON with
+    its `warnings` (the domain's, and a name or title another record has: also on
+    stderr)."""
+    from crmcli import models, refs, render
 
-    for w in warnings or []:
-        get_store().warn(w)
+    store = get_store()
+    warnings = [*(warnings or []), *refs.name_taken(store, kind, rec)]
+    for w in warnings:
+        store.warn(w)
     if fmt == ShowFormat.json:
-        render.print_json(rec if warnings is None else {**rec, "warnings": warnings})
+        render.print_json({**rec, "warnings": warnings})
     else:
         print(f"Added {kind} {rec['id']}: {models.display_name(kind, rec)}{extra}")
 
@@ -258,13 +268,20 @@ def confirm_updated(
     rec: dict[str, Any],
     warnings: list[str] | None = None,
 ) -> None:
-    """`edit` warns, then prints the record as JSON or says whether it changed."""
-    from crmcli import render
+    """`edit` warns (the domain's warnings; a new name or title another record has),
+    then prints the record as JSON with its `warnings`, or says whether it changed."""
+    from crmcli import models, refs, render
+    from crmcli.store import fold
 
-    for w in warnings or []:
-        get_store().warn(w)
+    store = get_store()
+    warnings = list(warnings or [])
+    field = models.NAME_FIELD[kind]
+    if fold(str(rec.get(field) or "")) != fold(str(before.get(field) or "")):
+        warnings += refs.name_taken(store, kind, rec)
+    for w in warnings:
+        store.warn(w)
     if fmt == ShowFormat.json:
-        render.print_json(rec)
+        render.print_json({**rec, "warnings": warnings})
         return
     changed = any(rec.get(k) != before.get(k) for k in {*rec, *before} - {"updated"})
     print(
@@ -412,6 +429,13 @@ def change_set(ctx: typer.Context, edit: bool = False) -> Any:
     return changes
 
 
+def _resolver(kind: str) -> Callable[[Any, str], dict[str, Any]]:
+    """REF resolution of `kind` (crmcli.refs) as mutate and edit_in_editor take it."""
+    from crmcli import refs
+
+    return lambda store, ref: refs.resolve(store, kind, ref)
+
+
 def mutate(
     kind: str,
     ref: str,
@@ -419,11 +443,11 @@ def mutate(
     resolve: Callable[[Any, str], dict[str, Any]] | None = None,
 ) -> Any:
     """Run one change to one record: under the lock, resolve REF (by `resolve`, else
-    the store's), then `act(store, record)`, whose domain function records the commit
+    crmcli.refs), then `act(store, record)`, whose domain function records the commit
     message. Returns what `act` returned, for the command to print."""
     store = get_store()
     with store.lock():
-        rec = resolve(store, ref) if resolve else store.resolve(kind, ref)
+        rec = (resolve or _resolver(kind))(store, ref)
         return act(store, rec)
 
 
@@ -453,7 +477,7 @@ def edit_in_editor(
     from crmcli import editor
 
     store = get_store()
-    before = resolve(store, ref) if resolve else store.resolve(kind, ref)
+    before = (resolve or _resolver(kind))(store, ref)
     rec = editor.edit(store, kind, before["id"])
     confirm_updated(ctx.params.get("fmt") or ShowFormat.table, kind, before, rec or before)
     return True

@@ -109,11 +109,11 @@ def show_cmd(ref: CustomerRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
 
     Example: crm customer show acme
     """
-    from crmcli import customers, render
+    from crmcli import customers, refs, render
     from crmcli.mail.threads import for_record
 
     store = get_store()
-    rec = store.resolve("customer", ref)
+    rec = refs.resolve(store, "customer", ref)
     page = customers.page(store, rec)
     mail = for_record(store, rec["id"])
     if fmt == ShowFormat.json:
@@ -389,12 +389,12 @@ def merge_cmd(
 
     Example: crm customer merge "Acme GmbH" "ACME Germany" --dry-run
     """
-    from crmcli import customers, render
+    from crmcli import customers, refs, render
 
     store = get_store()
     with store.lock():
-        a = store.resolve("customer", keep)
-        b = store.resolve("customer", other)
+        a = refs.resolve(store, "customer", keep)
+        b = refs.resolve(store, "customer", other)
         result = customers.merge(store, a, b, dry_run=dry_run)
     if fmt == ShowFormat.json:
         render.print_json({**result, "dry_run": dry_run})

@@ -84,7 +84,9 @@ def _deal_options(
 
 
 def _customer_id(store: Any, ref: str | None) -> str | None:
-    return None if ref is None else store.resolve("customer", ref)["id"]
+    from crmcli import refs
+
+    return None if ref is None else refs.resolve(store, "customer", ref)["id"]
 
 
 def _approval_message(store: Any, rec: dict, reasons: list[str]) -> None:
@@ -285,14 +287,14 @@ def show_cmd(ref: DealRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
 
     Example: crm deal show "Pump order"
     """
-    from crmcli import deals, records, render
+    from crmcli import deals, records, refs, render
     from crmcli.commands.customer import show_related, show_threads
     from crmcli.errors import CrmError
     from crmcli.mail.threads import for_record
 
     store = get_store()
     settings = store.settings
-    rec = store.resolve("deal", ref)
+    rec = refs.resolve(store, "deal", ref)
     timeline = store.timeline(rec["id"])
     links = records.linked(store, "deal", rec["id"])
     links.pop("deals", None)
@@ -463,13 +465,13 @@ def quote_cmd(
 
     Example: crm deal quote "Pump replacement 2027" -o q.pdf --valid-until +2w --lang de
     """
-    from crmcli import quotes
+    from crmcli import quotes, refs
     from crmcli.errors import CrmError
     from crmcli.store import atomic_write, user_path
 
     store = get_store()
     with store.lock():
-        rec = store.resolve("deal", ref)
+        rec = refs.resolve(store, "deal", ref)
         q = quotes.make(store, rec, valid_until, getattr(lang, "value", lang))
         name = output or f"{q['number']}.pdf"
         data = quotes.document(q, name, store.root)
@@ -505,13 +507,13 @@ def order_cmd(
 
     Example: crm deal order "Pump order" --format orderx --output O-pump.xml
     """
-    from crmcli import orders
+    from crmcli import orders, refs
     from crmcli.errors import CrmError
     from crmcli.store import atomic_write, user_path
 
     store = get_store()
     chosen = fmt.value if fmt else orders.format_of(output)
-    data = orders.encode(orders.order(store, store.resolve("deal", ref)), chosen)
+    data = orders.encode(orders.order(store, refs.resolve(store, "deal", ref)), chosen)
     if output is None or output == "-":
         from crmcli.render import raw
 

@@ -21,7 +21,8 @@ def history_command(
     ref: Annotated[
         str,
         typer.Argument(
-            help="The record: id, id prefix (4+), name, title or e-mail.", show_default=False
+            help="The record: id, id prefix (4+), name, title or e-mail, or a unique part of a name or title.",
+            show_default=False,
         ),
     ],
     kind: Annotated[
@@ -69,21 +70,25 @@ def find_record(
 ) -> tuple[str, str, str, str]:
     """(kind, id, path relative to the CRM root, display name) of the record REF;
     unless `live`, also a removed one that git remembers (by its full id)."""
-    from crmcli import models
+    from crmcli import models, refs
     from crmcli.errors import AmbiguousError, CrmError, NotFoundError
     from crmcli.git.history import find_deleted
     from crmcli.store import ID_RE
 
     kinds = [kind] if kind else ["customer", "lead", "deal", "task"]
-    found: list[tuple[str, dict]] = []
-    ambiguous: list[tuple[str, AmbiguousError]] = []
+    matches: list[tuple[int, str, dict]] = []
+    several: list[tuple[int, str, AmbiguousError]] = []
     for k in kinds:
         try:
-            found.append((k, store.resolve(k, ref)))
+            m = refs.match(store, k, ref, suggest=False)
+            matches.append((m.level, k, m.record))
         except AmbiguousError as e:
-            ambiguous.append((k, e))
+            several.append((e.level, k, e))
         except NotFoundError:
             continue
+    best = min([level for level, _k, _x in [*matches, *several]], default=0)  # exact first
+    found = [(k, rec) for level, k, rec in matches if level == best]
+    ambiguous = [(k, e) for level, k, e in several if level == best]
     if len(found) == 1 and not ambiguous:
         k, rec = found[0]
         return k, rec["id"], store.rel(store.path(k, rec["id"])), models.display_name(k, rec)

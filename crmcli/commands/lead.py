@@ -119,11 +119,11 @@ def show_cmd(ref: LeadRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
 
     Example: crm lead show "Li Wei"
     """
-    from crmcli import leads, records, render
+    from crmcli import leads, records, refs, render
     from crmcli.commands.customer import phones_shown, show_related
 
     store = get_store()
-    rec = store.resolve("lead", ref)
+    rec = refs.resolve(store, "lead", ref)
     timeline = store.timeline(rec["id"])
     tasks = records.linked(store, "lead", rec["id"]).get("tasks", [])
     if fmt == ShowFormat.json:
@@ -235,10 +235,10 @@ def convert_cmd(
 
     Example: crm lead convert "Li Wei" --deal "Pump order" --amount 24000
     """
-    from crmcli import leads, render
+    from crmcli import leads, refs, render
 
     def act(store: Any, rec: dict) -> tuple[dict, dict]:
-        target = store.resolve("customer", customer) if customer is not None else None
+        target = refs.resolve(store, "customer", customer) if customer is not None else None
         return rec, leads.convert(store, rec, customer=target, deal_title=deal, amount=amount)
 
     rec, result = common.mutate("lead", ref, act)

@@ -1,4 +1,4 @@
-"""crm report ...: funnel, forecast, owners, customers, sources, stalled.
+"""crm report ...: funnel, forecast, owners, customers, sources, stalled, dashboard.
 
 Thin: parse the options, call the report in crmcli.reports, print JSON or draw
 tables. Money is shown per currency (a `cur` column, or `AMOUNT CUR` lines),
@@ -21,10 +21,11 @@ from crmcli.commands.common import (
     limited,
 )
 from crmcli.errors import CrmError
+from crmcli.settings import PERIOD_RE
 
 app = typer.Typer(
     help=(
-        "Reports: funnel, forecast, owners, customers, sources, stalled deals.\n\n"
+        "Reports: funnel, forecast, owners, customers, sources, stalled deals, changes.\n\n"
         "Example: crm report funnel --since 2026-01-01 --format json"
     ),
     no_args_is_help=True,
@@ -37,6 +38,22 @@ SinceOpt = Annotated[
 UntilOpt = Annotated[
     str | None, typer.Option("--until", help="Up to this date (the whole day included).")
 ]
+ChartOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--chart",
+        metavar="FILE",
+        help="Also draw the report's chart into FILE.svg or FILE.png.",
+        show_default=False,
+    ),
+]
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="The report as the CRM stood then: 2026-10-01, '30 days ago' (git history).",
+    ),
+]
 FULL = "█"
 EIGHTHS = " ▏▎▍▌▋▊▉"
 
@@ -44,10 +61,35 @@ EIGHTHS = " ▏▎▍▌▋▊▉"
 # ----- helpers -------------------------------------------------------------------------
 
 
+def _records(as_of: str | None, fmt: ShowFormat) -> Any:
+    """Where the records come from: the CRM now, or with --as-of as it stood then
+    (crmcli.asof: a Store over a past commit, or today's records wound back); for a
+    table, stderr says which commit, or what could not be known without git."""
+    store = get_store()
+    if not as_of:
+        return store
+    from crmcli import render
+    from crmcli.asof import past
+
+    when = store.ctx.parse_when(as_of)
+    if when > store.ctx.now():
+        raise CrmError(f"--as-of {as_of}: that is in the future")
+    source = past(store, when, as_of)
+    info = source.as_of
+    if fmt != ShowFormat.table:
+        return source
+    if info["commit"]:
+        render.message(f"As of {info['at']}: commit {info['commit'][:7]} of {info['commit_date']}")
+    for text in info["unknown"]:
+        render.message(f"As of {info['at']}, not known without git history: {text}")
+    return source
+
+
 def _report_scope(
     store: Any, owner: str | None, since: str | None = None, until: str | None = None
 ) -> Any:
-    """The reports' Scope: the settings, now, the --since/--until window, --owner."""
+    """The reports' Scope: the settings, now, the --since/--until window, --owner;
+    with --as-of, the past state's settings and moment as now."""
     from crmcli.dates import parse_when
     from crmcli.reports.base import Scope
 
@@ -56,7 +98,26 @@ def _report_scope(
     end = parse_when(until, now, end_of_day=True) if until else None
     if start and end and start > end:
         raise CrmError(f"--since {since} is after --until {until}")
-    return Scope(store.settings, now, start, end, owner)
+    return Scope(store.settings, now, start, end, owner, getattr(store, "as_of", None))
+
+
+def _check_chart(chart: str | None) -> None:
+    """Refuse a --chart name that is not .svg or .png before any work."""
+    if chart is not None:
+        from crmcli.charts import chart_format
+
+        chart_format(chart)
+
+
+def _draw(chart: str | None, report: str, data: dict[str, Any]) -> None:
+    """--chart FILE: the report's chart (crmcli/charts.py, matplotlib) into FILE."""
+    if chart is None:
+        return
+    from crmcli import charts, render
+    from crmcli.store import user_path
+
+    charts.write(report, data, user_path(chart, "--chart"))
+    render.message(f"Chart -> {chart}")
 
 
 def _emit_json(data: dict[str, Any]) -> None:
@@ -140,8 +201,16 @@ def _scope(data: dict[str, Any], what: str) -> str:
     return ", ".join(parts)
 
 
+def _as_of(name: str, data: dict[str, Any]) -> str:
+    """`name`, and with --as-of the moment: 'Funnel as of 2026-10-01 00:00'."""
+    if not data.get("as_of"):
+        return name
+    return f"{name} as of {data['as_of']['at'][:16].replace('T', ' ')}"
+
+
 def _title(name: str, data: dict[str, Any], what: str = "") -> str:
     scope = _scope(data, what)
+    name = _as_of(name, data)
     return f"{name} ({scope})" if scope else name
 
 
@@ -181,7 +250,9 @@ def funnel_cmd(
     since: SinceOpt = None,
     until: UntilOpt = None,
     owner: OwnerOpt = None,
+    as_of: AsOfOpt = None,
     fmt: ShowFormatOpt = ShowFormat.table,
+    chart: ChartOpt = None,
 ) -> None:
     """The pipeline as a funnel, from the deals' stage histories.
 
@@ -190,12 +261,14 @@ def funnel_cmd(
 
     --since/--until pick the deals created in that window.
 
-    Example: crm report funnel --since 2026-01-01 --owner bob
+    Example: crm report funnel --since 2026-01-01 --owner bob --chart funnel.svg
     """
     from crmcli.reports.funnel import funnel
 
-    store = get_store()
+    _check_chart(chart)
+    store = _records(as_of, fmt)
     data = funnel(store.query("deal"), _report_scope(store, owner, since, until))
+    _draw(chart, "funnel", data)
     if fmt == ShowFormat.json:
         _emit_json(data)
         return
@@ -255,7 +328,9 @@ def forecast_cmd(
         typer.Option("--months", min=1, max=120, help="How many months, from the current one."),
     ] = 3,
     owner: OwnerOpt = None,
+    as_of: AsOfOpt = None,
     fmt: ShowFormatOpt = ShowFormat.table,
+    chart: ChartOpt = None,
 ) -> None:
     """Open deals by month of close date: best case, commit, weighted.
 
@@ -268,25 +343,35 @@ def forecast_cmd(
     """
     from crmcli.reports.forecast import forecast
 
-    store = get_store()
+    _check_chart(chart)
+    store = _records(as_of, fmt)
     data = forecast(store.query("deal"), _report_scope(store, owner), months=months)
+    _draw(chart, "forecast", data)
     if fmt == ShowFormat.json:
         _emit_json(data)
         return
     rows = []
+    targeted = any(m["target"] is not None for m in data["months"])
     for m in data["months"]:
         money = [m["best_case"], m["commit"], m["weighted"], m["won"]["amount"]]
         for i, (cur, cells) in enumerate(_money_rows(money)):
-            rows.append([m["month"] if i == 0 else "", m["count"] if i == 0 else "", cur, *cells])
-    title = f"Forecast (commit: stages at {data['commit_probability']}% or more)"
+            target = [_num(m["target"]) if i == 0 else ""] if targeted else []
+            rows.append([m["month"] if i == 0 else "", m["count"] if i == 0 else "", cur, *cells,
+                         *target])  # fmt: skip
+    title = _as_of("Forecast", data) + f" (commit: stages at {data['commit_probability']}% or more)"
     if data["owner"]:
-        title = f"Forecast ({data['owner']}; commit: stages at {data['commit_probability']}%+)"
+        title = _as_of("Forecast", data) + (
+            f" ({data['owner']}; commit: stages at {data['commit_probability']}%+)"
+        )
     _table(
         ["month", ("deals", R), "cur", ("best case", R), ("commit", R), ("weighted", R),
-         ("won", R)],
+         ("won", R), *([("target", R)] if targeted else [])],
         rows,
         title=title,
     )  # fmt: skip
+    if data["targets"]:
+        _line()
+        _targets_table([(data["owner"] or "team", t) for t in data["targets"]], cases=True)
     rows = []
     for key, label in (
         ("past_close_date", "close date past"),
@@ -318,26 +403,39 @@ def owners_cmd(
     since: SinceOpt = None,
     until: UntilOpt = None,
     owner: OwnerOpt = None,
+    period: Annotated[
+        str | None,
+        typer.Option("--period", help="Target period: 2026-12 or 2026-Q4 (default: today's)."),
+    ] = None,
+    as_of: AsOfOpt = None,
     fmt: ShowFormatOpt = ShowFormat.table,
+    chart: ChartOpt = None,
 ) -> None:
     """Deals and tasks per owner: plan against execution.
 
     Open, won and lost deals, win rate, won amount, mean sales cycle; tasks done
-    on time, done late, and overdue now.
+    on time, done late, and overdue now. With settings targets: target, won,
+    attainment and the weighted pipeline that can still close in the period.
 
-    --since/--until pick deals closed and tasks done in that window.
+    --since/--until pick deals closed and tasks done in that window; --period the
+    target period (default: the month and quarter of today).
 
-    Example: crm report owners --since 2026-07-01
+    Example: crm report owners --since 2026-07-01 --period 2026-Q4
     """
     from crmcli.reports.owners import DEAL_FIELDS, TASK_FIELDS, owners
 
-    store = get_store()
+    _check_chart(chart)
+    store = _records(as_of, fmt)
     scope = _report_scope(store, owner, since, until)
+    if period is not None and not PERIOD_RE.match(period):
+        raise CrmError(f"--period {period}: write a month (2026-12) or a quarter (2026-Q4)")
     data = owners(
         store.query("deal", fields=DEAL_FIELDS),
         store.query("task", fields=TASK_FIELDS),
         scope,
+        period=period,
     )
+    _draw(chart, "owners", data)
     if fmt == ShowFormat.json:
         _emit_json(data)
         return
@@ -377,6 +475,26 @@ def owners_cmd(
         rows,
         title=_title("Tasks by owner", data, "done"),
         empty="no owners",
+    )  # fmt: skip
+    targets = [(o["owner"] if o["owner"] != "total" else "team", t)
+               for o in entries for t in o["targets"]]  # fmt: skip
+    if targets:
+        _line()
+        _targets_table(targets)
+
+
+def _targets_table(rows: list[tuple[str, dict[str, Any]]], *, cases: bool = False) -> None:
+    """Targets against won and the pipeline that can still close in the period
+    (`cases`: its best case and commit too)."""
+    extra = [("best case", R), ("commit", R)] if cases else []
+    _table(
+        [("who", NAME), "period", ("target", R), ("won", R), ("attained", R), *extra,
+         ("weighted", R), ("coverage", R)],
+        [[who, t["period"], _num(t["target"]), _num(t["won"]), _pct(t["attainment"]),
+          *([_num(t["best_case"]), _num(t["commit"])] if cases else []),
+          _num(t["weighted"]), _pct(t["coverage"])] for who, t in rows],
+        title=f"Targets in {rows[0][1]['currency']} (pipeline: open deals that can still "
+        "close in the period; coverage: weighted / what is left to win)",
     )  # fmt: skip
 
 
@@ -462,7 +580,9 @@ def customers_cmd(
         typer.Option("--apply", help="Write the tiers into the customers (not manual tiers)."),
     ] = False,
     limit: LimitOpt = None,
+    as_of: AsOfOpt = None,
     fmt: ShowFormatOpt = ShowFormat.table,
+    chart: ChartOpt = None,
 ) -> None:
     """Customers ranked by won revenue, with ABC tiers (Pareto).
 
@@ -477,7 +597,10 @@ def customers_cmd(
     """
     from crmcli.reports.customers import CUSTOMER_FIELDS, customers
 
-    store = get_store()
+    _check_chart(chart)
+    if apply and as_of:
+        raise CrmError("--apply writes today's tiers: leave out --as-of")
+    store = _records(as_of, fmt)
     scope = _report_scope(store, owner, since, until)
     if apply and owner:
         raise CrmError("--apply ranks every customer: leave out --owner")
@@ -492,6 +615,7 @@ def customers_cmd(
 
     data, applied = _apply_tiers(store, compute) if apply else (compute(), None)
     data["applied"] = applied
+    _draw(chart, "customers", data)
     if fmt == ShowFormat.json:
         data["customers"] = list(limited(data["customers"], limit))
         _emit_json(data)
@@ -507,30 +631,37 @@ def sources_cmd(
     since: SinceOpt = None,
     until: UntilOpt = None,
     owner: OwnerOpt = None,
+    as_of: AsOfOpt = None,
     fmt: ShowFormatOpt = ShowFormat.table,
+    chart: ChartOpt = None,
 ) -> None:
-    """Per lead source: leads, conversion rate, deals won and their amount.
+    """Per source: leads, conversion rate, deals won and their amount.
 
-    A source is credited with the deal each lead was converted into.
+    A won deal is credited to the source of the lead it came from (the lead
+    converted into it, else a lead of its customer), else to its customer's
+    source; the table says how many came through customers.
 
-    --since/--until pick the leads created in that window.
+    --since/--until pick the leads and customers created in that window.
 
     Example: crm report sources --since 2026-01-01 --format json
     """
     from crmcli import render
-    from crmcli.reports.sources import LEAD_FIELDS, sources
+    from crmcli.reports.sources import CUSTOMER_FIELDS, LEAD_FIELDS, sources
 
-    store = get_store()
+    _check_chart(chart)
+    store = _records(as_of, fmt)
     scope = _report_scope(store, owner, since, until)
     data = sources(
         store.query("lead", fields=LEAD_FIELDS),
         store.query("deal", {"status": "won"}),  # only won deals count
         scope,
+        customers=store.query("customer", fields=CUSTOMER_FIELDS),
     )
+    _draw(chart, "sources", data)
     if fmt == ShowFormat.json:
         _emit_json(data)
         return
-    width = max(6, min(30, render.console().width - 66))
+    width = max(6, min(30, render.console().width - 75))
     rows = []
     for s in [*data["sources"], {"source": "total", **data["total"]}]:
         name = s["source"] if s["source"] is not None else "(none)"
@@ -541,14 +672,17 @@ def sources_cmd(
             rows.append(
                 [name if first else "", s["leads"] if first else "",
                  s["converted"] if first else "", _pct(rate) if first else "",
-                 bar if first else "", s["deals_won"] if first else "", cur, amount]
+                 bar if first else "", s["deals_won"] if first else "",
+                 s["from_customers"]["count"] if first else "", cur, amount]
             )  # fmt: skip
     _table(
         [("source", NAME), ("leads", R), ("conv.", R), ("rate", R), ("", {"priority": 2}),
-         ("won", R), "cur", ("won amount", R)],
+         ("won", R), ("via cust.", R), "cur", ("won amount", R)],
         rows,
-        title=_title("Lead sources", data, "leads created"),
+        title=_title("Sources", data, "leads and customers created"),
     )  # fmt: skip
+    _line("won: deals won, credited to their lead's source, else their customer's")
+    _line("(via cust.: how many of them through the customer)")
 
 
 # ----- stalled -------------------------------------------------------------------------
@@ -567,7 +701,9 @@ def stalled_cmd(
     ] = None,
     owner: OwnerOpt = None,
     limit: LimitOpt = None,
+    as_of: AsOfOpt = None,
     fmt: ShowFormatOpt = ShowFormat.table,
+    chart: ChartOpt = None,
 ) -> None:
     """Open deals with no stage change and no timeline entry for N days.
 
@@ -578,7 +714,8 @@ def stalled_cmd(
     """
     from crmcli.reports.stalled import stalled
 
-    store = get_store()
+    _check_chart(chart)
+    store = _records(as_of, fmt)
     data = stalled(
         store.query("deal", {"status": "open"}),
         store.query("activity"),
@@ -586,6 +723,7 @@ def stalled_cmd(
         _report_scope(store, owner),
         days=days,
     )
+    _draw(chart, "stalled", data)
     if fmt == ShowFormat.json:
         data["deals"] = list(limited(data["deals"], limit))
         _emit_json(data)
@@ -598,7 +736,7 @@ def stalled_cmd(
         deal = d["title"] + (f"\n{d['customer_name']}" if d["customer_name"] else "")
         when = f"{d['last_activity_at'][:10]}\n{d['last_activity']}"
         rows.append([deal, d["owner"] or "", stage, amount, d["idle_days"], when])
-    title = f"Deals idle for {data['days']} days or more"
+    title = _as_of(f"Deals idle for {data['days']} days or more", data)
     if data["owner"]:
         title += f" (owner {data['owner']})"
     _table(
@@ -618,3 +756,153 @@ def stalled_cmd(
     if data["snoozed"]:
         parts.append(f"{data['snoozed']} snoozed (left off)")
     _line("; ".join(parts))
+
+
+# ----- changes -------------------------------------------------------------------------
+
+
+def _change_text(c: dict[str, Any]) -> str:
+    """What one change did, for the table: 'qualified → proposal', '+12 days'."""
+    kind = c["change"]
+    if kind in ("added", "removed"):
+        return ""
+    if kind in ("slipped", "pulled_in"):
+        sign = "+" if kind == "slipped" else "-"
+        return f"{c['from']} → {c['to']} ({sign}{c['days']} d)"
+    if kind in ("raised", "cut"):
+        return f"{_num(c['from'])} → {_num(c['to'])}"
+    text = f"{c['from'] or '-'} → {c['to'] or '-'}"
+    if kind == "lost" and c.get("reason"):
+        text += f" ({c['reason']})"
+    return text
+
+
+def _changes_tables(data: dict[str, Any], limit: int | None) -> None:
+    rows = []
+    shown = _limited(data["deals"], limit)
+    for d in shown:
+        amount = "-" if d["amount"] is None else f"{_num(d['amount'])} {d['currency']}"
+        for i, c in enumerate(d["changes"]):
+            first = i == 0
+            when = (c["at"] or "")[:10]
+            rows.append(
+                [
+                    d["title"] if first else "",
+                    amount if first else "",
+                    c["change"].replace("_", " "),
+                    _change_text(c),
+                    c["by"] or "",
+                    when,
+                ]
+            )
+    _table(
+        [("deal", NAME), ("amount", {**R, "priority": 4, "min": 16}), "change",
+         ("what", {"wrap": True}), ("by", {"priority": 2}), ("when", {"min": 10})],
+        rows,
+        title=f"Changes {data['since'][:10]}..{(data['until'] or 'now')[:10]}"
+        + (f", owner {data['owner']}" if data["owner"] else ""),
+        empty="no deal changed",
+    )  # fmt: skip
+    _more(data["deals"], shown)
+    _line()
+    rows = []
+    for cur, steps in data["waterfall"].items():
+        for i, s in enumerate(steps):
+            if s["step"] not in ("start", "end") and not s["count"] and not s["amount"]:
+                continue
+            label = s["step"].replace("_", " ")
+            rows.append([cur if i == 0 else "", label, s["count"], _num(s["amount"])])
+    _table(
+        ["cur", ("open pipeline", NAME), ("deals", R), ("amount", R)],
+        rows,
+        title="Open pipeline, start to end",
+        empty="no open deals at either end",
+    )  # fmt: skip
+    _line("end = start + added + reopened - won - lost - removed ± changed (and with")
+    _line("--owner ± reassigned); a deal won or lost counts its amount at the end")
+
+
+@app.command("changes")
+def changes_cmd(
+    since: Annotated[
+        str,
+        typer.Option("--since", help="From this moment: 2026-11-01, '30 days ago', -30d."),
+    ],
+    until: UntilOpt = None,
+    owner: OwnerOpt = None,
+    limit: LimitOpt = None,
+    fmt: ShowFormatOpt = ShowFormat.table,
+    chart: ChartOpt = None,
+) -> None:
+    """How the pipeline moved between two moments, from the git history.
+
+    Deal by deal: added, advanced or moved back, won, lost (why), reopened,
+    slipped or pulled in (close date), amount raised or cut, reassigned, removed;
+    who made each change and when (the commit). Then the open pipeline per
+    currency: at the start, plus added, minus won and lost, plus or minus the
+    changes, equals the open pipeline at the end, exactly.
+
+    --until: up to that moment (default: the last commit).
+
+    Example: crm report changes --since "30 days ago" --owner bob
+    """
+    from crmcli.asof import deal_changes
+    from crmcli.reports.changes import changes
+
+    _check_chart(chart)
+    store = get_store()
+    scope = _report_scope(store, owner, since, until)
+    assert scope.since is not None
+    start, end, versions, commits = deal_changes(store, scope.since, scope.until)
+    data = changes(start, end, versions, scope, commits=commits)
+    _draw(chart, "changes", data)
+    if fmt == ShowFormat.json:
+        data["deals"] = list(limited(data["deals"], limit))
+        _emit_json(data)
+        return
+    _changes_tables(data, limit)
+
+
+# ----- dashboard -----------------------------------------------------------------------
+
+
+@app.command("dashboard")
+def dashboard_cmd(
+    output: Annotated[
+        str,
+        typer.Option("--output", "-o", metavar="FILE", help="The HTML file to write (FILE.html)."),
+    ] = "dashboard.html",
+    months: Annotated[
+        int,
+        typer.Option("--months", min=1, max=120, help="Months of the forecast, from this one."),
+    ] = 6,
+    owner: OwnerOpt = None,
+    as_of: AsOfOpt = None,
+) -> None:
+    """Every report as a chart beside its numbers, in one HTML file that needs nothing
+    else (no network): opens offline in any browser and prints to PDF.
+
+    The funnel, the forecast by month, won revenue per month (last 12 months), the
+    changes of the last 30 days, lead sources to won revenue, the ABC (Pareto) curve
+    of customers and the stalled deals; each chart's data is the JSON of its report.
+    --as-of: every panel as the CRM stood then (the changes: the 30 days before it).
+
+    Example: crm report dashboard -o pipeline.html --owner bob
+    """
+    from crmcli import dashboard, render
+    from crmcli.store import atomic_write, user_path
+
+    if not output.lower().endswith((".html", ".htm")):
+        raise CrmError(f"--output {output}: give a file name ending in .html")
+    store = _records(as_of, ShowFormat.table)  # says on stderr which commit it reads
+    scope = _report_scope(store, owner)
+    text = dashboard.page(
+        dashboard.panels(store, scope, months=months, live=get_store()),
+        dashboard.title(store.settings, scope),
+        dashboard.subtitle(scope),
+    )
+    try:
+        atomic_write(user_path(output, "--output"), text.encode("utf-8"))
+    except OSError as e:
+        raise CrmError(f"cannot write {output}: {e.strerror}") from None
+    render.message(f"Dashboard -> {output}")

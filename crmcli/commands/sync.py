@@ -69,7 +69,8 @@ def resolve_command(
     ref: Annotated[
         str,
         typer.Argument(
-            help="The record: id, id prefix (4+), name, title or e-mail.", show_default=False
+            help="The record: id, id prefix (4+), name, title or e-mail, or a unique part of a name or title.",
+            show_default=False,
         ),
     ],
     field: Annotated[

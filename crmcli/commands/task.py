@@ -108,9 +108,7 @@ def add_cmd(
         if rec["due"]
         else ""
     )
-    for w in warnings:
-        store.warn(w)
-    common.confirm_added(options["fmt"], "task", rec, extra)
+    common.confirm_added(options["fmt"], "task", rec, extra, warnings)
 
 
 def _kind_text(t: dict) -> str:
@@ -159,7 +157,7 @@ def list_cmd(
 
     Example: crm task list --overdue --owner alice --format json
     """
-    from crmcli import tasks
+    from crmcli import refs, tasks
     from crmcli.errors import CrmError
 
     store = get_store()
@@ -175,8 +173,8 @@ def list_cmd(
         due_before=tasks.parse_due(store, due_before) if due_before else None,
         owner=owner,
         kind=_v(kind),
-        customer=store.resolve("customer", customer)["id"] if customer else None,
-        deal=store.resolve("deal", deal)["id"] if deal else None,
+        customer=refs.resolve(store, "customer", customer)["id"] if customer else None,
+        deal=refs.resolve(store, "deal", deal)["id"] if deal else None,
     )
     # complaints: the tiers of the customers of the tasks' deals and leads too
     links = tasks.Links.load(store) if f.kind == "complaint" else None
@@ -231,9 +229,9 @@ def _task_columns(
 def _list_due_contact(
     store: Any, now: Any, owner: str | None, customer: str | None, limit: int | None, fmt: Any
 ) -> None:
-    from crmcli import tasks
+    from crmcli import refs, tasks
 
-    cust_id = store.resolve("customer", customer)["id"] if customer else None
+    cust_id = refs.resolve(store, "customer", customer)["id"] if customer else None
     records = tasks.contact_due(store, now, owner=owner, customer=cust_id)
 
     def since(value: str | None) -> str:

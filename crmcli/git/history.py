@@ -5,7 +5,6 @@ records deleted from the files but still in history.
 from __future__ import annotations
 
 import os
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,6 @@ from typing import Any
 from crmcli.git.run import (
     TRAILER_COMMAND,
     git,
-    git_env,
     has_head,
     outside,
     prefix,
@@ -65,33 +63,9 @@ def parse_log(out: str) -> list[tuple[Commit, str]]:
 
 def show_versions(root: Path, specs: list[str]) -> list[str | None]:
     """The contents of `REV:PATH` specs (None for a missing one), with one git call."""
-    if not specs:
-        return []
-    proc = subprocess.run(
-        ["git", "cat-file", "--batch"],
-        cwd=root,
-        input=("\n".join(specs) + "\n").encode("utf-8"),
-        capture_output=True,
-        env=git_env(),
-    )
-    data = proc.stdout
-    out: list[str | None] = []
-    pos = 0
-    for _spec in specs:
-        nl = data.find(b"\n", pos)
-        if nl < 0:
-            out.append(None)
-            continue
-        header = data[pos:nl].decode("utf-8", "replace")
-        pos = nl + 1
-        parts = header.split()
-        if len(parts) == 3 and parts[1] == "blob":
-            size = int(parts[2])
-            out.append(data[pos : pos + size].decode("utf-8", "replace"))
-            pos += size + 1
-        else:
-            out.append(None)
-    return out
+    from crmcli.git.tree import cat_blobs
+
+    return [None if b is None else b.decode("utf-8", "replace") for b in cat_blobs(root, specs)]
 
 
 def load_version(text: str | None) -> tuple[Any, str | None]:

@@ -171,13 +171,16 @@ class Window:
 @dataclass(frozen=True)
 class Scope:
     """What every report runs over: the settings, now, the --since/--until window
-    (reports that take one) and --owner."""
+    (reports that take one), --owner, and with --as-of what past state the records
+    (and settings, and now) are from."""
 
     settings: dict[str, Any]
     now: datetime
     since: datetime | None = None
     until: datetime | None = None
     owner: str | None = None
+    # --as-of: {at, commit, commit_date, unknown} of the past state the records are from
+    as_of: dict[str, Any] | None = None
 
     @property
     def tz(self) -> tzinfo | None:
@@ -189,7 +192,12 @@ class Scope:
 
     def head(self, report: str, *, window: bool = True) -> dict[str, Any]:
         """The keys every report's JSON starts with."""
-        return {"report": report, **(self.window.as_dict() if window else {}), "owner": self.owner}
+        return {
+            "report": report,
+            **(self.window.as_dict() if window else {}),
+            "owner": self.owner,
+            "as_of": self.as_of,
+        }
 
 
 def owned(rec: Record, owner: str | None) -> bool:

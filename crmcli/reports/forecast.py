@@ -9,6 +9,10 @@ Rules (documented in README, section reports):
   past (before today), a close date after the last month, a stage no longer in
   the pipeline (`unknown_stages`: never in the months).
 - Won in a month: won deals whose closed_at falls in it.
+- Targets (settings targets of the team, or of --owner): a month's beside it
+  (`target`), and every target period that overlaps the months in `targets`
+  (crmcli.reports.targets.against: won, best case, commit, weighted of the deals
+  that can still close in it, attainment, coverage).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from crmcli.reports.base import (
     timestamp,
     weigh,
 )
+from crmcli.reports.targets import TEAM, against, overlapping, span
 
 
 class _Bucket:
@@ -115,10 +120,22 @@ def forecast(
         else:
             later.add(*args)
 
+    who = owner or TEAM
+    mine = (settings.get("targets") or {}).get(who) or {}
+    first, last = span(keys[0])[0], span(keys[-1])[1]
     return {
         **scope.head("forecast", window=False),
         "commit_probability": threshold,
-        "months": [{"month": k, **buckets[k].as_dict(), "won": won[k].as_dict()} for k in keys],
+        "months": [
+            {
+                "month": k,
+                **buckets[k].as_dict(),
+                "won": won[k].as_dict(),
+                "target": Decimal(str(mine[k])) if k in mine else None,
+            }
+            for k in keys
+        ],  # fmt: skip
+        "targets": [against(deals, scope, who, p) for p in overlapping(scope, who, first, last)],
         "total": total.as_dict(),
         "past_close_date": past.as_dict(),
         "no_close_date": undated.as_dict(),

@@ -6,6 +6,8 @@ Rules (documented in README, section reports):
 - open: deals open now (the window does not apply). won, lost, won_amount and
   avg_cycle_days: deals closed (closed_at) in the window; a cycle is created to
   closed_at of a won deal.
+- Targets (settings targets; crmcli.reports.targets): per owner, and the team's
+  in `total`, for the periods that hold today or --period.
 - Tasks: done on time (done_at at or before due; a due without a time means the
   end of that day) and done late, counted when done_at is in the window; overdue:
   open tasks whose due is before now. Tasks without a due date, and cancelled
@@ -61,7 +63,8 @@ class _Row:
 
 
 # The fields of a deal that the report reads (the caller may pass only these).
-DEAL_FIELDS = ("id", "owner", "status", "closed_at", "amount", "currency", "created")
+DEAL_FIELDS = ("id", "owner", "status", "closed_at", "amount", "currency", "created", "stage",
+               "close_date")  # fmt: skip
 TASK_FIELDS = ("owner", "status", "due", "done_at")
 
 
@@ -69,7 +72,13 @@ def owners(
     deals: list[Record],
     tasks: list[Record],
     scope: Scope,
+    *,
+    period: str | None = None,
 ) -> dict[str, Any]:
+    """The report; `period` (YYYY-MM or YYYY-Qn): the target period to show (None:
+    those that hold today)."""
+    from crmcli.reports.targets import TEAM, targets_of
+
     settings, now, owner = scope.settings, scope.now, scope.owner
     tz = scope.tz
     window = scope.window
@@ -129,6 +138,13 @@ def owners(
         order.append(None)
     return {
         **scope.head("owners"),
-        "owners": [{"owner": o, **rows[o].as_dict()} for o in order],
-        "total": total.as_dict(),
+        "owners": [
+            {
+                "owner": o,
+                **rows[o].as_dict(),
+                "targets": targets_of(deals, scope, o, period) if o is not None else [],
+            }
+            for o in order
+        ],  # fmt: skip
+        "total": {**total.as_dict(), "targets": targets_of(deals, scope, TEAM, period)},
     }

@@ -6,10 +6,12 @@ Rules (documented in README, section reports):
   settings sources plus every source met, most leads first (a lead without a
   source: `source: null`, last).
 - converted: leads with status `converted`; conversion_rate = converted / leads.
-- Won deals are credited through `lead.deal` only (the deal the lead was
-  converted into), whatever its close date: later deals of the same customer are
-  not credited to the source (they are repeat business, and a customer reached
-  through two leads would be counted twice).
+- Every won deal, whatever its close date, is credited once, to the source of
+  where it came from: the lead it was converted from (`lead.deal`), else the
+  lead of its customer (`lead.customer`; the first lead when several), else its
+  customer (`customer.source`, e.g. added with --source trade-show); per source
+  `from_leads` and `from_customers` say which. The window and --owner apply to
+  that lead or customer (created in the window, its owner).
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from crmcli.models import Record
 from crmcli.reports.base import (
     Money,
     Scope,
-    add_money,
+    Tally,
     amount_of,
     currency_of,
+    merge_money,
     money,
     owned,
     percent,
@@ -32,33 +35,39 @@ from crmcli.reports.base import (
 
 class _Row:
     def __init__(self) -> None:
-        self.leads = self.converted = self.won = 0
-        self.won_amount: Money = {}
-        self.seen: set[str] = set()
+        self.leads = self.converted = 0
+        self.via = {"lead": Tally(), "customer": Tally()}
 
     def as_dict(self) -> dict[str, Any]:
+        won: Money = {}
+        for tally in self.via.values():
+            merge_money(won, tally.amount)
         return {
             "leads": self.leads,
             "converted": self.converted,
             "conversion_rate": percent(self.converted, self.leads),
-            "deals_won": self.won,
-            "won_amount": money(self.won_amount),
+            "deals_won": sum(t.count for t in self.via.values()),
+            "won_amount": money(won),
+            "from_leads": self.via["lead"].as_dict(),
+            "from_customers": self.via["customer"].as_dict(),
         }
 
 
-# The fields of a lead that the report reads (the caller may pass only these).
-LEAD_FIELDS = ("id", "owner", "created", "source", "status", "deal")
+# The fields of a lead and a customer that the report reads (the caller may pass only these).
+LEAD_FIELDS = ("id", "owner", "created", "source", "status", "deal", "customer")
+CUSTOMER_FIELDS = ("id", "owner", "created", "source")
 
 
 def sources(
     leads: list[Record],
     deals: list[Record],
     scope: Scope,
+    *,
+    customers: list[Record] | None = None,
 ) -> dict[str, Any]:
     settings, owner = scope.settings, scope.owner
     tz = scope.tz
     window = scope.window
-    by_id = {d["id"]: d for d in deals}
     rows: dict[str | None, _Row] = {s: _Row() for s in settings.get("sources") or []}
     for lead in leads:
         if not owned(lead, owner) or timestamp(lead.get("created"), tz) not in window:
@@ -67,20 +76,25 @@ def sources(
         row.leads += 1
         if lead.get("status") == "converted":
             row.converted += 1
-        deal = by_id.get(lead.get("deal") or "")
-        if deal is not None and deal.get("status") == "won" and deal["id"] not in row.seen:
-            row.seen.add(deal["id"])
-            row.won += 1
-            add_money(row.won_amount, currency_of(deal, settings), amount_of(deal))
-
+    origin = _origins(leads, customers or [], tz)
+    for deal in deals:
+        if deal.get("status") != "won":
+            continue
+        found = origin(deal)
+        if found is None:
+            continue
+        via, rec = found
+        if not owned(rec, owner) or timestamp(rec.get("created"), tz) not in window:
+            continue
+        row = rows.setdefault(rec.get("source"), _Row())
+        row.via[via].add(currency_of(deal, settings), amount_of(deal))
     total = _Row()
     for r in rows.values():
         total.leads += r.leads
         total.converted += r.converted
-        total.seen |= r.seen
-    for did in total.seen:  # a deal two leads point at counts once in the total
-        total.won += 1
-        add_money(total.won_amount, currency_of(by_id[did], settings), amount_of(by_id[did]))
+        for via, tally in r.via.items():
+            total.via[via].count += tally.count
+            merge_money(total.via[via].amount, tally.amount)
     order = sorted((s for s in rows if s is not None), key=lambda s: (-rows[s].leads, s.casefold()))
     if None in rows:
         order.append(None)
@@ -89,3 +103,26 @@ def sources(
         "sources": [{"source": s, **rows[s].as_dict()} for s in order],
         "total": total.as_dict(),
     }
+
+
+def _origins(leads: list[Record], customers: list[Record], tz: Any) -> Any:
+    """deal -> ("lead", the lead it came from) or ("customer", its customer) or None:
+    the first lead (by created, then id) whose `deal` is the deal, else the first
+    whose `customer` is the deal's customer, else the deal's customer on file."""
+    by_deal: dict[str, Record] = {}
+    by_customer: dict[str, Record] = {}
+    for lead in sorted(leads, key=lambda r: (str(r.get("created") or ""), r["id"]), reverse=True):
+        if lead.get("deal"):
+            by_deal[lead["deal"]] = lead
+        if lead.get("customer"):
+            by_customer[lead["customer"]] = lead
+    people = {c["id"]: c for c in customers}
+
+    def origin(deal: Record) -> tuple[str, Record] | None:
+        lead = by_deal.get(deal["id"]) or by_customer.get(deal.get("customer") or "")
+        if lead is not None:
+            return "lead", lead
+        cust = people.get(deal.get("customer") or "")
+        return ("customer", cust) if cust is not None else None
+
+    return origin
