@@ -46,7 +46,17 @@ DEFAULTS: dict[str, Any] = {
     "taxes": {},
     "targets": {},
     "activity_kinds": [],
+    "mail": {},
 }
+
+# settings `mail` (crm mail import/log; `imap` is crm mail fetch's): each key's default
+MAIL_DEFAULTS: dict[str, Any] = {
+    "me": [],  # the addresses of the CRM's users: mail from them is `out`
+    "internal_domains": [],  # mail only among these (and `me`) is never logged
+    "awaiting_days": 3,  # our last message in a thread unanswered this long: awaiting reply
+    "keep_body": False,  # keep the whole body on each entry (crm mail import --body)
+}
+MAIL_KEYS = (*MAIL_DEFAULTS, "imap")
 
 # The keys of settings `company` (the seller on quotes and orders); name is required.
 COMPANY_KEYS = (
@@ -125,6 +135,7 @@ def validate(data: dict[str, Any]) -> dict[str, Any]:
     _check_company(s["company"])
     _check_taxes(s["taxes"], s["products"] if "products" in data else None)
     _check_targets(s["targets"])
+    _check_mail(s["mail"])
     git = s["git"]
     if not isinstance(git, dict):
         raise SettingsError(f"{SETTINGS_FILE}: 'git' must be a mapping like {{autocommit: false}}")
@@ -244,6 +255,39 @@ def _check_taxes(taxes: Any, products: list[dict[str, Any]] | None) -> None:
             )
         if not _is_number(value) or not 0 <= value <= 100:
             raise SettingsError(f"{SETTINGS_FILE}: 'taxes.{key}' must be a percent from 0 to 100")
+
+
+def _check_mail(mail: Any) -> None:
+    """mail: {me: [ADDRESS...], internal_domains: [DOMAIN...], awaiting_days: N,
+    keep_body: BOOL, imap: {...}} (imap is checked where it is used)."""
+    if not isinstance(mail, dict):
+        raise SettingsError(
+            f"{SETTINGS_FILE}: 'mail' must be a mapping like "
+            "{me: [alice@ourco.example], internal_domains: [ourco.example]}"
+        )
+    for key, value in mail.items():
+        if key not in MAIL_KEYS:
+            raise SettingsError(
+                f"{SETTINGS_FILE}: 'mail.{key}' is not a mail key (keys: {', '.join(MAIL_KEYS)})"
+            )
+        if value is None:
+            continue
+        if key in ("me", "internal_domains"):
+            what = "e-mail addresses" if key == "me" else "domains like ourco.example"
+            if not isinstance(value, list) or not all(
+                isinstance(x, str) and x.strip() and (key != "me" or "@" in x) for x in value
+            ):
+                raise SettingsError(f"{SETTINGS_FILE}: 'mail.{key}' must be a list of {what}")
+        elif key == "awaiting_days":
+            if not _is_number(value) or not 0 <= value <= 36500:
+                raise SettingsError(
+                    f"{SETTINGS_FILE}: 'mail.awaiting_days' must be a number of days from 0 to 36500"
+                )
+        elif key == "keep_body" and not isinstance(value, bool):
+            raise SettingsError(f"{SETTINGS_FILE}: 'mail.keep_body' must be true or false")
+    for key, default in MAIL_DEFAULTS.items():
+        if mail.get(key) is None:
+            mail[key] = default
 
 
 # A target period: a month (2026-12) or a quarter (2026-Q4).
@@ -366,4 +410,10 @@ git: {{autocommit: false}}
 # Sales targets in `currency`, per owner or for the whole team, per month (YYYY-MM) or
 # quarter (YYYY-Qn); crm report owners and forecast show attainment against them:
 # targets: {{alice: {{2026-Q4: 300000}}, team: {{2026-Q4: 900000, 2026-12: 350000}}}}
+# E-mail on the timeline (crm mail import, crm mail log):
+mail:
+  me: []                 # your own addresses, e.g. [alice@ourco.example]: mail from them is `out`
+  internal_domains: []   # e.g. [ourco.example]: mail only among these is never logged
+  awaiting_days: 3       # our message unanswered this many days: "awaiting reply"
+  keep_body: false       # keep each message's whole text, not only a snippet (--body)
 """
