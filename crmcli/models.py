@@ -137,7 +137,41 @@ SCHEMAS: dict[str, list[tuple[str, str]]] = {
         ("text", "str"),
         ("by", "str"),
         ("at", "time!"),
+        # an e-mail entry's (crm mail import): written only when present (OPTIONAL)
+        ("deal", "str"),
+        ("direction", "enum?:in|out"),
+        ("from", "str"),
+        ("to", "list"),
+        ("cc", "list"),
+        ("subject", "str"),
+        ("message_id", "str"),
+        ("in_reply_to", "str"),
+        ("references", "list"),
+        ("snippet", "str"),
+        ("attachments", "dicts"),
+        ("body", "str"),
     ],
+}
+
+# Fields a file holds only when its record has them (not at their default on every
+# record): an e-mail entry's, so that a note's file stays as it always was.
+OPTIONAL: dict[str, frozenset[str]] = {
+    "activity": frozenset(
+        {
+            "deal",
+            "direction",
+            "from",
+            "to",
+            "cc",
+            "subject",
+            "message_id",
+            "in_reply_to",
+            "references",
+            "snippet",
+            "attachments",
+            "body",
+        }
+    ),  # fmt: skip
 }
 
 # Every kind's field names (what `unknown_keys` is not).
@@ -173,7 +207,18 @@ LIGHT_FIELDS: dict[str, tuple[str, ...]] = {
     "lead": ("id", "name", "customer", "owner", "status"),
     "deal": ("id", "title", "customer", "owner", "status", "amount", "needs_approval"),
     "task": ("id", "title", "status", "customer", "lead", "deal", "owner", "due", "done_at"),
-    "activity": ("id", "on", "kind", "at"),
+    "activity": (
+        "id",
+        "on",
+        "kind",
+        "at",
+        "deal",
+        "direction",
+        "subject",
+        "message_id",
+        "in_reply_to",
+        "references",
+    ),  # (the e-mail ones: mail threads)
 }
 
 # Tasks by priority, most pressing first (9: none or unknown).
@@ -208,8 +253,10 @@ def _default(kind: str, name: str, ftype: str) -> Any:
 def new_record(kind: str, /, **values: Any) -> Record:
     """A record of `kind` with every field at its default, then `values`."""
     rec: Record = {}
+    optional = OPTIONAL.get(kind, ())
     for name, ftype in SCHEMAS[kind]:
-        rec[name] = values[name] if name in values else _default(kind, name, ftype)
+        if name in values or name not in optional:
+            rec[name] = values[name] if name in values else _default(kind, name, ftype)
     rec.update(values)
     return normalize(kind, rec)
 
@@ -234,7 +281,10 @@ def normalize(kind: str, rec: Record) -> Record:
     tags sorted and unique; e-mails, phones unique; whole-number money as Decimal.
     Does not change what a valid record means."""
     out: Record = {}
+    optional = OPTIONAL.get(kind, ())
     for name, ftype in SCHEMAS[kind]:
+        if name in optional and name not in rec:
+            continue
         value = rec[name] if name in rec else _default(kind, name, ftype)
         if ftype == "list" and isinstance(value, list):
             value = _dedupe(value)
@@ -366,6 +416,7 @@ ITEM_SCHEMAS: dict[tuple[str, str], list[tuple[str, str]]] = {
         ("phones", "list"),
     ],
     ("deal", "lines"): [("qty", "money"), ("unit_price", "money")],
+    ("activity", "attachments"): [("name", "str"), ("size", "int")],
 }
 # Items changed as records are (crm customer contact edit): their kind, and where they are.
 ITEM_KINDS = {"contact": ("customer", "contacts")}

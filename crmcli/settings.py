@@ -44,7 +44,17 @@ DEFAULTS: dict[str, Any] = {
     "max_record_bytes": DEFAULT_MAX_RECORD_BYTES,
     "company": None,
     "taxes": {},
+    "mail": {},
 }
+
+# settings `mail` (crm mail import/log; `imap` is crm mail fetch's): each key's default
+MAIL_DEFAULTS: dict[str, Any] = {
+    "me": [],  # the addresses of the CRM's users: mail from them is `out`
+    "internal_domains": [],  # mail only among these (and `me`) is never logged
+    "awaiting_days": 3,  # our last message in a thread unanswered this long: awaiting reply
+    "keep_body": False,  # keep the whole body on each entry (crm mail import --body)
+}
+MAIL_KEYS = (*MAIL_DEFAULTS, "imap")
 
 # The keys of settings `company` (the seller on quotes and orders); name is required.
 COMPANY_KEYS = (
@@ -127,8 +137,7 @@ def validate(data: dict[str, Any]) -> dict[str, Any]:
     _check_products(s["products"])
     _check_company(s["company"])
     _check_taxes(s["taxes"], s["products"] if "products" in data else None)
-    if isinstance(s.get("mail"), dict):
-        _check_imap(s["mail"].get("imap"))
+    _check_mail(s["mail"])
     git = s["git"]
     if not isinstance(git, dict):
         raise SettingsError(f"{SETTINGS_FILE}: 'git' must be a mapping like {{autocommit: false}}")
@@ -226,6 +235,40 @@ def _check_taxes(taxes: Any, products: list[dict[str, Any]] | None) -> None:
             )
         if not _is_number(value) or not 0 <= value <= 100:
             raise SettingsError(f"{SETTINGS_FILE}: 'taxes.{key}' must be a percent from 0 to 100")
+
+
+def _check_mail(mail: Any) -> None:
+    """mail: {me: [ADDRESS...], internal_domains: [DOMAIN...], awaiting_days: N,
+    keep_body: BOOL, imap: {...}}."""
+    if not isinstance(mail, dict):
+        raise SettingsError(
+            f"{SETTINGS_FILE}: 'mail' must be a mapping like "
+            "{me: [alice@ourco.example], internal_domains: [ourco.example]}"
+        )
+    for key, value in mail.items():
+        if key not in MAIL_KEYS:
+            raise SettingsError(
+                f"{SETTINGS_FILE}: 'mail.{key}' is not a mail key (keys: {', '.join(MAIL_KEYS)})"
+            )
+        if value is None:
+            continue
+        if key in ("me", "internal_domains"):
+            what = "e-mail addresses" if key == "me" else "domains like ourco.example"
+            if not isinstance(value, list) or not all(
+                isinstance(x, str) and x.strip() and (key != "me" or "@" in x) for x in value
+            ):
+                raise SettingsError(f"{SETTINGS_FILE}: 'mail.{key}' must be a list of {what}")
+        elif key == "awaiting_days":
+            if not _is_number(value) or not 0 <= value <= 36500:
+                raise SettingsError(
+                    f"{SETTINGS_FILE}: 'mail.awaiting_days' must be a number of days from 0 to 36500"
+                )
+        elif key == "keep_body" and not isinstance(value, bool):
+            raise SettingsError(f"{SETTINGS_FILE}: 'mail.keep_body' must be true or false")
+    for key, default in MAIL_DEFAULTS.items():
+        if mail.get(key) is None:
+            mail[key] = default
+    _check_imap(mail.get("imap"))
 
 
 def _check_imap(imap: Any) -> None:
@@ -355,15 +398,20 @@ git: {{autocommit: false}}
 #   footer: "OurCo GmbH, Amtsgericht Berlin HRB 12345"
 # Tax rates in percent: a default and per product sku; prices net (before tax) or gross:
 # taxes: {{default: 19, prices: net, PUMP-100: 7}}
-# crm mail fetch reads one IMAP folder (never marks mail as read). The password is never
-# written here: it comes from password_env, password_command, or ~/.netrc for the host.
-# mail:
-#   imap:
-#     host: imap.example.com
-#     port: 993               # default: 993 with tls ssl, else 143
-#     tls: ssl                # ssl, starttls or none
-#     user: alice@ourco.example
-#     folder: INBOX
-#     password_env: CRM_IMAP_PASSWORD      # or: password_command: "pass show mail"
-#     ca_file: null           # a CA certificate file, for a server with its own certificate
+# E-mail on the timeline (crm mail import, crm mail log):
+mail:
+  me: []                 # your own addresses, e.g. [alice@ourco.example]: mail from them is `out`
+  internal_domains: []   # e.g. [ourco.example]: mail only among these is never logged
+  awaiting_days: 3       # our message unanswered this many days: "awaiting reply"
+  keep_body: false       # keep each message's whole text, not only a snippet (--body)
+  # crm mail fetch reads one IMAP folder (and never marks mail as read). The password
+  # is never written here: password_env, password_command, or ~/.netrc for the host.
+  # imap:
+  #   host: imap.example.com
+  #   port: 993               # default: 993 with tls ssl, else 143
+  #   tls: ssl                # ssl, starttls or none
+  #   user: alice@ourco.example
+  #   folder: INBOX
+  #   password_env: CRM_IMAP_PASSWORD      # or: password_command: "pass show mail"
+  #   ca_file: null           # a CA certificate file, for a server with its own certificate
 """

@@ -298,21 +298,19 @@ def test_init_comments_a_valid_imap_example():
     """crm init's crm.yaml shows mail.imap commented; uncommented, it is valid."""
     from crmcli import yamlio
 
-    text = settings_mod.init_text("X", None)
-    lines = text.splitlines()
-    start = lines.index("# mail:")
-    block = []
-    for line in lines[start:]:
-        if not line.startswith("# ") or (block and not line.startswith("#  ")):
-            break
-        block.append(line[2:])
-    data = yamlio.loads("\n".join(block))
+    lines = settings_mod.init_text("X", None).splitlines()
+    start = lines.index("  # imap:")
+    end = start + 1
+    while end < len(lines) and lines[end].startswith("  #   "):
+        end += 1
+    lines[start:end] = [line.replace("  # ", "  ", 1) for line in lines[start:end]]
+    data = yamlio.loads("\n".join(lines))
     assert data["mail"]["imap"]["host"] == "imap.example.com"
-    s = settings_mod.validate(data)
-    cfg = imap.imap_settings(s, Path("/crm"))
-    assert (cfg.port, cfg.tls, cfg.folder, cfg.password_env) == (
+    cfg = imap.imap_settings(settings_mod.validate(data), Path("/crm"))
+    assert (cfg.port, cfg.tls, cfg.folder, cfg.password_env, cfg.ca_file) == (
         993,
         "ssl",
         "INBOX",
         "CRM_IMAP_PASSWORD",
+        None,
     )

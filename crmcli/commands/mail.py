@@ -1,0 +1,168 @@
+"""crm mail ...: e-mail on the timeline (crmcli.mail): import mailboxes, log one
+piped message; `crm mail fetch` reads an IMAP folder."""
+
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from crmcli.commands.common import ShowFormat, ShowFormatOpt, get_store
+
+app = typer.Typer(
+    help=(
+        "E-mail on the timeline: import mailboxes, log a piped message, see who owes a reply.\n\n"
+        "Example: crm mail import ~/Mail/work/INBOX ~/Mail/work/Sent"
+    ),
+    no_args_is_help=True,
+)
+
+TABLE_ROWS = 50  # messages listed under a summary
+DryRunOpt = Annotated[
+    bool, typer.Option("--dry-run", help="Say what would be logged; write nothing.")
+]
+BodyOpt = Annotated[
+    bool,
+    typer.Option(
+        "--body",
+        help="Keep each message's whole text, not only a snippet (settings mail.keep_body).",
+    ),  # fmt: skip
+]
+VerboseOpt = Annotated[
+    bool, typer.Option("--verbose", "-v", help="List every message, those already there too.")
+]
+
+
+@app.command("import")
+def import_cmd(
+    paths: Annotated[
+        list[str],
+        typer.Argument(
+            help="Maildir folders, mbox files and .eml files; '-' reads one message from "
+            "standard input.",
+            metavar="PATH",
+            show_default=False,
+        ),
+    ],
+    create_leads: Annotated[
+        bool,
+        typer.Option("--create-leads", help="A correspondent no record knows becomes a lead."),
+    ] = False,
+    body: BodyOpt = False,
+    dry_run: DryRunOpt = False,
+    verbose: VerboseOpt = False,
+    fmt: ShowFormatOpt = ShowFormat.table,
+) -> None:
+    """Log every message to or from a customer, contact or lead on its timeline.
+
+    Messages are matched by From, To, Cc and Reply-To; mail only among your own
+    addresses (settings mail.me, mail.internal_domains) is never logged. Importing
+    again, or another copy of the same mail, logs nothing twice.
+
+    Example: crm mail import ~/Mail/work/INBOX sent.mbox --dry-run
+    """
+    from crmcli.mail import importer, sources
+
+    store = get_store()
+    checked = sources.check(paths)
+    summary = importer.import_messages(
+        store, sources.messages(checked), dry_run=dry_run, create_leads=create_leads,
+        keep_body=body,
+    )  # fmt: skip
+    _report(summary, fmt, verbose)
+
+
+@app.command("log")
+def log_cmd(
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="'-': the message on standard input; or an .eml file.",
+            metavar="-|FILE",
+            show_default=False,
+        ),  # fmt: skip
+    ],
+    create_lead: Annotated[
+        bool,
+        typer.Option("--create-lead", help="A sender no record knows becomes a lead."),
+    ] = False,
+    body: BodyOpt = False,
+    dry_run: DryRunOpt = False,
+    fmt: ShowFormatOpt = ShowFormat.table,
+) -> None:
+    """Log one message (for mutt's pipe-message, aerc's :pipe, procmail or sieve).
+
+    A message that matches no customer, contact or lead says so on stderr and exits
+    0 (--create-lead makes its correspondent a lead).
+
+    Example: crm mail log - < message.eml
+    """
+    from crmcli.mail import importer, sources
+
+    store = get_store()
+    checked = sources.check([source])
+    summary = importer.import_messages(
+        store, sources.messages(checked), dry_run=dry_run, create_leads=create_lead,
+        keep_body=body,
+    )  # fmt: skip
+    if fmt == ShowFormat.json:
+        from crmcli import render
+
+        render.print_json(summary.as_json())
+        return
+    row = summary.rows[0]
+    _say_one(row, dry_run)
+
+
+def _say_one(row: dict[str, Any], dry_run: bool) -> None:
+    """One line for one message: where it was logged, or why not (stderr)."""
+    from crmcli import render
+
+    subject = row["subject"] or "(no subject)"
+    names = ", ".join(f"{e['kind']} {e['name']} ({e['on']})" for e in row["entries"])
+    if row["outcome"] == "logged":
+        verb = "Would log" if dry_run else "Logged"
+        print(f'{verb} "{subject}" on {names}')
+    elif row["outcome"] == "already":
+        print(f'Already logged: "{subject}" on {names}')
+    else:
+        render.message(f'Not logged: "{subject}": {row["reason"]}')
+
+
+def _report(summary: Any, fmt: ShowFormat, verbose: bool) -> None:
+    from crmcli import render
+
+    if fmt == ShowFormat.json:
+        render.print_json(summary.as_json())
+        return
+    shown = [r for r in summary.rows if verbose or r["outcome"] != "already"]
+    if shown:
+        render.table(
+            ["date", "outcome", ("subject", {"wrap": True}), ("logged on", {"wrap": True})],
+            [
+                [
+                    (r["date"] or "")[:16].replace("T", " "),
+                    r["outcome"],
+                    r["subject"] or "(no subject)",
+                    ", ".join(e["name"] or e["on"] for e in r["entries"]) or r["reason"],
+                ]
+                for r in shown[:TABLE_ROWS]
+            ],
+        )
+        if len(shown) > TABLE_ROWS:
+            render.message(
+                f"{len(shown) - TABLE_ROWS} more messages not shown (--format json shows all)"
+            )
+    c = summary.counts
+    counts = (
+        f"{c['logged']} logged ({summary.entries_written} entries), {c['already']} already there, "
+        f"{c['unknown']} unknown, {c['internal']} internal"
+    )
+    if c["unreadable"]:
+        counts += f", {c['unreadable']} unreadable"
+    if summary.leads_created:
+        counts += f"; {len(summary.leads_created)} new leads"
+    print(
+        f"Dry run, nothing written: would have {counts}" if summary.dry_run else f"Mail: {counts}"
+    )
+    if not summary.rows:
+        print("No messages found.", file=sys.stderr)
