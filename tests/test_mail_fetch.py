@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import refused, run, set_settings
+from conftest import added, refused, run, set_settings, snapshot
 from dovecot import PASSWORD, running
 
 from crmcli import settings as settings_mod
@@ -314,3 +314,111 @@ def test_init_comments_a_valid_imap_example():
         "CRM_IMAP_PASSWORD",
         None,
     )
+
+
+# ----- crm mail fetch ------------------------------------------------------------------
+
+
+def activities(root: Path) -> list[str]:
+    return sorted(p.name for p in (root / "activities").glob("*.yaml"))
+
+
+@pytest.fixture
+def customer(crm):
+    return added("customer", "Kunde GmbH", "--email", "wang@kunde.example")
+
+
+def fetch_json(*args: str) -> dict:
+    r = run("mail", "fetch", "--format", "json", *args)
+    assert r.code == 0, r.err
+    return r.json()
+
+
+def test_fetch_logs_only_what_is_new(crm, server, monkeypatch, customer):
+    use_imap(crm, server, monkeypatch)
+    server.append(message(1), message(2), message(3, sender="nobody@else.example"))
+    first = fetch_json()
+    assert (first["logged"], first["unknown"], first["dry_run"]) == (2, 1, False)
+    assert [r["source"] for r in first["rows"]][0].startswith("INBOX UID ")
+    logged = activities(crm)
+    assert len(logged) == 2
+    r = run("mail", "fetch")
+    assert r.code == 0, r.err
+    assert "Mail: 0 logged" in r.out
+    assert "No new mail in INBOX at 127.0.0.1." in r.err
+    assert activities(crm) == logged
+    server.append(message(4))
+    later = fetch_json()
+    assert (later["logged"], len(later["rows"])) == (1, 1)
+    assert later["rows"][0]["subject"] == "Anfrage 4"
+    assert len(activities(crm)) == 3
+
+
+def test_renumbered_folder_logs_nothing_twice(crm, server, monkeypatch, customer):
+    use_imap(crm, server, monkeypatch, folder="Kunden")
+    server.append(message(1), message(2), folder="Kunden")
+    assert fetch_json()["logged"] == 2
+    c = server.client()
+    c.delete_folder("Kunden")
+    c.logout()
+    server.append(message(1), message(2), message(3), folder="Kunden")
+    r = run("mail", "fetch", "--format", "json")
+    assert r.code == 0, r.err
+    assert "UIDVALIDITY changed" in r.err and "none is logged twice" in r.err
+    assert (r.json()["logged"], r.json()["already"]) == (1, 2)
+    assert len(activities(crm)) == 3
+    assert fetch_json()["rows"] == []
+
+
+def test_refused_login_writes_nothing(crm, own_server, monkeypatch, customer):
+    use_imap(crm, own_server, monkeypatch)
+    own_server.append(message(1))
+    monkeypatch.setenv(PW_ENV, "wrong")
+    before = snapshot(crm)
+    r = run("mail", "fetch")
+    refused(r, "IMAP login refused for", "at 127.0.0.1")
+    assert len(r.err.splitlines()) == 1
+    assert snapshot(crm) == before
+    assert not (crm / ".crm" / imap.STATE_FILE).exists()
+
+
+def test_dry_run_writes_nothing_and_keeps_the_state(crm, server, monkeypatch, customer):
+    use_imap(crm, server, monkeypatch)
+    server.append(message(1), message(2))
+    before = snapshot(crm)
+    dry = fetch_json("--dry-run")
+    assert (dry["logged"], dry["dry_run"]) == (2, True)
+    assert snapshot(crm) == before
+    assert not (crm / ".crm" / imap.STATE_FILE).exists()
+    r = run("mail", "fetch", "--dry-run")
+    assert "Dry run, nothing written: would have 2 logged" in r.out
+    assert fetch_json()["logged"] == 2  # the real run still sees both
+    server.append(message(3))
+    assert fetch_json("--dry-run")["logged"] == 1
+    assert fetch_json()["logged"] == 1
+
+
+def test_failed_import_keeps_the_state(crm, server, monkeypatch, customer):
+    from crmcli.errors import CrmError
+    from crmcli.mail import importer
+
+    use_imap(crm, server, monkeypatch)
+    server.append(message(1))
+
+    def broken(store, messages, **kw):
+        list(messages)
+        raise CrmError("disk full")
+
+    monkeypatch.setattr(importer, "import_messages", broken)
+    refused(run("mail", "fetch"), "disk full")
+    assert not (crm / ".crm" / imap.STATE_FILE).exists()
+
+
+def test_fetch_refuses_a_password_in_crm_yaml(crm):
+    set_settings(crm, mail={"imap": {"host": "imap.example.com", "password": "hunter2"}})
+    refused(run("mail", "fetch"), "'mail.imap.password' is not allowed")
+    refused(run("mail", "fetch"), "crm.yaml")
+
+
+def test_fetch_without_imap_settings(crm):
+    refused(run("mail", "fetch"), "'mail.imap' is not set")

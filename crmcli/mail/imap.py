@@ -330,6 +330,11 @@ class Fetch:
             yield uid, raw
             self._done = uid
 
+    def for_import(self) -> Iterator[tuple[str, bytes]]:
+        """The new messages as import_messages takes them: (where from, bytes)."""
+        for uid, raw in self.messages():
+            yield f"{self.cfg.folder} UID {uid}", raw
+
     def commit(self) -> None:
         """Record the folder's UIDVALIDITY and the last UID handed out."""
         assert self.folder is not None
@@ -341,4 +346,6 @@ class Fetch:
 
 def fetch_new(settings: dict[str, Any], root: Path) -> Fetch:
     """The Fetch of the CRM at `root` (settings mail.imap, state under root/.crm/)."""
-    return Fetch(imap_settings(settings, root), root / ".crm" / STATE_FILE)
+    from crmcli.store import DERIVED_DIR
+
+    return Fetch(imap_settings(settings, root), root / DERIVED_DIR / STATE_FILE)
