@@ -213,7 +213,7 @@ def test_password_from_a_command(crm, server, monkeypatch, tmp_path):
     ("command", "said"),
     [
         ("false", r"'mail\.imap\.password_command' \(false\) failed \(exit 1\)"),
-        ("no-such-tool-xyz show", "no such command: no-such-tool-xyz"),
+        ("/nonexistent/tool show", "no such command: /nonexistent/tool"),
         ("true", "printed no password"),
     ],
 )

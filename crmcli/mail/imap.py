@@ -128,8 +128,10 @@ def _run_password_command(command: str) -> str:
         )
     except FileNotFoundError:
         raise ImapError(f"{where}: no such command: {args[0]}") from None
-    except (OSError, subprocess.TimeoutExpired) as e:
-        raise ImapError(f"{where} could not run: {e}") from None
+    except OSError as e:
+        raise ImapError(f"{where} could not run: {e.strerror or e}") from None
+    except subprocess.TimeoutExpired:
+        raise ImapError(f"{where} gave no password within {PASSWORD_COMMAND_TIMEOUT} s") from None
     if done.returncode != 0:
         said = (done.stderr.strip().splitlines() or [""])[0]
         raise ImapError(f"{where} failed (exit {done.returncode})" + (f": {said}" if said else ""))
