@@ -272,3 +272,16 @@ def test_settle_keeps_ours_theirs_or_a_value_and_removes_the_entries():
         settle(out, "owner", "ours")
     with pytest.raises(ValueError, match="id is not changed"):
         settle(dict(rec, conflicts=[{"field": "id", "value": "x"}]), "id", "theirs")
+
+
+def test_a_hand_off_made_on_either_clone_is_kept_at_the_earlier_time():
+    """issue 18: `crm order export --new` on one clone or both: the deal stays handed off."""
+    base = models.new_record(
+        "deal", id="deal0001", title="Pumps", status="won", created=T0, updated=T0
+    )
+    ours = dict(base, handed_off_at=T1, updated=T1)
+    # handed off on one clone only: kept, whichever side it is on
+    assert both_ways(base, ours, base)["handed_off_at"] == T1
+    # handed off on both: the first hand-off stands, and no conflict is recorded
+    out = both_ways(base, ours, dict(base, handed_off_at=T2, updated=T2))
+    assert out["handed_off_at"] == T1 and "conflicts" not in out
