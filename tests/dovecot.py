@@ -176,15 +176,20 @@ service stats {{
 
 
 def _wait_for(server: Dovecot, deadline: float) -> str | None:
-    """None once the server answers on its port; else why not (its log)."""
+    """None once the server greets on its port (`* OK`, not merely a socket that
+    accepts); else why not (its log)."""
     assert server.process is not None
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             return f"dovecot exited ({server.process.returncode}): {server.log.strip()}"
-        with contextlib.suppress(OSError), socket.create_connection((server.host, server.port), 1):
-            return None
+        with (
+            contextlib.suppress(OSError),
+            socket.create_connection((server.host, server.port), 0.5) as s,
+        ):
+            if s.recv(64).startswith(b"* OK"):
+                return None
         time.sleep(0.02)  # not a test's sleep: waiting for a server to listen
-    return f"dovecot did not listen within the deadline: {server.log.strip()}"
+    return f"dovecot did not answer within the deadline: {server.log.strip()}"
 
 
 @contextlib.contextmanager

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -422,3 +423,27 @@ def test_fetch_refuses_a_password_in_crm_yaml(crm):
 
 def test_fetch_without_imap_settings(crm):
     refused(run("mail", "fetch"), "'mail.imap' is not set")
+
+
+# ----- the test server itself -----------------------------------------------------------
+
+
+def test_a_dovecot_that_cannot_start_gives_its_log_as_the_reason(tmp_path, monkeypatch):
+    import socket
+
+    import dovecot
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        monkeypatch.setattr(dovecot, "free_port", lambda: taken.getsockname()[1])
+        with running(tmp_path / "dv") as server:
+            if not os.access(dovecot.DOVECOT, os.X_OK):
+                pytest.skip(server)
+            assert isinstance(server, str)
+            assert "dovecot exited" in server and "Address already in use" in server
+    monkeypatch.setattr(dovecot, "DOVECOT", str(tmp_path / "no-dovecot"))
+    with running(tmp_path / "dv2") as server:
+        assert (
+            server == f"{tmp_path / 'no-dovecot'} is not installed (Debian package dovecot-imapd)"
+        )
