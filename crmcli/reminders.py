@@ -2,8 +2,9 @@
 
 The reminder holds: open tasks overdue or due within the window (default: the
 rest of today), open deals past their close date, big deals waiting for
-approval, and customers due for contact. When all four are empty nothing needs
-attention and the command prints nothing, so `mail -E` sends no mail.
+approval, customers due for contact, and the mail threads awaiting their reply
+or owed ours (crmcli.mail.threads). When all are empty nothing needs attention
+and the command prints nothing, so `mail -E` sends no mail.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from crmcli.tasks import (
     late_by,
 )
 
-SECTIONS = ("tasks", "deals_past_close", "deals_awaiting_approval", "contact_due")
+SECTIONS = ("tasks", "deals_past_close", "deals_awaiting_approval", "contact_due",
+            "awaiting_reply", "owes_reply")  # fmt: skip
 NO_OWNER = "(no owner)"
 
 
@@ -61,7 +63,8 @@ def _big_deal(store: Store) -> Decimal:
 
 def build(store: Store, *, owner: str | None = None, within: str | None = None) -> dict[str, Any]:
     """Everything that needs attention now, as one JSON-ready object:
-    {now, until, tasks, deals_past_close, deals_awaiting_approval, contact_due}.
+    {now, until, tasks, deals_past_close, deals_awaiting_approval, contact_due,
+    awaiting_reply, owes_reply} (the last two: crmcli.mail.threads.waiting).
     Tasks carry `overdue`, `late` and `linked` ({kind, id, name} or null);
     deals past close `days_past_close` and `customer_name`."""
     from crmcli.dates import iso
@@ -119,7 +122,14 @@ def build(store: Store, *, owner: str | None = None, within: str | None = None) 
         "deals_past_close": past,
         "deals_awaiting_approval": approval,
         "contact_due": contact_due(store, now, owner=owner, links=links),
+        **_mail(store, owner),
     }
+
+
+def _mail(store: Store, owner: str | None) -> dict[str, list[Record]]:
+    from crmcli.mail.threads import waiting
+
+    return waiting(store, owner=owner)
 
 
 def is_empty(data: dict[str, Any]) -> bool:
@@ -237,6 +247,22 @@ def _items(
             (" ", f"({c['id']})"),
         ]
         yield c.get("owner"), "Customers due for contact", "", pieces
+    for key, section in (("owes_reply", "Mail you owe a reply"),
+                         ("awaiting_reply", "Mail awaiting their reply")):  # fmt: skip
+        for m in data[key]:
+            yield m.get("owner"), section, f"{m['days']}d since", _thread_pieces(m)
+
+
+def _thread_pieces(m: dict[str, Any]) -> list[tuple[str, str]]:
+    """A waiting mail thread as pieces of a line: subject - who - deal (entry)."""
+    pieces = [("", m["subject"] or "(no subject)")]
+    who = ", ".join(r["name"] or r["id"] for r in m["records"])
+    if who:
+        pieces.append((" - ", who))
+    if m.get("deal_title"):
+        pieces.append((" - ", m["deal_title"]))
+    pieces.append((" ", f"({m['entry']})"))
+    return pieces
 
 
 def to_text(data: dict[str, Any], tz: tzinfo, limit: int = 0) -> str:
@@ -270,6 +296,7 @@ def to_text(data: dict[str, Any], tz: tzinfo, limit: int = 0) -> str:
         (len(data["tasks"]), "task"),
         (len(data["deals_past_close"]) + len(data["deals_awaiting_approval"]), "deal"),
         (len(data["contact_due"]), "customer"),
+        (len(data["owes_reply"]) + len(data["awaiting_reply"]), "mail thread"),
     ]
     summary = ", ".join(f"{n} {w}{'' if n == 1 else 's'}" for n, w in counts if n)
     zone = getattr(tz, "key", None) or now.strftime("%z")
@@ -279,6 +306,8 @@ def to_text(data: dict[str, Any], tz: tzinfo, limit: int = 0) -> str:
         "Deals past their close date",
         "Big deals waiting for approval",
         "Customers due for contact",
+        "Mail you owe a reply",
+        "Mail awaiting their reply",
     ]
     for owner in sorted(by_owner, key=lambda o: (o == NO_OWNER, o)):
         lines += ["", f"{owner}:"]

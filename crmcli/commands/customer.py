@@ -109,13 +109,15 @@ def show_cmd(ref: CustomerRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
     Example: crm customer show acme
     """
     from crmcli import records, render
+    from crmcli.mail.threads import for_record
 
     store = get_store()
     rec = store.resolve("customer", ref)
     timeline = store.timeline(rec["id"])
     links = records.linked(store, "customer", rec["id"])
+    mail = for_record(store, rec["id"])
     if fmt == ShowFormat.json:
-        render.print_json({**rec, "timeline": timeline, **links})
+        render.print_json({**rec, "timeline": timeline, **links, "mail_threads": mail})
         return
     region = store.settings.get("default_region")
     render.record_view(
@@ -126,6 +128,23 @@ def show_cmd(ref: CustomerRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
         tz=store.ctx.tz,
     )  # fmt: skip
     show_related(rec["contacts"], links, timeline, region)
+    show_threads(mail)
+
+
+def show_threads(threads: list[dict]) -> None:
+    """The mail threads section of `show` (none: no section), newest first."""
+    from crmcli import render
+    from crmcli.formats import time_text
+
+    if not threads:
+        return
+    render.section("Mail threads")
+    render.table(
+        ["last", "", ("subject", {"wrap": True}), "messages"],
+        [[time_text(t["last_at"], get_store().ctx.tz),
+          "→" if t["last_direction"] == "out" else "←", t["subject"], t["messages"]]
+         for t in threads],
+    )  # fmt: skip
 
 
 def phones_shown(phones: list[str], region: str | None) -> list[str]:

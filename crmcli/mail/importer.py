@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from crmcli.mail.parse import Mail, NotMail, in_zone, parse
+from crmcli.mail.parse import Mail, NotMail, add_body, in_zone, parse_head
 
 if TYPE_CHECKING:
     from crmcli.store import Store
@@ -99,10 +99,10 @@ def entry_id(key: str, kind: str, rid: str) -> str:
 
 def message_key(mail: Mail) -> str:
     """What a message is known by: its Message-ID, else a hash of its stable headers
-    (Date, From, To, Cc, Subject) and body."""
+    (Date, From, To, Cc, Subject)."""
     if mail.message_id:
         return mail.message_id
-    h = hashlib.sha256(f"{mail.stable}\0{mail.text}".encode("utf-8", "surrogatepass"))
+    h = hashlib.sha256(mail.stable.encode("utf-8", "surrogatepass"))
     return "sha256:" + h.hexdigest()
 
 
@@ -134,6 +134,7 @@ class Book:
             if d.get("customer"):
                 self.deals.setdefault(d["customer"], []).append(d)
         self._threads: dict[str, str] | None = None
+        self.threads()  # read before this import writes (a read after would sync its files)
 
     def add(self, address: str, kind: str, rid: str) -> None:
         owners = self.owners.setdefault(address.strip().lower(), [])
@@ -247,7 +248,7 @@ class _Run:
                        "subject": None, "outcome": None, "entries": [], "reason": None}  # fmt: skip
         self.summary.rows.append(row)
         try:
-            mail = parse(raw)
+            mail = parse_head(raw)
         except NotMail as e:
             self._outcome(row, "unreadable", f"not a mail message: {e}")
             return
@@ -265,23 +266,25 @@ class _Run:
             self._outcome(row, "unknown", "no customer, contact or lead has these addresses")
             return
         key = message_key(mail)
-        for kind, rid in matched:
-            row["entries"].append(self._entry(mail, key, at, kind, rid))
-        new = any(e["new"] for e in row["entries"])
-        self._outcome(row, "logged" if new else "already", None)
+        ids = [entry_id(key, kind, rid) for kind, rid in matched]
+        fresh = [not self.store.exists("activity", eid) for eid in ids]
+        if any(fresh):  # (the body is read only for a message not logged yet)
+            add_body(mail, raw)
+        for record, eid, new in zip(matched, ids, fresh, strict=True):
+            row["entries"].append(self._entry(mail, eid, at, record, new))
+        self._outcome(row, "logged" if any(fresh) else "already", None)
 
     def _outcome(self, row: Record, outcome: str, reason: str | None) -> None:
         row["outcome"] = outcome
         row["reason"] = reason
         self.summary.counts[outcome] += 1
 
-    def _entry(self, mail: Mail, key: str, at: str, kind: str, rid: str) -> Record:
-        """The entry of `mail` on record `rid`, written unless it is there already."""
-        eid = entry_id(key, kind, rid)
-        deal = self.book.deal_for(rid, mail) if kind == "customer" else None
+    def _entry(self, mail: Mail, eid: str, at: str, record: tuple[str, str], new: bool) -> Record:
+        """The entry `eid` of `mail` on `record` (kind, id), written when `new`."""
+        kind, rid = record
+        deal = self.book.deal_for(rid, mail) if kind == "customer" and new else None
         if deal:
             self.book.linked(mail.message_id, deal)
-        new = not self.store.exists("activity", eid)
         if new and not self.dry_run:
             self.store.write("activity", self.record(mail, eid, at, rid, deal), create=True)
         name = self.book.names.get((kind, rid))
