@@ -36,6 +36,7 @@ from harness import Run, size_label
 
 MEMORY_MB = 150
 SEARCH = "schmidt"
+FIND = "quote friday"  # crm search: every word, in notes (about one note in eight)
 
 
 def task_list_target(tasks: int) -> float:
@@ -159,6 +160,18 @@ def json_count(what: str) -> Callable[[Run, Path | None], str]:
     return check
 
 
+def table_rows(what: str) -> Callable[[Run, Path | None], str]:
+    """How many rows a table printed (its header and rule aside), and what it said
+    about the rest (`N more not shown`)."""
+
+    def check(run: Run, root: Path | None) -> str:
+        rows = max(0, len(run.out.splitlines()) - 2)
+        more = [line for line in run.err.splitlines() if "more not shown" in line]
+        return f"{rows} {what}" + (f", {more[0].split(' more')[0]} more" if more else "")
+
+    return check
+
+
 def summary_line(run: Run, root: Path | None) -> str:
     """What `crm doctor` said in the end (how many problems it found)."""
     lines = run.err.strip().splitlines()
@@ -272,6 +285,14 @@ def plan(args: argparse.Namespace, work: Path, log) -> list[Case]:
                 1.0,
                 root=mixed,
                 check=json_count("customers"),
+            ),
+            timed(
+                f'crm search "{FIND}"',
+                ["search", FIND],
+                label,
+                0.5,
+                root=mixed,
+                check=table_rows("hits"),
             ),
             timed(
                 "crm task list --overdue --format json",

@@ -23,6 +23,7 @@ GROUPS = {
 }
 COMMANDS = {
     "init": ("init", "init_command"),
+    "search": ("search", "search_command"),
     "export": ("export", "export_command"),
     "doctor": ("doctor", "doctor_command"),
     "history": ("history", "history_command"),
@@ -31,7 +32,18 @@ COMMANDS = {
     "resolve": ("sync", "resolve_command"),
     "merge-driver": ("sync", "merge_driver_command"),
 }
-ORDER = ["init", *GROUPS, "export", "doctor", "history", "undo", "sync", "resolve", "merge-driver"]
+ORDER = [
+    "init",
+    *GROUPS,
+    "search",
+    "export",
+    "doctor",
+    "history",
+    "undo",
+    "sync",
+    "resolve",
+    "merge-driver",
+]
 
 
 def _version(value: bool) -> None:

@@ -35,11 +35,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from crmcli import models
+from crmcli import models, search
 from crmcli.models import Record
 
 RACY_NS = 3_000_000_000
-VERSION = 10  # 10: records as JSON (no pickle), doctor marks, a key twice is broken
+VERSION = 11  # 11: words and the fts table (crm search); 10: records as JSON, doctor marks
 
 # A parsed file: (0, error message, details) or (1, record) or (2, tombstone)
 Parsed = tuple[int, Any]
@@ -52,6 +52,7 @@ CREATE TABLE IF NOT EXISTS rec (
     ok INTEGER,
     status TEXT, owner TEXT, due REAL, text TEXT, sort TEXT,
     link_on TEXT, customer TEXT, lead TEXT, deal TEXT,
+    words TEXT,
     json TEXT,
     lite TEXT,
     blob TEXT,
@@ -63,6 +64,8 @@ CREATE INDEX IF NOT EXISTS rec_ok ON rec (kind, ok);
 CREATE INDEX IF NOT EXISTS rec_on ON rec (kind, link_on);
 CREATE INDEX IF NOT EXISTS rec_customer ON rec (kind, customer);
 CREATE INDEX IF NOT EXISTS rec_status ON rec (kind, status, due);
+CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(words, content='rec',
+    content_rowid='rowid', tokenize='trigram case_sensitive 1', columnsize=0);
 CREATE TABLE IF NOT EXISTS folder (kind TEXT PRIMARY KEY, digest INTEGER);
 CREATE TABLE IF NOT EXISTS meta (version INTEGER, root_dev INTEGER, root_ino INTEGER,
     db_ino INTEGER, uid INTEGER);
@@ -78,6 +81,11 @@ CREATE TABLE IF NOT EXISTS meta (version INTEGER, root_dev INTEGER, root_ino INT
 # `folder.digest` is one hash of every file name and signature of a kind's folder
 # as last synced (null while any file is racy): when the folder still hashes the
 # same, nothing changed and the rows need not be compared one by one.
+# `words` is the text `crm search` looks in (search.pieces: names, e-mails, phones,
+# contacts, titles, a note's text), folded (store.fold), and `fts` its full-text index
+# (SQLite's FTS5, trigrams of the folded text: any substring of 3+ characters, CJK
+# inside longer words too), which reads the text from `rec` itself; a row of `fts` has
+# the rowid of its `rec` row and goes and comes with it in `sync`.
 # `checked` is crm doctor's mark (the version of its rules) on a file it found nothing
 # wrong with on its own (Index.mark_checked); a row written by sync has none, so the
 # mark goes as soon as the file changes.
@@ -113,6 +121,7 @@ def columns(kind: str, rec: Record, fold: Callable[[str], str], due_ts: Callable
     elif kind in ("deal", "task"):
         parts = [rec.get("title") or ""]
     text = fold("\n".join(str(p) for p in parts)) if parts else None
+    words = fold("\n".join(text for _field, text in search.pieces(kind, rec)))
     sort = None
     if kind == "task":  # tab sorts before any character of a date or an id
         rank = models.PRIORITY_RANK.get(rec.get("priority"), 9)  # type: ignore[arg-type]
@@ -127,6 +136,7 @@ def columns(kind: str, rec: Record, fold: Callable[[str], str], due_ts: Callable
         rec.get("customer"),
         rec.get("lead"),
         rec.get("deal"),
+        words,
     )
 
 
@@ -346,13 +356,26 @@ class Index:
             if ok == 1:
                 cols_, json_, lite_ = cols(value), encode(value), dumps(lite(value))
             else:
-                cols_, json_, lite_ = (None,) * 9, None, None
+                cols_, json_, lite_ = (None,) * 10, None, None
             rows.append((kind, n, sig, ok, *cols_, json_, lite_, dumps(value)))
         db.execute("BEGIN IMMEDIATE")
         try:
+            # the full-text rows of the files gone or changed go first (an external
+            # content table is told the text it indexed), those of the new rows after
+            old = [(kind, n) for n in [*gone, *(n for n in stale if n in known)]]
+            db.executemany(
+                "INSERT INTO fts(fts, rowid, words) SELECT 'delete', rowid, words FROM rec"
+                " WHERE kind=? AND name=? AND words IS NOT NULL",
+                old,
+            )
             db.executemany("DELETE FROM rec WHERE kind=? AND name=?", [(kind, n) for n in gone])
             db.executemany(
-                "INSERT OR REPLACE INTO rec VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,NULL)", rows
+                "INSERT OR REPLACE INTO rec VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,NULL)", rows
+            )
+            db.executemany(
+                "INSERT INTO fts(rowid, words) SELECT rowid, words FROM rec"
+                " WHERE kind=? AND name=? AND words IS NOT NULL",
+                [(kind, n) for n in stale],
             )
             db.execute(
                 "INSERT OR REPLACE INTO folder VALUES (?, ?)", (kind, None if racy else digest)

@@ -84,6 +84,8 @@ def new_id() -> str:
 
 def fold(text: str) -> str:
     """Text folded for search: case- and accent-insensitive (CJK left as is)."""
+    if text.isascii():  # (NFKD leaves ASCII as it is, and casefold is lower there)
+        return text.lower()
     import unicodedata
 
     decomposed = unicodedata.normalize("NFKD", text)
@@ -168,7 +170,8 @@ def atomic_write(
 
 
 # query()'s `where` keys; `on` is the index's link_on column (an activity's record)
-WHERE = ("status", "owner", "on", "customer", "lead", "deal", "due_before", "text", "merged")
+WHERE = ("id", "status", "owner", "on", "customer", "lead", "deal", "due_before", "text",
+         "words", "merged")  # fmt: skip
 _EQ_COLUMNS = {"owner": "owner", "on": "link_on", "customer": "customer", "lead": "lead",
                "deal": "deal"}  # fmt: skip
 # What a merge tombstone holds (query where={"merged": True})
@@ -185,7 +188,9 @@ class _Conditions(NamedTuple):
     eq: dict[str, str] = {}  # noqa: RUF012 - index column -> value (never changed)
     due_before: float | None = None
     needle: str | None = None
+    words: tuple[str, ...] = ()
     merged: bool = False
+    ids: frozenset[str] | None = None
 
     @classmethod
     def of(cls, kind: str, where: dict[str, Any] | None) -> _Conditions:
@@ -196,21 +201,30 @@ class _Conditions(NamedTuple):
                 f"query({kind!r}): no condition {', '.join(unknown)} (use {', '.join(WHERE)})"
             )
         merged = bool(where.pop("merged", False))
+        ids = where.pop("id", None)
         if merged and where:
-            raise ValueError(f"query({kind!r}): merged takes no other condition")
+            raise ValueError(f"query({kind!r}): merged takes no other condition but id")
         status = where.pop("status", None)
         due = where.pop("due_before", None)
         text = where.pop("text", None)
+        words = where.pop("words", None)
         return cls(
             [status] if isinstance(status, str) else status,
             {_EQ_COLUMNS[k]: v for k, v in where.items()},
             None if due is None else due.timestamp(),
             fold(text) if text else None,
+            tuple(fold(words).split()) if words else (),
             merged,
+            None if ids is None else frozenset([ids] if isinstance(ids, str) else ids),
         )
 
     def sql(self) -> tuple[str, tuple]:
         where, params = [], []
+        if self.ids is not None:  # (one parameter however many: SQLite limits them)
+            import json
+
+            where.append("name IN (SELECT value FROM json_each(?))")
+            params.append(json.dumps([f"{i}.yaml" for i in sorted(self.ids)]))
         if self.statuses is not None:
             where.append(f"status IN ({','.join('?' * len(self.statuses))})")
             params += self.statuses
@@ -223,17 +237,31 @@ class _Conditions(NamedTuple):
         if self.needle:
             where.append("instr(text, ?) > 0")
             params.append(self.needle)
+        # words: the full-text index finds those of 3+ characters (trigrams), a scan
+        # of the folded text the shorter ones
+        long = [w for w in self.words if len(w) >= 3]
+        if long:
+            where.append("rowid IN (SELECT rowid FROM fts WHERE fts MATCH ?)")
+            params.append(" AND ".join('"' + w.replace('"', '""') + '"' for w in long))
+        for w in self.words:
+            if len(w) < 3:
+                where.append("instr(words, ?) > 0")
+                params.append(w)
         return " AND ".join(where), tuple(params)
 
-    def matches(self, cols: tuple) -> bool:
-        """Whether a record with these index columns (index.columns) passes."""
-        st, ow, due, txt, _sort, link_on, cu, le, de = cols
+    def matches(self, rid: str, cols: tuple) -> bool:
+        """Whether the record `rid` with these index columns (index.columns) passes."""
+        if self.ids is not None and rid not in self.ids:
+            return False
+        st, ow, due, txt, _sort, link_on, cu, le, de, words = cols
         row = {"owner": ow, "link_on": link_on, "customer": cu, "lead": le, "deal": de}
         if self.statuses is not None and st not in self.statuses:
             return False
         if any(row[k] != v for k, v in self.eq.items()):
             return False
         if self.due_before is not None and (due is None or due >= self.due_before):
+            return False
+        if self.words and (words is None or not all(w in words for w in self.words)):
             return False
         return not (self.needle and (txt is None or self.needle not in txt))
 
@@ -470,12 +498,14 @@ class Store:
         condition of `where`, in id order (`order="list"`: the kind's list order,
         tasks most urgent first, index.ORDER), the first `limit` of them (None: all).
 
-        `where` keys (see WHERE): status (a value or a list), owner, on (an activity's
+        `where` keys (see WHERE): id (an id or a list of them), status (a value or a list), owner, on (an activity's
         record), customer, lead, deal, due_before (a datetime: tasks due before it,
         deals whose close date's midnight in the CRM's zone is before it), text (a
         case/accent-insensitive substring of names, e-mails, phones, contacts; titles),
-        merged (True: the kind's merge tombstones instead, {id, merged_into, updated}).
-        An unknown key is a ValueError.
+        words (text whose every word, case and accents aside, is in what `crm search`
+        looks in: search.pieces),
+        merged (True: the kind's merge tombstones instead, {id, merged_into, updated};
+        with no other condition but id). An unknown key is a ValueError.
 
         `fields`: only those fields of each record (a projection, from the index
         without loading whole records); a field the kind does not have (models.FIELDS)
@@ -509,7 +539,7 @@ class Store:
         records = self._all(kind, tombstones=cond.merged)
         if not cond.empty or ordered:
             cols = self._columns(kind)
-            keyed = [(c, r) for r in records if cond.matches(c := cols(r))]
+            keyed = [(c, r) for r in records if cond.matches(r["id"], c := cols(r))]
             if ordered:  # as index.ORDER
                 from crmcli.index import list_key
 

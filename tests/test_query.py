@@ -95,3 +95,18 @@ def test_a_loaded_kind_is_answered_from_what_was_read(filled, monkeypatch):
     got = loaded.query("task", {"status": "open"}, order="list", fields=("title", "due"))
     assert got == expected
     assert [t["title"] for t in got] == ["late", "soon urgent", "soon", "no due"]
+
+
+def test_records_by_id_and_tombstones_by_id(filled, index):
+    s = Store(filled.root)
+    acme = s.query("customer", {"text": "acme"})[0]
+    assert s.query("customer", {"id": [acme["id"], "nobody00"]}, fields=("name",)) == [
+        {"name": "Acme"}
+    ]
+    assert s.query("customer", {"id": acme["id"], "owner": "bob"}) == []
+    tombstones = s.query(
+        "customer", {"id": ["gone0001"], "merged": True}, fields=("id", "merged_into")
+    )
+    assert tombstones == [{"id": "gone0001", "merged_into": acme["id"]}]
+    assert s.query("customer", {"id": ["gone0001"]}) == []  # a tombstone is no record
+    assert s.query("customer", {"id": []}) == []
