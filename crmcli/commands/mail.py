@@ -27,9 +27,11 @@ BodyOpt = Annotated[
         help="Keep each message's whole text, not only a snippet (settings mail.keep_body).",
     ),  # fmt: skip
 ]
-CreateLeadsOpt = Annotated[
-    bool, typer.Option("--create-leads", help="A correspondent no record knows becomes a lead.")
-]
+NEW_LEADS = "A correspondent no customer, contact or lead has becomes a lead."
+SourceArg = Annotated[
+    str, typer.Argument(help="'-': the message on standard input; or an .eml file.",
+                        metavar="-|FILE", show_default=False)
+]  # fmt: skip
 VerboseOpt = Annotated[
     bool, typer.Option("--verbose", "-v", help="List every message, those already there too.")
 ]
@@ -46,7 +48,7 @@ def import_cmd(
             show_default=False,
         ),
     ],
-    create_leads: CreateLeadsOpt = False,
+    create_leads: Annotated[bool, typer.Option("--create-leads", help=NEW_LEADS)] = False,
     body: BodyOpt = False,
     dry_run: DryRunOpt = False,
     verbose: VerboseOpt = False,
@@ -60,31 +62,14 @@ def import_cmd(
 
     Example: crm mail import ~/Mail/work/INBOX sent.mbox --dry-run
     """
-    from crmcli.mail import importer, sources
-
-    store = get_store()
-    checked = sources.check(paths)
-    summary = importer.import_messages(
-        store, sources.messages(checked), dry_run=dry_run, create_leads=create_leads,
-        keep_body=body,
-    )  # fmt: skip
+    summary = _import(paths, dry_run=dry_run, create_leads=create_leads, keep_body=body)
     _report(summary, fmt, verbose)
 
 
 @app.command("log")
 def log_cmd(
-    source: Annotated[
-        str,
-        typer.Argument(
-            help="'-': the message on standard input; or an .eml file.",
-            metavar="-|FILE",
-            show_default=False,
-        ),  # fmt: skip
-    ],
-    create_lead: Annotated[
-        bool,
-        typer.Option("--create-lead", help="A sender no record knows becomes a lead."),
-    ] = False,
+    source: SourceArg,
+    create_lead: Annotated[bool, typer.Option("--create-lead", help=NEW_LEADS)] = False,
     body: BodyOpt = False,
     dry_run: DryRunOpt = False,
     fmt: ShowFormatOpt = ShowFormat.table,
@@ -96,14 +81,7 @@ def log_cmd(
 
     Example: crm mail log - < message.eml
     """
-    from crmcli.mail import importer, sources
-
-    store = get_store()
-    checked = sources.check([source])
-    summary = importer.import_messages(
-        store, sources.messages(checked), dry_run=dry_run, create_leads=create_lead,
-        keep_body=body,
-    )  # fmt: skip
+    summary = _import([source], dry_run=dry_run, create_leads=create_lead, keep_body=body)
     if fmt == ShowFormat.json:
         from crmcli import render
 
@@ -115,7 +93,7 @@ def log_cmd(
 
 @app.command("fetch")
 def fetch_cmd(
-    create_leads: CreateLeadsOpt = False,
+    create_leads: Annotated[bool, typer.Option("--create-leads", help=NEW_LEADS)] = False,
     body: BodyOpt = False,
     dry_run: DryRunOpt = False,
     verbose: VerboseOpt = False,
@@ -148,6 +126,15 @@ def fetch_cmd(
         if not dry_run:
             run.commit()
     _report(summary, fmt, verbose, empty=f"No new mail in {run.cfg.folder} at {run.cfg.host}.")
+
+
+def _import(paths: list[str], **options: bool) -> Any:
+    """Import the messages of `paths`, each checked first (one that is no mail stops
+    the import before it writes)."""
+    from crmcli.mail import importer, sources
+
+    checked = sources.check(paths)
+    return importer.import_messages(get_store(), sources.messages(checked), **options)
 
 
 def _say_one(row: dict[str, Any], dry_run: bool) -> None:

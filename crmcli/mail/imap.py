@@ -71,7 +71,7 @@ def imap_settings(settings: dict[str, Any], root: Path) -> ImapSettings:
     if not imap:
         raise ImapError(
             f"{SETTINGS_FILE}: 'mail.imap' is not set: add its host and user "
-            "(see README: Mail, Fetching from IMAP)"
+            "(see README, Mail: fetching from IMAP)"
         )
     tls = imap.get("tls") or "ssl"
     ca = imap.get("ca_file")

@@ -30,30 +30,22 @@ Message = bytes | tuple[str, bytes]
 
 @dataclass
 class ImportSummary:
-    """Counts of messages by outcome (OUTCOMES) and one row per message:
-    {source, message_id, date, from, subject, outcome, entries: [{id, on, kind,
-    name, deal, new}], reason}."""
+    """Messages by outcome (OUTCOMES: logged, already there, unknown, internal,
+    unreadable), the leads made, and one row per message: {source, message_id, date,
+    from, subject, outcome, entries: [{id, on, kind, name, deal, new}], reason}."""
 
     dry_run: bool = False
-    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
+    logged: int = 0
+    already: int = 0
+    unknown: int = 0
+    internal: int = 0
+    unreadable: int = 0
     leads_created: list[str] = field(default_factory=list)
     rows: list[Record] = field(default_factory=list)
 
     @property
-    def logged(self) -> int:
-        return self.counts["logged"]
-
-    @property
-    def already(self) -> int:
-        return self.counts["already"]
-
-    @property
-    def unknown(self) -> int:
-        return self.counts["unknown"]
-
-    @property
-    def internal(self) -> int:
-        return self.counts["internal"]
+    def counts(self) -> dict[str, int]:
+        return {o: getattr(self, o) for o in OUTCOMES}
 
     @property
     def entries_written(self) -> int:
@@ -277,7 +269,7 @@ class _Run:
     def _outcome(self, row: Record, outcome: str, reason: str | None) -> None:
         row["outcome"] = outcome
         row["reason"] = reason
-        self.summary.counts[outcome] += 1
+        setattr(self.summary, outcome, getattr(self.summary, outcome) + 1)
 
     def _entry(self, mail: Mail, eid: str, at: str, record: tuple[str, str], new: bool) -> Record:
         """The entry `eid` of `mail` on `record` (kind, id), written when `new`."""
