@@ -66,6 +66,12 @@ COMPANY_KEYS = (
 PRICE_BASES = ("net", "gross")
 
 
+# The keys of settings `mail.imap` (crm mail fetch); host is required. The password is
+# never one of them: it comes from an environment variable, a command or ~/.netrc.
+IMAP_KEYS = ("host", "port", "tls", "user", "folder", "password_env", "password_command", "ca_file")
+IMAP_TLS = ("ssl", "starttls", "none")
+IMAP_SECRET_KEYS = ("password", "pass", "secret")
+
 # The number settings and their largest sane value (percents; days; an amount).
 NUMBER_RANGES = {
     "max_discount": 100,
@@ -259,7 +265,7 @@ def _check_taxes(taxes: Any, products: list[dict[str, Any]] | None) -> None:
 
 def _check_mail(mail: Any) -> None:
     """mail: {me: [ADDRESS...], internal_domains: [DOMAIN...], awaiting_days: N,
-    keep_body: BOOL, imap: {...}} (imap is checked where it is used)."""
+    keep_body: BOOL, imap: {...}}."""
     if not isinstance(mail, dict):
         raise SettingsError(
             f"{SETTINGS_FILE}: 'mail' must be a mapping like "
@@ -288,6 +294,53 @@ def _check_mail(mail: Any) -> None:
     for key, default in MAIL_DEFAULTS.items():
         if mail.get(key) is None:
             mail[key] = default
+    _check_imap(mail.get("imap"))
+
+
+def _check_imap(imap: Any) -> None:
+    """mail.imap: {host, port, tls, user, folder, password_env | password_command,
+    ca_file}, or null; a password written in it is refused by name."""
+    where = f"{SETTINGS_FILE}: 'mail.imap"
+    if imap is None:
+        return
+    if not isinstance(imap, dict):
+        raise SettingsError(f"{where}' must be a mapping like {{host: imap.example.com, user: me}}")
+    for key, value in imap.items():
+        if key in IMAP_SECRET_KEYS:
+            raise SettingsError(
+                f"{where}.{key}' is not allowed: the password never goes into crm.yaml "
+                "(use password_env, password_command or ~/.netrc)"
+            )
+        if key not in IMAP_KEYS:
+            raise SettingsError(f"{where}.{key}' is not an IMAP key (keys: {', '.join(IMAP_KEYS)})")
+        if (
+            key != "port"
+            and value is not None
+            and (not isinstance(value, str) or not value.strip())
+        ):
+            raise SettingsError(f"{where}.{key}' must be a non-empty text")
+    if not isinstance(imap.get("host"), str):
+        raise SettingsError(f"{where}.host' must be set: the IMAP server's name")
+    port = imap.get("port")
+    if port is not None and (
+        not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536
+    ):
+        raise SettingsError(f"{where}.port' must be a port number from 1 to 65535")
+    if imap.get("tls") not in (None, *IMAP_TLS):
+        raise SettingsError(f"{where}.tls' must be one of {', '.join(IMAP_TLS)}")
+    env = imap.get("password_env")
+    if env is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", env):
+        raise SettingsError(f"{where}.password_env' must be the name of an environment variable")
+    if env is not None and imap.get("password_command") is not None:
+        raise SettingsError(f"{where}' takes password_env or password_command, not both")
+    command = imap.get("password_command")
+    if command is not None:
+        import shlex
+
+        try:
+            shlex.split(command)
+        except ValueError as e:
+            raise SettingsError(f"{where}.password_command' cannot be read: {e}") from None
 
 
 # A target period: a month (2026-12) or a quarter (2026-Q4).
@@ -416,4 +469,14 @@ mail:
   internal_domains: []   # e.g. [ourco.example]: mail only among these is never logged
   awaiting_days: 3       # our message unanswered this many days: "awaiting reply"
   keep_body: false       # keep each message's whole text, not only a snippet (--body)
+  # crm mail fetch reads one IMAP folder (and never marks mail as read). The password
+  # is never written here: password_env, password_command, or ~/.netrc for the host.
+  # imap:
+  #   host: imap.example.com
+  #   port: 993               # default: 993 with tls ssl, else 143
+  #   tls: ssl                # ssl, starttls or none
+  #   user: alice@ourco.example
+  #   folder: INBOX
+  #   password_env: CRM_IMAP_PASSWORD      # or: password_command: "pass show mail"
+  #   ca_file: null           # a CA certificate file, for a server with its own certificate
 """

@@ -91,6 +91,43 @@ def log_cmd(
     _say_one(row, dry_run)
 
 
+@app.command("fetch")
+def fetch_cmd(
+    create_leads: Annotated[bool, typer.Option("--create-leads", help=NEW_LEADS)] = False,
+    body: BodyOpt = False,
+    dry_run: DryRunOpt = False,
+    verbose: VerboseOpt = False,
+    fmt: ShowFormatOpt = ShowFormat.table,
+) -> None:
+    """Log the new mail of an IMAP folder (settings mail.imap) as crm mail import does.
+
+    Only what is new since the last fetch is read (the folder's UIDVALIDITY and last
+    UID are kept in .crm/mail-imap-state.json), read-only: no message is marked as
+    read. The password comes from mail.imap's password_env or password_command, or
+    ~/.netrc; never from crm.yaml. --dry-run writes nothing and keeps the state.
+
+    Example: crm mail fetch --dry-run
+    """
+    from crmcli import render
+    from crmcli.mail import importer
+    from crmcli.mail.imap import fetch_new
+
+    store = get_store()
+    with fetch_new(store.settings, store.root) as run:
+        if run.refetch:
+            render.message(
+                f"The folder {run.cfg.folder} was renumbered (its UIDVALIDITY changed): "
+                f"reading all {len(run.uids)} messages again; none is logged twice."
+            )
+        summary = importer.import_messages(
+            store, run.for_import(), dry_run=dry_run, create_leads=create_leads,
+            keep_body=body,
+        )  # fmt: skip
+        if not dry_run:
+            run.commit()
+    _report(summary, fmt, verbose, empty=f"No new mail in {run.cfg.folder} at {run.cfg.host}.")
+
+
 def _import(paths: list[str], **options: bool) -> Any:
     """Import the messages of `paths`, each checked first (one that is no mail stops
     the import before it writes)."""
@@ -115,7 +152,9 @@ def _say_one(row: dict[str, Any], dry_run: bool) -> None:
         render.message(f'Not logged: "{subject}": {row["reason"]}')
 
 
-def _report(summary: Any, fmt: ShowFormat, verbose: bool) -> None:
+def _report(
+    summary: Any, fmt: ShowFormat, verbose: bool, empty: str = "No messages found."
+) -> None:
     from crmcli import render
 
     if fmt == ShowFormat.json:
@@ -152,4 +191,4 @@ def _report(summary: Any, fmt: ShowFormat, verbose: bool) -> None:
         f"Dry run, nothing written: would have {counts}" if summary.dry_run else f"Mail: {counts}"
     )
     if not summary.rows:
-        print("No messages found.", file=sys.stderr)
+        print(empty, file=sys.stderr)
