@@ -732,6 +732,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--csv", type=Path, help="also write a CSV of business cards for lead import")
     p.add_argument("--csv-rows", type=int, default=10_000, help="rows of --csv (default 10000)")
+    p.add_argument("--mbox", type=Path, help="also write an mbox of mail with its customers")
+    p.add_argument(
+        "--mbox-messages", type=int, default=10_000, help="messages of --mbox (default 10000)"
+    )
     args = p.parse_args(argv)
     if args.records < 0:
         p.error("--records must be at least 0")
@@ -760,7 +764,37 @@ def main(argv: list[str] | None = None) -> int:
             f"{stats['repeated']} repeated, {stats['new']} new)",
             file=sys.stderr,
         )
+    if args.mbox:
+        write_mail(args.dir, args.mbox, args.mbox_messages, seed=args.seed)
     return 0
+
+
+def write_mail(
+    crm: Path, mbox: Path, messages: int, *, seed: int = 1, customers: int = 2000
+) -> dict[str, int]:
+    """An mbox of `messages` messages with `customers` of the CRM's customers
+    (bench/mailgen.py), and the CRM's settings `mail` (our addresses and domain)."""
+    import mailgen
+
+    path = Path(crm) / "crm.yaml"
+    text = path.read_text(encoding="utf-8")
+    if "\nmail:" in text:  # crm init's commented defaults: replaced by the generator's
+        text = text.split("\nmail:", 1)[0] + "\n"
+        text += "".join(line + "\n" for line in _after_mail(path.read_text(encoding="utf-8")))
+    path.write_text(text + mailgen.SETTINGS, encoding="utf-8")
+    stats = mailgen.write_mbox(mbox, messages, crm=crm, seed=seed, customers=customers)
+    print(f"{mbox}: {messages} messages ({', '.join(f'{n} {k}' for k, n in stats.items())})",
+          file=sys.stderr)  # fmt: skip
+    return stats
+
+
+def _after_mail(text: str) -> list[str]:
+    """The lines of crm.yaml after its `mail:` block."""
+    lines = text.split("\nmail:", 1)[1].splitlines()[1:]
+    i = 0
+    while i < len(lines) and lines[i].startswith((" ", "#")) and not lines[i].startswith("# "):
+        i += 1
+    return lines[i:]
 
 
 if __name__ == "__main__":

@@ -129,6 +129,39 @@ def cached_csv(cache: Path, rows: int, *, crm: Path, seed: int) -> Path:
     return path
 
 
+def cached_mail(
+    cache: Path, messages: int, customers: int, *, seed: int, now: str, log=print
+) -> tuple[Path, Path]:
+    """A CRM of `customers` customers (a generated CRM of ten times as many records,
+    settings `mail` for its own addresses) and an mbox of `messages` messages with
+    them (bench/mailgen.py)."""
+    name = f"mail-{customers}-s{seed}"
+    root, mbox = cache / name, cache / f"{name}-{messages}.mbox"
+    marker = cache / f"{name}-{messages}.ok"
+    stamp = _stamp(customers=customers, messages=messages, seed=seed, now=now)
+    if root.is_dir() and mbox.is_file() and marker.is_file() and marker.read_text() == stamp:
+        return root, mbox
+    if root.exists():
+        shutil.rmtree(root)
+    marker.unlink(missing_ok=True)
+    cache.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    generate.generate(root, customers * 10, seed=seed, now=now)
+    generate.write_mail(root, mbox, messages, seed=seed, customers=customers)
+    log(f"generated {root} and {mbox.name} in {time.perf_counter() - start:.1f} s")
+    marker.write_text(stamp)
+    return root, mbox
+
+
+def files_state(root: Path) -> dict[str, tuple[int, int]]:
+    """Every record file's (size, mtime_ns) and crm.yaml's: what `changes nothing` keeps."""
+    out = {}
+    for rel in sorted(record_files(root)) + ["crm.yaml"]:
+        st = os.stat(root / rel)
+        out[rel] = (st.st_size, st.st_mtime_ns)
+    return out
+
+
 def empty_crm(path: Path) -> Path:
     """A fresh CRM with the generated CRMs' settings and no records."""
     from crmcli.store import init

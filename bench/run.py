@@ -10,7 +10,10 @@ resident set size of the process, from os.wait4) against the targets. Every run
 has CRM_NOW, CRM_USER, NO_COLOR and CRM_DIR set. `crm task add` runs on the cached
 CRM and its new files are removed after each run; `crm lead import` of a CSV of
 business cards (with duplicates of leads already there) runs --import-runs times,
-each on a fresh copy: into an empty CRM and into the N-record one. A command that
+each on a fresh copy: into an empty CRM and into the N-record one; `crm mail import`
+of an mbox of 10,000 messages with 2,000 customers (of a generated CRM of 20,000
+records; bench/mailgen.py) into a fresh copy, and again into a copy that has it
+(which must change no file), once whatever the sizes. A command that
 does not exist yet (exit 2 "No such command", or "not built yet") is "n/a".
 
 Prints a markdown table; --update FILE rewrites the results section of FILE
@@ -525,9 +528,56 @@ def plan(args: argparse.Namespace, work: Path, log) -> list[Case]:
                 check=leads_added(counts["lead"]),
             ),
         ]
+    cases += mail_cases(args, work, imported)
     if args.only:
         cases = [c for c in cases if any(o in c.name for o in args.only)]
     return cases
+
+
+def mail_cases(args: argparse.Namespace, work: Path, imported: Callable[..., Case]) -> list[Case]:
+    """`crm mail import` of an mbox of --mail-messages messages (10,000) with 2,000
+    customers matched, each run into a fresh copy: ≤20 s; and importing it again into
+    a copy that has it already, which must change no file: ≤5 s."""
+    n, customers = args.mail_messages, args.mail_customers
+    root, mbox = harness.cached_mail(args.cache, n, customers, seed=args.seed, now=harness.NOW)
+    crm = harness.crm_command(args.crm)
+    warm = [["customer", "list", "--limit", "1"], ["lead", "list", "--limit", "1"],
+            ["deal", "list", "--limit", "1"], ["task", "remind"]]  # fmt: skip
+    fresh = FreshCopy(root, work / "mail-copies", crm, warm)
+    argv = ["mail", "import", str(mbox), "--format", "json"]
+    label = f"{size_label(customers)} customers"
+    state: dict[str, dict] = {}
+
+    def imported_before() -> Path:
+        copy = fresh.before()
+        harness.run_crm(crm, argv, copy)  # the first import: untimed
+        os.sync()
+        state["before"] = harness.files_state(copy)
+        return copy
+
+    def unchanged(run: Run, root: Path | None) -> str:
+        assert root is not None
+        said = mail_summary(run, root)
+        same = harness.files_state(root) == state["before"]
+        return said + ("; no file changed" if same else "; FILES CHANGED")
+
+    name = f"crm mail import ({size_label(n)} messages mbox)"
+    return [
+        imported(name, argv, label, 20.0, before=fresh.before, after=fresh.after,
+                 check=mail_summary),
+        imported(f"{name} again", argv, label, 5.0, before=imported_before, after=fresh.after,
+                 check=unchanged),
+    ]  # fmt: skip
+
+
+def mail_summary(run: Run, root: Path | None) -> str:
+    """What `crm mail import --format json` counted."""
+    try:
+        d = json.loads(run.out)
+    except (ValueError, TypeError):
+        return "output is not JSON"
+    return (f"{d['logged']} logged ({d['entries']} entries), {d['already']} already, "
+            f"{d['unknown']} unknown, {d['internal']} internal")  # fmt: skip
 
 
 # ----- output --------------------------------------------------------------------------------
@@ -585,6 +635,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--import-args", default="", help="extra arguments for `crm lead import`, e.g. '--yes'"
     )
+    p.add_argument("--mail-messages", type=int, default=10_000, help="messages of the mbox (10000)")
+    p.add_argument(
+        "--mail-customers", type=int, default=2000, help="customers the mbox matches (2000)"
+    )
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--cache", type=Path, default=harness.DEFAULT_CACHE, help="generated CRMs")
     p.add_argument("--crm", help="the command to time (default: crm of this venv)")
@@ -597,6 +651,7 @@ def main(argv: list[str] | None = None) -> int:
     args.import_args = args.import_args.split()
     if args.quick:
         args.sizes, args.runs, args.import_runs, args.import_rows = [200], 1, 1, 50
+        args.mail_messages, args.mail_customers = 100, 20
     if args.runs < 1 or args.import_runs < 1:
         p.error("--runs and --import-runs must be at least 1")
 

@@ -19,6 +19,7 @@ GROUPS = {
     "task": "task",
     "report": "report",
     "order": "order",
+    "mail": "mail",
 }
 COMMANDS = {
     "init": ("init", "init_command"),

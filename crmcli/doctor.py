@@ -438,6 +438,8 @@ class _Checker:
             for rid, rec in self.records[kind].items():
                 if kind == "activity":
                     self.activity_link(rid, rec)
+                    if rec.get("deal") is not None:  # an e-mail entry's deal
+                        self.link(kind, rid, "deal", "deal", rec["deal"])
                     continue
                 for name, target in models.LINKS.items():
                     if name in fields and name != kind and rec.get(name) is not None:

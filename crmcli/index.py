@@ -140,6 +140,13 @@ def columns(kind: str, rec: Record, fold: Callable[[str], str], due_ts: Callable
     )
 
 
+def signature(st: os.stat_result) -> tuple[int, int]:
+    """A file's stat signature (a hash of mtime_ns, ctime_ns, size and inode) and the
+    newer of its mtime and ctime."""
+    m, c = st.st_mtime_ns, st.st_ctime_ns
+    return hash((m, c, st.st_size, st.st_ino)), m if m > c else c
+
+
 def _uid() -> int:
     return os.getuid() if hasattr(os, "getuid") else 0
 
@@ -250,6 +257,47 @@ class Where(NamedTuple):
     picks: bool = False
 
 
+def _row(
+    kind: str,
+    name: str,
+    sig: int | None,
+    ok: int,
+    value: Any,
+    cols: Callable[[Record], tuple],
+    lite: Callable[[Record], Record],
+    encode: Callable[[Record], str],
+) -> tuple:
+    """The `rec` row of one parsed file (ok: see Parsed), as its columns are ordered."""
+    if ok == 1:
+        cols_, json_, lite_ = cols(value), encode(value), dumps(lite(value))
+    else:
+        cols_, json_, lite_ = (None,) * 10, None, None
+    return (kind, name, sig, ok, *cols_, json_, lite_, dumps(value))
+
+
+def _write(db: sqlite3.Connection, kind: str, rows: list[tuple], gone: list[str],
+           changed: list[str]) -> None:  # fmt: skip
+    """Inside a transaction: the rows of `gone` files removed, `rows` written (those of
+    `changed` files replaced), with their full-text rows: those of the files gone or
+    changed go first (an external content table is told the text it indexed), those
+    of the new rows after."""
+    old = [(kind, n) for n in [*gone, *changed]]
+    db.executemany(
+        "INSERT INTO fts(fts, rowid, words) SELECT 'delete', rowid, words FROM rec"
+        " WHERE kind=? AND name=? AND words IS NOT NULL",
+        old,
+    )
+    db.executemany("DELETE FROM rec WHERE kind=? AND name=?", [(kind, n) for n in gone])
+    db.executemany(
+        "INSERT OR REPLACE INTO rec VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,NULL)", rows
+    )
+    db.executemany(
+        "INSERT INTO fts(rowid, words) SELECT rowid, words FROM rec"
+        " WHERE kind=? AND name=? AND words IS NOT NULL",
+        [(kind, r[1]) for r in rows],
+    )
+
+
 class Index:
     """One CRM's index file. Use `sync(kind)` before any query of that kind."""
 
@@ -339,8 +387,7 @@ class Index:
                             st = e.stat(follow_symlinks=False)
                         except FileNotFoundError:
                             continue
-                        m, c = st.st_mtime_ns, st.st_ctime_ns
-                        current[n] = (hash((m, c, st.st_size, st.st_ino)), m if m > c else c)
+                        current[n] = signature(st)
         except (FileNotFoundError, NotADirectoryError):
             pass
         finally:
@@ -363,30 +410,10 @@ class Index:
             if now_ns - changed_ns < RACY_NS:
                 sig = None  # racy: could change again unseen within the clock's grain
                 racy = True
-            if ok == 1:
-                cols_, json_, lite_ = cols(value), encode(value), dumps(lite(value))
-            else:
-                cols_, json_, lite_ = (None,) * 10, None, None
-            rows.append((kind, n, sig, ok, *cols_, json_, lite_, dumps(value)))
+            rows.append(_row(kind, n, sig, ok, value, cols, lite, encode))
         db.execute("BEGIN IMMEDIATE")
         try:
-            # the full-text rows of the files gone or changed go first (an external
-            # content table is told the text it indexed), those of the new rows after
-            old = [(kind, n) for n in [*gone, *(n for n in stale if n in known)]]
-            db.executemany(
-                "INSERT INTO fts(fts, rowid, words) SELECT 'delete', rowid, words FROM rec"
-                " WHERE kind=? AND name=? AND words IS NOT NULL",
-                old,
-            )
-            db.executemany("DELETE FROM rec WHERE kind=? AND name=?", [(kind, n) for n in gone])
-            db.executemany(
-                "INSERT OR REPLACE INTO rec VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,NULL)", rows
-            )
-            db.executemany(
-                "INSERT INTO fts(rowid, words) SELECT rowid, words FROM rec"
-                " WHERE kind=? AND name=? AND words IS NOT NULL",
-                [(kind, n) for n in stale],
-            )
+            _write(db, kind, rows, gone, [n for n in stale if n in known])
             db.execute(
                 "INSERT OR REPLACE INTO folder VALUES (?, ?)", (kind, None if racy else digest)
             )
@@ -395,6 +422,41 @@ class Index:
             db.execute("ROLLBACK")
             raise
         self.synced.add(kind)
+
+    def put(
+        self,
+        kind: str,
+        folder: Path,
+        records: list[Record],
+        cols: Callable[[Record], tuple],
+        lite: Callable[[Record], Record],
+        encode: Callable[[Record], str],
+    ) -> None:
+        """Rows for records this process has just written to their files (each as
+        sync would have parsed it), so that the next sync need not parse thousands
+        of new files (an import). A file changed within RACY_NS gets no signature and
+        is parsed again, as in sync; the folder's digest is cleared, so the next sync
+        compares the rows one by one."""
+        db = self.connect()
+        now_ns = time.time_ns()
+        rows = []
+        for rec in records:
+            n = f"{rec['id']}.yaml"
+            try:
+                sig, changed_ns = signature(os.stat(folder / n, follow_symlinks=False))
+            except FileNotFoundError:
+                continue
+            if now_ns - changed_ns < RACY_NS:
+                sig = None
+            rows.append(_row(kind, n, sig, 1, rec, cols, lite, encode))
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            _write(db, kind, rows, [], [r[1] for r in rows])
+            db.execute("UPDATE folder SET digest=NULL WHERE kind=?", (kind,))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
     def rows(
         self,

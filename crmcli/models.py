@@ -149,12 +149,29 @@ SCHEMAS: dict[str, list[tuple[str, str]]] = {
         ("outcome", "str"),
         ("by", "str"),
         ("at", "time!"),
+        # an e-mail entry's (crm mail import): written only when they hold a value (SPARSE)
+        ("deal", "str"),
+        ("direction", "enum?:in|out"),
+        ("from", "str"),
+        ("to", "list"),
+        ("cc", "list"),
+        ("subject", "str"),
+        ("message_id", "str"),
+        ("in_reply_to", "str"),
+        ("references", "list"),
+        ("snippet", "str"),
+        ("attachments", "dicts"),
+        ("body", "str"),
     ],
 }
 
-# Fields written to the file only when they hold a value: most entries have no outcome,
-# and files written before the field existed stay in canonical form.
-SPARSE: dict[str, frozenset[str]] = {"activity": frozenset({"outcome"})}
+# An e-mail entry's own fields (crm mail import): no other entry has them.
+MAIL_FIELDS = ("deal", "direction", "from", "to", "cc", "subject", "message_id", "in_reply_to",
+               "references", "snippet", "attachments", "body")  # fmt: skip
+# Fields written to the file only when they hold a value: most entries have no outcome
+# and only e-mail entries the MAIL_FIELDS; files written before a field existed stay
+# in canonical form, and a note's file stays as it always was.
+SPARSE: dict[str, frozenset[str]] = {"activity": frozenset({"outcome", *MAIL_FIELDS})}
 
 # Every kind's field names (what `unknown_keys` is not).
 FIELDS: dict[str, frozenset[str]] = {k: frozenset(n for n, _t in v) for k, v in SCHEMAS.items()}
@@ -202,7 +219,18 @@ LIGHT_FIELDS: dict[str, tuple[str, ...]] = {
         "severity",
         "created",
     ),
-    "activity": ("id", "on", "kind", "at"),
+    "activity": (
+        "id",
+        "on",
+        "kind",
+        "at",
+        "deal",
+        "direction",
+        "subject",
+        "message_id",
+        "in_reply_to",
+        "references",
+    ),  # (the e-mail ones: mail threads)
 }
 
 # Tasks by priority, most pressing first (9: none or unknown).
@@ -237,8 +265,10 @@ def _default(kind: str, name: str, ftype: str) -> Any:
 def new_record(kind: str, /, **values: Any) -> Record:
     """A record of `kind` with every field at its default, then `values`."""
     rec: Record = {}
+    sparse = SPARSE.get(kind, frozenset())
     for name, ftype in SCHEMAS[kind]:
-        rec[name] = values[name] if name in values else _default(kind, name, ftype)
+        if name in values or name not in sparse:
+            rec[name] = values[name] if name in values else _default(kind, name, ftype)
     rec.update(values)
     return normalize(kind, rec)
 
@@ -399,6 +429,7 @@ ITEM_SCHEMAS: dict[tuple[str, str], list[tuple[str, str]]] = {
         ("phones", "list"),
     ],
     ("deal", "lines"): [("qty", "money"), ("unit_price", "money")],
+    ("activity", "attachments"): [("name", "str"), ("size", "int")],
 }
 # Items changed as records are (crm customer contact edit): their kind, and where they are.
 ITEM_KINDS = {"contact": ("customer", "contacts")}

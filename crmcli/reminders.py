@@ -4,12 +4,14 @@ plain text (cron mail) and as a row of today's table.
 
 The reminder holds: open tasks overdue or due within the window (default: the
 rest of today), open deals past their close date, big deals waiting for
-approval, and customers due for contact. When all four are empty nothing needs
-attention and the command prints nothing, so `mail -E` sends no mail.
+approval, customers due for contact, and the mail threads that owe or await a
+reply (crmcli.mail.threads). When all are empty nothing needs attention and the
+command prints nothing, so `mail -E` sends no mail.
 
 `crm today` holds: tasks overdue and due today, open complaints, deals past or
 near their close date, deals waiting for my approval, customers due for contact,
-stalled deals. A new section, for either or both, is one entry in SECTIONS.
+stalled deals, the mail threads that owe or await a reply. A new section, for
+either or both, is one entry in SECTIONS.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any, NamedTuple
 
 from crmcli import agenda, models
 from crmcli.formats import clock_text, day_text, money_text, time_text
+from crmcli.mail import threads as mail_threads
 from crmcli.store import Store
 from crmcli.tasks import due_of, end_of_today, is_all_day
 
@@ -264,6 +267,22 @@ def _contact_row(c: Item, now: datetime, tz: tzinfo) -> list[Any]:
     return [c["id"], c["name"], c.get("tier"), c["cadence"], last, c["owner"]]
 
 
+def _thread_line(m: Item, now: datetime, tz: tzinfo) -> tuple[str, list[tuple[str, str]]]:
+    """A mail thread waiting: subject - who - deal (entry)."""
+    pieces = [("", m["subject"] or "(no subject)")]
+    who = ", ".join(r["name"] or r["id"] for r in m["records"])
+    if who:
+        pieces.append((" - ", who))
+    if m.get("deal_title"):
+        pieces.append((" - ", m["deal_title"]))
+    return f"{m['days']}d since", [*pieces, (" ", f"({m['entry']})")]
+
+
+def _thread_row(m: Item, now: datetime, tz: tzinfo) -> list[Any]:
+    who = ", ".join(r["name"] or r["id"] for r in m["records"])
+    return [m["entry"], f"{m['days']}d", m["subject"], who, m.get("deal_title"), m["owner"]]
+
+
 def _stalled_row(d: Item, now: datetime, tz: tzinfo) -> list[Any]:
     return [d["id"], d["title"], f"{d['idle_days']}d", d["last_activity"],
             d.get("customer_name"), d["owner"]]  # fmt: skip
@@ -271,6 +290,8 @@ def _stalled_row(d: Item, now: datetime, tz: tzinfo) -> list[Any]:
 
 _R = {"justify": "right"}
 _LOW = {"priority": 0}
+_THREAD_COLUMNS = ("entry", ("since", _R), ("subject", {"wrap": True}), ("with", {"priority": 2}),
+                   ("deal", _LOW), "owner")  # fmt: skip
 
 SECTIONS: list[Section] = [
     Section("tasks", "Tasks", "task", agenda.tasks_due, (REMIND, TODAY), _task_line,
@@ -303,6 +324,12 @@ SECTIONS: list[Section] = [
             ("id", "title", ("idle", _R), ("last activity", _LOW), ("customer", {"priority": 2}),
              "owner"),
             _stalled_row, "crm report stalled"),
+    Section("owes_reply", "Mail you owe a reply", "mail thread", mail_threads.owes_reply,
+            (REMIND, TODAY), _thread_line, _THREAD_COLUMNS, _thread_row,
+            "crm task remind --format json"),
+    Section("awaiting_reply", "Mail awaiting their reply", "mail thread",
+            mail_threads.awaiting_reply, (REMIND, TODAY), _thread_line, _THREAD_COLUMNS,
+            _thread_row, "crm task remind --format json"),
 ]  # fmt: skip
 
 

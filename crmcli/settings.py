@@ -46,7 +46,17 @@ DEFAULTS: dict[str, Any] = {
     "taxes": {},
     "targets": {},
     "activity_kinds": [],
+    "mail": {},
 }
+
+# settings `mail` (crm mail import/log; `imap` is crm mail fetch's): each key's default
+MAIL_DEFAULTS: dict[str, Any] = {
+    "me": [],  # the addresses of the CRM's users: mail from them is `out`
+    "internal_domains": [],  # mail only among these (and `me`) is never logged
+    "awaiting_days": 3,  # our last message in a thread unanswered this long: awaiting reply
+    "keep_body": False,  # keep the whole body on each entry (crm mail import --body)
+}
+MAIL_KEYS = (*MAIL_DEFAULTS, "imap")
 
 # The keys of settings `company` (the seller on quotes and orders); name is required.
 COMPANY_KEYS = (
@@ -55,6 +65,12 @@ COMPANY_KEYS = (
 # How the prices of products and lines are meant: before tax (net) or with it (gross).
 PRICE_BASES = ("net", "gross")
 
+
+# The keys of settings `mail.imap` (crm mail fetch); host is required. The password is
+# never one of them: it comes from an environment variable, a command or ~/.netrc.
+IMAP_KEYS = ("host", "port", "tls", "user", "folder", "password_env", "password_command", "ca_file")
+IMAP_TLS = ("ssl", "starttls", "none")
+IMAP_SECRET_KEYS = ("password", "pass", "secret")
 
 # The number settings and their largest sane value (percents; days; an amount).
 NUMBER_RANGES = {
@@ -125,6 +141,7 @@ def validate(data: dict[str, Any]) -> dict[str, Any]:
     _check_company(s["company"])
     _check_taxes(s["taxes"], s["products"] if "products" in data else None)
     _check_targets(s["targets"])
+    _check_mail(s["mail"])
     git = s["git"]
     if not isinstance(git, dict):
         raise SettingsError(f"{SETTINGS_FILE}: 'git' must be a mapping like {{autocommit: false}}")
@@ -244,6 +261,86 @@ def _check_taxes(taxes: Any, products: list[dict[str, Any]] | None) -> None:
             )
         if not _is_number(value) or not 0 <= value <= 100:
             raise SettingsError(f"{SETTINGS_FILE}: 'taxes.{key}' must be a percent from 0 to 100")
+
+
+def _check_mail(mail: Any) -> None:
+    """mail: {me: [ADDRESS...], internal_domains: [DOMAIN...], awaiting_days: N,
+    keep_body: BOOL, imap: {...}}."""
+    if not isinstance(mail, dict):
+        raise SettingsError(
+            f"{SETTINGS_FILE}: 'mail' must be a mapping like "
+            "{me: [alice@ourco.example], internal_domains: [ourco.example]}"
+        )
+    for key, value in mail.items():
+        if key not in MAIL_KEYS:
+            raise SettingsError(
+                f"{SETTINGS_FILE}: 'mail.{key}' is not a mail key (keys: {', '.join(MAIL_KEYS)})"
+            )
+        if value is None:
+            continue
+        if key in ("me", "internal_domains"):
+            what = "e-mail addresses" if key == "me" else "domains like ourco.example"
+            if not isinstance(value, list) or not all(
+                isinstance(x, str) and x.strip() and (key != "me" or "@" in x) for x in value
+            ):
+                raise SettingsError(f"{SETTINGS_FILE}: 'mail.{key}' must be a list of {what}")
+        elif key == "awaiting_days":
+            if not _is_number(value) or not 0 <= value <= 36500:
+                raise SettingsError(
+                    f"{SETTINGS_FILE}: 'mail.awaiting_days' must be a number of days from 0 to 36500"
+                )
+        elif key == "keep_body" and not isinstance(value, bool):
+            raise SettingsError(f"{SETTINGS_FILE}: 'mail.keep_body' must be true or false")
+    for key, default in MAIL_DEFAULTS.items():
+        if mail.get(key) is None:
+            mail[key] = default
+    _check_imap(mail.get("imap"))
+
+
+def _check_imap(imap: Any) -> None:
+    """mail.imap: {host, port, tls, user, folder, password_env | password_command,
+    ca_file}, or null; a password written in it is refused by name."""
+    where = f"{SETTINGS_FILE}: 'mail.imap"
+    if imap is None:
+        return
+    if not isinstance(imap, dict):
+        raise SettingsError(f"{where}' must be a mapping like {{host: imap.example.com, user: me}}")
+    for key, value in imap.items():
+        if key in IMAP_SECRET_KEYS:
+            raise SettingsError(
+                f"{where}.{key}' is not allowed: the password never goes into crm.yaml "
+                "(use password_env, password_command or ~/.netrc)"
+            )
+        if key not in IMAP_KEYS:
+            raise SettingsError(f"{where}.{key}' is not an IMAP key (keys: {', '.join(IMAP_KEYS)})")
+        if (
+            key != "port"
+            and value is not None
+            and (not isinstance(value, str) or not value.strip())
+        ):
+            raise SettingsError(f"{where}.{key}' must be a non-empty text")
+    if not isinstance(imap.get("host"), str):
+        raise SettingsError(f"{where}.host' must be set: the IMAP server's name")
+    port = imap.get("port")
+    if port is not None and (
+        not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536
+    ):
+        raise SettingsError(f"{where}.port' must be a port number from 1 to 65535")
+    if imap.get("tls") not in (None, *IMAP_TLS):
+        raise SettingsError(f"{where}.tls' must be one of {', '.join(IMAP_TLS)}")
+    env = imap.get("password_env")
+    if env is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", env):
+        raise SettingsError(f"{where}.password_env' must be the name of an environment variable")
+    if env is not None and imap.get("password_command") is not None:
+        raise SettingsError(f"{where}' takes password_env or password_command, not both")
+    command = imap.get("password_command")
+    if command is not None:
+        import shlex
+
+        try:
+            shlex.split(command)
+        except ValueError as e:
+            raise SettingsError(f"{where}.password_command' cannot be read: {e}") from None
 
 
 # A target period: a month (2026-12) or a quarter (2026-Q4).
@@ -366,4 +463,20 @@ git: {{autocommit: false}}
 # Sales targets in `currency`, per owner or for the whole team, per month (YYYY-MM) or
 # quarter (YYYY-Qn); crm report owners and forecast show attainment against them:
 # targets: {{alice: {{2026-Q4: 300000}}, team: {{2026-Q4: 900000, 2026-12: 350000}}}}
+# E-mail on the timeline (crm mail import, crm mail log):
+mail:
+  me: []                 # your own addresses, e.g. [alice@ourco.example]: mail from them is `out`
+  internal_domains: []   # e.g. [ourco.example]: mail only among these is never logged
+  awaiting_days: 3       # our message unanswered this many days: "awaiting reply"
+  keep_body: false       # keep each message's whole text, not only a snippet (--body)
+  # crm mail fetch reads one IMAP folder (and never marks mail as read). The password
+  # is never written here: password_env, password_command, or ~/.netrc for the host.
+  # imap:
+  #   host: imap.example.com
+  #   port: 993               # default: 993 with tls ssl, else 143
+  #   tls: ssl                # ssl, starttls or none
+  #   user: alice@ourco.example
+  #   folder: INBOX
+  #   password_env: CRM_IMAP_PASSWORD      # or: password_command: "pass show mail"
+  #   ca_file: null           # a CA certificate file, for a server with its own certificate
 """

@@ -475,7 +475,8 @@ class Store:
                         sys.version_info[:2],
                         models.SCHEMAS,
                         models.LIGHT_FIELDS,
-                        models.SPARSE,
+                        # (sorted: a frozenset's repr changes with each process's hash seed)
+                        sorted((k, sorted(v)) for k, v in models.SPARSE.items()),
                         models.ITEM_SCHEMAS,
                         self.settings.get("timezone"),
                         self.settings.get("max_record_bytes"),  # what read_bytes refuses
@@ -516,6 +517,25 @@ class Store:
                     idx.discard()
             self._index = False  # fall back to reading the files
             return None
+
+    def index_written(self, kind: str, records: list[Record]) -> None:
+        """Put records this process has just written into the index (Index.put), so the
+        next command need not parse their files: after an import of thousands. Nothing
+        is lost when it cannot: the next read parses the files."""
+        import sqlite3
+
+        idx = self._get_index() if os.environ.get("CRM_NO_INDEX") is None else None
+        if not idx or not records:
+            return
+        from crmcli.encode import record_json
+
+        fields = models.LIGHT_FIELDS[kind]
+        try:
+            idx.put(kind, self.folder(kind), records, self._columns(kind),
+                    lambda rec: {f: rec.get(f) for f in fields}, record_json)  # fmt: skip
+        except (sqlite3.Error, OSError):
+            idx.close()
+            self._index = False
 
     def query(
         self,

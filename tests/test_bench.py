@@ -124,7 +124,11 @@ def test_run_quick_goes_through_every_case(tmp_path):
         "`crm doctor`",
         '`crm task add "x"`',
         "`crm lead import (50 rows CSV)`",
+        "`crm mail import (100 messages mbox)`",
+        "`crm mail import (100 messages mbox) again`",
     } <= commands
+    again = next(r for r in rows if "messages mbox) again" in r)
+    assert "no file changed" in again and " 0 logged" in again, again
     for row in rows:
         result = row.split("|")[8].strip()
         assert re.match(r"^(pass|FAIL \(.+\)|n/a|error|timeout)$", result), row

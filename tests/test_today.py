@@ -13,7 +13,7 @@ from crmcli import agenda, reminders
 from crmcli.store import Store
 
 KEYS = ["now", "until", "owner", "tasks", "complaints", "deals_closing",
-        "awaiting_my_approval", "contact_due", "stalled"]  # fmt: skip
+        "awaiting_my_approval", "contact_due", "stalled", "owes_reply", "awaiting_reply"]  # fmt: skip
 
 
 def _deal(store: Store, title: str, **values) -> dict:
@@ -151,29 +151,31 @@ def test_remind_and_today_share_their_sections(day):
     today = run("today", "-f", "json").json()
     assert remind["tasks"] == today["tasks"] and remind["contact_due"] == today["contact_due"]
     assert list(remind) == ["now", "until", "tasks", "deals_past_close",
-                            "deals_awaiting_approval", "contact_due"]  # fmt: skip
+                            "deals_awaiting_approval", "contact_due", "owes_reply",
+                            "awaiting_reply"]  # fmt: skip
+    assert remind["owes_reply"] == today["owes_reply"]
     assert [d["id"] for d in remind["deals_past_close"]] == [day["past"]]
 
 
 def test_a_new_section_is_one_entry(crm, monkeypatch):
-    """What another section (e-mail awaiting a reply, say) takes: one Section in the list."""
+    """What another section (follow-ups, say) takes: one Section in the list."""
     added("customer", "Acme GmbH")
 
     def waiting(ask: agenda.Ask) -> list[dict]:
         return [{"id": "t1", "subject": "Quote?", "owner": ask.owner or "alice"}]
 
     section = reminders.Section(
-        "awaiting_reply", "Awaiting reply", "thread", waiting, (reminders.REMIND, reminders.TODAY),
+        "follow_ups", "Follow-ups", "thread", waiting, (reminders.REMIND, reminders.TODAY),
         line=lambda item, now, tz: ("3d", [("", item["subject"])]),
         columns=("id", "subject", "owner"),
         row=lambda item, now, tz: [item["id"], item["subject"], item["owner"]],
         more="crm mail list",
     )  # fmt: skip
     monkeypatch.setattr(reminders, "SECTIONS", [*reminders.SECTIONS, section])
-    assert run("today", "-f", "json").json()["awaiting_reply"][0]["subject"] == "Quote?"
-    assert "\nAwaiting reply (1)\n" in run("today").out
+    assert run("today", "-f", "json").json()["follow_ups"][0]["subject"] == "Quote?"
+    assert "\nFollow-ups (1)\n" in run("today").out
     remind = run("task", "remind").out
-    assert "1 thread" in remind.splitlines()[0] and "Awaiting reply" in remind
+    assert "1 thread" in remind.splitlines()[0] and "Follow-ups" in remind
 
 
 def test_every_section_says_how_its_items_read_in_its_views():

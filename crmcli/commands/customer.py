@@ -106,12 +106,14 @@ def show_cmd(ref: CustomerRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
     Example: crm customer show acme
     """
     from crmcli import customers, refs, render
+    from crmcli.mail.threads import for_record
 
     store = get_store()
     rec = refs.resolve(store, "customer", ref)
     page = customers.page(store, rec)
+    mail = for_record(store, rec["id"])
     if fmt == ShowFormat.json:
-        render.print_json({**rec, **page})
+        render.print_json({**rec, **page, "mail_threads": mail})
         return
     region = store.settings.get("default_region")
     render.record_view(
@@ -123,6 +125,7 @@ def show_cmd(ref: CustomerRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
     )  # fmt: skip
     related_tables(rec["contacts"], {"leads": page["leads"]}, region)
     _open_work(store, rec, page)
+    show_threads(mail)
     timeline_table(page["timeline"], store.ctx.tz, here=rec["id"])
 
 
@@ -162,6 +165,22 @@ def _open_work(store: Any, rec: dict, page: dict) -> None:
               names.get(t.get("deal") or t.get("lead") or "", ""), t.get("owner")]
              for t in open_tasks],
         )  # fmt: skip
+
+
+def show_threads(threads: list[dict]) -> None:
+    """The mail threads section of `show` (none: no section), newest first."""
+    from crmcli import render
+    from crmcli.formats import time_text
+
+    if not threads:
+        return
+    render.section("Mail threads")
+    render.table(
+        ["last", "", ("subject", {"wrap": True}), "messages"],
+        [[time_text(t["last_at"], get_store().ctx.tz),
+          "→" if t["last_direction"] == "out" else "←", t["subject"], t["messages"]]
+         for t in threads],
+    )  # fmt: skip
 
 
 def phones_shown(phones: list[str], region: str | None) -> list[str]:

@@ -284,8 +284,9 @@ def show_cmd(ref: DealRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
     Example: crm deal show "Pump order"
     """
     from crmcli import deals, records, refs, render
-    from crmcli.commands.customer import show_related
+    from crmcli.commands.customer import show_related, show_threads
     from crmcli.errors import CrmError
+    from crmcli.mail.threads import for_record
 
     store = get_store()
     settings = store.settings
@@ -293,6 +294,7 @@ def show_cmd(ref: DealRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
     timeline = store.timeline(rec["id"])
     links = records.linked(store, "deal", rec["id"])
     links.pop("deals", None)
+    mail = for_record(store, rec["id"], deal=True)
     flags = deals.flags(settings, rec, store.ctx.now().date())
     probability = deals.stage_probability(settings, rec["stage"])
     try:
@@ -302,13 +304,14 @@ def show_cmd(ref: DealRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
     if fmt == ShowFormat.json:
         render.print_json(
             {**rec, "probability": probability, "flags": flags, "approval_reasons": reasons,
-             "timeline": timeline, **links}
+             "timeline": timeline, **links, "mail_threads": mail}
         )  # fmt: skip
         return
     pairs = _show_pairs(store, rec, flags, probability, reasons)
     render.record_view(pairs, title=f"{rec['title']} ({rec['id']})", tz=store.ctx.tz)
     _show_sections(rec, store.ctx.tz)
     show_related([], links, timeline)
+    show_threads(mail)
     if deals.stage_removed(settings, rec):
         store.warn(
             f"stage '{rec['stage']}' is no longer in the pipeline; move the deal with "

@@ -75,7 +75,8 @@ def log_command(
         target_kind, rec = activities.resolve_target(store, ref)
         activity, task = activities.log(store, target_kind, rec, entry)
     if fmt == ShowFormat.json:
-        entry = {name: activity.get(name) for name, _type in models.SCHEMAS["activity"]}
+        entry = {name: activity.get(name) for name, _type in models.SCHEMAS["activity"]
+                 if name not in models.MAIL_FIELDS}  # fmt: skip
         render.print_json({**entry, "task": task})
         return
     print(f"Logged {kind} on {record_label(target_kind, rec)} as {activity['id']}")
