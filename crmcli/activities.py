@@ -69,19 +69,8 @@ def resolve_target(store: Store, ref: str) -> tuple[str, Record]:
     if sep and head.strip().lower() in TARGETS and rest.strip():
         kind = head.strip().lower()
         return kind, refs.resolve(store, kind, rest.strip())
-    hits: list[tuple[int, str, Record]] = []
-    several: list[tuple[int, str, AmbiguousError]] = []
-    for kind in TARGETS:
-        try:
-            m = refs.match(store, kind, ref, suggest=False)
-            hits.append((m.level, kind, m.record))
-        except AmbiguousError as e:
-            several.append((e.level, kind, e))
-        except NotFoundError:
-            continue
-    best = min([level for level, _k, _x in [*hits, *several]], default=0)  # exact first
-    found = _became([(k, r) for level, k, r in hits if level == best])
-    ambiguous = [(k, e) for level, k, e in several if level == best]
+    found, ambiguous = refs.across(store, TARGETS, ref)
+    found = _became(found)
     if len(found) == 1 and not ambiguous:
         return found[0]
     if found or ambiguous:

@@ -16,7 +16,7 @@ from crmcli.records import (
     clean_emails,
     clean_phones,
     phone_warnings,
-    sort_records,
+    select_people,
 )
 from crmcli.store import Store, fold, new_id
 
@@ -97,18 +97,7 @@ def select(
 ) -> list[Record]:
     """The customers that pass `f`, sorted (`region`: settings default_region, for
     a phone searched in national format)."""
-    if f.sort not in SORT_KEYS:
-        raise CrmError(f"cannot sort by '{f.sort}' (use {', '.join(SORT_KEYS)})")
-    keys = phone_search_keys(f.search, region) if f.search else []
-    out = [
-        r
-        for r in records
-        if (f.tag is None or f.tag in r.get("tags", []))
-        and (f.owner is None or r.get("owner") == f.owner)
-        and (f.source is None or r.get("source") == f.source)
-        and (not f.search or matches(r, f.search, keys))
-    ]
-    return sort_records(out, f.sort, tz)  # type: ignore[arg-type]
+    return select_people(records, f, SORT_KEYS, matches, region, tz)
 
 
 def list_customers(store: Store, f: CustomerFilter) -> list[Record]:

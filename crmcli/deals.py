@@ -35,7 +35,7 @@ from crmcli.models import Record
 from crmcli.store import Store, fold
 
 CLOSED = ("won", "lost")
-STATUS_FILTERS = ("open", "won", "lost", "all")
+STATUS_FILTERS = (*models.DEAL_STATUSES, "all")
 _MONEY_RE = re.compile(r"^\+?(\d+(\.\d*)?|\.\d+)$")
 _CURRENCY_RE = re.compile(r"^[A-Za-z]{3}$")
 

@@ -34,6 +34,7 @@ note (an unknown key) is never marked, so its note is printed on every run.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import re
 from collections.abc import Callable
@@ -80,15 +81,8 @@ class Problem:
     note: bool = False  # worth knowing, not wrong: doctor still exits 0
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "file": self.file,
-            "field": self.field,
-            "problem": self.problem,
-            "fixable": self.fixable,
-            "fixed": self.fixed,
-            "action": self.action,
-            "note": self.note,
-        }
+        """Its JSON: every field but `repair` (the one kept out of repr)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.repr}
 
     def line(self) -> str:
         """`customers/ab12cd34.yaml: emails: ...` (the field left out when there is none)."""

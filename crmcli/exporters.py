@@ -27,7 +27,7 @@ from crmcli.models import Record
 from crmcli.store import Store
 
 ORDER = ["customer", "lead", "deal", "task", "activity"]
-FORMATS = ("jsonl", "csv", "vcf")
+FORMATS = models.EXPORT_FORMATS
 VCF_KINDS = ("customer", "lead")
 
 

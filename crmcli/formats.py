@@ -12,12 +12,11 @@ from datetime import date, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-_CENT = Decimal("0.01")
 
-
-def money_text(amount: Any, currency: str | None = None) -> str:
-    """1,200.50 CNY for people: two decimals, or every decimal the amount has
-    (1,234.567 stays 1,234.567; money is never rounded for display)."""
+def money_text(amount: Any, currency: str | None = None, places: int = 2) -> str:
+    """1,200.50 CNY for people: two decimals (`places`: a currency's own), or every
+    decimal the amount has (1,234.567 stays 1,234.567; money is never rounded for
+    display)."""
     if amount is None or isinstance(amount, bool):
         return ""
     if not isinstance(amount, Decimal):
@@ -27,7 +26,10 @@ def money_text(amount: Any, currency: str | None = None) -> str:
             return str(amount)
     if not amount.is_finite():
         return str(amount)
-    text = f"{amount:,.2f}" if amount == amount.quantize(_CENT) else f"{amount:,f}"
+    _sign, digits, exp = amount.as_tuple()
+    finer = -int(exp) - places  # digits below the `places`th decimal
+    exact = finer <= 0 or not any(digits[-finer:])  # (no quantize: 28 digits at most)
+    text = f"{amount:,.{places}f}" if exact else f"{amount:,f}"
     return f"{text} {currency}" if currency else text
 
 

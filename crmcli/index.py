@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from crmcli import models, search
 from crmcli.models import Record
@@ -90,7 +90,7 @@ CREATE TABLE IF NOT EXISTS meta (version INTEGER, root_dev INTEGER, root_ino INT
 # wrong with on its own (Index.mark_checked); a row written by sync has none, so the
 # mark goes as soon as the file changes.
 
-# The order of a kind's list, as SQL: tasks most urgent first, as tasks.urgency_key
+# The order of a kind's list, as SQL: tasks most urgent first, as tasks.by_urgency
 # sorts them (no due last, then by due, priority, created, id); the rest by id.
 ORDER = {"task": "due IS NULL, due, sort"}
 
@@ -245,6 +245,16 @@ def loads(text: str) -> Any:
         return _scan(text, 0)[0]
     except StopIteration:  # (the scanner's way to say "no JSON value here")
         raise ValueError(f"not a value of the index: {text[:40]!r}") from None
+
+
+class Where(NamedTuple):
+    """A condition on a kind's rows (Index.rows): SQL text and its parameters;
+    `picks`: it names the few rows wanted (a list of ids or links), so SQLite looks
+    them up by it rather than walking every row of the kind by `ok`."""
+
+    sql: str = ""
+    params: tuple = ()
+    picks: bool = False
 
 
 def _row(
@@ -451,34 +461,32 @@ class Index:
     def rows(
         self,
         kind: str,
-        where: str = "",
-        params: Iterable[Any] = (),
+        where: tuple = ("", ()),
         *,
         ok: Iterable[int] = (1,),
         column: str = "blob",
         fields: tuple[str, ...] | None = None,
         order: bool = False,
         limit: int | None = None,
-        picks: bool = False,
     ) -> list[Any]:
-        """The values of `kind`'s rows matching an SQL condition, in file-name order
-        (`order`: the kind's list order, ORDER), the first `limit` of them. A value
-        is the `column` read back: "blob" the whole record (with `fields` only
-        those: each whole record is dropped as soon as it is read), "lite" its
-        light fields, "json" the JSON text a list prints, as it is. `picks`: the
-        condition names the few rows wanted (a list of ids or links), so SQLite looks
-        them up by it rather than walking every row of the kind by `ok`."""
+        """The values of `kind`'s rows matching a condition (`where`, a Where or a
+        tuple of its fields), in file-name order (`order`: the kind's list order,
+        ORDER), the first `limit` of them. A value is the `column` read back: "blob"
+        the whole record (with `fields` only those: each whole record is dropped as
+        soon as it is read), "lite" its light fields, "json" the JSON text a list
+        prints, as it is."""
         if column not in ("blob", "lite", "json"):
             raise ValueError(f"no column {column!r}")
         order = order and kind in ORDER
         if column == "lite" and fields == models.LIGHT_FIELDS[kind]:
             fields = None  # the lite column holds just those
+        condition, params, picks = Where(*where)
         oks = ",".join(str(int(o)) for o in ok)
         key = "due, sort" if order else "name"  # what the rows are sorted by
         by_ok = "+ok" if picks else "ok"  # (+: not by the rec_ok index)
         sql = f"SELECT {key}, {column} FROM rec WHERE kind=? AND {by_ok} IN ({oks})"
-        if where:
-            sql += f" AND ({where})"
+        if condition:
+            sql += f" AND ({condition})"
         sql_order = order and column == "json"  # (a sort in SQL would carry every blob)
         if sql_order:
             sql += f" ORDER BY {ORDER[kind]}"

@@ -18,7 +18,7 @@ from crmcli.changes import ChangeSet, unchanged
 from crmcli.contactinfo import phone_key, phone_search_keys
 from crmcli.errors import CrmError
 from crmcli.models import Record
-from crmcli.records import apply_contact_changes, duplicates, sort_records
+from crmcli.records import apply_contact_changes, duplicates, select_people
 from crmcli.store import Store, fold
 
 SORT_KEYS = ("created", "updated", "name")
@@ -102,20 +102,13 @@ def select(
     """The leads that pass `f`, sorted. `region` (settings default_region) reads a
     phone searched in national format."""
     wanted = {check_status(s) for s in f.statuses}
-    if f.sort not in SORT_KEYS:
-        raise CrmError(f"cannot sort by '{f.sort}' (use {', '.join(SORT_KEYS)})")
-    keys = phone_search_keys(f.search, region) if f.search else []
-    out = [
-        r
-        for r in records
-        if (not wanted or r.get("status") in wanted)
-        and (f.source is None or r.get("source") == f.source)
-        and (f.owner is None or r.get("owner") == f.owner)
-        and (f.tag is None or f.tag in r.get("tags", []))
-        and (f.batch is None or f.batch in r.get("batches", []))
-        and (not f.search or matches(r, f.search, keys))
-    ]
-    return sort_records(out, f.sort, tz)  # type: ignore[arg-type]
+
+    def keep(r: Record) -> bool:
+        return (not wanted or r.get("status") in wanted) and (
+            f.batch is None or f.batch in r.get("batches", [])
+        )
+
+    return select_people(records, f, SORT_KEYS, matches, region, tz, keep)
 
 
 def list_leads(store: Store, f: LeadFilter) -> list[Record]:

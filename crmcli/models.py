@@ -51,6 +51,11 @@ CONTACT_KINDS = ["call", "meeting", "email", "chat", "visit"]
 ENTRY_KINDS = ["note", "assign", "merge", "status", "convert", "import", "edit", "stage",
                "won", "lost", "reopen", "approval", "snooze", "quote", "order"]  # fmt: skip
 TIERS = ["A", "B", "C"]
+# The file formats and languages the CLI offers, by the module that does them.
+EXPORT_FORMATS = ("jsonl", "csv", "vcf")  # crmcli.exporters
+IMPORT_FORMATS = ("csv", "vcf")  # crmcli.importers
+ORDER_FORMATS = ("json", "csv", "orderx")  # crmcli.orders
+QUOTE_LANGS = ("en", "zh", "de")  # crmcli.quotes.LABELS
 MONEY_DIGITS = 30  # money beyond 10**30 (or below 10**-30) is a typo, not an amount
 
 SCHEMAS: dict[str, list[tuple[str, str]]] = {

@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from crmcli.errors import CrmError
-from crmcli.models import Record
+from crmcli.models import ORDER_FORMATS, Record
 from crmcli.store import Store
 
-FORMATS = ("json", "csv", "orderx")
+FORMATS = ORDER_FORMATS
 SUFFIX = {"json": ".json", "csv": ".csv", "orderx": ".xml"}
 ORDERX_LEVEL = "comfort"  # the level with list (gross) prices beside net prices
 SELLER_KEYS = ("name", "address", "country", "tax_id")

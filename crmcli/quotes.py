@@ -98,11 +98,9 @@ def make(
 def money(amount: Any, places: int, lang: str) -> str:
     """1,200.50 (en, zh) or 1.200,50 (de): the currency's decimals, or every decimal
     the amount has when it has more (a unit price of 0.125 stays 0.125)."""
-    if amount is None:
-        return ""
-    amount = Decimal(amount)
-    q = Decimal(1).scaleb(-places)
-    text = f"{amount:,.{places}f}" if amount == amount.quantize(q) else f"{amount:,f}"
+    from crmcli.formats import money_text
+
+    text = money_text(amount, places=places)
     return text.translate(str.maketrans(",.", ".,")) if lang == "de" else text
 
 

@@ -3,11 +3,19 @@ duplicate checks, handover to another owner, removal with links, linked records.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import tzinfo
+from typing import Any
 
 from crmcli import models
 from crmcli.changes import ChangeSet, apply
-from crmcli.contactinfo import normalize_email, normalize_phone, parse_phone, phone_key
+from crmcli.contactinfo import (
+    normalize_email,
+    normalize_phone,
+    parse_phone,
+    phone_key,
+    phone_search_keys,
+)
 from crmcli.errors import CrmError
 from crmcli.models import Record
 from crmcli.store import Store
@@ -99,6 +107,34 @@ def linked(store: Store, kind: str, rid: str) -> dict[str, list[Record]]:
     for k, r, _ in store.referrers(rid):
         out.setdefault(models.KINDS[k], []).append(r)
     return out
+
+
+def select_people(
+    records: list[Record],
+    f: Any,
+    sort_keys: tuple[str, ...],
+    matches: Callable[[Record, str, list[str]], bool],
+    region: str | None = None,
+    tz: tzinfo | None = None,
+    keep: Callable[[Record], bool] = lambda _r: True,
+) -> list[Record]:
+    """What `customer list` and `lead list` keep of `records`, sorted: those with
+    `f`'s tag, owner and source, for which `keep` holds, that `matches` f.search
+    (given its phone search keys: a phone in national format read in `region`);
+    f.sort must be one of `sort_keys`."""
+    if f.sort not in sort_keys:
+        raise CrmError(f"cannot sort by '{f.sort}' (use {', '.join(sort_keys)})")
+    keys = phone_search_keys(f.search, region) if f.search else []
+    out = [
+        r
+        for r in records
+        if (f.tag is None or f.tag in r.get("tags", []))
+        and (f.owner is None or r.get("owner") == f.owner)
+        and (f.source is None or r.get("source") == f.source)
+        and keep(r)
+        and (not f.search or matches(r, f.search, keys))
+    ]
+    return sort_records(out, f.sort, tz)  # type: ignore[arg-type]
 
 
 def sort_records(records: list[Record], sort: str, tz: tzinfo) -> list[Record]:

@@ -23,6 +23,7 @@ a full id reads one file.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import NamedTuple
 
 from crmcli import models
@@ -80,6 +81,27 @@ def match(store: Store, kind: str, ref: str, *, suggest: bool = True) -> Match:
             return Match(_one(store, kind, ref, inside, SUBSTRING), SUBSTRING)
     lines = _did_you_mean(store, kind, wanted) if suggest else []
     raise NotFoundError(f"no {kind} matches '{ref}'", lines)
+
+
+def across(
+    store: Store, kinds: Iterable[str], ref: str
+) -> tuple[list[tuple[str, Record]], list[tuple[str, AmbiguousError]]]:
+    """What `ref` names among records of several kinds, at the best level any kind
+    reaches (an exact match wins over a looser one): [(kind, record)] found there, and
+    [(kind, AmbiguousError)] of the kinds where it names several. Both empty: none."""
+    hits: list[tuple[int, str, Record]] = []
+    several: list[tuple[int, str, AmbiguousError]] = []
+    for kind in kinds:
+        try:
+            m = match(store, kind, ref, suggest=False)
+            hits.append((m.level, kind, m.record))
+        except AmbiguousError as e:
+            several.append((e.level, kind, e))
+        except NotFoundError:
+            continue
+    best = min([level for level, _k, _x in [*hits, *several]], default=0)
+    found = [(k, r) for level, k, r in hits if level == best]
+    return found, [(k, e) for level, k, e in several if level == best]
 
 
 def long_enough(folded: str) -> bool:

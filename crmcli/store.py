@@ -575,19 +575,16 @@ class Store:
             raise ValueError(f"order {order!r}: use None, 'id' or 'list'")
         ordered = order == "list" and kind in LIST_ORDERED
         if kind not in self._cache:
-            sql, params = cond.sql()
             found = self._query_index(
                 kind,
                 lambda idx: idx.rows(
                     kind,
-                    sql,
-                    params,
+                    (*cond.sql(), cond.picks),  # (index.Where)
                     ok=(2,) if cond.merged else (1,),
                     column="json" if json else _column(kind, fields, cond.merged),
                     fields=fields,
                     order=ordered,
                     limit=limit,
-                    picks=cond.picks,
                 ),
             )
             if found is not None:
@@ -646,7 +643,7 @@ class Store:
         warned about: doctor names them itself."""
 
         def query(idx: Any) -> tuple[list[Record], dict[str, int]]:
-            sound = idx.rows(kind, "checked=?", (rules,), fields=fields)
+            sound = idx.rows(kind, ("checked=?", (rules,)), fields=fields)
             return sound, idx.unchecked(kind, rules)
 
         warn, self.warn = self.warn, lambda _message: None

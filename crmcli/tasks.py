@@ -27,10 +27,9 @@ from crmcli.models import Record
 from crmcli.store import Store, fold
 
 END_OF_DAY = time(23, 59, 59)
-PRIORITY_RANK = models.PRIORITY_RANK
 SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 TIER_RANK = {"A": 0, "B": 1, "C": 2}
-STATUS_FILTERS = ("open", "done", "cancelled", "all")
+STATUS_FILTERS = (*models.TASK_STATUSES, "all")
 # Timeline entries that are bookkeeping, not contact with the customer.
 NOT_CONTACT = {"assign", "merge"}
 
@@ -185,23 +184,19 @@ def _load_into(store: Store, kind: str, ids: set[str | None], table: dict[str, R
 # ----- ordering -----------------------------------------------------------------------
 
 
-def urgency_key(task: Record, tz: tzinfo) -> tuple[Any, ...]:
-    """Overdue first (most late first), then by due time, then priority; no due last.
-
-    Overdue-most-late-first and then due time ascending are one order: the
-    earliest due instant first."""
-    ts = due_ts(task, tz)
-    return (
-        ts is None,
-        ts if ts is not None else 0.0,
-        PRIORITY_RANK.get(task.get("priority"), 9),
-        task.get("created") or "",
-        task["id"],
-    )
-
-
 def by_urgency(tasks: Iterable[Record], tz: tzinfo) -> list[Record]:
-    return sorted(tasks, key=lambda t: urgency_key(t, tz))
+    """Most urgent first, the order of `task list` (index.ORDER, the one definition
+    of it): overdue first (most late first), then by due time, then priority,
+    created, id; no due last. Overdue-most-late-first and then due time ascending
+    are one order: the earliest due instant first."""
+    from crmcli.dates import parse_iso
+    from crmcli.index import columns, list_key
+
+    def key(task: Record) -> tuple:
+        cols = columns("task", task, fold, lambda v: parse_iso(v, tz).timestamp())
+        return list_key(cols[2], cols[4])
+
+    return sorted(tasks, key=key)
 
 
 def by_complaint_rank(tasks: Iterable[Record], links: Links, tz: tzinfo) -> list[Record]:
@@ -283,7 +278,7 @@ def select(
 def list_tasks(
     store: Store, now: datetime, f: TaskFilter, links: Links | None = None
 ) -> Sequence[Record]:
-    """The tasks `task list` shows, in its order: most urgent first (urgency_key),
+    """The tasks `task list` shows, in its order: most urgent first (by_urgency),
     complaints by rank. Without a kind or customer filter the index answers alone,
     with each task's JSON line (render.JsonRecords: a record is parsed only when
     read, so a table of 50 of 30,000 overdue tasks loads 50). `links`: Links.load's,

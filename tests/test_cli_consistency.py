@@ -103,3 +103,18 @@ def test_choices_are_built_from_the_lists_in_models(monkeypatch):
         importlib.reload(task)
         importlib.reload(deal)
     assert [p.value for p in task.Priority] == models.PRIORITIES
+
+
+def test_format_and_language_choices_are_the_lists_in_models():
+    from crmcli import exporters, importers, models, orders, quotes
+    from crmcli.commands import deal, export, lead_import, order
+
+    assert [f.value for f in export.ExportFormat] == list(models.EXPORT_FORMATS)
+    assert exporters.FORMATS == models.EXPORT_FORMATS
+    assert [f.value for f in lead_import.InputFormat] == list(models.IMPORT_FORMATS)
+    assert importers.FORMATS == models.IMPORT_FORMATS
+    assert deal.OrderFormat is order.OrderFormat  # one enum for `deal order` and `order export`
+    assert [f.value for f in order.OrderFormat] == list(orders.FORMATS)
+    assert orders.FORMATS == models.ORDER_FORMATS
+    assert [lang.value for lang in deal.QuoteLang] == list(models.QUOTE_LANGS)
+    assert set(quotes.LABELS) == set(models.QUOTE_LANGS)  # a language the quote can be in

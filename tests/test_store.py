@@ -592,6 +592,8 @@ def test_the_store_imports_neither_rich_nor_the_renderer(tmp_path):
         "s = Store(root)\n"
         "s.create('task', title='T', status='open', priority='normal')\n"
         "assert len(Store(root).query('task')) == 1\n"
+        "assert len(Store(root).query('task', order='list', json=True)) == 1\n"
+        "assert Store(root).query('task', fields=('id', 'title'))[0]['title'] == 'T'\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'rich'"
         " or m == 'crmcli.render'))\n"
     )

@@ -1,5 +1,6 @@
-"""What every command group shares: the store of this invocation, option types
-defined once, REF completion, parsing helpers, and output by --format."""
+"""What every command group shares: how a group is made, the store of this
+invocation, option types defined once, REF completion, parsing helpers, the change
+set, one-record mutations, and output by --format."""
 
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -19,6 +20,12 @@ class State:
 
 
 state = State()
+
+
+def group(summary: str, example: str) -> typer.Typer:
+    """A command group (`crm NOUN ...`): its help says what it is for and gives an
+    example; without a command it shows that help."""
+    return typer.Typer(help=f"{summary}\n\nExample: {example}", no_args_is_help=True)
 
 
 def get_store() -> Any:
@@ -97,6 +104,11 @@ def ref_option(kind: str, *names: str, help: str | None = None) -> Any:
         autocompletion=_completer(kind),
         show_default=False,
     )
+
+
+def output_option(help: str, metavar: str = "FILE") -> Any:
+    """--output/-o, the one meaning of -o: where a command writes (FILE or DIR)."""
+    return typer.Option("--output", "-o", metavar=metavar, help=help, show_default=False)
 
 
 CustomerRef = Annotated[str, ref_argument("customer")]

@@ -23,13 +23,9 @@ from crmcli.commands.common import (
     output_list,
 )
 
-app = typer.Typer(
-    help="Customers: companies and people you sell to.\n\nExample: crm customer list --tag vip",
-    no_args_is_help=True,
-)
-contact_app = typer.Typer(
-    help="People at a company customer.\n\nExample: crm customer contact add acme 'Li Wei'",
-    no_args_is_help=True,
+app = common.group("Customers: companies and people you sell to.", "crm customer list --tag vip")
+contact_app = common.group(
+    "People at a company customer.", "crm customer contact add acme 'Li Wei'"
 )
 app.add_typer(contact_app, name="contact")
 
@@ -40,6 +36,9 @@ CSV_COLUMNS = [
     "id", "name", "kind", "emails", "phones", "website", "industry", "owner",
     "source", "tags", "tier", "created", "updated",
 ]  # fmt: skip
+# `customer list`'s table (its row: list_cmd).
+COLUMNS = ["id", "name", ("e-mail", {"priority": 3}), ("phone", {"priority": 2}), "owner",
+           ("tags", {"priority": 0})]  # fmt: skip
 
 
 def _customer_options(
@@ -89,17 +88,14 @@ def list_cmd(
     region = store.settings.get("default_region")
     f = customers.CustomerFilter(tag=tag, owner=owner, source=source, search=search, sort=sort)
     records = customers.list_customers(store, f)
+
+    def row(r: dict) -> list:
+        return [r["id"], r["name"], (r["emails"] or [""])[0],
+                display_phone((r["phones"] or [""])[0], region), r["owner"], r["tags"]]  # fmt: skip
+
     output_list(
-        records,
-        fmt,
-        ["id", "name", ("e-mail", {"priority": 3}), ("phone", {"priority": 2}), "owner",
-         ("tags", {"priority": 0})],
-        lambda r: [r["id"], r["name"], (r["emails"] or [""])[0],
-                   display_phone((r["phones"] or [""])[0], region), r["owner"], r["tags"]],
-        csv_columns=CSV_COLUMNS,
-        limit=limit,
-        empty="no customers",
-    )  # fmt: skip
+        records, fmt, COLUMNS, row, csv_columns=CSV_COLUMNS, limit=limit, empty="no customers"
+    )
 
 
 @app.command("show")

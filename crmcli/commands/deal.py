@@ -1,5 +1,5 @@
-"""crm deal ...: stages, add, list, show, edit, move, won, lost, reopen, approve,
-snooze, note, assign, rm."""
+"""crm deal ...: stages, add, list, show, edit, quote, order, move, won, lost, reopen,
+approve, snooze, note, assign, rm."""
 
 import contextlib
 import sys
@@ -22,23 +22,21 @@ from crmcli.commands.common import (
     choices,
     get_store,
     output_list,
+    output_option,
     read_text_arg,
     ref_option,
 )
+from crmcli.commands.order import OrderFormat
 from crmcli.formats import day_text, money_text
 
-app = typer.Typer(
-    help=(
-        "Deals: the pipeline, product lines, price approvals, won and lost.\n\n"
-        "Example: crm deal list --closing-before 2026-12-31"
-    ),
-    no_args_is_help=True,
+app = common.group(
+    "Deals: the pipeline, product lines, price approvals, won and lost.",
+    "crm deal list --closing-before 2026-12-31",
 )
 
 
 StatusFilter = choices("StatusFilter", [*models.DEAL_STATUSES, "all"])
-OrderFormat = choices("OrderFormat", ["json", "csv", "orderx"])
-QuoteLang = choices("QuoteLang", ["en", "zh", "de"])
+QuoteLang = choices("QuoteLang", models.QUOTE_LANGS)
 
 
 CSV_COLUMNS = [
@@ -197,11 +195,9 @@ def _deal_columns(store: Any, records: list[dict]) -> tuple[list[Any], Any, list
                 return day_text(date.fromisoformat(text), short=True)
         return text
 
-    def amount(d: dict) -> str:
-        a, cur = d.get("amount"), None if one_cur else d.get("currency")
-        if a is not None and whole:
-            return f"{int(a):,}" + (f" {cur}" if cur else "")
-        return money_text(a, cur)
+    def amount(d: dict) -> str:  # whole amounts only: no cents shown
+        cur = None if one_cur else d.get("currency")
+        return money_text(d.get("amount"), cur, places=0 if whole else 2)
 
     def closed(d: dict) -> str:  # the day it was won or lost (in the CRM's zone), and why lost
         at = d.get("closed_at")
@@ -437,14 +433,7 @@ def edit_cmd(
 def quote_cmd(
     ref: DealRef,
     output: Annotated[
-        str | None,
-        typer.Option(
-            "--output",
-            "-o",
-            metavar="FILE",
-            help="FILE.pdf or FILE.html (default: Q-<deal id>-<n>.pdf here).",
-            show_default=False,
-        ),
+        str | None, output_option("FILE.pdf or FILE.html (default: Q-<deal id>-<n>.pdf here).")
     ] = None,
     valid_until: Annotated[
         str | None,
@@ -498,10 +487,7 @@ def order_cmd(
             show_default=False,
         ),
     ] = None,
-    output: Annotated[
-        str | None,
-        typer.Option("--output", "-o", metavar="FILE", help="Write to FILE instead of stdout."),
-    ] = None,
+    output: Annotated[str | None, output_option("Write to FILE instead of stdout.")] = None,
 ) -> None:
     """The order of a won deal as the ERP takes it (the same deal, the same order).
 

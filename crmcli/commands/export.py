@@ -2,18 +2,14 @@
 
 import sys
 from collections.abc import Iterable, Iterator
-from enum import Enum
 from typing import Annotated
 
 import typer
 
-from crmcli.commands.common import get_store
+from crmcli import models
+from crmcli.commands.common import choices, get_store, output_option
 
-
-class ExportFormat(str, Enum):
-    jsonl = "jsonl"
-    csv = "csv"
-    vcf = "vcf"
+ExportFormat = choices("ExportFormat", models.EXPORT_FORMATS)
 
 
 def export_command(
@@ -45,14 +41,7 @@ def export_command(
         ),
     ] = False,
     output: Annotated[
-        str | None,
-        typer.Option(
-            "--output",
-            "-o",
-            metavar="FILE",
-            help="Write to FILE (atomically) instead of standard output.",
-            show_default=False,
-        ),
+        str | None, output_option("Write to FILE (atomically) instead of standard output.")
     ] = None,
 ) -> None:
     """Export records as JSON lines, CSV or vCard.

@@ -15,6 +15,11 @@ from crmcli.commands.common import (
 )
 
 RecordKind = choices("RecordKind", [k for k in models.KINDS if k != "activity"])
+# --kind of the commands that find a record of any kind by REF (history, resolve).
+RecordKindOpt = Annotated[
+    RecordKind | None,  # type: ignore[valid-type]
+    typer.Option("--kind", "-k", help="Look only among this kind of record.", show_default=False),
+]
 
 
 def history_command(
@@ -25,12 +30,7 @@ def history_command(
             show_default=False,
         ),
     ],
-    kind: Annotated[
-        RecordKind | None,
-        typer.Option(
-            "--kind", "-k", help="Look only among this kind of record.", show_default=False
-        ),
-    ] = None,
+    kind: RecordKindOpt = None,
     limit: LimitOpt = None,
     fmt: ShowFormatOpt = ShowFormat.table,
 ) -> None:
@@ -76,19 +76,7 @@ def find_record(
     from crmcli.store import ID_RE
 
     kinds = [kind] if kind else ["customer", "lead", "deal", "task"]
-    matches: list[tuple[int, str, dict]] = []
-    several: list[tuple[int, str, AmbiguousError]] = []
-    for k in kinds:
-        try:
-            m = refs.match(store, k, ref, suggest=False)
-            matches.append((m.level, k, m.record))
-        except AmbiguousError as e:
-            several.append((e.level, k, e))
-        except NotFoundError:
-            continue
-    best = min([level for level, _k, _x in [*matches, *several]], default=0)  # exact first
-    found = [(k, rec) for level, k, rec in matches if level == best]
-    ambiguous = [(k, e) for level, k, e in several if level == best]
+    found, ambiguous = refs.across(store, kinds, ref)
     if len(found) == 1 and not ambiguous:
         k, rec = found[0]
         return k, rec["id"], store.rel(store.path(k, rec["id"])), models.display_name(k, rec)

@@ -22,12 +22,9 @@ from crmcli.commands.common import (
     ref_option,
 )
 
-app = typer.Typer(
-    help=(
-        "Leads: people you might sell to, until they become customers.\n\n"
-        "Example: crm lead add 'Li Wei' --company 'Acme Trading' --source trade-show"
-    ),
-    no_args_is_help=True,
+app = common.group(
+    "Leads: people you might sell to, until they become customers.",
+    "crm lead add 'Li Wei' --company 'Acme Trading' --source trade-show",
 )
 
 STATUSES = one_of([s for s in models.LEAD_STATUSES if s != "converted"])  # convert sets that
@@ -37,6 +34,14 @@ CSV_COLUMNS = [
     "id", "name", "company", "title", "emails", "phones", "source", "status", "owner",
     "tags", "customer", "deal", "batches", "created", "updated",
 ]  # fmt: skip
+# `lead list`'s table: its columns, and a lead's cells in them.
+COLUMNS = ["id", "name", ("company", {"priority": 3}), ("status", {"priority": 2}), "source",
+           "owner", ("added", {"priority": 2})]  # fmt: skip
+
+
+def _row(r: dict) -> list:
+    return [r["id"], r["name"], r["company"], r["status"], r["source"], r["owner"],
+            r["created"][:10]]  # fmt: skip
 
 
 def _complete_status(incomplete: str) -> list[str]:
@@ -100,17 +105,7 @@ def list_cmd(
     store = get_store()
     f = leads.LeadFilter(tuple(status or ()), source, owner, search, tag, batch, sort)
     records = leads.list_leads(store, f)
-    output_list(
-        records,
-        fmt,
-        ["id", "name", ("company", {"priority": 3}), ("status", {"priority": 2}), "source",
-         "owner", ("added", {"priority": 2})],
-        lambda r: [r["id"], r["name"], r["company"], r["status"], r["source"], r["owner"],
-                   r["created"][:10]],
-        csv_columns=CSV_COLUMNS,
-        limit=limit,
-        empty="no leads",
-    )  # fmt: skip
+    output_list(records, fmt, COLUMNS, _row, csv_columns=CSV_COLUMNS, limit=limit, empty="no leads")
 
 
 @app.command("show")

@@ -4,17 +4,18 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable
-from enum import Enum
 from typing import Annotated, Any
 
 import typer
 
+from crmcli import models
 from crmcli.commands.common import (
     ShowFormat,
     ShowFormatOpt,
     SourceOpt,
     TagOpt,
     check_known,
+    choices,
     get_store,
 )
 from crmcli.errors import CrmError
@@ -24,9 +25,7 @@ PROGRESS_MIN = 200
 BULK_MIN = 50  # cards: fewer than this import too fast for a bar to help
 
 
-class InputFormat(str, Enum):
-    csv = "csv"
-    vcf = "vcf"
+InputFormat = choices("InputFormat", models.IMPORT_FORMATS)
 
 
 FilesArg = Annotated[

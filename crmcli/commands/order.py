@@ -5,27 +5,19 @@ from typing import Annotated
 
 import typer
 
-from crmcli.commands.common import choices, get_store
+from crmcli import models
+from crmcli.commands.common import choices, get_store, group, output_option
 
-app = typer.Typer(
-    help=(
-        "Orders: won deals as the ERP takes them.\n\n"
-        "Example: crm order export --new --output erp-inbox/"
-    ),
-    no_args_is_help=True,
+app = group(
+    "Orders: won deals as the ERP takes them.", "crm order export --new --output erp-inbox/"
 )
 
-OrderFormat = choices("OrderFormat", ["json", "csv", "orderx"])
+OrderFormat = choices("OrderFormat", models.ORDER_FORMATS)
 
 
 @app.command("export")
 def export_cmd(
-    output: Annotated[
-        str,
-        typer.Option(
-            "--output", "-o", metavar="DIR", help="The folder to write to (made if missing)."
-        ),
-    ],
+    output: Annotated[str, output_option("The folder to write to (made if missing).", "DIR")],
     new: Annotated[bool, typer.Option("--new", help="The won deals not handed off yet.")] = False,
     since: Annotated[
         str | None,

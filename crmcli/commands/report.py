@@ -18,17 +18,15 @@ from crmcli.commands.common import (
     ShowFormatOpt,
     default_limit,
     get_store,
+    group,
     limited,
 )
 from crmcli.errors import CrmError
 from crmcli.settings import PERIOD_RE
 
-app = typer.Typer(
-    help=(
-        "Reports: funnel, forecast, owners, customers, sources, stalled deals, changes.\n\n"
-        "Example: crm report funnel --since 2026-01-01 --format json"
-    ),
-    no_args_is_help=True,
+app = group(
+    "Reports: funnel, forecast, owners, customers, sources, stalled deals, changes.",
+    "crm report funnel --since 2026-01-01 --format json",
 )
 
 SinceOpt = Annotated[
@@ -164,6 +162,19 @@ def _money_rows(amounts: Sequence[dict[str, Decimal]]) -> list[tuple[str, list[s
     return [(cur, [_num(m.get(cur)) if cur in m else "-" for m in amounts]) for cur in currencies]
 
 
+def _money_lines(
+    head: Sequence[Any], amounts: Sequence[dict[str, Decimal]], tail: Sequence[Any] = ()
+) -> list[list[Any]]:
+    """The table rows of one entry whose money is spread over currencies: the `head`
+    and `tail` cells on its first row only (blank below), each row's currency and
+    `amounts` between them (_money_rows)."""
+    return [
+        [*(head if i == 0 else [""] * len(head)), cur, *cells,
+         *(tail if i == 0 else [""] * len(tail))]
+        for i, (cur, cells) in enumerate(_money_rows(amounts))
+    ]  # fmt: skip
+
+
 def _money_text(amount: dict[str, Decimal]) -> str:
     return "\n".join(f"{_num(v)} {c}" for c, v in amount.items()) or "-"
 
@@ -291,22 +302,13 @@ def funnel_cmd(
     _line()
     rows = []
     for s in stages:
-        for i, (cur, (amount, weighted)) in enumerate(_money_rows([s["amount"], s["weighted"]])):
-            first = i == 0
-            rows.append(
-                [s["stage"] if first else "", s["count"] if first else "", cur, amount, weighted,
-                 _days(s["avg_days"]) if first else ""]
-            )  # fmt: skip
+        rows += _money_lines(
+            [s["stage"], s["count"]], [s["amount"], s["weighted"]], [_days(s["avg_days"])]
+        )
     total = data["open"]
-    for i, (cur, (amount, weighted)) in enumerate(
-        _money_rows([total["amount"], total["weighted"]])
-    ):
-        rows.append(["open" if i == 0 else "", total["count"] if i == 0 else "", cur, amount,
-                     weighted, ""])  # fmt: skip
+    rows += _money_lines(["open", total["count"]], [total["amount"], total["weighted"]], [""])
     for key in ("won", "lost"):
-        for i, (cur, (amount,)) in enumerate(_money_rows([data[key]["amount"]])):
-            rows.append([key if i == 0 else "", data[key]["count"] if i == 0 else "", cur, amount,
-                         "", ""])  # fmt: skip
+        rows += _money_lines([key, data[key]["count"]], [data[key]["amount"]], ["", ""])
     _table(
         [("stage", NAME), ("deals", R), "cur", ("amount", R), ("weighted", R), ("days", R)],
         rows,
@@ -354,10 +356,8 @@ def forecast_cmd(
     targeted = any(m["target"] is not None for m in data["months"])
     for m in data["months"]:
         money = [m["best_case"], m["commit"], m["weighted"], m["won"]["amount"]]
-        for i, (cur, cells) in enumerate(_money_rows(money)):
-            target = [_num(m["target"]) if i == 0 else ""] if targeted else []
-            rows.append([m["month"] if i == 0 else "", m["count"] if i == 0 else "", cur, *cells,
-                         *target])  # fmt: skip
+        target = [_num(m["target"])] if targeted else []
+        rows += _money_lines([m["month"], m["count"]], money, target)
     title = _as_of("Forecast", data) + f" (commit: stages at {data['commit_probability']}% or more)"
     if data["owner"]:
         title = _as_of("Forecast", data) + (
@@ -382,8 +382,7 @@ def forecast_cmd(
         if not part["count"]:
             continue
         money = [part["best_case"], part["commit"], part["weighted"]]
-        for i, (cur, cells) in enumerate(_money_rows(money)):
-            rows.append([label if i == 0 else "", part["count"] if i == 0 else "", cur, *cells])
+        rows += _money_lines([label, part["count"]], money)
     if rows:
         _line()
         _table(
@@ -443,13 +442,8 @@ def owners_cmd(
     rows = []
     for o in entries:
         name = o["owner"] if o["owner"] is not None else "(none)"
-        for i, (cur, (amount,)) in enumerate(_money_rows([o["won_amount"]])):
-            first = i == 0
-            rows.append(
-                [name if first else "", o["open"] if first else "", o["won"] if first else "",
-                 o["lost"] if first else "", _pct(o["win_rate"]) if first else "", cur, amount,
-                 _days(o["avg_cycle_days"]) if first else ""]
-            )  # fmt: skip
+        head = [name, o["open"], o["won"], o["lost"], _pct(o["win_rate"])]
+        rows += _money_lines(head, [o["won_amount"]], [_days(o["avg_cycle_days"])])
     _table(
         [("owner", NAME), ("open", R), ("won", R), ("lost", R), ("win %", R), "cur",
          ("won amount", R), ("cycle d", R)],
@@ -667,14 +661,9 @@ def sources_cmd(
         name = s["source"] if s["source"] is not None else "(none)"
         rate = s["conversion_rate"]
         bar = _bar(rate, 100, width) if s["source"] != "total" else ""
-        for i, (cur, (amount,)) in enumerate(_money_rows([s["won_amount"]])):
-            first = i == 0
-            rows.append(
-                [name if first else "", s["leads"] if first else "",
-                 s["converted"] if first else "", _pct(rate) if first else "",
-                 bar if first else "", s["deals_won"] if first else "",
-                 s["from_customers"]["count"] if first else "", cur, amount]
-            )  # fmt: skip
+        head = [name, s["leads"], s["converted"], _pct(rate), bar, s["deals_won"],
+                s["from_customers"]["count"]]  # fmt: skip
+        rows += _money_lines(head, [s["won_amount"]])
     _table(
         [("source", NAME), ("leads", R), ("conv.", R), ("rate", R), ("", {"priority": 2}),
          ("won", R), ("via cust.", R), "cur", ("won amount", R)],

@@ -10,7 +10,7 @@ from crmcli import models
 from crmcli.commands.common import (
     get_store,
 )
-from crmcli.commands.history import RecordKind, find_record
+from crmcli.commands.history import RecordKindOpt, find_record
 
 
 def sync_command() -> None:
@@ -92,12 +92,7 @@ def resolve_command(
             show_default=False,
         ),
     ],
-    kind: Annotated[
-        RecordKind | None,
-        typer.Option(
-            "--kind", "-k", help="Look only among this kind of record.", show_default=False
-        ),
-    ] = None,
+    kind: RecordKindOpt = None,
 ) -> None:
     """Settle a conflict the merge driver kept: choose the value, remove its entry.
 

@@ -1,4 +1,4 @@
-"""crm task ...: add, list, show, done, reopen, snooze, edit, rm, remind, export."""
+"""crm task ...: add, list, show, done, cancel, reopen, snooze, edit, rm, remind, export."""
 
 from enum import Enum
 from typing import Annotated, Any
@@ -21,12 +21,9 @@ from crmcli.commands.common import (
     ref_option,
 )
 
-app = typer.Typer(
-    help=(
-        "Tasks: follow-ups, calls, complaints; the morning reminder for cron.\n\n"
-        "Example: crm task add 'Call Zhang' --due 'tomorrow 10:00' --customer 张伟"
-    ),
-    no_args_is_help=True,
+app = common.group(
+    "Tasks: follow-ups, calls, complaints; the morning reminder for cron.",
+    "crm task add 'Call Zhang' --due 'tomorrow 10:00' --customer 张伟",
 )
 
 
@@ -234,19 +231,16 @@ def _list_due_contact(
     cust_id = refs.resolve(store, "customer", customer)["id"] if customer else None
     records = tasks.contact_due(store, now, owner=owner, customer=cust_id)
 
-    def since(value: str | None) -> str:
-        return f"{(now - store.ctx.parse_iso(value)).days}d ago" if value else "never"
+    def row(c: dict) -> list:
+        since = c["last_contact"]
+        since = f"{(now - store.ctx.parse_iso(since)).days}d ago" if since else "never"
+        return [c["id"], c["name"], c["tier"], c["cadence"], since, c["contact_due"][:10],
+                c["owner"]]  # fmt: skip
 
-    output_list(
-        records,
-        fmt,
-        ["id", "name", "tier", "cadence", "last contact", "due since", "owner"],
-        lambda c: [c["id"], c["name"], c["tier"], c["cadence"], since(c["last_contact"]),
-                   c["contact_due"][:10], c["owner"]],
-        csv_columns=["id", "name", "tier", "cadence", "last_contact", "contact_due", "owner"],
-        limit=limit,
-        empty="no customers due for contact",
-    )  # fmt: skip
+    columns = ["id", "name", "tier", "cadence", "last contact", "due since", "owner"]
+    csv = ["id", "name", "tier", "cadence", "last_contact", "contact_due", "owner"]
+    empty = "no customers due for contact"
+    output_list(records, fmt, columns, row, csv_columns=csv, limit=limit, empty=empty)
 
 
 @app.command("show")

@@ -13,8 +13,9 @@ from pathlib import PurePath
 from typing import Any
 
 from crmcli.errors import CrmError
+from crmcli.models import IMPORT_FORMATS
 
-FORMATS = ("csv", "vcf")
+FORMATS = IMPORT_FORMATS
 _EXT = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".vcf": "vcf", ".vcard": "vcf"}
 
 

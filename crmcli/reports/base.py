@@ -199,6 +199,11 @@ class Scope:
             "as_of": self.as_of,
         }
 
+    def created_in(self, rec: Record) -> bool:
+        """Whether `rec` is of --owner and was created in the --since/--until window
+        (the records the funnel and the sources report look at)."""
+        return owned(rec, self.owner) and timestamp(rec.get("created"), self.tz) in self.window
+
 
 def owned(rec: Record, owner: str | None) -> bool:
     """Does `rec` pass the --owner filter?"""

@@ -32,7 +32,6 @@ from crmcli.reports.base import (
     currency_of,
     merge_money,
     money,
-    owned,
     percent,
     pipeline,
     timestamp,
@@ -44,9 +43,7 @@ def funnel(
     deals: list[Record],
     scope: Scope,
 ) -> dict[str, Any]:
-    settings, owner = scope.settings, scope.owner
-    tz = scope.tz
-    window = scope.window
+    settings, tz = scope.settings, scope.tz
     stages = pipeline(settings)
     index = {name: i for i, (name, _) in enumerate(stages)}
     n = len(stages)
@@ -58,7 +55,7 @@ def funnel(
     won, lost = Tally(), Tally()
 
     for deal in deals:
-        if not owned(deal, owner) or timestamp(deal.get("created"), tz) not in window:
+        if not scope.created_in(deal):
             continue
         status = deal.get("status")
         stage = deal.get("stage")

@@ -27,9 +27,7 @@ from crmcli.reports.base import (
     currency_of,
     merge_money,
     money,
-    owned,
     percent,
-    timestamp,
 )
 
 
@@ -65,12 +63,10 @@ def sources(
     *,
     customers: list[Record] | None = None,
 ) -> dict[str, Any]:
-    settings, owner = scope.settings, scope.owner
-    tz = scope.tz
-    window = scope.window
+    settings, tz = scope.settings, scope.tz
     rows: dict[str | None, _Row] = {s: _Row() for s in settings.get("sources") or []}
     for lead in leads:
-        if not owned(lead, owner) or timestamp(lead.get("created"), tz) not in window:
+        if not scope.created_in(lead):
             continue
         row = rows.setdefault(lead.get("source"), _Row())
         row.leads += 1
@@ -84,7 +80,7 @@ def sources(
         if found is None:
             continue
         via, rec = found
-        if not owned(rec, owner) or timestamp(rec.get("created"), tz) not in window:
+        if not scope.created_in(rec):
             continue
         row = rows.setdefault(rec.get("source"), _Row())
         row.via[via].add(currency_of(deal, settings), amount_of(deal))
