@@ -107,21 +107,31 @@ def _check_chart(chart: str | None) -> None:
         chart_format(chart)
 
 
-def _draw(chart: str | None, report: str, data: dict[str, Any]) -> None:
-    """--chart FILE: the report's chart (crmcli/charts.py, matplotlib) into FILE."""
-    if chart is None:
-        return
-    from crmcli import charts, render
-    from crmcli.store import user_path
-
-    charts.write(report, data, user_path(chart, "--chart"))
-    render.message(f"Chart -> {chart}")
-
-
-def _emit_json(data: dict[str, Any]) -> None:
+def _drawn_or_json(
+    chart: str | None,
+    report: str,
+    data: dict[str, Any],
+    fmt: ShowFormat,
+    limit: int | None = None,
+    cut: str | None = None,
+) -> bool:
+    """--chart FILE: the report's chart (crmcli/charts.py, matplotlib) into FILE; then
+    with --format json the report printed (its list `cut` to --limit) and True: the
+    table is left to print otherwise."""
     from crmcli import render
 
+    if chart is not None:
+        from crmcli import charts
+        from crmcli.store import user_path
+
+        charts.write(report, data, user_path(chart, "--chart"))
+        render.message(f"Chart -> {chart}")
+    if fmt != ShowFormat.json:
+        return False
+    if cut is not None:
+        data[cut] = list(limited(data[cut], limit))
     render.print_json(data)
+    return True
 
 
 def _bar(value: Decimal | int | None, maximum: Decimal | int, width: int) -> str:
@@ -279,9 +289,7 @@ def funnel_cmd(
     _check_chart(chart)
     store = _records(as_of, fmt)
     data = funnel(store.query("deal"), _report_scope(store, owner, since, until))
-    _draw(chart, "funnel", data)
-    if fmt == ShowFormat.json:
-        _emit_json(data)
+    if _drawn_or_json(chart, "funnel", data, fmt):
         return
     from crmcli import render
 
@@ -348,9 +356,7 @@ def forecast_cmd(
     _check_chart(chart)
     store = _records(as_of, fmt)
     data = forecast(store.query("deal"), _report_scope(store, owner), months=months)
-    _draw(chart, "forecast", data)
-    if fmt == ShowFormat.json:
-        _emit_json(data)
+    if _drawn_or_json(chart, "forecast", data, fmt):
         return
     rows = []
     targeted = any(m["target"] is not None for m in data["months"])
@@ -434,9 +440,7 @@ def owners_cmd(
         scope,
         period=period,
     )
-    _draw(chart, "owners", data)
-    if fmt == ShowFormat.json:
-        _emit_json(data)
+    if _drawn_or_json(chart, "owners", data, fmt):
         return
     entries = [*data["owners"], {"owner": "total", **data["total"]}]
     rows = []
@@ -609,10 +613,7 @@ def customers_cmd(
 
     data, applied = _apply_tiers(store, compute) if apply else (compute(), None)
     data["applied"] = applied
-    _draw(chart, "customers", data)
-    if fmt == ShowFormat.json:
-        data["customers"] = list(limited(data["customers"], limit))
-        _emit_json(data)
+    if _drawn_or_json(chart, "customers", data, fmt, limit, cut="customers"):
         return
     _customers_table(data, limit)
 
@@ -651,9 +652,7 @@ def sources_cmd(
         scope,
         customers=store.query("customer", fields=CUSTOMER_FIELDS),
     )
-    _draw(chart, "sources", data)
-    if fmt == ShowFormat.json:
-        _emit_json(data)
+    if _drawn_or_json(chart, "sources", data, fmt):
         return
     width = max(6, min(30, render.console().width - 75))
     rows = []
@@ -712,10 +711,7 @@ def stalled_cmd(
         _report_scope(store, owner),
         days=days,
     )
-    _draw(chart, "stalled", data)
-    if fmt == ShowFormat.json:
-        data["deals"] = list(limited(data["deals"], limit))
-        _emit_json(data)
+    if _drawn_or_json(chart, "stalled", data, fmt, limit, cut="deals"):
         return
     rows = []
     shown = _limited(data["deals"], limit)
@@ -844,10 +840,7 @@ def changes_cmd(
     assert scope.since is not None
     start, end, versions, commits = deal_changes(store, scope.since, scope.until)
     data = changes(start, end, versions, scope, commits=commits)
-    _draw(chart, "changes", data)
-    if fmt == ShowFormat.json:
-        data["deals"] = list(limited(data["deals"], limit))
-        _emit_json(data)
+    if _drawn_or_json(chart, "changes", data, fmt, limit, cut="deals"):
         return
     _changes_tables(data, limit)
 
