@@ -39,7 +39,7 @@ from crmcli import models, search
 from crmcli.models import Record
 
 RACY_NS = 3_000_000_000
-VERSION = 11  # 11: words and the fts table (crm search); 10: records as JSON, doctor marks
+VERSION = 12  # 12: an activity's kind in the status column; 11: words and the fts table (crm search); 10: records as JSON, doctor marks
 
 # A parsed file: (0, error message, details) or (1, record) or (2, tombstone)
 Parsed = tuple[int, Any]
@@ -103,7 +103,7 @@ def list_key(due: float | None, sort: str | None) -> tuple:
 def columns(kind: str, rec: Record, fold: Callable[[str], str], due_ts: Callable) -> tuple:
     """The indexed columns of one record."""
     rec = {k: v for k, v in rec.items() if k in models.FIELDS[kind]}  # unknown keys: no field
-    status = rec.get("status")
+    status = rec.get("kind" if kind == "activity" else "status")  # an entry's kind: its status
     owner = rec.get("owner")
     due = None
     when = rec.get("due") if kind == "task" else rec.get("close_date") if kind == "deal" else None

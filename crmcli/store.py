@@ -168,8 +168,8 @@ def atomic_write(
 
 
 # query()'s `where` keys; `on` is the index's link_on column (an activity's record)
-WHERE = ("id", "id_prefix", "status", "owner", "on", "customer", "lead", "deal", "due_before",
-         "text", "words", "merged")  # fmt: skip
+WHERE = ("id", "id_prefix", "status", "kind", "owner", "on", "customer", "lead", "deal",
+         "due_before", "text", "words", "merged")  # fmt: skip
 _EQ_COLUMNS = {"owner": "owner", "on": "link_on", "customer": "customer", "lead": "lead",
                "deal": "deal"}  # fmt: skip
 # What a merge tombstone holds (query where={"merged": True}): the old name (title)
@@ -209,6 +209,10 @@ class _Conditions(NamedTuple):
         if prefix is not None and not ID_RE.match(prefix):
             raise ValueError(f"query({kind!r}): id_prefix {prefix!r} is not the start of an id")
         status = where.pop("status", None)
+        if "kind" in where:  # an activity's kind: kept in the status column (index.columns)
+            if kind != "activity" or status is not None:
+                raise ValueError(f"query({kind!r}): kind is a condition of activities only")
+            status = where.pop("kind")
         due = where.pop("due_before", None)
         text = where.pop("text", None)
         words = where.pop("words", None)
@@ -552,8 +556,9 @@ class Store:
         tasks most urgent first, index.ORDER), the first `limit` of them (None: all).
 
         `where` keys (see WHERE): id (an id or a list of them), id_prefix (ids that
-        start with it), status (a value or a list), owner, on (an activity's record),
-        customer, lead, deal (each a value, or a list or set of ids: any of them),
+        start with it), status (a value or a list), kind (an activity's kind: a value
+        or a list), owner, on (an activity's record), customer, lead, deal (each a
+        value, or a list or set of ids: any of them),
         due_before (a datetime: tasks due before it,
         deals whose close date's midnight in the CRM's zone is before it), text (a
         case/accent-insensitive substring of names, e-mails, phones, contacts; titles),

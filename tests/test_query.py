@@ -130,3 +130,21 @@ def test_records_by_id_and_tombstones_by_id(filled, index):
     assert tombstones == [{"id": "gone0001", "merged_into": acme["id"]}]
     assert s.query("customer", {"id": ["gone0001"]}) == []  # a tombstone is no record
     assert s.query("customer", {"id": []}) == []
+
+
+@pytest.mark.parametrize("no_index", [False, True])
+def test_activities_by_kind_through_the_index_and_the_files(crm, monkeypatch, no_index):
+    """where kind: the entries of one kind (or any of several), alike with and without
+    the index; a condition of activities only."""
+    if no_index:
+        monkeypatch.setenv("CRM_NO_INDEX", "1")
+    s = Store(crm)
+    c = s.create("customer", name="Acme")
+    note = s.add_activity(c["id"], "note", "a note")
+    call = s.add_activity(c["id"], "call", "a call")
+    assert [a["id"] for a in s.query("activity", {"kind": "call"})] == [call["id"]]
+    both = s.query("activity", {"kind": ["call", "note"]})
+    assert sorted(a["id"] for a in both) == sorted([note["id"], call["id"]])
+    assert s.query("activity", {"kind": "email"}) == []
+    with pytest.raises(ValueError, match="activities only"):
+        s.query("customer", {"kind": "company"})

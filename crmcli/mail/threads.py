@@ -58,7 +58,9 @@ def threads(store: Store, entries: list[Record] | None = None) -> list[list[Reco
     record it is logged on) oldest first; threads newest first."""
     tz = store.ctx.tz
     if entries is None:
-        entries = [a for a in store.query("activity", fields=FIELDS) if is_mail(a)]
+        entries = [
+            a for a in store.query("activity", {"kind": "email"}, fields=FIELDS) if is_mail(a)
+        ]
     messages: dict[str, Record] = {}
     joiner = _Joiner()
     for a in entries:
@@ -105,7 +107,7 @@ def waiting(
 
     now = now or store.ctx.now()
     days = mail_settings(store.settings)["awaiting_days"]
-    names = _names(links or Links.load(store))
+    links = links or Links.load(store)
     awaiting, owes = [], []
     for thread in threads(store):
         last = thread[-1]
@@ -115,7 +117,7 @@ def waiting(
             due, bucket = after_working_day(last["when"]), owes
         if due > now or now - last["when"] > timedelta(days=LET_GO_DAYS):
             continue
-        item = _item(thread, names, now)
+        item = _item(thread, links, now)
         if owner is None or item["owner"] == owner:
             bucket.append(item)
     for bucket in (awaiting, owes):
@@ -133,23 +135,22 @@ def awaiting_reply(ask: Any) -> list[Record]:
     return waiting(ask.store, owner=ask.owner, now=ask.now, links=ask.links)["awaiting_reply"]
 
 
-def _names(links: Any) -> dict[str, Record]:
-    """id -> {kind, id, name, owner} of customers, leads and deals (light records)."""
-    out: dict[str, Record] = {}
+def _record(links: Any, rid: str) -> Record:
+    """{kind, id, name, owner} of the customer, lead or deal `rid` (light records)."""
     for kind, table in (("customer", links.customers), ("lead", links.leads),
                         ("deal", links.deals)):  # fmt: skip
-        for r in table.values():
+        r = table.get(rid)
+        if r is not None:
             name = r.get("title") if kind == "deal" else r.get("name")
-            out[r["id"]] = {"kind": kind, "id": r["id"], "name": name, "owner": r.get("owner")}
-    return out
+            return {"kind": kind, "id": rid, "name": name, "owner": r.get("owner")}
+    return {"kind": None, "id": rid, "name": None, "owner": None}
 
 
-def _item(thread: list[Record], names: dict[str, Record], now: datetime) -> Record:
+def _item(thread: list[Record], links: Any, now: datetime) -> Record:
     from crmcli.dates import iso
 
     last = thread[-1]
-    records = [names.get(rid) or {"kind": None, "id": rid, "name": None, "owner": None}
-               for rid in last["records"]]  # fmt: skip
+    records = [_record(links, rid) for rid in last["records"]]
     deal = next((m["deal"] for m in reversed(thread) if m.get("deal")), None)
     return {
         "thread": thread[0]["key"],
@@ -161,7 +162,7 @@ def _item(thread: list[Record], names: dict[str, Record], now: datetime) -> Reco
         "message_id": last.get("message_id"),
         "entry": last["id"],
         "deal": deal,
-        "deal_title": (names.get(deal) or {}).get("name") if deal else None,
+        "deal_title": _record(links, deal)["name"] if deal else None,
         "records": records,
         "owner": next((r["owner"] for r in records if r.get("owner")), None),
     }
