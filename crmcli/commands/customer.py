@@ -6,22 +6,6 @@ import typer
 
 from crmcli import models
 from crmcli.commands import common
-from crmcli.commands.common import (
-    CustomerRef,
-    EmailOpt,
-    LimitOpt,
-    ListFormat,
-    ListFormatOpt,
-    OwnerOpt,
-    PhoneOpt,
-    SearchOpt,
-    ShowFormat,
-    ShowFormatOpt,
-    SourceOpt,
-    get_store,
-    one_of,
-    output_list,
-)
 
 app = common.group("Customers: companies and people you sell to.", "crm customer list --tag vip")
 contact_app = common.group(
@@ -70,12 +54,12 @@ def add_cmd(
 @app.command("list")
 def list_cmd(
     tag: Annotated[str | None, typer.Option("--tag", "-t", help="Only with this tag.")] = None,
-    owner: OwnerOpt = None,
-    source: SourceOpt = None,
-    search: SearchOpt = None,
+    owner: common.OwnerOpt = None,
+    source: common.SourceOpt = None,
+    search: common.SearchOpt = None,
     sort: Annotated[str, typer.Option(help="name, created or updated.")] = "name",
-    limit: LimitOpt = None,
-    fmt: ListFormatOpt = ListFormat.table,
+    limit: common.LimitOpt = None,
+    fmt: common.ListFormatOpt = common.ListFormat.table,
 ) -> None:
     """List customers, filtered and sorted.
 
@@ -84,7 +68,7 @@ def list_cmd(
     from crmcli import customers
     from crmcli.contactinfo import display_phone
 
-    store = get_store()
+    store = common.get_store()
     region = store.settings.get("default_region")
     f = customers.CustomerFilter(tag=tag, owner=owner, source=source, search=search, sort=sort)
     records = customers.list_customers(store, f)
@@ -93,13 +77,13 @@ def list_cmd(
         return [r["id"], r["name"], (r["emails"] or [""])[0],
                 display_phone((r["phones"] or [""])[0], region), r["owner"], r["tags"]]  # fmt: skip
 
-    output_list(
+    common.output_list(
         records, fmt, COLUMNS, row, csv_columns=CSV_COLUMNS, limit=limit, empty="no customers"
     )
 
 
 @app.command("show")
-def show_cmd(ref: CustomerRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
+def show_cmd(ref: common.CustomerRef, fmt: common.ShowFormatOpt = common.ShowFormat.table) -> None:
     """Show the customer's page: its fields, contacts, open deals and tasks, and one
     timeline of the entries on it, its leads, its deals and its tasks.
 
@@ -108,11 +92,11 @@ def show_cmd(ref: CustomerRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
     from crmcli import customers, refs, render
     from crmcli.mail.threads import for_record
 
-    store = get_store()
+    store = common.get_store()
     rec = refs.resolve(store, "customer", ref)
     page = customers.page(store, rec)
     mail = for_record(store, rec["id"])
-    if fmt == ShowFormat.json:
+    if fmt == common.ShowFormat.json:
         render.print_json({**rec, **page, "mail_threads": mail})
         return
     region = store.settings.get("default_region")
@@ -177,7 +161,7 @@ def show_threads(threads: list[dict]) -> None:
     render.section("Mail threads")
     render.table(
         ["last", "", ("subject", {"wrap": True}), "messages"],
-        [[time_text(t["last_at"], get_store().ctx.tz),
+        [[time_text(t["last_at"], common.get_store().ctx.tz),
           "→" if t["last_direction"] == "out" else "←", t["subject"], t["messages"]]
          for t in threads],
     )  # fmt: skip
@@ -198,7 +182,7 @@ def show_related(
 ) -> None:
     """The sections under a record in `show`: contacts, linked records, timeline."""
     related_tables(contacts, links, region)
-    timeline_table(timeline, get_store().ctx.tz)
+    timeline_table(timeline, common.get_store().ctx.tz)
 
 
 def related_tables(
@@ -267,10 +251,11 @@ def timeline_table(timeline: list[dict], tz: Any, here: str | None = None) -> No
 )
 def edit_cmd(
     ctx: typer.Context,
-    ref: CustomerRef,
+    ref: common.CustomerRef,
     name: Annotated[str | None, typer.Option(help="New name.")] = None,
     tier: Annotated[
-        str | None, typer.Option(help=f"Tier {one_of(models.TIERS)} (kept by report --apply).")
+        str | None,
+        typer.Option(help=f"Tier {common.one_of(models.TIERS)} (kept by report --apply)."),
     ] = None,
     cadence: Annotated[
         str | None, typer.Option(help="Stay-in-touch cadence, e.g. 30d, 2w, 1m.")
@@ -295,11 +280,11 @@ def edit_cmd(
 
 @contact_app.command("add")
 def contact_add_cmd(
-    ref: CustomerRef,
+    ref: common.CustomerRef,
     name: Annotated[str, typer.Argument(help="The person's name.", show_default=False)],
     title: Annotated[str | None, typer.Option(help="Job title.")] = None,
-    email: EmailOpt = None,
-    phone: PhoneOpt = None,
+    email: common.EmailOpt = None,
+    phone: common.PhoneOpt = None,
 ) -> None:
     """Add a person (a contact) at a company customer.
 
@@ -313,7 +298,7 @@ def contact_add_cmd(
         lambda s, r: customers.add_contact(s, r, name, title=title, emails=email, phones=phone),
     )
     for w in warnings:
-        get_store().warn(w)
+        common.get_store().warn(w)
     print(f"Added contact {name} to customer {rec['id']}: {rec['name']}")
 
 
@@ -323,12 +308,12 @@ def contact_add_cmd(
 )
 def contact_edit_cmd(
     ctx: typer.Context,
-    ref: CustomerRef,
+    ref: common.CustomerRef,
     contact: Annotated[str, typer.Argument(help="The contact's name (or id).", show_default=False)],
     name: Annotated[str | None, typer.Option(help="New name.")] = None,
     title: Annotated[str | None, typer.Option(help="Job title.")] = None,
-    email: EmailOpt = None,
-    phone: PhoneOpt = None,
+    email: common.EmailOpt = None,
+    phone: common.PhoneOpt = None,
     **options: Any,
 ) -> None:
     """Change a contact of a company customer. --email and --phone add to what is there.
@@ -342,8 +327,8 @@ def contact_edit_cmd(
         "customer", ref, lambda s, r: customers.edit_contact(s, r, contact, changes)
     )
     for w in warnings:
-        get_store().warn(w)
-    if options["fmt"] == ShowFormat.json:
+        common.get_store().warn(w)
+    if options["fmt"] == common.ShowFormat.json:
         render.print_json(person)
     else:
         print(f"Updated contact {person['name']} of customer {rec['id']}: {rec['name']}")
@@ -351,7 +336,7 @@ def contact_edit_cmd(
 
 @contact_app.command("rm")
 def contact_rm_cmd(
-    ref: CustomerRef,
+    ref: common.CustomerRef,
     name: Annotated[str, typer.Argument(help="The contact's name (or id).", show_default=False)],
 ) -> None:
     """Remove a contact from a company customer.
@@ -379,7 +364,7 @@ def merge_cmd(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show the result, write nothing.")
     ] = False,
-    fmt: ShowFormatOpt = ShowFormat.table,
+    fmt: common.ShowFormatOpt = common.ShowFormat.table,
 ) -> None:
     """Merge a duplicate customer into another; links to it follow.
 
@@ -387,12 +372,12 @@ def merge_cmd(
     """
     from crmcli import customers, refs, render
 
-    store = get_store()
+    store = common.get_store()
     with store.lock():
         a = refs.resolve(store, "customer", keep)
         b = refs.resolve(store, "customer", other)
         result = customers.merge(store, a, b, dry_run=dry_run)
-    if fmt == ShowFormat.json:
+    if fmt == common.ShowFormat.json:
         render.print_json({**result, "dry_run": dry_run})
         return
     merged = result["customer"]

@@ -11,21 +11,6 @@ import typer
 
 from crmcli import models
 from crmcli.commands import common
-from crmcli.commands.common import (
-    DealRef,
-    LimitOpt,
-    ListFormat,
-    ListFormatOpt,
-    OwnerOpt,
-    ShowFormat,
-    ShowFormatOpt,
-    choices,
-    get_store,
-    output_list,
-    output_option,
-    read_text_arg,
-    ref_option,
-)
 from crmcli.commands.order import OrderFormat
 from crmcli.formats import day_text, money_text
 
@@ -35,8 +20,8 @@ app = common.group(
 )
 
 
-StatusFilter = choices("StatusFilter", [*models.DEAL_STATUSES, "all"])
-QuoteLang = choices("QuoteLang", models.QUOTE_LANGS)
+StatusFilter = common.choices("StatusFilter", [*models.DEAL_STATUSES, "all"])
+QuoteLang = common.choices("QuoteLang", models.QUOTE_LANGS)
 
 
 CSV_COLUMNS = [
@@ -98,7 +83,7 @@ def _approval_message(store: Any, rec: dict, reasons: list[str]) -> None:
 
 
 @app.command("stages")
-def stages_cmd(fmt: ShowFormatOpt = ShowFormat.table) -> None:
+def stages_cmd(fmt: common.ShowFormatOpt = common.ShowFormat.table) -> None:
     """Show the pipeline (settings pipeline) with the number of deals in each stage.
 
     Stages no longer in the pipeline that still hold open deals are listed as removed.
@@ -107,10 +92,10 @@ def stages_cmd(fmt: ShowFormatOpt = ShowFormat.table) -> None:
     """
     from crmcli import deals, render
 
-    store = get_store()
+    store = common.get_store()
     records = store.query("deal", fields=("status", "stage"))
     rows = deals.stage_counts(store.settings, records)
-    if fmt == ShowFormat.json:
+    if fmt == common.ShowFormat.json:
         render.print_json(rows)
         return
     render.table(
@@ -135,7 +120,7 @@ def stages_cmd(fmt: ShowFormatOpt = ShowFormat.table) -> None:
 def add_cmd(
     ctx: typer.Context,
     title: Annotated[str, typer.Argument(help="The deal's title.", show_default=False)],
-    customer: Annotated[str, ref_option("customer", "--customer", "-c")],
+    customer: Annotated[str, common.ref_option("customer", "--customer", "-c")],
     stage: Annotated[
         str | None, typer.Option("--stage", help="Open stage (default: the first).")
     ] = None,
@@ -151,7 +136,7 @@ def add_cmd(
     from crmcli import deals
 
     changes = common.change_set(ctx)
-    store = get_store()
+    store = common.get_store()
     with store.lock():
         rec, reasons = deals.add(store, changes)
     _approval_message(store, rec, reasons)
@@ -234,15 +219,15 @@ def list_cmd(
         StatusFilter | None,
         typer.Option(help="open (default), won, lost or all.", show_default=False),
     ] = None,
-    owner: OwnerOpt = None,
-    customer: Annotated[str | None, ref_option("customer", "--customer", "-c")] = None,
+    owner: common.OwnerOpt = None,
+    customer: Annotated[str | None, common.ref_option("customer", "--customer", "-c")] = None,
     closing_before: Annotated[
         str | None,
         typer.Option(help="Only with a close date on or before this day.", show_default=False),
     ] = None,
     tag: Annotated[str | None, typer.Option("--tag", "-t", help="Only with this tag.")] = None,
-    limit: LimitOpt = None,
-    fmt: ListFormatOpt = ListFormat.table,
+    limit: common.LimitOpt = None,
+    fmt: common.ListFormatOpt = common.ListFormat.table,
 ) -> None:
     """List deals (open ones unless --status), in pipeline order, with totals per currency.
 
@@ -253,7 +238,7 @@ def list_cmd(
     """
     from crmcli import deals
 
-    store = get_store()
+    store = common.get_store()
     f = deals.DealFilter(
         stage=stage,
         status=status.value if status else None,
@@ -267,8 +252,10 @@ def list_cmd(
     if warning:
         store.warn(warning)
     columns, row, shown_flags = _deal_columns(store, records)
-    output_list(records, fmt, columns, row, csv_columns=CSV_COLUMNS, limit=limit, empty="no deals")
-    if fmt == ListFormat.table and records:
+    common.output_list(
+        records, fmt, columns, row, csv_columns=CSV_COLUMNS, limit=limit, empty="no deals"
+    )
+    if fmt == common.ListFormat.table and records:
         sums, missing = deals.totals(records, store.settings)
         text = ", ".join(money_text(v, c) for c, v in sums.items()) or "nothing"
         extra = f"; {missing} without an amount" if missing else ""
@@ -278,7 +265,7 @@ def list_cmd(
 
 
 @app.command("show")
-def show_cmd(ref: DealRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
+def show_cmd(ref: common.DealRef, fmt: common.ShowFormatOpt = common.ShowFormat.table) -> None:
     """Show a deal: fields, flags, lines, stage history, approvals, tasks, timeline.
 
     Example: crm deal show "Pump order"
@@ -288,7 +275,7 @@ def show_cmd(ref: DealRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
     from crmcli.errors import CrmError
     from crmcli.mail.threads import for_record
 
-    store = get_store()
+    store = common.get_store()
     settings = store.settings
     rec = refs.resolve(store, "deal", ref)
     timeline = store.timeline(rec["id"])
@@ -301,7 +288,7 @@ def show_cmd(ref: DealRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
         reasons = deals.approval_reasons(settings, rec) if rec["needs_approval"] else []
     except CrmError as e:  # a hand-broken line: show the deal anyway
         reasons = [e.message]
-    if fmt == ShowFormat.json:
+    if fmt == common.ShowFormat.json:
         render.print_json(
             {**rec, "probability": probability, "flags": flags, "approval_reasons": reasons,
              "timeline": timeline, **links, "mail_threads": mail}
@@ -403,9 +390,9 @@ def _show_sections(rec: dict, tz: Any) -> None:
 )
 def edit_cmd(
     ctx: typer.Context,
-    ref: DealRef,
+    ref: common.DealRef,
     title: Annotated[str | None, typer.Option(help="New title.")] = None,
-    customer: Annotated[str | None, ref_option("customer", "--customer", "-c")] = None,
+    customer: Annotated[str | None, common.ref_option("customer", "--customer", "-c")] = None,
     remove_line: Annotated[
         list[str] | None, typer.Option(help="Remove a line: its sku or number (1 = first).")
     ] = None,
@@ -423,7 +410,7 @@ def edit_cmd(
     if common.edit_in_editor(ctx, "deal", ref):
         return
     changes = common.change_set(ctx, edit=True)
-    store = get_store()
+    store = common.get_store()
     before, rec, reasons = common.mutate("deal", ref, lambda s, r: (r, *deals.edit(s, r, changes)))
     _approval_message(store, rec, reasons)
     common.confirm_updated(options["fmt"], "deal", before, rec)
@@ -431,9 +418,10 @@ def edit_cmd(
 
 @app.command("quote")
 def quote_cmd(
-    ref: DealRef,
+    ref: common.DealRef,
     output: Annotated[
-        str | None, output_option("FILE.pdf or FILE.html (default: Q-<deal id>-<n>.pdf here).")
+        str | None,
+        common.output_option("FILE.pdf or FILE.html (default: Q-<deal id>-<n>.pdf here)."),
     ] = None,
     valid_until: Annotated[
         str | None,
@@ -458,7 +446,7 @@ def quote_cmd(
     from crmcli.errors import CrmError
     from crmcli.store import atomic_write, user_path
 
-    store = get_store()
+    store = common.get_store()
     with store.lock():
         rec = refs.resolve(store, "deal", ref)
         q = quotes.make(store, rec, valid_until, getattr(lang, "value", lang))
@@ -477,7 +465,7 @@ def quote_cmd(
 
 @app.command("order")
 def order_cmd(
-    ref: DealRef,
+    ref: common.DealRef,
     fmt: Annotated[
         OrderFormat | None,  # type: ignore[valid-type]
         typer.Option(
@@ -487,7 +475,7 @@ def order_cmd(
             show_default=False,
         ),
     ] = None,
-    output: Annotated[str | None, output_option("Write to FILE instead of stdout.")] = None,
+    output: Annotated[str | None, common.output_option("Write to FILE instead of stdout.")] = None,
 ) -> None:
     """The order of a won deal as the ERP takes it (the same deal, the same order).
 
@@ -497,7 +485,7 @@ def order_cmd(
     from crmcli.errors import CrmError
     from crmcli.store import atomic_write, user_path
 
-    store = get_store()
+    store = common.get_store()
     chosen = fmt.value if fmt else orders.format_of(output)
     data = orders.encode(orders.order(store, refs.resolve(store, "deal", ref)), chosen)
     if output is None or output == "-":
@@ -514,7 +502,7 @@ def order_cmd(
 
 @app.command("move")
 def move_cmd(
-    ref: DealRef,
+    ref: common.DealRef,
     stage: Annotated[
         str, typer.Argument(help="An open stage of the pipeline.", show_default=False)
     ],
@@ -530,7 +518,7 @@ def move_cmd(
 
 
 @app.command("won")
-def won_cmd(ref: DealRef) -> None:
+def won_cmd(ref: common.DealRef) -> None:
     """Close a deal as won (refused while it needs a price approval).
 
     Example: crm deal won "Pump order"
@@ -542,21 +530,21 @@ def won_cmd(ref: DealRef) -> None:
 
 
 @app.command("lost")
-def lost_cmd(ref: DealRef, reason: ReasonOpt = None) -> None:
+def lost_cmd(ref: common.DealRef, reason: ReasonOpt = None) -> None:
     """Close a deal as lost, with the reason (required).
 
     Example: crm deal lost "Pump order" --reason "went with a cheaper supplier"
     """
     from crmcli import deals
 
-    text = read_text_arg(reason) if reason == "-" else reason
+    text = common.read_text_arg(reason) if reason == "-" else reason
     rec = common.mutate("deal", ref, lambda s, r: deals.lose(s, r, text))
     print(f"Lost deal {rec['id']} ({rec['title']}): {rec['lost_reason']}")
 
 
 @app.command("reopen")
 def reopen_cmd(
-    ref: DealRef,
+    ref: common.DealRef,
     stage: Annotated[
         str | None, typer.Option("--stage", help="Reopen in this stage instead.")
     ] = None,
@@ -573,7 +561,7 @@ def reopen_cmd(
 
 @app.command("approve")
 def approve_cmd(
-    ref: DealRef,
+    ref: common.DealRef,
     by: Annotated[
         str | None,
         typer.Option("--by", help="Who approves (one of settings approvers; default: you)."),
@@ -592,7 +580,7 @@ def approve_cmd(
 
 @app.command("snooze")
 def snooze_cmd(
-    ref: DealRef,
+    ref: common.DealRef,
     until: Annotated[
         str | None,
         typer.Argument(
@@ -615,7 +603,7 @@ def snooze_cmd(
         return
     if until is None:
         raise CrmError("say until when: crm deal snooze REF UNTIL --reason TEXT (or --clear)")
-    text = read_text_arg(reason) if reason == "-" else reason
+    text = common.read_text_arg(reason) if reason == "-" else reason
     rec = common.mutate("deal", ref, lambda s, r: deals.snooze(s, r, until, text))
     print(f"Snoozed deal {rec['id']} ({rec['title']}) until {rec['snoozed_until']}")
 

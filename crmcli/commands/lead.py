@@ -6,28 +6,13 @@ import typer
 
 from crmcli import models
 from crmcli.commands import common
-from crmcli.commands.common import (
-    LeadRef,
-    LimitOpt,
-    ListFormat,
-    ListFormatOpt,
-    OwnerOpt,
-    SearchOpt,
-    ShowFormat,
-    ShowFormatOpt,
-    SourceOpt,
-    get_store,
-    one_of,
-    output_list,
-    ref_option,
-)
 
 app = common.group(
     "Leads: people you might sell to, until they become customers.",
     "crm lead add 'Li Wei' --company 'Acme Trading' --source trade-show",
 )
 
-STATUSES = one_of([s for s in models.LEAD_STATUSES if s != "converted"])  # convert sets that
+STATUSES = common.one_of([s for s in models.LEAD_STATUSES if s != "converted"])  # convert sets that
 CompanyOpt = Annotated[str | None, typer.Option("--company", help="The company.")]
 TitleOpt = Annotated[str | None, typer.Option("--title", help="Job title.")]
 CSV_COLUMNS = [
@@ -83,9 +68,9 @@ def list_cmd(
             show_default=False,
         ),
     ] = None,
-    source: SourceOpt = None,
-    owner: OwnerOpt = None,
-    search: SearchOpt = None,
+    source: common.SourceOpt = None,
+    owner: common.OwnerOpt = None,
+    search: common.SearchOpt = None,
     tag: Annotated[str | None, typer.Option("--tag", "-t", help="Only with this tag.")] = None,
     batch: Annotated[
         str | None, typer.Option("--batch", help="Only leads of this import batch.")
@@ -93,8 +78,8 @@ def list_cmd(
     sort: Annotated[
         str, typer.Option(help="created or updated (newest first), or name.")
     ] = "created",
-    limit: LimitOpt = None,
-    fmt: ListFormatOpt = ListFormat.table,
+    limit: common.LimitOpt = None,
+    fmt: common.ListFormatOpt = common.ListFormat.table,
 ) -> None:
     """List leads of every status, newest first (filters narrow it down).
 
@@ -102,14 +87,16 @@ def list_cmd(
     """
     from crmcli import leads
 
-    store = get_store()
+    store = common.get_store()
     f = leads.LeadFilter(tuple(status or ()), source, owner, search, tag, batch, sort)
     records = leads.list_leads(store, f)
-    output_list(records, fmt, COLUMNS, _row, csv_columns=CSV_COLUMNS, limit=limit, empty="no leads")
+    common.output_list(
+        records, fmt, COLUMNS, _row, csv_columns=CSV_COLUMNS, limit=limit, empty="no leads"
+    )
 
 
 @app.command("show")
-def show_cmd(ref: LeadRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
+def show_cmd(ref: common.LeadRef, fmt: common.ShowFormatOpt = common.ShowFormat.table) -> None:
     """Show a lead: every field, the customer and deal it became, tasks and timeline.
 
     Example: crm lead show "Li Wei"
@@ -117,11 +104,11 @@ def show_cmd(ref: LeadRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
     from crmcli import leads, records, refs, render
     from crmcli.commands.customer import phones_shown, show_related
 
-    store = get_store()
+    store = common.get_store()
     rec = refs.resolve(store, "lead", ref)
     timeline = store.timeline(rec["id"])
     tasks = records.linked(store, "lead", rec["id"]).get("tasks", [])
-    if fmt == ShowFormat.json:
+    if fmt == common.ShowFormat.json:
         render.print_json({**rec, "timeline": timeline, "tasks": tasks})
         return
     targets = leads.linked(store, rec)
@@ -156,7 +143,7 @@ def show_cmd(ref: LeadRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
 )
 def edit_cmd(
     ctx: typer.Context,
-    ref: LeadRef,
+    ref: common.LeadRef,
     name: Annotated[str | None, typer.Option(help="New name.")] = None,
     company: CompanyOpt = None,
     title: TitleOpt = None,
@@ -179,7 +166,7 @@ common.add_assign_command(app, "lead", "tasks", 'crm lead assign "Li Wei" bob')
 
 @app.command("status")
 def status_cmd(
-    ref: LeadRef,
+    ref: common.LeadRef,
     status: Annotated[
         str,
         typer.Argument(
@@ -209,10 +196,12 @@ def status_cmd(
 
 @app.command("convert")
 def convert_cmd(
-    ref: LeadRef,
+    ref: common.LeadRef,
     customer: Annotated[
         str | None,
-        ref_option("customer", "--customer", help="Attach the person to this existing customer."),
+        common.ref_option(
+            "customer", "--customer", help="Attach the person to this existing customer."
+        ),
     ] = None,
     deal: Annotated[
         str | None, typer.Option("--deal", help="Also open a deal with this title.")
@@ -220,7 +209,7 @@ def convert_cmd(
     amount: Annotated[
         str | None, typer.Option("--amount", help="The deal's amount, e.g. 12000 or 1234.50.")
     ] = None,
-    fmt: ShowFormatOpt = ShowFormat.table,
+    fmt: common.ShowFormatOpt = common.ShowFormat.table,
 ) -> None:
     """Convert a lead into a customer, optionally opening a deal.
 
@@ -240,13 +229,13 @@ def convert_cmd(
     cust, opened = result["customer"], result["deal"]
     verb = "new" if result["customer_action"] == "created" else "existing"
     for w in result["warnings"]:
-        get_store().warn(w)
+        common.get_store().warn(w)
     if result["customer_action"] == "matched":
         render.message(
             f"A customer named '{cust['name']}' exists already ({cust['id']}): "
             f"{rec['name']} joins it instead of a duplicate"
         )
-    if fmt == ShowFormat.json:
+    if fmt == common.ShowFormat.json:
         render.print_json(result)
         return
     print(f"Converted {_label(rec)} to {verb} customer {cust['id']} ({cust['name']})")

@@ -7,19 +7,6 @@ import typer
 
 from crmcli import models
 from crmcli.commands import common
-from crmcli.commands.common import (
-    LimitOpt,
-    ListFormat,
-    ListFormatOpt,
-    OwnerOpt,
-    ShowFormat,
-    ShowFormatOpt,
-    TaskRef,
-    choices,
-    get_store,
-    output_list,
-    ref_option,
-)
 
 app = common.group(
     "Tasks: follow-ups, calls, complaints; the morning reminder for cron.",
@@ -27,10 +14,10 @@ app = common.group(
 )
 
 
-Priority = choices("Priority", models.PRIORITIES)
-Kind = choices("Kind", models.TASK_KINDS)
-Severity = choices("Severity", models.SEVERITIES)
-Status = choices("Status", [*models.TASK_STATUSES, "all"])
+Priority = common.choices("Priority", models.PRIORITIES)
+Kind = common.choices("Kind", models.TASK_KINDS)
+Severity = common.choices("Severity", models.SEVERITIES)
+Status = common.choices("Status", [*models.TASK_STATUSES, "all"])
 
 
 class RemindFormat(str, Enum):
@@ -38,9 +25,9 @@ class RemindFormat(str, Enum):
     json = "json"
 
 
-CustomerOpt = Annotated[str | None, ref_option("customer", "--customer", "-c")]
-LeadOpt = Annotated[str | None, ref_option("lead", "--lead")]
-DealOpt = Annotated[str | None, ref_option("deal", "--deal")]
+CustomerOpt = Annotated[str | None, common.ref_option("customer", "--customer", "-c")]
+LeadOpt = Annotated[str | None, common.ref_option("lead", "--lead")]
+DealOpt = Annotated[str | None, common.ref_option("deal", "--deal")]
 DueOpt = Annotated[
     str | None,
     typer.Option(
@@ -67,7 +54,7 @@ def _link_options(customer: CustomerOpt = None, lead: LeadOpt = None, deal: Deal
 
 def _task_options(
     due: DueOpt = None,
-    owner: OwnerOpt = None,
+    owner: common.OwnerOpt = None,
     severity: Annotated[
         Severity | None,
         typer.Option("--severity", help="For complaints (default medium).", show_default=False),
@@ -97,7 +84,7 @@ def add_cmd(
     from crmcli import tasks
 
     changes = common.change_set(ctx)
-    store = get_store()
+    store = common.get_store()
     with store.lock():
         rec, warnings = tasks.add(store, changes)
     extra = (
@@ -131,7 +118,7 @@ def list_cmd(
             show_default=False,
         ),
     ] = None,
-    owner: OwnerOpt = None,
+    owner: common.OwnerOpt = None,
     kind: Annotated[Kind | None, typer.Option("--kind", "-k", show_default=False)] = None,
     status: Annotated[Status, typer.Option("--status", help="open, done, cancelled or all.")] = (
         Status.open
@@ -145,8 +132,8 @@ def list_cmd(
             help="List customers due for contact (their --cadence has passed) instead.",
         ),
     ] = False,
-    limit: LimitOpt = None,
-    fmt: ListFormatOpt = ListFormat.table,
+    limit: common.LimitOpt = None,
+    fmt: common.ListFormatOpt = common.ListFormat.table,
 ) -> None:
     """List tasks, most urgent first.
 
@@ -157,7 +144,7 @@ def list_cmd(
     from crmcli import refs, tasks
     from crmcli.errors import CrmError
 
-    store = get_store()
+    store = common.get_store()
     now = store.ctx.now()
     if due_contact:
         if overdue or due_before or kind or deal or status != Status.open:
@@ -177,22 +164,31 @@ def list_cmd(
     links = tasks.Links.load(store) if f.kind == "complaint" else None
     records = tasks.list_tasks(store, now, f, links)
     columns, row = _task_columns(store, now, records, fmt, limit, f, links)
-    output_list(records, fmt, columns, row, csv_columns=CSV_COLUMNS, limit=limit, empty="no tasks")
+    common.output_list(
+        records, fmt, columns, row, csv_columns=CSV_COLUMNS, limit=limit, empty="no tasks"
+    )
 
 
 def _task_columns(
-    store: Any, now: Any, records: Any, fmt: ListFormat, limit: int | None, f: Any, links: Any
+    store: Any,
+    now: Any,
+    records: Any,
+    fmt: common.ListFormat,
+    limit: int | None,
+    f: Any,
+    links: Any,
 ) -> tuple[list[Any], Any]:
     """The table's columns and row function for these tasks (complaints: tier,
     severity, age); output_list leaves out the columns empty or the same on every
     shown row (80 columns are few)."""
     from crmcli import tasks
-    from crmcli.commands.common import default_limit
 
-    n = default_limit(limit) if fmt == ListFormat.table else 0
+    n = common.default_limit(limit) if fmt == common.ListFormat.table else 0
     page = records[:n] if n else records
     if links is None:
-        links = tasks.Links.for_tasks(store, page) if fmt == ListFormat.table else tasks.Links()
+        links = (
+            tasks.Links.for_tasks(store, page) if fmt == common.ListFormat.table else tasks.Links()
+        )
     tz = store.ctx.tz
     if f.kind == "complaint":
         columns: list[Any] = [
@@ -240,11 +236,11 @@ def _list_due_contact(
     columns = ["id", "name", "tier", "cadence", "last contact", "due since", "owner"]
     csv = ["id", "name", "tier", "cadence", "last_contact", "contact_due", "owner"]
     empty = "no customers due for contact"
-    output_list(records, fmt, columns, row, csv_columns=csv, limit=limit, empty=empty)
+    common.output_list(records, fmt, columns, row, csv_columns=csv, limit=limit, empty=empty)
 
 
 @app.command("show")
-def show_cmd(ref: TaskRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
+def show_cmd(ref: common.TaskRef, fmt: common.ShowFormatOpt = common.ShowFormat.table) -> None:
     """Show a task: every field, with the name of what it is linked to, and its timeline.
 
     Example: crm task show "Call Zhang"
@@ -252,10 +248,10 @@ def show_cmd(ref: TaskRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
     from crmcli import render, tasks
     from crmcli.commands.customer import show_related
 
-    store = get_store()
+    store = common.get_store()
     rec = tasks.resolve(store, ref)
     timeline = store.timeline(rec["id"])
-    if fmt == ShowFormat.json:
+    if fmt == common.ShowFormat.json:
         render.print_json({**rec, "timeline": timeline})
         return
     links = tasks.Links.load(store)
@@ -274,14 +270,14 @@ def show_cmd(ref: TaskRef, fmt: ShowFormatOpt = ShowFormat.table) -> None:
 
 
 @app.command("done")
-def done_cmd(ref: TaskRef) -> None:
+def done_cmd(ref: common.TaskRef) -> None:
     """Mark a task done. A recurring one gets its next occurrence (past ones skipped).
 
     Example: crm task done "Call Zhang"
     """
     from crmcli import tasks
 
-    store = get_store()
+    store = common.get_store()
     rec, nxt, existed = common.mutate("task", ref, tasks.done, _resolve_open)
     print(f"Done task {rec['id']}: {rec['title']}")
     if nxt is not None:
@@ -291,7 +287,7 @@ def done_cmd(ref: TaskRef) -> None:
 
 
 @app.command("cancel")
-def cancel_cmd(ref: TaskRef) -> None:
+def cancel_cmd(ref: common.TaskRef) -> None:
     """Cancel an open task; `reopen` undoes it.
 
     The task stays on file, as cancelled. A recurring task makes no next
@@ -308,7 +304,7 @@ def cancel_cmd(ref: TaskRef) -> None:
 
 
 @app.command("reopen")
-def reopen_cmd(ref: TaskRef) -> None:
+def reopen_cmd(ref: common.TaskRef) -> None:
     """Open a done or cancelled task again.
 
     Example: crm task reopen "Call Zhang"
@@ -321,7 +317,7 @@ def reopen_cmd(ref: TaskRef) -> None:
 
 @app.command("snooze")
 def snooze_cmd(
-    ref: TaskRef,
+    ref: common.TaskRef,
     when: Annotated[str, typer.Argument(help="New due: +2d, 'tomorrow 9:00', 'next monday' ...")],
 ) -> None:
     """Put an open task off until WHEN (a date alone: the end of that day).
@@ -330,7 +326,7 @@ def snooze_cmd(
     """
     from crmcli import tasks
 
-    store = get_store()
+    store = common.get_store()
     rec = common.mutate("task", ref, lambda s, r: tasks.snooze(s, r, when), _resolve_open)
     label = tasks.due_label(tasks.due_of(rec, store.ctx.tz), store.ctx.tz)
     print(f"Snoozed task {rec['id']} ({rec['title']}) to {label}")
@@ -346,7 +342,7 @@ def snooze_cmd(
 )
 def edit_cmd(
     ctx: typer.Context,
-    ref: TaskRef,
+    ref: common.TaskRef,
     title: Annotated[str | None, typer.Option(help="New title.")] = None,
     priority: Annotated[Priority | None, typer.Option("--priority", show_default=False)] = None,
     kind: Annotated[Kind | None, typer.Option("--kind", "-k", show_default=False)] = None,
@@ -389,7 +385,7 @@ common.add_rm_command(
 
 @app.command("remind")
 def remind_cmd(
-    owner: OwnerOpt = None,
+    owner: common.OwnerOpt = None,
     within: Annotated[
         str | None,
         typer.Option(
@@ -418,7 +414,7 @@ def remind_cmd(
 
     from crmcli import reminders, render
 
-    store = get_store()
+    store = common.get_store()
     data = reminders.build(store, owner=owner, within=within)
     if fmt == RemindFormat.json:
         render.print_json(data)
@@ -437,7 +433,7 @@ def export_cmd(
         str,
         typer.Option("--ics", metavar="FILE", help="The iCalendar file to write; '-' for stdout."),
     ],
-    owner: OwnerOpt = None,
+    owner: common.OwnerOpt = None,
     as_: Annotated[
         Component,
         typer.Option("--as", help="event (shown by every calendar) or todo (VTODO)."),
@@ -453,7 +449,7 @@ def export_cmd(
     from crmcli.errors import CrmError
     from crmcli.store import atomic_write
 
-    store = get_store()
+    store = common.get_store()
     records = [
         t
         for t in store.query("task", {"status": "open", "owner": owner}, order="list")

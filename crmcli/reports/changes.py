@@ -30,16 +30,7 @@ from decimal import Decimal
 from typing import Any
 
 from crmcli.models import Record
-from crmcli.reports.base import (
-    Money,
-    Scope,
-    add_money,
-    amount_of,
-    currency_of,
-    day,
-    money,
-    pipeline,
-)
+from crmcli.reports import base
 
 # The steps of the waterfall, in order, and their sign.
 STEPS: tuple[tuple[str, int], ...] = (
@@ -77,7 +68,7 @@ def changes(
     start: dict[str, Record],
     end: dict[str, Record],
     versions: dict[str, list[Version]],
-    scope: Scope,
+    scope: base.Scope,
     *,
     commits: dict[str, str | None] | None = None,
 ) -> dict[str, Any]:
@@ -85,8 +76,8 @@ def changes(
     per deal changed in between, every version oldest first (who, when, record);
     `commits`: {"start": sha or None, "end": sha}, shown as they are."""
     settings, owner = scope.settings, scope.owner
-    order = {name: i for i, (name, _p) in enumerate(pipeline(settings))}
-    flows: dict[str, dict[str, Money]] = {}
+    order = {name: i for i, (name, _p) in enumerate(base.pipeline(settings))}
+    flows: dict[str, dict[str, base.Money]] = {}
     counts: dict[str, dict[str, int]] = {}
     totals = {c: _Total() for c in CATEGORIES}
     rows = []
@@ -112,8 +103,8 @@ def changes(
                 "owner": rec.get("owner"),
                 "stage": rec.get("stage"),
                 "status": rec.get("status"),
-                "amount": amount_of(rec),
-                "currency": currency_of(rec, settings),
+                "amount": base.amount_of(rec),
+                "currency": base.currency_of(rec, settings),
                 "changes": found,
             }
         )
@@ -136,17 +127,17 @@ def _same(a: Record, b: Record) -> bool:
 class _Total:
     def __init__(self) -> None:
         self.count = 0
-        self.amount: Money = {}
+        self.amount: base.Money = {}
 
     def add(self, change: dict[str, Any], rec: Record, settings: dict[str, Any]) -> None:
         self.count += 1
         if change["change"] in ("raised", "cut"):
-            add_money(self.amount, currency_of(rec, settings), abs(change["delta"]))
+            base.add_money(self.amount, base.currency_of(rec, settings), abs(change["delta"]))
         else:
-            add_money(self.amount, currency_of(rec, settings), amount_of(rec))
+            base.add_money(self.amount, base.currency_of(rec, settings), base.amount_of(rec))
 
     def as_dict(self) -> dict[str, Any]:
-        return {"count": self.count, "amount": money(self.amount)}
+        return {"count": self.count, "amount": base.money(self.amount)}
 
 
 # ----- the waterfall ------------------------------------------------------------------
@@ -162,16 +153,16 @@ def _flow(
     b: Record | None,
     settings: dict[str, Any],
     owner: str | None,
-    flows: dict[str, dict[str, Money]],
+    flows: dict[str, dict[str, base.Money]],
     counts: dict[str, dict[str, int]],
 ) -> None:
     """Add one deal's part of the waterfall: its open amount at the start and end,
     and the steps between them (which sum to end - start)."""
 
     def put(step: str, rec: Record, sign: int = 1, count: bool = True) -> None:
-        cur = currency_of(rec, settings)
-        amount = amount_of(rec) or Decimal(0)
-        add_money(flows.setdefault(cur, {}).setdefault(step, {}), "v", sign * amount)
+        cur = base.currency_of(rec, settings)
+        amount = base.amount_of(rec) or Decimal(0)
+        base.add_money(flows.setdefault(cur, {}).setdefault(step, {}), "v", sign * amount)
         if count:
             per = counts.setdefault(cur, {})
             per[step] = per.get(step, 0) + 1
@@ -185,9 +176,10 @@ def _flow(
         put("end", b)
     if s_in and e_in:
         assert a is not None and b is not None
-        if amount_of(a) != amount_of(b) or currency_of(a, settings) != currency_of(b, settings):
+        other_currency = base.currency_of(a, settings) != base.currency_of(b, settings)
+        if base.amount_of(a) != base.amount_of(b) or other_currency:
             put("changed", a, -1)
-            put("changed", b, 1, count=currency_of(a, settings) != currency_of(b, settings))
+            put("changed", b, 1, count=other_currency)
     elif s_in:
         assert a is not None
         status = b.get("status") if b is not None else None
@@ -216,7 +208,7 @@ def _flow(
 
 
 def _waterfall(
-    flows: dict[str, dict[str, Money]], counts: dict[str, dict[str, int]]
+    flows: dict[str, dict[str, base.Money]], counts: dict[str, dict[str, int]]
 ) -> dict[str, list[dict[str, Any]]]:
     """Per currency: [{step, amount (signed), count}] from start to end; the amounts
     of every step before `end` add up to `end`."""
@@ -224,7 +216,7 @@ def _waterfall(
     for cur in sorted(flows):
         f, n = flows[cur], counts.get(cur, {})
 
-        def total(step: str, f: dict[str, Money] = f) -> Decimal:
+        def total(step: str, f: dict[str, base.Money] = f) -> Decimal:
             return f.get(step, {}).get("v", Decimal(0))
 
         steps = [{"step": "start", "amount": total("start"), "count": n.get("start", 0)}]
@@ -263,7 +255,7 @@ def _deal_changes(
         kind = "moved" if i is None or j is None else "advanced" if j > i else "moved_back"
         found.append(_change(kind, "stage", a, b, versions))
     found += _money_change(a, b, versions, settings)
-    old, new = day(a.get("close_date")), day(b.get("close_date"))
+    old, new = base.day(a.get("close_date")), base.day(b.get("close_date"))
     if old is not None and new is not None and old != new:
         entry = _change("slipped" if new > old else "pulled_in", "close_date", a, b, versions)
         found.append({**entry, "days": abs((new - old).days)})
@@ -286,9 +278,9 @@ def _status_change(a: Record | None, b: Record, versions: list[Version]) -> dict
 def _money_change(
     a: Record, b: Record, versions: list[Version], settings: dict[str, Any]
 ) -> list[dict[str, Any]]:
-    if currency_of(a, settings) != currency_of(b, settings):
+    if base.currency_of(a, settings) != base.currency_of(b, settings):
         return [_change("currency", "currency", a, b, versions)]
-    old, new = amount_of(a), amount_of(b)
+    old, new = base.amount_of(a), base.amount_of(b)
     if old == new:
         return []
     delta = (new or Decimal(0)) - (old or Decimal(0))

@@ -24,17 +24,7 @@ from fractions import Fraction
 from typing import Any
 
 from crmcli.models import Record
-from crmcli.reports.base import (
-    Money,
-    Scope,
-    Tally,
-    add_money,
-    amount_of,
-    currency_of,
-    money,
-    percent,
-    timestamp,
-)
+from crmcli.reports import base
 
 A_SHARE = Fraction(80, 100)
 B_SHARE = Fraction(95, 100)
@@ -47,7 +37,7 @@ CUSTOMER_FIELDS = ("id", "name", "owner", "tier", "tier_manual")
 def customers(
     customer_records: list[Record],
     deals: list[Record],
-    scope: Scope,
+    scope: base.Scope,
     *,
     merged: list[Record] | None = None,
 ) -> dict[str, Any]:
@@ -59,15 +49,15 @@ def customers(
     window = scope.window
     on_file = {c["id"] for c in customer_records}
     people = {c["id"]: c for c in customer_records if owner is None or c.get("owner") == owner}
-    revenue: dict[str, Money] = {cid: {} for cid in people}
+    revenue: dict[str, base.Money] = {cid: {} for cid in people}
     purchases = dict.fromkeys(people, 0)
     last_won: dict[str, datetime] = {}
-    without = Tally()
+    without = base.Tally()
 
     for deal in deals:
         if deal.get("status") != "won":
             continue
-        closed = timestamp(deal.get("closed_at"), tz)
+        closed = base.timestamp(deal.get("closed_at"), tz)
         if closed is None or closed not in window:
             continue
         cid = deal.get("customer")
@@ -75,12 +65,12 @@ def customers(
         while cid in into and cid not in seen:  # a chain of merges; never a loop
             seen.add(cid)
             cid = into[cid]
-        cur, amount = currency_of(deal, settings), amount_of(deal)
+        cur, amount = base.currency_of(deal, settings), base.amount_of(deal)
         if cid not in people:
             if cid not in on_file and (owner is None or deal.get("owner") == owner):
                 without.add(cur, amount)
             continue
-        add_money(revenue[cid], cur, amount)
+        base.add_money(revenue[cid], cur, amount)
         purchases[cid] += 1
         if cid not in last_won or closed > last_won[cid]:
             last_won[cid] = closed
@@ -103,7 +93,7 @@ def customers(
                 "tier": tiers[cid],
                 "stored_tier": rec.get("tier"),
                 "tier_manual": bool(rec.get("tier_manual")),
-                "revenue": money(revenue[cid]),
+                "revenue": base.money(revenue[cid]),
                 "share": share[cid],
                 "cumulative_share": cumulative[cid],
                 "purchases": purchases[cid],
@@ -113,7 +103,7 @@ def customers(
         )
     return {
         **scope.head("customers"),
-        "totals": money(totals),
+        "totals": base.money(totals),
         "tiers": {t: sum(1 for c in people if tiers[c] == t) for t in ("A", "B", "C")},
         "customers": rows,
         "without_customer": without.as_dict(),
@@ -121,14 +111,14 @@ def customers(
 
 
 def _ranked(
-    people: dict[str, Record], revenue: dict[str, Money], name_key: Any
-) -> tuple[Money, dict[str, str], dict[str, Fraction], dict[str, Any], dict[str, Any]]:
+    people: dict[str, Record], revenue: dict[str, base.Money], name_key: Any
+) -> tuple[base.Money, dict[str, str], dict[str, Fraction], dict[str, Any], dict[str, Any]]:
     """Per currency, the customers by revenue: (totals, tier, position: the share
     of the revenue of those ranked above, share and cumulative share by currency)."""
-    totals: Money = {}
+    totals: base.Money = {}
     for cid in people:
         for cur, value in revenue[cid].items():
-            add_money(totals, cur, value)
+            base.add_money(totals, cur, value)
     tiers: dict[str, str] = dict.fromkeys(people, "C")
     position: dict[str, Fraction] = dict.fromkeys(people, Fraction(1))
     share: dict[str, dict[str, Decimal | None]] = {cid: {} for cid in people}
@@ -150,8 +140,8 @@ def _ranked(
             tiers[cid] = min(tiers[cid], tier)
             position[cid] = min(position[cid], frac)
             before += value
-            share[cid][cur] = percent(value, total)
-            cumulative[cid][cur] = percent(before, total)
+            share[cid][cur] = base.percent(value, total)
+            cumulative[cid][cur] = base.percent(before, total)
 
     return totals, tiers, position, share, cumulative
 

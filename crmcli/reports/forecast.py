@@ -23,44 +23,30 @@ from typing import Any
 
 from crmcli.errors import CrmError
 from crmcli.models import Record
-from crmcli.reports.base import (
-    CENTS,
-    Money,
-    Scope,
-    Tally,
-    add_money,
-    amount_of,
-    currency_of,
-    day,
-    money,
-    owned,
-    pipeline,
-    timestamp,
-    weigh,
-)
+from crmcli.reports import base
 from crmcli.reports.targets import TEAM, against, overlapping, span
 
 
 class _Bucket:
     def __init__(self) -> None:
         self.count = 0
-        self.best: Money = {}
-        self.commit: Money = {}
-        self.weighted: Money = {}
+        self.best: base.Money = {}
+        self.commit: base.Money = {}
+        self.weighted: base.Money = {}
 
     def add(self, cur: str, amount: Decimal | None, probability: Decimal, commit: bool) -> None:
         self.count += 1
-        add_money(self.best, cur, amount)
+        base.add_money(self.best, cur, amount)
         if commit:
-            add_money(self.commit, cur, amount)
-        add_money(self.weighted, cur, weigh(amount, probability))
+            base.add_money(self.commit, cur, amount)
+        base.add_money(self.weighted, cur, base.weigh(amount, probability))
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "count": self.count,
-            "best_case": money(self.best),
-            "commit": money(self.commit),
-            "weighted": money(self.weighted, CENTS),
+            "best_case": base.money(self.best),
+            "commit": base.money(self.commit),
+            "weighted": base.money(self.weighted, base.CENTS),
         }
 
 
@@ -70,7 +56,7 @@ def month_key(d: date) -> str:
 
 def forecast(
     deals: list[Record],
-    scope: Scope,
+    scope: base.Scope,
     *,
     months: int = 3,
 ) -> dict[str, Any]:
@@ -79,7 +65,7 @@ def forecast(
         raise CrmError(f"--months must be at least 1 (got {months})")
     tz = scope.tz
     today = now.date()
-    probability = dict(pipeline(settings))
+    probability = dict(base.pipeline(settings))
     threshold = Decimal(str(settings.get("commit_probability", 70)))
     keys = []
     y, m = today.year, today.month
@@ -87,17 +73,17 @@ def forecast(
         keys.append(f"{y:04d}-{m:02d}")
         y, m = (y + 1, 1) if m == 12 else (y, m + 1)
     buckets = {k: _Bucket() for k in keys}
-    won = {k: Tally() for k in keys}
+    won = {k: base.Tally() for k in keys}
     past, later, undated, total = _Bucket(), _Bucket(), _Bucket(), _Bucket()
-    unknown: dict[str, Tally] = {}
+    unknown: dict[str, base.Tally] = {}
 
     for deal in deals:
-        if not owned(deal, owner):
+        if not base.owned(deal, owner):
             continue
-        cur, amount = currency_of(deal, settings), amount_of(deal)
+        cur, amount = base.currency_of(deal, settings), base.amount_of(deal)
         status = deal.get("status")
         if status == "won":
-            closed = timestamp(deal.get("closed_at"), tz)
+            closed = base.timestamp(deal.get("closed_at"), tz)
             if closed is not None and month_key(closed.date()) in won:
                 won[month_key(closed.date())].add(cur, amount)
             continue
@@ -105,11 +91,11 @@ def forecast(
             continue
         stage = deal.get("stage")
         if stage not in probability:
-            unknown.setdefault(str(stage), Tally()).add(cur, amount)
+            unknown.setdefault(str(stage), base.Tally()).add(cur, amount)
             continue
         p = probability[stage]
         args = (cur, amount, p, p >= threshold)
-        close = day(deal.get("close_date"))
+        close = base.day(deal.get("close_date"))
         if close is None:
             undated.add(*args)
         elif close < today:

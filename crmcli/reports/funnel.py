@@ -21,47 +21,32 @@ from datetime import timedelta
 from typing import Any
 
 from crmcli.models import Record
-from crmcli.reports.base import (
-    CENTS,
-    Money,
-    Scope,
-    Tally,
-    add_money,
-    amount_of,
-    average_days,
-    currency_of,
-    merge_money,
-    money,
-    percent,
-    pipeline,
-    timestamp,
-    weigh,
-)
+from crmcli.reports import base
 
 
 def funnel(
     deals: list[Record],
-    scope: Scope,
+    scope: base.Scope,
 ) -> dict[str, Any]:
     settings, tz = scope.settings, scope.tz
-    stages = pipeline(settings)
+    stages = base.pipeline(settings)
     index = {name: i for i, (name, _) in enumerate(stages)}
     n = len(stages)
     reached = [0] * n
-    current = [Tally() for _ in stages]
-    weighted: list[Money] = [{} for _ in stages]
+    current = [base.Tally() for _ in stages]
+    weighted: list[base.Money] = [{} for _ in stages]
     stays: list[list[timedelta]] = [[] for _ in stages]
-    unknown: dict[str, Tally] = {}
-    won, lost = Tally(), Tally()
+    unknown: dict[str, base.Tally] = {}
+    won, lost = base.Tally(), base.Tally()
 
     for deal in deals:
         if not scope.created_in(deal):
             continue
         status = deal.get("status")
         stage = deal.get("stage")
-        cur, amount = currency_of(deal, settings), amount_of(deal)
+        cur, amount = base.currency_of(deal, settings), base.amount_of(deal)
         history = [
-            (e.get("stage"), timestamp(e.get("at"), tz))
+            (e.get("stage"), base.timestamp(e.get("at"), tz))
             for e in deal.get("stage_history") or []
             if isinstance(e, dict)
         ]
@@ -82,13 +67,13 @@ def funnel(
         elif stage in index:
             i = index[stage]
             current[i].add(cur, amount)
-            add_money(weighted[i], cur, weigh(amount, stages[i][1]))
+            base.add_money(weighted[i], cur, base.weigh(amount, stages[i][1]))
         else:
-            unknown.setdefault(str(stage), Tally()).add(cur, amount)
+            unknown.setdefault(str(stage), base.Tally()).add(cur, amount)
 
     rows = []
-    open_total = Tally()
-    open_weighted: Money = {}
+    open_total = base.Tally()
+    open_weighted: base.Money = {}
     for i, (name, probability) in enumerate(stages):
         following = reached[i + 1] if i + 1 < n else won.count
         rows.append(
@@ -97,22 +82,22 @@ def funnel(
                 "probability": probability,
                 "reached": reached[i],
                 "count": current[i].count,
-                "amount": money(current[i].amount),
-                "weighted": money(weighted[i], CENTS),
+                "amount": base.money(current[i].amount),
+                "weighted": base.money(weighted[i], base.CENTS),
                 "next": stages[i + 1][0] if i + 1 < n else "won",
-                "conversion": percent(following, reached[i]),
-                "avg_days": average_days(stays[i]),
+                "conversion": base.percent(following, reached[i]),
+                "avg_days": base.average_days(stays[i]),
             }
         )
         open_total.count += current[i].count
-        merge_money(open_total.amount, current[i].amount)
-        merge_money(open_weighted, weighted[i])
+        base.merge_money(open_total.amount, current[i].amount)
+        base.merge_money(open_weighted, weighted[i])
     return {
         **scope.head("funnel"),
         "stages": rows,
-        "open": {**open_total.as_dict(), "weighted": money(open_weighted, CENTS)},
+        "open": {**open_total.as_dict(), "weighted": base.money(open_weighted, base.CENTS)},
         "won": won.as_dict(),
         "lost": lost.as_dict(),
-        "win_rate": percent(won.count, won.count + lost.count),
+        "win_rate": base.percent(won.count, won.count + lost.count),
         "unknown_stages": [{"stage": s, **unknown[s].as_dict()} for s in sorted(unknown)],
     }

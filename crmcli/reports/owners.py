@@ -20,32 +20,20 @@ from datetime import timedelta
 from typing import Any
 
 from crmcli.models import Record
-from crmcli.reports.base import (
-    Money,
-    Scope,
-    add_money,
-    amount_of,
-    average_days,
-    currency_of,
-    deadline,
-    merge_money,
-    money,
-    percent,
-    timestamp,
-)
+from crmcli.reports import base
 
 
 class _Row:
     def __init__(self) -> None:
         self.open = self.won = self.lost = 0
-        self.won_amount: Money = {}
+        self.won_amount: base.Money = {}
         self.cycles: list[timedelta] = []
         self.on_time = self.late = self.overdue = 0
 
     def merge(self, other: _Row) -> None:
         for k in ("open", "won", "lost", "on_time", "late", "overdue"):
             setattr(self, k, getattr(self, k) + getattr(other, k))
-        merge_money(self.won_amount, other.won_amount)
+        base.merge_money(self.won_amount, other.won_amount)
         self.cycles += other.cycles
 
     def as_dict(self) -> dict[str, Any]:
@@ -53,9 +41,9 @@ class _Row:
             "open": self.open,
             "won": self.won,
             "lost": self.lost,
-            "win_rate": percent(self.won, self.won + self.lost),
-            "won_amount": money(self.won_amount),
-            "avg_cycle_days": average_days(self.cycles),
+            "win_rate": base.percent(self.won, self.won + self.lost),
+            "won_amount": base.money(self.won_amount),
+            "avg_cycle_days": base.average_days(self.cycles),
             "tasks_on_time": self.on_time,
             "tasks_late": self.late,
             "tasks_overdue": self.overdue,
@@ -71,7 +59,7 @@ TASK_FIELDS = ("owner", "status", "due", "done_at")
 def owners(
     deals: list[Record],
     tasks: list[Record],
-    scope: Scope,
+    scope: base.Scope,
     *,
     period: str | None = None,
 ) -> dict[str, Any]:
@@ -98,15 +86,15 @@ def owners(
         if status == "open":
             r.open += 1
             continue
-        closed = timestamp(deal.get("closed_at"), tz)
+        closed = base.timestamp(deal.get("closed_at"), tz)
         if status not in ("won", "lost") or closed is None or closed not in window:
             continue
         if status == "lost":
             r.lost += 1
             continue
         r.won += 1
-        add_money(r.won_amount, currency_of(deal, settings), amount_of(deal))
-        created = timestamp(deal.get("created"), tz)
+        base.add_money(r.won_amount, base.currency_of(deal, settings), base.amount_of(deal))
+        created = base.timestamp(deal.get("created"), tz)
         if created is not None and closed >= created:
             r.cycles.append(closed - created)
 
@@ -114,14 +102,14 @@ def owners(
         r = row(task)
         if r is None:
             continue
-        due = deadline(task.get("due"), tz)
+        due = base.deadline(task.get("due"), tz)
         if due is None:
             continue
         if task.get("status") == "open":
             if due < now:
                 r.overdue += 1
         elif task.get("status") == "done":
-            done = timestamp(task.get("done_at"), tz)
+            done = base.timestamp(task.get("done_at"), tz)
             if done is not None and done in window:
                 if done <= due:
                     r.on_time += 1

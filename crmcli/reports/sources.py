@@ -19,33 +19,24 @@ from __future__ import annotations
 from typing import Any
 
 from crmcli.models import Record
-from crmcli.reports.base import (
-    Money,
-    Scope,
-    Tally,
-    amount_of,
-    currency_of,
-    merge_money,
-    money,
-    percent,
-)
+from crmcli.reports import base
 
 
 class _Row:
     def __init__(self) -> None:
         self.leads = self.converted = 0
-        self.via = {"lead": Tally(), "customer": Tally()}
+        self.via = {"lead": base.Tally(), "customer": base.Tally()}
 
     def as_dict(self) -> dict[str, Any]:
-        won: Money = {}
+        won: base.Money = {}
         for tally in self.via.values():
-            merge_money(won, tally.amount)
+            base.merge_money(won, tally.amount)
         return {
             "leads": self.leads,
             "converted": self.converted,
-            "conversion_rate": percent(self.converted, self.leads),
+            "conversion_rate": base.percent(self.converted, self.leads),
             "deals_won": sum(t.count for t in self.via.values()),
-            "won_amount": money(won),
+            "won_amount": base.money(won),
             "from_leads": self.via["lead"].as_dict(),
             "from_customers": self.via["customer"].as_dict(),
         }
@@ -59,7 +50,7 @@ CUSTOMER_FIELDS = ("id", "owner", "created", "source")
 def sources(
     leads: list[Record],
     deals: list[Record],
-    scope: Scope,
+    scope: base.Scope,
     *,
     customers: list[Record] | None = None,
 ) -> dict[str, Any]:
@@ -83,14 +74,14 @@ def sources(
         if not scope.created_in(rec):
             continue
         row = rows.setdefault(rec.get("source"), _Row())
-        row.via[via].add(currency_of(deal, settings), amount_of(deal))
+        row.via[via].add(base.currency_of(deal, settings), base.amount_of(deal))
     total = _Row()
     for r in rows.values():
         total.leads += r.leads
         total.converted += r.converted
         for via, tally in r.via.items():
             total.via[via].count += tally.count
-            merge_money(total.via[via].amount, tally.amount)
+            base.merge_money(total.via[via].amount, tally.amount)
     order = sorted((s for s in rows if s is not None), key=lambda s: (-rows[s].leads, s.casefold()))
     if None in rows:
         order.append(None)

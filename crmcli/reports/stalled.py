@@ -19,23 +19,14 @@ from typing import Any
 
 from crmcli.errors import CrmError
 from crmcli.models import Record
-from crmcli.reports.base import (
-    Scope,
-    Tally,
-    amount_of,
-    currency_of,
-    day,
-    owned,
-    pipeline,
-    timestamp,
-)
+from crmcli.reports import base
 
 
 def stalled(
     deals: list[Record],
     activities: list[Record],
     customer_records: list[Record],
-    scope: Scope,
+    scope: base.Scope,
     *,
     days: int | None = None,
 ) -> dict[str, Any]:
@@ -46,17 +37,17 @@ def stalled(
         raise CrmError(f"--days must be at least 0 (got {limit})")
     idle_for = timedelta(days=float(Decimal(str(limit))))
     today = now.date()
-    stages = {name for name, _ in pipeline(settings)}
+    stages = {name for name, _ in base.pipeline(settings)}
     names = {c["id"]: c.get("name") for c in customer_records}
     latest = _latest_activity(activities, tz)
 
     rows: list[tuple[datetime, dict[str, Any]]] = []
-    total = Tally()
+    total = base.Tally()
     snoozed = 0
     for deal in deals:
-        if deal.get("status") != "open" or not owned(deal, owner):
+        if deal.get("status") != "open" or not base.owned(deal, owner):
             continue
-        until = day(deal.get("snoozed_until"))
+        until = base.day(deal.get("snoozed_until"))
         if until is not None and until > today:
             snoozed += 1
             continue
@@ -68,7 +59,7 @@ def stalled(
         last, what = max(candidates, key=lambda c: c[0])
         if now - last < idle_for:
             continue
-        cur, amount = currency_of(deal, settings), amount_of(deal)
+        cur, amount = base.currency_of(deal, settings), base.amount_of(deal)
         total.add(cur, amount)
         rows.append(
             (
@@ -104,7 +95,7 @@ def _latest_activity(activities: list[Record], tz: Any) -> dict[str, tuple[datet
     """{record id: (when, what)} of the newest timeline entry on each record."""
     latest: dict[str, tuple[datetime, str]] = {}
     for a in activities:
-        at = timestamp(a.get("at"), tz)
+        at = base.timestamp(a.get("at"), tz)
         if at is None:
             continue
         text = f"{a.get('kind') or 'note'}: {a.get('text') or ''}".strip()
@@ -117,11 +108,11 @@ def _latest_activity(activities: list[Record], tz: Any) -> dict[str, tuple[datet
 def _moves(deal: Record, tz: Any) -> list[tuple[datetime, str]]:
     """(when, what) of a deal's creation and its stage moves."""
     found: list[tuple[datetime, str]] = []
-    created = timestamp(deal.get("created"), tz)
+    created = base.timestamp(deal.get("created"), tz)
     if created is not None:
         found.append((created, "created"))
     for entry in deal.get("stage_history") or []:
-        at = timestamp(entry.get("at"), tz) if isinstance(entry, dict) else None
+        at = base.timestamp(entry.get("at"), tz) if isinstance(entry, dict) else None
         if at is not None:
             found.append((at, f"stage: {entry.get('stage')}"))
     return found

@@ -22,17 +22,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from crmcli.models import Record
-from crmcli.reports.base import (
-    CENTS,
-    Scope,
-    amount_of,
-    currency_of,
-    day,
-    percent,
-    pipeline,
-    timestamp,
-    weigh,
-)
+from crmcli.reports import base
 
 TEAM = "team"
 
@@ -46,7 +36,7 @@ def span(period: str) -> tuple[date, date]:
     return date(year, first_month, 1), date.fromordinal(following.toordinal() - 1)
 
 
-def periods_of(scope: Scope, who: str, period: str | None) -> list[str]:
+def periods_of(scope: base.Scope, who: str, period: str | None) -> list[str]:
     """The target periods of `who` to show: `period` if it has a target, else those
     that hold today (months before quarters)."""
     mine = (scope.settings.get("targets") or {}).get(who) or {}
@@ -57,7 +47,7 @@ def periods_of(scope: Scope, who: str, period: str | None) -> list[str]:
     return sorted(found, key=lambda p: ("Q" in p, p))
 
 
-def against(deals: list[Record], scope: Scope, who: str, period: str) -> dict[str, Any]:
+def against(deals: list[Record], scope: base.Scope, who: str, period: str) -> dict[str, Any]:
     """{period, currency, target, won, attainment, best_case, commit, weighted,
     coverage} of `who` (an owner, or `team` for every deal) in `period`; money in
     settings currency."""
@@ -65,50 +55,50 @@ def against(deals: list[Record], scope: Scope, who: str, period: str) -> dict[st
     target = Decimal(str(settings["targets"][who][period]))
     first, last = span(period)
     today = scope.now.date()
-    probability = dict(pipeline(settings))
+    probability = dict(base.pipeline(settings))
     cur = str(settings.get("currency") or "USD")
     threshold = Decimal(str(settings.get("commit_probability", 70)))
     won, best, commit, weighted = Decimal(0), Decimal(0), Decimal(0), Decimal(0)
     for deal in deals:
         if who != TEAM and deal.get("owner") != who:
             continue
-        if currency_of(deal, settings) != cur:
+        if base.currency_of(deal, settings) != cur:
             continue
-        amount = amount_of(deal) or Decimal(0)
+        amount = base.amount_of(deal) or Decimal(0)
         if deal.get("status") == "won":
-            closed = timestamp(deal.get("closed_at"), scope.tz)
+            closed = base.timestamp(deal.get("closed_at"), scope.tz)
             if closed is not None and first <= closed.date() <= last:
                 won += amount
         elif deal.get("status") == "open" and deal.get("stage") in probability:
-            close = day(deal.get("close_date"))
+            close = base.day(deal.get("close_date"))
             if close is not None and max(first, today) <= close <= last:
                 p = probability[deal["stage"]]
                 best += amount
                 commit += amount if p >= threshold else 0
-                weighted += weigh(amount, p) or Decimal(0)
-    weighted = weighted.quantize(CENTS, ROUND_HALF_UP)
+                weighted += base.weigh(amount, p) or Decimal(0)
+    weighted = weighted.quantize(base.CENTS, ROUND_HALF_UP)
     gap = target - won
     return {
         "period": period,
         "currency": cur,
         "target": target,
         "won": won,
-        "attainment": percent(won, target),
+        "attainment": base.percent(won, target),
         "best_case": best,
         "commit": commit,
         "weighted": weighted,
-        "coverage": percent(weighted, gap) if gap > 0 else None,
+        "coverage": base.percent(weighted, gap) if gap > 0 else None,
     }
 
 
-def overlapping(scope: Scope, who: str, first: date, last: date) -> list[str]:
+def overlapping(scope: base.Scope, who: str, first: date, last: date) -> list[str]:
     """The target periods of `who` that overlap the days first..last, in order."""
     mine = (scope.settings.get("targets") or {}).get(who) or {}
     return sorted(p for p in mine if span(p)[0] <= last and span(p)[1] >= first)
 
 
 def targets_of(
-    deals: list[Record], scope: Scope, who: str, period: str | None = None
+    deals: list[Record], scope: base.Scope, who: str, period: str | None = None
 ) -> list[dict[str, Any]]:
     """`against` for each period of `who` to show."""
     return [against(deals, scope, who, p) for p in periods_of(scope, who, period)]
