@@ -363,6 +363,12 @@ class Index:
         for suffix in ("", "-wal", "-shm", "-journal"):
             Path(f"{self.path}{suffix}").unlink(missing_ok=True)
 
+    def seen(self, kind: str) -> bool:
+        """Whether `kind`'s folder was ever synced into this index (its rows may be
+        behind the files since)."""
+        row = self.connect().execute("SELECT 1 FROM folder WHERE kind=?", (kind,)).fetchone()
+        return row is not None
+
     def sync(
         self,
         kind: str,

@@ -271,7 +271,8 @@ def _did_you_mean(store: Store, kind: str, wanted: str) -> list[str]:
 def name_taken(store: Store, kind: str, rec: Record) -> list[str]:
     """Warnings when another record of `kind` already has `rec`'s name (title), case
     and accents aside: the name alone then finds neither. For tasks, only open ones
-    count (a REF prefers the open task of a title)."""
+    count (a REF prefers the open task of a title). Advice read from the index as the
+    last command left it (`add` must not stat every file of the kind for it)."""
     field = models.NAME_FIELD[kind]
     name = str(rec.get(field) or "").strip()
     if not name:
@@ -280,7 +281,7 @@ def name_taken(store: Store, kind: str, rec: Record) -> list[str]:
     where = {"text": name, "status": "open" if kind == "task" else None}
     others = [
         r
-        for r in store.query(kind, where, fields=("id", field))
+        for r in store.query(kind, where, fields=("id", field), stale_ok=True)
         if r["id"] != rec.get("id") and fold(str(r.get(field) or "")) == wanted
     ]
     if not others:

@@ -336,3 +336,14 @@ def test_a_failed_resolution_changes_nothing(crowd):
     refused(run("customer", "rm", "acm"), "matches 2 customers")
     refused(run("customer", "edit", "nobody", "--name", "X"), "no customer matches")
     assert snapshot(crowd.root) == before
+
+
+def test_a_title_taken_is_seen_right_after_the_add_that_took_it(crm, index):
+    """The warning reads the index as the last command left it (add must not stat
+    every task file for advice): each write puts its own row there, so a second add
+    of the same title warns at once."""
+    first = run("task", "add", "Call Li Wei back")
+    assert first.code == 0 and "already has the title" not in first.err
+    second = run("task", "add", "Call Li Wei back")
+    assert second.code == 0
+    assert "already has the title 'Call Li Wei back'" in second.err
