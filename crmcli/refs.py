@@ -278,11 +278,13 @@ def name_taken(store: Store, kind: str, rec: Record) -> list[str]:
     if not name:
         return []
     wanted = fold(name)
-    where = {"text": name, "status": "open" if kind == "task" else None}
+    where = {"words": name, "status": "open" if kind == "task" else None}
     others = [
         r
         for r in store.query(kind, where, fields=("id", field), stale_ok=True)
-        if r["id"] != rec.get("id") and fold(str(r.get(field) or "")) == wanted
+        if r["id"] != rec.get("id")
+        and fold(str(r.get(field) or "")) == wanted
+        and store.exists(kind, r["id"])  # (a row the index has not yet seen go)
     ]
     if not others:
         return []

@@ -347,3 +347,12 @@ def test_a_title_taken_is_seen_right_after_the_add_that_took_it(crm, index):
     second = run("task", "add", "Call Li Wei back")
     assert second.code == 0
     assert "already has the title 'Call Li Wei back'" in second.err
+
+
+def test_a_title_whose_file_is_gone_is_not_taken(crm, index):
+    """A task removed by hand (rm, git checkout) since the index last saw it takes no
+    title: the warning checks the files it names are there."""
+    first = added("task", "Call Li Wei back")
+    (crm / "tasks" / f"{first['id']}.yaml").unlink()
+    again = run("task", "add", "Call Li Wei back")
+    assert again.code == 0 and "already has the title" not in again.err
