@@ -18,7 +18,6 @@ of the deals changed in between.
 from __future__ import annotations
 
 import contextlib
-import os
 from datetime import datetime
 from typing import Any
 
@@ -120,7 +119,7 @@ class Snapshot(_Past):
         from crmcli.git.tree import cat_blobs
         from crmcli.models import KINDS
 
-        index = self.live._get_index() if os.environ.get("CRM_NO_INDEX") is None else None
+        index = self.live._get_index()
         found: dict[str, Record] = {}
         with contextlib.suppress(sqlite3.Error, OSError):
             found = index.parsed_blobs(kind, sorted({s for _n, s in entries})) if index else {}

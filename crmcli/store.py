@@ -466,7 +466,10 @@ class Store:
         return lambda rec: index.columns(kind, rec, fold, lambda v: parse_iso(v, tz).timestamp())
 
     def _get_index(self) -> Any:
-        """The derived index, or None when it cannot be used (the files are read directly)."""
+        """The derived index, or None when it cannot be used or CRM_NO_INDEX is set
+        (the files are read directly)."""
+        if os.environ.get("CRM_NO_INDEX") is not None:
+            return None
         if self._index is None:
             import hashlib
 
@@ -490,28 +493,27 @@ class Store:
             self._index = index.Index(self.root, key)
         return self._index or None
 
+    def _row_parts(self, kind: str) -> tuple[Callable, Callable, Callable]:
+        """What an index row of `kind` is made of (Index.sync and put take them): its
+        columns, its light fields and its JSON line."""
+        from crmcli.encode import record_json
+
+        fields = models.LIGHT_FIELDS[kind]
+        return self._columns(kind), lambda rec: {f: rec.get(f) for f in fields}, record_json
+
     def _query_index(self, kind: str, query: Callable[[Any], Any], stale_ok: bool = False) -> Any:
         """`query(index)` once the index is in step with `kind`'s files (`stale_ok`: as
         it was last brought in step, when it ever was); None if the index cannot be
         used. Broken files of the kind are warned about once."""
         import sqlite3
 
-        idx = self._get_index() if os.environ.get("CRM_NO_INDEX") is None else None
+        idx = self._get_index()
         if not idx:
             return None
         try:
             if kind not in idx.synced and not (stale_ok and idx.seen(kind)):
-                from crmcli.encode import record_json
-
-                fields = models.LIGHT_FIELDS[kind]
-                idx.sync(
-                    kind,
-                    self.folder(kind),
-                    lambda p: self._parse(kind, p),
-                    self._columns(kind),
-                    lambda rec: {f: rec.get(f) for f in fields},
-                    record_json,
-                )
+                idx.sync(kind, self.folder(kind), lambda p: self._parse(kind, p),
+                         *self._row_parts(kind))  # fmt: skip
                 for message, _details in idx.rows(kind, ok=(0,)):
                     self.warn(f"skipping {message}")
             return query(idx)
@@ -529,15 +531,11 @@ class Store:
         is lost when it cannot: the next read parses the files."""
         import sqlite3
 
-        idx = self._get_index() if os.environ.get("CRM_NO_INDEX") is None else None
+        idx = self._get_index()
         if not idx or not records:
             return
-        from crmcli.encode import record_json
-
-        fields = models.LIGHT_FIELDS[kind]
         try:
-            idx.put(kind, self.folder(kind), records, self._columns(kind),
-                    lambda rec: {f: rec.get(f) for f in fields}, record_json)  # fmt: skip
+            idx.put(kind, self.folder(kind), records, *self._row_parts(kind))
         except (sqlite3.Error, OSError):
             idx.close()
             self._index = False

@@ -82,12 +82,10 @@ def _completer(kind: str) -> Callable[[str], list[tuple[str, str]]]:
     return complete
 
 
-def _name_word(kind: str) -> str:
-    return "title" if kind in ("deal", "task") else "name"
-
-
 def ref_argument(kind: str, help: str | None = None) -> Any:
-    word = _name_word(kind)
+    from crmcli.models import NAME_FIELD
+
+    word = NAME_FIELD[kind]
     return typer.Argument(
         help=help
         or f"The {kind}: id, id prefix (4+), {word} or e-mail, or a unique part of the {word}.",
@@ -97,7 +95,9 @@ def ref_argument(kind: str, help: str | None = None) -> Any:
 
 
 def ref_option(kind: str, *names: str, help: str | None = None) -> Any:
-    word = _name_word(kind)
+    from crmcli.models import NAME_FIELD
+
+    word = NAME_FIELD[kind]
     return typer.Option(
         *names,
         help=help or f"The {kind}: id, id prefix, {word}, e-mail or a unique part of the {word}.",
@@ -520,7 +520,7 @@ def add_note_command(
     example: str,
     resolve: Callable[[Any, str], dict[str, Any]] | None = None,
 ) -> None:
-    """Register `KIND note REF TEXT` on `app` (REF found by `resolve`, else the store's)."""
+    """Register `KIND note REF TEXT` on `app` (REF found by `resolve`, else crmcli.refs)."""
 
     def note_cmd(
         ref: Annotated[str, ref_argument(kind)],
