@@ -330,6 +330,20 @@ def test_mail_log_from_stdin(crm, acme):
     assert run("lead", "show", "who@nowhere.example").code == 0
 
 
+def test_mail_log_takes_one_message_not_a_mailbox(crm, acme, tmp_path):
+    """A Maildir or mbox given to `mail log` is refused, naming `mail import`, and
+    nothing is written (an empty Maildir failed with an IndexError)."""
+    box = mailbox.mbox(tmp_path / "in.mbox")
+    for i in range(2):
+        box.add(message("info@acme.example", ME, f"Mail {i}", mid=f"<m{i}@x>"))
+    box.close()
+    mailbox.Maildir(tmp_path / "Maildir")
+    before = snapshot(crm)
+    for source in (tmp_path / "in.mbox", tmp_path / "Maildir"):
+        refused(run("mail", "log", str(source)), "one message", "crm mail import")
+    assert snapshot(crm) == before
+
+
 def test_mail_log_through_the_console_script_with_binary_stdin(crm, acme):
     """As mutt's pipe-message runs it: a real process, raw 8-bit bytes on stdin."""
     import os

@@ -81,7 +81,7 @@ def log_cmd(
 
     Example: crm mail log - < message.eml
     """
-    summary = _import([source], dry_run=dry_run, create_leads=create_lead, keep_body=body)
+    summary = _import([source], one=True, dry_run=dry_run, create_leads=create_lead, keep_body=body)
     if fmt == ShowFormat.json:
         from crmcli import render
 
@@ -128,12 +128,18 @@ def fetch_cmd(
     _report(summary, fmt, verbose, empty=f"No new mail in {run.cfg.folder} at {run.cfg.host}.")
 
 
-def _import(paths: list[str], **options: bool) -> Any:
+def _import(paths: list[str], one: bool = False, **options: bool) -> Any:
     """Import the messages of `paths`, each checked first (one that is no mail stops
-    the import before it writes)."""
+    the import before it writes); `one`: a single message, stdin or an .eml file."""
+    from crmcli.errors import CrmError
     from crmcli.mail import importer, sources
 
     checked = sources.check(paths)
+    if one and checked[0][1] not in ("stdin", "eml"):
+        raise CrmError(
+            f"{paths[0]} is a {checked[0][1]}: crm mail log takes one message ('-' or an "
+            "e-mail file); use crm mail import for a mailbox"
+        )
     return importer.import_messages(get_store(), sources.messages(checked), **options)
 
 
