@@ -146,8 +146,9 @@ class Book:
         needed, then kept up to date by `linked`)."""
         if self._threads is None:
             self._threads = {}
-            for a in self.store.query("activity", fields=("kind", "message_id", "deal")):
-                if a.get("kind") == "email" and a.get("message_id") and a.get("deal"):
+            entries = self.store.query("activity", {"kind": "email"}, fields=("message_id", "deal"))
+            for a in entries:
+                if a.get("message_id") and a.get("deal"):
                     self._threads[a["message_id"]] = a["deal"]
         return self._threads
 

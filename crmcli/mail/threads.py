@@ -13,6 +13,7 @@ light fields only (models.LIGHT_FIELDS), read through the index.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -127,12 +128,18 @@ def waiting(
 
 def owes_reply(ask: Any) -> list[Record]:
     """The threads we owe a reply (a section of crm today and task remind: agenda.Ask)."""
-    return waiting(ask.store, owner=ask.owner, now=ask.now, links=ask.links)["owes_reply"]
+    return _waiting_for(ask)["owes_reply"]
 
 
 def awaiting_reply(ask: Any) -> list[Record]:
     """The threads awaiting their reply (a section of crm today and task remind)."""
-    return waiting(ask.store, owner=ask.owner, now=ask.now, links=ask.links)["awaiting_reply"]
+    return _waiting_for(ask)["awaiting_reply"]
+
+
+@functools.lru_cache(maxsize=1)
+def _waiting_for(ask: Any) -> dict[str, list[Record]]:
+    """`waiting` of one agenda.Ask, worked out once for both of its sections."""
+    return waiting(ask.store, owner=ask.owner, now=ask.now, links=ask.links)
 
 
 def _record(links: Any, rid: str) -> Record:
@@ -173,7 +180,7 @@ def for_record(store: Store, rid: str, *, deal: bool = False) -> list[Record]:
     {thread, subject, messages, last_at, last_direction, entries: [ids]}."""
     from crmcli.dates import iso
 
-    where = {"deal": rid} if deal else {"on": rid}
+    where = {"kind": "email", "deal" if deal else "on": rid}
     mine = [a for a in store.query("activity", where, fields=FIELDS) if is_mail(a)]
     if not mine:
         return []
