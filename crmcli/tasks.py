@@ -598,15 +598,18 @@ def contact_due(
     from crmcli.activities import contact_kinds
 
     typed = set(contact_kinds(store.settings))
-    for a in store.query("activity", fields=models.LIGHT_FIELDS["activity"]):
+    via = {r["id"]: r["customer"] for table in (links.deals, links.leads)
+           for r in table.values() if r.get("customer") in ids}  # fmt: skip
+    on_them = store.query(
+        "activity", {"on": ids | via.keys()}, fields=models.LIGHT_FIELDS["activity"]
+    )
+    for a in on_them:
         on = a.get("on")
         if on in ids:
             if a.get("kind") not in NOT_CONTACT:
                 seen(on, a.get("at"))
         elif a.get("kind") in typed:  # a call logged on one of its deals or leads
-            via = links.deals.get(on) or links.leads.get(on)
-            if via:
-                seen(via.get("customer"), a.get("at"))
+            seen(via[on], a.get("at"))
     for t in store.query(
         "task", {"status": "done"}, fields=("customer", "lead", "deal", "done_at")
     ):
