@@ -174,14 +174,9 @@ def phones_shown(phones: list[str], region: str | None) -> list[str]:
     return [display_phone(str(p), region) for p in phones or []]
 
 
-def show_related(
-    contacts: list[dict],
-    links: dict[str, list[dict]],
-    timeline: list[dict],
-    region: str | None = None,
-) -> None:
-    """The sections under a record in `show`: contacts, linked records, timeline."""
-    related_tables(contacts, links, region)
+def show_related(links: dict[str, list[dict]], timeline: list[dict]) -> None:
+    """The sections under a lead or deal in `show`: linked records, timeline."""
+    related_tables([], links)
     timeline_table(timeline, common.get_store().ctx.tz)
 
 

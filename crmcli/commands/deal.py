@@ -297,7 +297,7 @@ def show_cmd(ref: common.DealRef, fmt: common.ShowFormatOpt = common.ShowFormat.
     pairs = _show_pairs(store, rec, flags, probability, reasons)
     render.record_view(pairs, title=f"{rec['title']} ({rec['id']})", tz=store.ctx.tz)
     _show_sections(rec, store.ctx.tz)
-    show_related([], links, timeline)
+    show_related(links, timeline)
     show_threads(mail)
     if deals.stage_removed(settings, rec):
         store.warn(

@@ -128,7 +128,7 @@ def show_cmd(ref: common.LeadRef, fmt: common.ShowFormatOpt = common.ShowFormat.
         title=f"{rec['name']} ({rec['id']})",
         tz=store.ctx.tz,
     )
-    show_related([], {"tasks": tasks}, timeline)
+    show_related({"tasks": tasks}, timeline)
 
 
 @app.command("edit")

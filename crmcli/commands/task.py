@@ -246,7 +246,7 @@ def show_cmd(ref: common.TaskRef, fmt: common.ShowFormatOpt = common.ShowFormat.
     Example: crm task show "Call Zhang"
     """
     from crmcli import render, tasks
-    from crmcli.commands.customer import show_related
+    from crmcli.commands.customer import timeline_table
 
     store = common.get_store()
     rec = tasks.resolve(store, ref)
@@ -266,7 +266,7 @@ def show_cmd(ref: common.TaskRef, fmt: common.ShowFormatOpt = common.ShowFormat.
     if link:
         pairs.append(("linked", f"{link[0]} {link[2]} ({link[1]})"))
     render.record_view(pairs, title=f"{rec['title']} ({rec['id']})", tz=store.ctx.tz)
-    show_related([], {}, timeline)
+    timeline_table(timeline, store.ctx.tz)
 
 
 @app.command("done")

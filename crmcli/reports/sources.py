@@ -54,7 +54,7 @@ def sources(
     *,
     customers: list[Record] | None = None,
 ) -> dict[str, Any]:
-    settings, tz = scope.settings, scope.tz
+    settings = scope.settings
     rows: dict[str | None, _Row] = {s: _Row() for s in settings.get("sources") or []}
     for lead in leads:
         if not scope.created_in(lead):
@@ -63,7 +63,7 @@ def sources(
         row.leads += 1
         if lead.get("status") == "converted":
             row.converted += 1
-    origin = _origins(leads, customers or [], tz)
+    origin = _origins(leads, customers or [])
     for deal in deals:
         if deal.get("status") != "won":
             continue
@@ -92,7 +92,7 @@ def sources(
     }
 
 
-def _origins(leads: list[Record], customers: list[Record], tz: Any) -> Any:
+def _origins(leads: list[Record], customers: list[Record]) -> Any:
     """deal -> ("lead", the lead it came from) or ("customer", its customer) or None:
     the first lead (by created, then id) whose `deal` is the deal, else the first
     whose `customer` is the deal's customer, else the deal's customer on file."""
