@@ -367,7 +367,8 @@ def _check_targets(targets: Any) -> None:
                 )
             if not _is_number(amount) or amount < 0 or amount > NUMBER_RANGES["big_deal"]:
                 raise SettingsError(
-                    f"{SETTINGS_FILE}: 'targets.{who}.{period}' must be an amount of at least 0"
+                    f"{SETTINGS_FILE}: 'targets.{who}.{period}' must be an amount from 0 to "
+                    f"{NUMBER_RANGES['big_deal']}"
                 )
 
 
