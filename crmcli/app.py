@@ -106,11 +106,9 @@ def build(names: list[str] | None = None) -> typer.Typer:
     return app
 
 
-def _wanted(argv: list[str]) -> list[str] | None:
-    """The one command named in `argv` (after global options), or None for all of them
-    (no command, --help, shell completion, or a name to be reported as unknown)."""
-    if any(k.endswith("_COMPLETE") for k in os.environ):
-        return None
+def _path(argv: list[str]) -> tuple[str, ...]:
+    """The command named in `argv` after global options: ("today",), ("task", "list"),
+    ("task",) for a group alone; () for none (no command, --help, an unknown name)."""
     i = 0
     while i < len(argv):
         arg = argv[i]
@@ -120,10 +118,22 @@ def _wanted(argv: list[str]) -> list[str] | None:
         if arg.startswith("--dir=") or (arg.startswith("-C") and len(arg) > 2):
             i += 1
             continue
-        if arg.startswith("-"):
-            return None
-        return [arg] if arg in GROUPS or arg in COMMANDS else None
-    return None
+        if arg in COMMANDS:
+            return (arg,)
+        if arg in GROUPS:
+            rest = argv[i + 1 : i + 2]
+            return (arg, *rest) if rest and not rest[0].startswith("-") else (arg,)
+        return ()
+    return ()
+
+
+def _wanted(argv: list[str]) -> list[str] | None:
+    """The one command named in `argv` (after global options), or None for all of them
+    (no command, --help, shell completion, or a name to be reported as unknown)."""
+    if any(k.endswith("_COMPLETE") for k in os.environ):
+        return None
+    path = _path(argv)
+    return [path[0]] if path else None
 
 
 def __getattr__(name: str) -> typer.Typer:
@@ -190,6 +200,24 @@ def main() -> None:
         sys.stdout, sys.stderr = streams
 
 
+def _run(argv: list[str]) -> None:
+    """Run the command `argv` names; a read of fresh.READS checks the index as it
+    works (fresh.run)."""
+    from crmcli import fresh
+
+    def command() -> None:
+        _command(argv)(prog_name="crm")
+
+    def again() -> None:
+        state.store = None
+
+    path = _path(argv)
+    reads = path in fresh.READS or path[:1] + ("*",) in fresh.READS
+    if not reads or os.environ.get("CRM_NO_BACKGROUND"):
+        return command()
+    fresh.run(command, [sys.stdout, sys.stderr], again)
+
+
 def _main() -> None:
     from crmcli.errors import CrmError
     from crmcli.render import safe
@@ -206,7 +234,7 @@ def _main() -> None:
     state.store = None
     try:
         try:
-            _command(sys.argv[1:])(prog_name="crm")
+            _run(sys.argv[1:])
         except SystemExit as e:
             if not e.code:
                 _autocommit()

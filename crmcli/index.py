@@ -8,6 +8,10 @@ read stats every file of the kind it needs and re-parses those whose signature
 changed, so an edit by hand, by git checkout/pull/merge, an added or deleted file
 is seen by the very next command.
 
+A read command of crmcli.fresh.READS does the stat calls in forked processes
+instead (Index._check_later) while it works from the rows as they were, and its
+output is held until they report (fresh.settle): a stale answer is never printed.
+
 Racy files: a file modified within RACY_NS of being indexed could be modified
 again without its signature changing (coarse file-system clocks), so such
 entries get no signature and are re-parsed on every read until they are old
@@ -35,7 +39,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from crmcli import models, search
+from crmcli import fresh, models, search
 from crmcli.models import Record
 
 RACY_NS = 3_000_000_000
@@ -145,6 +149,31 @@ def signature(st: os.stat_result) -> tuple[int, int]:
     newer of its mtime and ctime."""
     m, c = st.st_mtime_ns, st.st_ctime_ns
     return hash((m, c, st.st_size, st.st_ino)), m if m > c else c
+
+
+def scan(folder: Path) -> dict[str, tuple[int, int]]:
+    """{file name: (signature, newest of mtime and ctime)} of the record files in
+    `folder` (none when it is missing)."""
+    current: dict[str, tuple[int, int]] = {}
+    fd = None
+    try:
+        if os.scandir in os.supports_fd:  # stat by name in the folder: no path walk
+            fd = os.open(folder, os.O_RDONLY)
+        with os.scandir(folder if fd is None else fd) as it:
+            for e in it:
+                n = e.name
+                if n.endswith(".yaml") and n[0] != ".":
+                    try:  # a link's own signature: read_file never follows one
+                        st = e.stat(follow_symlinks=False)
+                    except FileNotFoundError:
+                        continue
+                    current[n] = signature(st)
+    except (FileNotFoundError, NotADirectoryError):
+        pass
+    finally:
+        if fd is not None:
+            os.close(fd)
+    return current
 
 
 def _uid() -> int:
@@ -306,6 +335,9 @@ class Index:
         self.path = root / ".crm" / f"index-v{VERSION}-{key}.sqlite"
         self.db: sqlite3.Connection | None = None
         self.synced: set[str] = set()
+        # the forked processes hashing folders whose rows sync took as they were
+        # (fresh.background): (kind, digest last synced, pid, pipe)
+        self.checks: list[tuple[str, int, int, int]] = []
 
     def connect(self) -> sqlite3.Connection:
         if self.db is None:
@@ -380,28 +412,14 @@ class Index:
     ) -> None:
         """Bring `kind`'s rows up to date with the files in `folder`."""
         db = self.connect()
-        current: dict[str, tuple[int, int]] = {}  # name -> (signature, newest of m/ctime)
-        fd = None
-        try:
-            if os.scandir in os.supports_fd:  # stat by name in the folder: no path walk
-                fd = os.open(folder, os.O_RDONLY)
-            with os.scandir(folder if fd is None else fd) as it:
-                for e in it:
-                    n = e.name
-                    if n.endswith(".yaml") and n[0] != ".":
-                        try:  # a link's own signature: read_file never follows one
-                            st = e.stat(follow_symlinks=False)
-                        except FileNotFoundError:
-                            continue
-                        current[n] = signature(st)
-        except (FileNotFoundError, NotADirectoryError):
-            pass
-        finally:
-            if fd is not None:
-                os.close(fd)
-        digest = _digest(current)
         row = db.execute("SELECT digest FROM folder WHERE kind=?", (kind,)).fetchone()
-        if row is not None and row[0] == digest:
+        last = row[0] if row is not None else None
+        if last is not None and fresh.background() and self._check_later(kind, folder, last):
+            self.synced.add(kind)  # as they are: fresh.settle waits for the check
+            return
+        current = scan(folder)
+        digest = _digest(current)
+        if last == digest:
             self.synced.add(kind)
             return
         known: dict[str, int] = dict(db.execute("SELECT name, sig FROM rec WHERE kind=?", (kind,)))
@@ -428,6 +446,45 @@ class Index:
             db.execute("ROLLBACK")
             raise
         self.synced.add(kind)
+
+    def _check_later(self, kind: str, folder: Path, last: int) -> bool:
+        """Fork a process that hashes `folder` as sync does and writes the digest to a
+        pipe; False when none can be started."""
+        try:
+            r, w = os.pipe()
+        except OSError:
+            return False
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(r)
+            os.close(w)
+            return False
+        if pid == 0:  # the child: stat calls and a hash, then out, whatever happens
+            code = 1
+            try:
+                os.close(r)
+                os.write(w, str(_digest(scan(folder))).encode())
+                code = 0
+            finally:
+                os._exit(code)
+        os.close(w)
+        self.checks.append((kind, last, pid, r))
+        fresh.watch(self)
+        return True
+
+    def stale(self) -> list[str]:
+        """The kinds that sync took as they were whose folders no longer hash the same
+        (or could not be hashed), once the processes checking them are done."""
+        out = []
+        checks, self.checks = self.checks, []
+        for kind, last, pid, r in checks:
+            with os.fdopen(r, "rb") as f:
+                text = f.read()
+            _pid, status = os.waitpid(pid, 0)
+            if status != 0 or text != str(last).encode():
+                out.append(kind)
+        return out
 
     def put(
         self,

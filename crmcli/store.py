@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from crmcli import models
+from crmcli import fresh, models
 from crmcli.errors import (
     CrmError,
     NoCrmError,
@@ -131,7 +131,9 @@ def atomic_write(
     With `exclusive`, an existing file is never replaced (FileExistsError).
     Without `sync` the file is still replaced atomically (an interrupted process
     leaves the old or the new file, whole) but not forced to disk: see Store.bulk.
+    A read still checking the index (crmcli.fresh) settles first.
     """
+    fresh.settle()
     with _signals_deferred():  # Ctrl-C or kill lands after the write, never inside it
         try:
             fd, tmp = _temp_file(path)
@@ -692,6 +694,7 @@ class Store:
         if self._locked:
             yield
             return
+        fresh.settle()  # nothing is changed on rows that may be stale
         derived = self.root / DERIVED_DIR
         try:
             derived.mkdir(exist_ok=True)
