@@ -115,6 +115,8 @@ def run(command: Callable[[], None], streams: list[Any], again: Callable[[], Non
             command()
         except Stale:
             outcome: BaseException | None = Stale()
+        except KeyboardInterrupt:
+            raise  # (the checks were interrupted too: never a reason to run again)
         except BaseException as e:  # SystemExit, CrmError, a bug: after the verdict
             outcome = e
         else:

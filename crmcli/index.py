@@ -464,6 +464,7 @@ class Index:
             code = 1
             try:
                 os.close(r)
+                os.nice(10)  # the command itself comes first when CPUs are short
                 os.write(w, str(_digest(scan(folder))).encode())
                 code = 0
             finally:

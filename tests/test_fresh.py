@@ -147,3 +147,22 @@ def test_writing_commands_never_read_in_the_background(crm, checks):
     checks.clear()
     assert run("customer", "edit", "Acme GmbH", "--tag", "vip").code == 0
     assert checks == []
+
+
+def test_ctrl_c_stops_the_read_and_never_runs_it_again(crm, checks):
+    cid = added("customer", "Acme GmbH")["id"]
+    assert run("customer", "list").code == 0
+    edit_in_place(crm / "customers" / f"{cid}.yaml", "Acme GmbH", "Acme AG")  # stale
+    calls: list[int] = []
+
+    def command() -> None:
+        calls.append(len(Store(crm).query("customer")))
+        raise KeyboardInterrupt
+
+    out = io.StringIO()
+    streams = [SafeStream(out), SafeStream(io.StringIO())]
+    with pytest.raises(KeyboardInterrupt):
+        fresh.run(command, streams, again=lambda: None)
+    assert calls == [1]  # once: a Ctrl-C is never taken for a stale read
+    assert streams[0].inner is out  # the streams are the caller's again
+    assert not fresh.background()
