@@ -125,11 +125,12 @@ def test_long_output_is_let_through_once_checked(crm, checks, monkeypatch):
     cids = [added("customer", f"Customer {i:02}")["id"] for i in range(30)]
     assert run("customer", "list").code == 0
     monkeypatch.setattr(fresh, "HOLD_LIMIT", 100)  # settles at the first rows
-    edit_in_place(crm / "customers" / f"{cids[-1]}.yaml", "Customer 29", "Customer 99")
+    last = crm / "customers" / f"{cids[-1]}.yaml"
+    edit_in_place(last, "Customer 29", "Customer 999")  # (a new size, whatever the clock)
     r = run("customer", "list", "--format", "json")
     assert r.code == 0, r.err
     names = [c["name"] for c in r.json()]  # one whole JSON array: nothing twice
-    assert len(names) == 30 and "Customer 99" in names and "Customer 29" not in names
+    assert len(names) == 30 and "Customer 999" in names and "Customer 29" not in names
     assert r.out == usual("customer", "list", "--format", "json").out
 
 
