@@ -211,9 +211,7 @@ def _run(argv: list[str]) -> None:
     def again() -> None:
         state.store = None
 
-    path = _path(argv)
-    reads = path in fresh.READS or path[:1] + ("*",) in fresh.READS
-    if not reads or os.environ.get("CRM_NO_BACKGROUND") or not hasattr(os, "fork"):
+    if not fresh.applies(_path(argv)):
         return command()
     fresh.run(command, [sys.stdout, sys.stderr], again)
 

@@ -75,9 +75,16 @@ class _Run:
 _run: _Run | None = None
 
 
+def applies(path: tuple[str, ...]) -> bool:
+    """Is the command `path` (("today",), ("task", "list")) run this way here: one of
+    READS, CRM_NO_BACKGROUND not set, and a system with fork?"""
+    listed = path in READS or path[:1] + ("*",) in READS
+    return listed and not os.environ.get("CRM_NO_BACKGROUND") and hasattr(os, "fork")
+
+
 def background() -> bool:
-    """May an index opened now take its rows as they are and check in the background?"""
-    return _run is not None and not _run.settled and hasattr(os, "fork")
+    """May a kind read now take its rows as they are and check in the background?"""
+    return _run is not None and not _run.settled
 
 
 def watch(index: Any) -> None:

@@ -28,6 +28,7 @@ BodyOpt = Annotated[
     ),  # fmt: skip
 ]
 NEW_LEADS = "A correspondent no customer, contact or lead has becomes a lead."
+CreateLeadsOpt = Annotated[bool, typer.Option("--create-leads", help=NEW_LEADS)]
 SourceArg = Annotated[
     str, typer.Argument(help="'-': the message on standard input; or an .eml file.",
                         metavar="-|FILE", show_default=False)
@@ -48,7 +49,7 @@ def import_cmd(
             show_default=False,
         ),
     ],
-    create_leads: Annotated[bool, typer.Option("--create-leads", help=NEW_LEADS)] = False,
+    create_leads: CreateLeadsOpt = False,
     body: BodyOpt = False,
     dry_run: DryRunOpt = False,
     verbose: VerboseOpt = False,
@@ -93,7 +94,7 @@ def log_cmd(
 
 @app.command("fetch")
 def fetch_cmd(
-    create_leads: Annotated[bool, typer.Option("--create-leads", help=NEW_LEADS)] = False,
+    create_leads: CreateLeadsOpt = False,
     body: BodyOpt = False,
     dry_run: DryRunOpt = False,
     verbose: VerboseOpt = False,
